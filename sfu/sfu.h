@@ -1,0 +1,141 @@
+/* sfu.h — the media relay. The only public header of the sfu module (prefix `sfu_`).
+ *
+ * Model: a SfuRoom is one consultation: one GstPipeline. Each participant has one *publish*
+ * peer connection (the browser sends its microphone and camera to the relay; the relay offers
+ * it recvonly Opus + VP8) and one *subscribe* peer connection per other participant who
+ * publishes (the relay sends that participant's media, forwarded without decoding; the relay
+ * offers it sendonly). The relay is always the offerer; browsers answer. Peer connection ids:
+ * "pub" for the publish connection, "sub:<publisher participant id>" for a subscription.
+ *
+ * Threads: every function here is called from the thread that runs `config->context`
+ * (the daemon's main loop). webrtcbin calls back from its own streaming threads; the relay
+ * copies what it needs and hands it to that context, so every SfuRoomCallbacks function runs
+ * there too, never re-entrantly from inside an sfu_ call.
+ * Ownership: the caller owns relays and rooms (`_new`/`_free`). After sfu_room_free() returns
+ * no callback of that room runs again. A relay outlives its rooms. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define SFU_ERROR (sfu_error_quark())
+GQuark sfu_error_quark(void);
+
+typedef enum {
+  SFU_ERROR_FAILED,       /* GStreamer refused (missing element, state change failed) */
+  SFU_ERROR_FULL,         /* the room already has SFU_ROOM_MAX_PARTICIPANTS */
+  SFU_ERROR_NOT_FOUND,    /* no such participant or peer connection */
+  SFU_ERROR_INVALID_SDP,  /* the answer does not parse, or does not fit the offer */
+  SFU_ERROR_INVALID,      /* another bad argument (a malformed candidate, a duplicate id) */
+} SfuError;
+
+#define SFU_ROOM_MAX_PARTICIPANTS 4
+
+typedef struct SfuRelay SfuRelay;
+typedef struct SfuRoom SfuRoom;
+
+typedef struct {
+  /* Local IPv4/IPv6 addresses the relay gathers ICE candidates on (NULL-terminated; NULL or
+   * empty = every interface, which is only fit for development). */
+  const char *const *ice_addresses;
+  guint min_port; /* UDP/TCP port range for media; 0 = any */
+  guint max_port;
+  const char *stun_server; /* "stun://host:port" or NULL */
+  const char *turn_server; /* "turn://user:pass@host:port" or NULL */
+  GMainContext *context;   /* where callbacks run; NULL = the default main context */
+} SfuConfig;
+
+typedef enum {
+  SFU_PC_NEW,
+  SFU_PC_CONNECTING,
+  SFU_PC_CONNECTED,
+  SFU_PC_DISCONNECTED,
+  SFU_PC_FAILED,
+  SFU_PC_CLOSED,
+} SfuPcState;
+
+const char *sfu_pc_state_name(SfuPcState state);
+
+typedef struct {
+  /* The relay made an offer on peer connection `pc_id` of `participant_id`: send it to that
+   * participant's browser, which answers with sfu_room_set_answer(). */
+  void (*offer)(gpointer user_data, const char *participant_id, const char *pc_id,
+                const char *sdp);
+  /* A local ICE candidate ("candidate:..." line without "a="), for trickle ICE. */
+  void (*candidate)(gpointer user_data, const char *participant_id, const char *pc_id,
+                    guint mline_index, const char *candidate);
+  /* A peer connection's state changed (its ICE + DTLS transport, as RTCPeerConnection's
+   * connectionState would say). */
+  void (*pc_state)(gpointer user_data, const char *participant_id, const char *pc_id,
+                   SfuPcState state);
+} SfuRoomCallbacks;
+
+/* (transfer full) Checks that the GStreamer elements the relay needs exist. */
+SfuRelay *sfu_relay_new(const SfuConfig *config, GError **error);
+/* Every room of the relay must have been freed first. */
+void sfu_relay_free(SfuRelay *relay);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SfuRelay, sfu_relay_free)
+
+/* A new, empty room (one pipeline, playing). `callbacks` must outlive the room. */
+SfuRoom *sfu_room_new(SfuRelay *relay, const char *room_id, const SfuRoomCallbacks *callbacks,
+                      gpointer user_data, GError **error);
+/* Stops the pipeline and frees every peer connection of the room. */
+void sfu_room_free(SfuRoom *room);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SfuRoom, sfu_room_free)
+
+/* Adds a participant: the relay offers it a publish connection ("pub") and one subscription
+ * per other publisher; every other participant gets a subscription to the new one. A
+ * publisher's subscriptions are offered once its first media arrives, so the offer carries
+ * the publisher's real SSRCs. SFU_ERROR_FULL past SFU_ROOM_MAX_PARTICIPANTS,
+ * SFU_ERROR_INVALID for a duplicate id. */
+gboolean sfu_room_add_participant(SfuRoom *room, const char *participant_id, GError **error);
+
+/* Removes a participant and every peer connection that carries its media or goes to it.
+ * Unknown ids are ignored. */
+void sfu_room_remove_participant(SfuRoom *room, const char *participant_id);
+
+/* The browser's answer to the relay's offer on `pc_id`. */
+gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const char *pc_id,
+                             const char *sdp, GError **error);
+
+/* A remote ICE candidate for `pc_id` ("candidate:..." with or without "a="). NULL or ""
+ * means the end of the browser's candidates. */
+gboolean sfu_room_add_candidate(SfuRoom *room, const char *participant_id, const char *pc_id,
+                                guint mline_index, const char *candidate, GError **error);
+
+/* Asks `publisher_id` for a keyframe on its video (as a PLI), e.g. when a subscriber connects. */
+void sfu_room_request_keyframe(SfuRoom *room, const char *publisher_id);
+
+typedef struct {
+  guint64 packets_received;  /* RTP packets the relay received from this participant */
+  guint64 bytes_received;
+  guint64 packets_forwarded; /* RTP packets of this participant the relay sent to others */
+  guint64 bytes_forwarded;
+  guint64 packets_sent;      /* RTP packets of others the relay sent to this participant */
+  guint peer_connections;    /* its publish connection + its subscriptions */
+} SfuParticipantStats;
+
+gboolean sfu_room_get_participant_stats(SfuRoom *room, const char *participant_id,
+                                        SfuParticipantStats *out);
+
+typedef struct {
+  guint participants;
+  guint peer_connections;
+  guint64 packets_received;
+  guint64 packets_forwarded;
+} SfuRoomStats;
+
+void sfu_room_get_stats(SfuRoom *room, SfuRoomStats *out);
+
+typedef struct {
+  guint rooms;            /* live SfuRoom objects */
+  guint pipelines;        /* live GstPipelines (one per room) */
+  guint participants;
+  guint peer_connections; /* live webrtcbin elements */
+} SfuRelayStats;
+
+/* Counts of live objects, for the operator and for leak tests. */
+void sfu_relay_get_stats(SfuRelay *relay, SfuRelayStats *out);
+
+G_END_DECLS
