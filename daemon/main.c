@@ -1,0 +1,286 @@
+/* main.c — the composition root of `mashwara`: reads the configuration, opens the scheduler's
+ * database, starts the relay and the signaling server on one GLib main loop, and runs until
+ * SIGINT/SIGTERM. `mashwara admin …` is the operator's command line against the same
+ * database. Nothing here knows a protocol; it only wires the modules together. */
+#define G_LOG_DOMAIN "mashwara"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mw-config.h"
+#include "mw-tls.h"
+#include "scheduler.h"
+#include "sfu.h"
+#include "sig.h"
+
+/* --- admin ------------------------------------------------------------------------------- */
+
+static gint64 parse_time(const char *s, gboolean *ok)
+{
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  char *end = NULL;
+  *ok = TRUE;
+  if (!s || g_strcmp0(s, "now") == 0)
+    return now;
+  gint64 v = g_ascii_strtoll(s, &end, 10);
+  if (!end || *end || end == s) {
+    *ok = FALSE;
+    return 0;
+  }
+  return (s[0] == '+' || s[0] == '-') ? now + v : v;
+}
+
+static int admin_fail(const char *message)
+{
+  g_printerr("mashwara admin: %s\n", message);
+  return 2;
+}
+
+static int admin_main(int argc, char **argv)
+{
+  g_autofree char *db = NULL, *username = NULL, *name = NULL, *password = NULL, *phone = NULL;
+  g_autofree char *doctor = NULL, *start = NULL, *public_url = NULL;
+  gint64 patient = 0;
+  int minutes = 15;
+  GOptionEntry entries[] = {
+      {"db", 0, 0, G_OPTION_ARG_FILENAME, &db, "SQLite database file", "PATH"},
+      {"username", 0, 0, G_OPTION_ARG_STRING, &username, "add-doctor: login name", "U"},
+      {"name", 0, 0, G_OPTION_ARG_STRING, &name, "add-doctor/add-patient: display name", "N"},
+      {"password", 0, 0, G_OPTION_ARG_STRING, &password, "add-doctor: password", "P"},
+      {"phone", 0, 0, G_OPTION_ARG_STRING, &phone, "add-patient: phone number", "P"},
+      {"doctor", 0, 0, G_OPTION_ARG_STRING, &doctor, "book: the doctor's username", "U"},
+      {"patient", 0, 0, G_OPTION_ARG_INT64, &patient, "book: patient id", "ID"},
+      {"start", 0, 0, G_OPTION_ARG_STRING, &start,
+       "book: unix time, 'now', or +N/-N seconds from now", "T"},
+      {"minutes", 0, 0, G_OPTION_ARG_INT, &minutes, "book: duration (15)", "M"},
+      {"public-url", 0, 0, G_OPTION_ARG_STRING, &public_url, "book: base of the link", "URL"},
+      {NULL, 0, 0, 0, NULL, NULL, NULL},
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new("add-doctor|add-patient|book");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse(ctx, &argc, &argv, &error))
+    return admin_fail(error->message);
+  if (argc < 3 || !db)
+    return admin_fail("usage: mashwara admin add-doctor|add-patient|book --db PATH …");
+  const char *cmd = argv[2];
+  g_autoptr(SchedStore) store = sched_store_open(db, &error);
+  if (!store)
+    return admin_fail(error->message);
+
+  if (strcmp(cmd, "add-doctor") == 0) {
+    if (!username || !name || !password)
+      return admin_fail("add-doctor needs --username, --name and --password");
+    gint64 id = sched_doctor_add(store, username, name, password, &error);
+    if (!id)
+      return admin_fail(error->message);
+    g_print("{\"staff_id\":%" G_GINT64_FORMAT "}\n", id);
+    return 0;
+  }
+  if (strcmp(cmd, "add-patient") == 0) {
+    if (!name)
+      return admin_fail("add-patient needs --name");
+    gint64 id = sched_patient_add(store, name, phone, &error);
+    if (!id)
+      return admin_fail(error->message);
+    g_print("{\"patient_id\":%" G_GINT64_FORMAT "}\n", id);
+    return 0;
+  }
+  if (strcmp(cmd, "book") == 0) {
+    if (!doctor || patient <= 0 || minutes <= 0)
+      return admin_fail("book needs --doctor, --patient and --minutes > 0");
+    gboolean ok;
+    gint64 t = parse_time(start, &ok);
+    if (!ok)
+      return admin_fail("--start must be a unix time, 'now', or +N/-N seconds");
+    /* The doctor by username: authenticate would need the password, so search the staff. */
+    gint64 doctor_id = 0;
+    for (gint64 id = 1; id < 100000 && !doctor_id; id++) {
+      g_autoptr(SchedStaff) st = sched_staff_get(store, id, NULL);
+      if (!st)
+        break;
+      if (g_strcmp0(st->username, doctor) == 0)
+        doctor_id = st->id;
+    }
+    if (!doctor_id)
+      return admin_fail("no such doctor");
+    g_autofree char *token = NULL;
+    gint64 id =
+        sched_appointment_book(store, doctor_id, patient, t, t + minutes * 60, &token, &error);
+    if (!id)
+      return admin_fail(error->message);
+    g_autofree char *link =
+        g_strdup_printf("%s/join/%s", public_url ? public_url : "https://localhost:8443", token);
+    g_print("{\"appointment_id\":%" G_GINT64_FORMAT ",\"token\":\"%s\",\"link\":\"%s\"}\n", id,
+            token, link);
+    return 0;
+  }
+  return admin_fail("unknown subcommand (add-doctor, add-patient, book)");
+}
+
+/* --- demo -------------------------------------------------------------------------------- */
+
+#define DEMO_DOCTOR "dr.ayesha"
+
+/* Seeds a doctor (once; its password is kept beside the database, readable by root only), a
+ * patient and an appointment starting now, and prints where to go. */
+static gboolean seed_demo(SchedStore *store, const MwConfig *cfg, GError **error)
+{
+  g_autofree char *cred_path = g_build_filename(cfg->data_dir, "demo-password.txt", NULL);
+  g_autofree char *password = NULL;
+  gint64 doctor_id = 0;
+  if (g_file_get_contents(cred_path, &password, NULL, NULL)) {
+    g_strstrip(password);
+    doctor_id = sched_staff_authenticate(store, DEMO_DOCTOR, password, NULL);
+  }
+  if (!doctor_id) {
+    g_clear_pointer(&password, g_free);
+    g_autofree char *t = sched_token_generate();
+    password = g_strndup(t, 12);
+    doctor_id = sched_doctor_add(store, DEMO_DOCTOR, "Dr. Ayesha Khan", password, error);
+    if (!doctor_id)
+      return FALSE;
+    g_autofree char *line = g_strconcat(password, "\n", NULL);
+    if (!g_file_set_contents_full(cred_path, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+      return FALSE;
+  }
+  gint64 patient_id = sched_patient_add(store, "Demo Patient", "+920000000000", error);
+  if (!patient_id)
+    return FALSE;
+  gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+  g_autofree char *token = NULL;
+  gint64 appt =
+      sched_appointment_book(store, doctor_id, patient_id, now, now + 30 * 60, &token, error);
+  if (!appt)
+    return FALSE;
+  g_autofree char *link = g_strdup_printf("%s/join/%s", cfg->public_url, token);
+  g_autofree char *console = g_strdup_printf("%s/console", cfg->public_url);
+  g_print("\nMashwara demo\n"
+          "  Patient link:   %s\n"
+          "  Doctor console: %s\n"
+          "  Doctor login:   %s / %s\n"
+          "  (The certificate is self-signed: accept it once in the browser.)\n\n",
+          link, console, DEMO_DOCTOR, password);
+  if (cfg->demo_json) {
+    g_autofree char *json = g_strdup_printf(
+        "{\"patient_link\":\"%s\",\"patient_token\":\"%s\",\"console_url\":\"%s\","
+        "\"doctor_username\":\"%s\",\"doctor_password\":\"%s\",\"appointment_id\":%" G_GINT64_FORMAT
+        "}\n",
+        link, token, console, DEMO_DOCTOR, password, appt);
+    if (!g_file_set_contents_full(cfg->demo_json, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                  error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* --- server ------------------------------------------------------------------------------ */
+
+static gboolean on_signal(gpointer loop)
+{
+  g_message("stopping");
+  g_main_loop_quit(loop);
+  return G_SOURCE_REMOVE;
+}
+
+static int serve(MwConfig *cfg)
+{
+  g_autoptr(GError) error = NULL;
+  if (g_mkdir_with_parents(cfg->data_dir, 0700) != 0) {
+    g_printerr("mashwara: cannot create %s: %s\n", cfg->data_dir, g_strerror(errno));
+    return 1;
+  }
+  g_autofree char *cert = cfg->tls_cert ? g_strdup(cfg->tls_cert)
+                                        : g_build_filename(cfg->data_dir, "tls", "cert.pem", NULL);
+  g_autofree char *key = cfg->tls_key ? g_strdup(cfg->tls_key)
+                                      : g_build_filename(cfg->data_dir, "tls", "key.pem", NULL);
+  if (!cfg->tls_cert) {
+    g_autofree char *tls_dir = g_path_get_dirname(cert);
+    g_mkdir_with_parents(tls_dir, 0700);
+    g_autofree char *host = NULL;
+    const char *u = strstr(cfg->public_url, "://");
+    if (u) {
+      host = g_strdup(u + 3);
+      char *colon = strrchr(host, ':');
+      if (colon && host[0] != '[')
+        *colon = '\0';
+    }
+    const char *hosts[] = {cfg->listen, host, NULL};
+    if (!cfg->listen) {
+      hosts[0] = host;
+      hosts[1] = NULL;
+    }
+    if (!mw_tls_ensure_self_signed(cert, key, hosts, &error)) {
+      g_printerr("mashwara: %s\n", error->message);
+      return 1;
+    }
+  }
+
+  g_autoptr(SchedStore) store = sched_store_open(cfg->db_path, &error);
+  if (!store) {
+    g_printerr("mashwara: database %s: %s\n", cfg->db_path, error->message);
+    return 1;
+  }
+  SchedTokenWindow window = {cfg->token_before_min * 60, cfg->token_after_min * 60};
+  sched_store_set_token_window(store, &window);
+  if (cfg->demo && !seed_demo(store, cfg, &error)) {
+    g_printerr("mashwara: demo data: %s\n", error->message);
+    return 1;
+  }
+
+  SfuConfig sfu_cfg = {
+      .ice_addresses = (const char *const *)cfg->ice_addresses,
+      .min_port = (guint)cfg->min_port,
+      .max_port = (guint)cfg->max_port,
+      .stun_server = cfg->stun_server,
+      .turn_server = cfg->turn_server,
+      .context = NULL,
+  };
+  g_autoptr(SfuRelay) relay = sfu_relay_new(&sfu_cfg, &error);
+  if (!relay) {
+    g_printerr("mashwara: relay: %s\n", error->message);
+    return 1;
+  }
+
+  SigConfig sig_cfg = {
+      .listen_address = cfg->listen,
+      .port = (guint)cfg->port,
+      .tls_cert_path = cert,
+      .tls_key_path = key,
+      .web_root = cfg->web_root,
+      .public_url = cfg->public_url,
+  };
+  g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+  SigServer *server = sig_server_new(&sig_cfg, store, relay, &error);
+  if (!server) {
+    g_printerr("mashwara: %s\n", error->message);
+    return 1;
+  }
+  g_unix_signal_add(SIGINT, on_signal, loop);
+  g_unix_signal_add(SIGTERM, on_signal, loop);
+  g_printerr("mashwara: listening on https://%s:%d (links: %s)\n", cfg->listen ? cfg->listen : "*",
+             cfg->port, cfg->public_url);
+  g_main_loop_run(loop);
+  sig_server_free(server);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  if (argc > 1 && strcmp(argv[1], "admin") == 0)
+    return admin_main(argc, argv);
+  gst_init(&argc, &argv);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwConfig) cfg = mw_config_load(&argc, &argv, &error);
+  if (!cfg) {
+    g_printerr("mashwara: %s\n", error->message);
+    return 2;
+  }
+  int rc = serve(cfg);
+  gst_deinit();
+  return rc;
+}

@@ -1,0 +1,151 @@
+/* mw-config.c — key file + flags. Flags win over the file; the file wins over defaults. */
+#include "mw-config.h"
+
+#include <string.h>
+
+#ifndef MASHWARA_WEB_ROOT
+#define MASHWARA_WEB_ROOT "web"
+#endif
+
+void mw_config_free(MwConfig *c)
+{
+  if (!c)
+    return;
+  g_free(c->db_path);
+  g_free(c->data_dir);
+  g_free(c->listen);
+  g_free(c->public_url);
+  g_strfreev(c->ice_addresses);
+  g_free(c->stun_server);
+  g_free(c->turn_server);
+  g_free(c->web_root);
+  g_free(c->tls_cert);
+  g_free(c->tls_key);
+  g_free(c->demo_json);
+  g_free(c);
+}
+
+static void take_string(GKeyFile *kf, const char *group, const char *key, char **out)
+{
+  g_autofree char *v = g_key_file_get_string(kf, group, key, NULL);
+  if (v && *v) {
+    g_free(*out);
+    *out = g_steal_pointer(&v);
+  }
+}
+
+static void take_int(GKeyFile *kf, const char *group, const char *key, int *out)
+{
+  g_autoptr(GError) e = NULL;
+  int v = g_key_file_get_integer(kf, group, key, &e);
+  if (!e)
+    *out = v;
+}
+
+static gboolean apply_key_file(MwConfig *c, const char *path, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new();
+  if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, error))
+    return FALSE;
+  take_string(kf, "server", "listen", &c->listen);
+  take_int(kf, "server", "port", &c->port);
+  take_string(kf, "server", "public_url", &c->public_url);
+  take_string(kf, "server", "web_root", &c->web_root);
+  take_string(kf, "server", "data_dir", &c->data_dir);
+  take_string(kf, "database", "path", &c->db_path);
+  take_string(kf, "tls", "cert", &c->tls_cert);
+  take_string(kf, "tls", "key", &c->tls_key);
+  char **ice = g_key_file_get_string_list(kf, "ice", "addresses", NULL, NULL);
+  if (ice) {
+    g_strfreev(c->ice_addresses);
+    c->ice_addresses = ice;
+  }
+  take_int(kf, "ice", "min_port", &c->min_port);
+  take_int(kf, "ice", "max_port", &c->max_port);
+  take_string(kf, "ice", "stun_server", &c->stun_server);
+  take_string(kf, "ice", "turn_server", &c->turn_server);
+  take_int(kf, "tokens", "minutes_before_start", &c->token_before_min);
+  take_int(kf, "tokens", "minutes_after_end", &c->token_after_min);
+  return TRUE;
+}
+
+MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
+{
+  g_autofree char *config_file = NULL, *db = NULL, *data_dir = NULL, *listen = NULL;
+  g_autofree char *public_url = NULL, *web_root = NULL, *cert = NULL, *key = NULL;
+  g_autofree char *demo_json = NULL;
+  g_auto(GStrv) ice = NULL;
+  int port = 0;
+  gboolean demo = FALSE;
+  GOptionEntry entries[] = {
+      {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "Key file to read", "FILE"},
+      {"db", 0, 0, G_OPTION_ARG_FILENAME, &db, "SQLite database file", "PATH"},
+      {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Folder for the database and TLS",
+       "DIR"},
+      {"listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on", "ADDR"},
+      {"port", 'p', 0, G_OPTION_ARG_INT, &port, "HTTPS/WSS port (8443)", "N"},
+      {"public-url", 0, 0, G_OPTION_ARG_STRING, &public_url, "Base URL of links", "URL"},
+      {"ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ice, "Address for media (repeatable)",
+       "ADDR"},
+      {"web-root", 0, 0, G_OPTION_ARG_FILENAME, &web_root, "Folder of the pages", "DIR"},
+      {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &cert, "PEM certificate", "FILE"},
+      {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &key, "PEM private key", "FILE"},
+      {"demo", 0, 0, G_OPTION_ARG_NONE, &demo, "Seed a demo doctor, patient and appointment", NULL},
+      {"demo-json", 0, 0, G_OPTION_ARG_FILENAME, &demo_json, "Also write the demo data here",
+       "FILE"},
+      {NULL, 0, 0, 0, NULL, NULL, NULL},
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new("— Mashwara consultation server");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_description(
+      ctx, "Subcommands: mashwara admin --help (add doctors and patients, book appointments)");
+  if (!g_option_context_parse(ctx, argc, argv, error))
+    return NULL;
+
+  MwConfig *c = g_new0(MwConfig, 1);
+  c->data_dir = g_strdup("mashwara-data");
+  c->port = 8443;
+  c->web_root = g_strdup(MASHWARA_WEB_ROOT);
+  c->token_before_min = 15;
+  c->token_after_min = 30;
+  if (config_file && !apply_key_file(c, config_file, error)) {
+    mw_config_free(c);
+    return NULL;
+  }
+#define OVERRIDE(field, v)                                                                         \
+  if (v) {                                                                                         \
+    g_free(c->field);                                                                              \
+    c->field = g_steal_pointer(&v);                                                                \
+  }
+  OVERRIDE(db_path, db);
+  OVERRIDE(data_dir, data_dir);
+  OVERRIDE(listen, listen);
+  OVERRIDE(public_url, public_url);
+  OVERRIDE(web_root, web_root);
+  OVERRIDE(tls_cert, cert);
+  OVERRIDE(tls_key, key);
+  OVERRIDE(demo_json, demo_json);
+#undef OVERRIDE
+  if (ice) {
+    g_strfreev(c->ice_addresses);
+    c->ice_addresses = g_steal_pointer(&ice);
+  }
+  if (port)
+    c->port = port;
+  c->demo = demo;
+  if (c->port <= 0 || c->port > 65535) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "port %d is out of range",
+                c->port);
+    mw_config_free(c);
+    return NULL;
+  }
+  if (!c->db_path)
+    c->db_path = g_build_filename(c->data_dir, "mashwara.db", NULL);
+  if (!c->public_url) {
+    const char *host = c->listen && strcmp(c->listen, "0.0.0.0") != 0 ? c->listen : "localhost";
+    c->public_url = g_strdup_printf("https://%s:%d", host, c->port);
+  }
+  while (g_str_has_suffix(c->public_url, "/"))
+    c->public_url[strlen(c->public_url) - 1] = '\0';
+  return c;
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs every test of Mashwara on a Debian 12 machine, installing what it needs first:
+#   1. a -Werror build and the unit tests (GLib g_test, TAP);
+#   2. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the end-to-end tests: the real daemon and headless Chromium in a network namespace.
+# The last line is "N passed, N failed". Needs root (network namespaces).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+bash scripts/setup-debian.sh --test || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+add() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+step() { echo; echo "=== $*"; }
+
+build() { # dir, extra meson options...
+  local dir=$1; shift
+  if [[ -f $dir/build.ninja ]]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi && ninja -C "$dir"
+}
+
+unit() { # dir
+  local dir=$1
+  meson test -C "$dir" --suite unit --print-errorlogs --num-processes 2
+  if [[ -f $dir/meson-logs/testlog.json ]]; then
+    read -r p f < <(/usr/bin/python3 scripts/count-meson.py "$dir/meson-logs/testlog.json")
+    add "$p" "$f"
+  else
+    add 0 1
+  fi
+}
+
+step "build (-Werror)"
+if build build-ci -Dwerror=true -Dbuildtype=debugoptimized; then
+  step "unit tests"
+  unit build-ci
+else
+  echo "build failed"; add 0 1
+fi
+
+step "build with ASan + UBSan"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+if build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbuildtype=debug; then
+  step "unit tests under ASan + UBSan"
+  unit build-asan
+else
+  echo "sanitizer build failed"; add 0 1
+fi
+unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
+
+step "end-to-end tests (Chromium, network namespace)"
+if [[ -x build-ci/daemon/mashwara ]]; then
+  log=$(mktemp)
+  MASHWARA_BIN="$ROOT/build-ci/daemon/mashwara" bash tests/e2e/run.sh 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -E '^# pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  f=$(grep -E '^# fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  p=${p:-0}; f=${f:-0}
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+  add "$p" "$f"
+  rm -f "$log"
+else
+  echo "no daemon binary: end-to-end tests not run"; add 0 1
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,612 @@
+/* sig-consult.c — the waiting room and the calls: what each signaling message does.
+ *
+ * A SigConsult exists per appointment that someone has arrived for. It owns the pure state
+ * machine (SigCall) and, while anyone is in the call, the relay's room (SfuRoom). Connections
+ * point at the consultation they wait for or take part in; the consultation finds its members'
+ * connections through server->participants (participant id → SigConn).
+ * Thread: main loop only; the relay's callbacks arrive here too (sfu.h promises it).
+ * Privacy: logs name appointments, staff and participants by id only. */
+#define G_LOG_DOMAIN "mashwara-sig"
+
+#include <string.h>
+
+#include "sig-private.h"
+
+/* --- Small helpers ------------------------------------------------------------------------- */
+
+static void send_error(SigConn *conn, const char *code, const char *message)
+{
+  sig_conn_send(conn, sig_msg_error(code, message, FALSE));
+}
+
+static void refuse(SigConn *conn, const char *code, const char *message, int close_code,
+                   const char *reason)
+{
+  sig_conn_send(conn, sig_msg_error(code, message, TRUE));
+  sig_conn_close(conn, close_code, reason);
+}
+
+static char *new_participant_id(void)
+{
+  return g_strdup_printf("p%08x%08x", g_random_int(), g_random_int());
+}
+
+static SigConn *conn_of(SigServer *s, const char *participant_id)
+{
+  return g_hash_table_lookup(s->participants, participant_id);
+}
+
+static json_t *participant_json(SigConn *c)
+{
+  return json_pack("{s:s, s:s, s:s}", "participant_id", c->participant_id, "role", c->role, "name",
+                   c->name ? c->name : "");
+}
+
+static gboolean is_doctor(const SigConn *c)
+{
+  return c->staff_id != 0 && g_strcmp0(c->role, "doctor") == 0;
+}
+
+/* --- Consultations ------------------------------------------------------------------------- */
+
+static SigConsult *consult_find(SigServer *s, gint64 appointment_id)
+{
+  return g_hash_table_lookup(s->consults, &appointment_id);
+}
+
+static void consult_destroy(SigConsult *c)
+{
+  g_clear_pointer(&c->room, sfu_room_free);
+  sig_call_free(c->call);
+  g_free(c->room_id);
+  g_free(c);
+}
+
+static SigConsult *consult_get(SigServer *s, gint64 appointment_id, gint64 doctor_id)
+{
+  SigConsult *c = consult_find(s, appointment_id);
+  if (c)
+    return c;
+  c = g_new0(SigConsult, 1);
+  c->server = s;
+  c->call = sig_call_new(appointment_id, doctor_id);
+  c->room_id = g_strdup_printf("appointment-%" G_GINT64_FORMAT, appointment_id);
+  gint64 *key = g_new(gint64, 1);
+  *key = appointment_id;
+  g_hash_table_insert(s->consults, key, c);
+  return c;
+}
+
+/* Drops a consultation nobody is part of, unless its call is running (people may return). */
+static void consult_release_if_idle(SigConsult *c)
+{
+  if (sig_call_in_call_count(c->call) == 0)
+    g_clear_pointer(&c->room, sfu_room_free);
+  if (sig_call_members(c->call)->len == 0 && sig_call_state(c->call) != SIG_CALL_ACTIVE) {
+    gint64 id = sig_call_appointment_id(c->call);
+    g_hash_table_remove(c->server->consults, &id);
+    consult_destroy(c);
+  }
+}
+
+/* --- Relay callbacks ------------------------------------------------------------------------ */
+
+static void on_offer(gpointer user_data, const char *participant_id, const char *pc_id,
+                     const char *sdp)
+{
+  SigConsult *c = user_data;
+  SigConn *conn = conn_of(c->server, participant_id);
+  if (conn)
+    sig_conn_send_json(conn,
+                       json_pack("{s:s, s:s, s:s}", "type", "offer", "pc", pc_id, "sdp", sdp));
+}
+
+static void on_candidate(gpointer user_data, const char *participant_id, const char *pc_id,
+                         guint mline_index, const char *candidate)
+{
+  SigConsult *c = user_data;
+  SigConn *conn = conn_of(c->server, participant_id);
+  if (conn)
+    sig_conn_send_json(conn, json_pack("{s:s, s:s, s:s, s:i}", "type", "candidate", "pc", pc_id,
+                                       "candidate", candidate, "sdpMLineIndex", (int)mline_index));
+}
+
+static void on_pc_state(gpointer user_data, const char *participant_id, const char *pc_id,
+                        SfuPcState state)
+{
+  SigConsult *c = user_data;
+  SigConn *conn = conn_of(c->server, participant_id);
+  g_debug("appointment %" G_GINT64_FORMAT " participant %s pc %s: %s",
+          sig_call_appointment_id(c->call), participant_id, pc_id, sfu_pc_state_name(state));
+  if (conn)
+    sig_conn_send_json(conn, json_pack("{s:s, s:s, s:s}", "type", "pc_state", "pc", pc_id, "state",
+                                       sfu_pc_state_name(state)));
+}
+
+static const SfuRoomCallbacks room_callbacks = {
+    .offer = on_offer,
+    .candidate = on_candidate,
+    .pc_state = on_pc_state,
+};
+
+static gboolean consult_ensure_room(SigConsult *c)
+{
+  if (c->room)
+    return TRUE;
+  g_autoptr(GError) error = NULL;
+  c->room = sfu_room_new(c->server->relay, c->room_id, &room_callbacks, c, &error);
+  if (!c->room)
+    g_warning("appointment %" G_GINT64_FORMAT ": no relay room: %s",
+              sig_call_appointment_id(c->call), error->message);
+  return c->room != NULL;
+}
+
+/* --- Waiting room ------------------------------------------------------------------------- */
+
+static gboolean doctor_online(SigServer *s, gint64 doctor_id, gboolean *busy)
+{
+  GHashTableIter it;
+  gpointer key;
+  gboolean online = FALSE;
+  *busy = FALSE;
+  g_hash_table_iter_init(&it, s->conns);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    SigConn *c = key;
+    if (c->phase == SIG_CONN_READY && is_doctor(c) && c->staff_id == doctor_id) {
+      online = TRUE;
+      if (c->consult)
+        *busy = TRUE;
+    }
+  }
+  return online;
+}
+
+/* Tells every waiting patient of `doctor_id` their place and the doctor's status, and every
+ * console of that doctor the waiting room. Cost: O(connections × consultations), small. */
+static void refresh_doctor(SigServer *s, gint64 doctor_id)
+{
+  if (s->closing)
+    return;
+  /* Everyone waiting for this doctor, oldest first. */
+  g_autoptr(GPtrArray) waiting = g_ptr_array_new();
+  json_t *list = json_array();
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, s->consults);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    SigConsult *c = value;
+    if (sig_call_doctor_id(c->call) != doctor_id)
+      continue;
+    GPtrArray *members = sig_call_members(c->call);
+    for (guint i = 0; i < members->len; i++) {
+      SigCallMember *m = g_ptr_array_index(members, i);
+      SigConn *mc = conn_of(s, m->participant_id);
+      if (!mc || g_strcmp0(m->role, "doctor") == 0)
+        continue;
+      if (!m->in_call)
+        g_ptr_array_add(waiting, m);
+      json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s, s:I, s:b}", "appointment_id",
+                                            (json_int_t)sig_call_appointment_id(c->call),
+                                            "participant_id", m->participant_id, "role", m->role,
+                                            "name", mc->name ? mc->name : "", "waiting_since",
+                                            (json_int_t)m->since, "in_call", m->in_call));
+    }
+  }
+  gboolean busy;
+  gboolean online = doctor_online(s, doctor_id, &busy);
+  const char *status = !online ? "offline" : busy ? "busy" : "available";
+  for (guint i = 0; i < waiting->len; i++) {
+    SigCallMember *m = g_ptr_array_index(waiting, i);
+    guint position = 1;
+    for (guint j = 0; j < waiting->len; j++) {
+      SigCallMember *o = g_ptr_array_index(waiting, j);
+      if (o != m && g_strcmp0(o->role, "patient") == 0 && o->since < m->since)
+        position++;
+    }
+    SigConn *mc = conn_of(s, m->participant_id);
+    sig_conn_send_json(mc, json_pack("{s:s, s:i, s:s}", "type", "waiting", "position",
+                                     (int)position, "doctor_status", status));
+  }
+  g_hash_table_iter_init(&it, s->conns);
+  while (g_hash_table_iter_next(&it, &value, NULL)) {
+    SigConn *c = value;
+    if (c->phase == SIG_CONN_READY && is_doctor(c) && c->staff_id == doctor_id)
+      sig_conn_send_json(c, json_pack("{s:s, s:O}", "type", "waiting_room", "patients", list));
+  }
+  json_decref(list);
+}
+
+/* --- Joining and leaving the call ---------------------------------------------------------- */
+
+static json_t *in_call_json(SigConsult *c)
+{
+  json_t *arr = json_array();
+  GPtrArray *members = sig_call_members(c->call);
+  for (guint i = 0; i < members->len; i++) {
+    SigCallMember *m = g_ptr_array_index(members, i);
+    SigConn *mc = conn_of(c->server, m->participant_id);
+    if (m->in_call && mc)
+      json_array_append_new(arr, participant_json(mc));
+  }
+  return arr;
+}
+
+/* Brings members who just entered the call into the relay and tells everyone. */
+static void call_joined(SigConsult *c, GPtrArray *newcomers /* SigConn* */)
+{
+  SigServer *s = c->server;
+  if (!consult_ensure_room(c)) {
+    for (guint i = 0; i < newcomers->len; i++)
+      send_error(g_ptr_array_index(newcomers, i), "relay_unavailable",
+                 "the media relay could not start this call");
+    return;
+  }
+  for (guint i = 0; i < newcomers->len; i++) {
+    SigConn *n = g_ptr_array_index(newcomers, i);
+    n->consult = c;
+    g_autoptr(GError) error = NULL;
+    if (!sfu_room_add_participant(c->room, n->participant_id, &error)) {
+      g_warning("participant %s: relay refused: %s", n->participant_id, error->message);
+      send_error(n, "relay_refused", "the media relay could not add you to the call");
+    }
+  }
+  json_t *everyone = in_call_json(c);
+  GPtrArray *members = sig_call_members(c->call);
+  for (guint i = 0; i < members->len; i++) {
+    SigCallMember *m = g_ptr_array_index(members, i);
+    SigConn *mc = conn_of(s, m->participant_id);
+    if (!m->in_call || !mc)
+      continue;
+    gboolean is_new = FALSE;
+    for (guint j = 0; j < newcomers->len; j++)
+      is_new |= g_ptr_array_index(newcomers, j) == mc;
+    if (is_new) {
+      sig_conn_send_json(mc, json_pack("{s:s, s:I, s:O}", "type", "call_started", "appointment_id",
+                                       (json_int_t)sig_call_appointment_id(c->call), "participants",
+                                       everyone));
+    } else {
+      for (guint j = 0; j < newcomers->len; j++)
+        sig_conn_send_json(mc, json_pack("{s:s, s:o}", "type", "participant_joined", "participant",
+                                         participant_json(g_ptr_array_index(newcomers, j))));
+    }
+  }
+  json_decref(everyone);
+}
+
+/* Takes `conn` out of its consultation (the call or the waiting room). */
+static void depart(SigConn *conn, const char *reason)
+{
+  SigConsult *c = conn->consult;
+  if (!c) {
+    /* Waiting members have no consult pointer set only before hello completes. */
+    return;
+  }
+  const SigCallMember *m = sig_call_find(c->call, conn->participant_id);
+  gboolean was_in_call = m && m->in_call;
+  sig_call_depart(c->call, conn->participant_id);
+  conn->consult = NULL;
+  gint64 doctor_id = sig_call_doctor_id(c->call);
+  gint64 appointment_id = sig_call_appointment_id(c->call);
+  if (was_in_call) {
+    if (c->room)
+      sfu_room_remove_participant(c->room, conn->participant_id);
+    g_message("appointment %" G_GINT64_FORMAT ": participant %s %s", appointment_id,
+              conn->participant_id, reason);
+    if (!c->server->closing) {
+      GPtrArray *members = sig_call_members(c->call);
+      for (guint i = 0; i < members->len; i++) {
+        SigCallMember *o = g_ptr_array_index(members, i);
+        SigConn *oc = conn_of(c->server, o->participant_id);
+        if (o->in_call && oc)
+          sig_conn_send_json(oc,
+                             json_pack("{s:s, s:s, s:s}", "type", "participant_left",
+                                       "participant_id", conn->participant_id, "reason", reason));
+      }
+    }
+  }
+  consult_release_if_idle(c);
+  refresh_doctor(conn->server, doctor_id);
+}
+
+/* --- Messages ------------------------------------------------------------------------------ */
+
+static void hello_token(SigConn *conn, const char *token)
+{
+  SigServer *s = conn->server;
+  g_autoptr(SchedTokenInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  SchedTokenVerdict v = sched_token_check(s->store, token, sig_now(), &info, &error);
+  if (error)
+    return refuse(conn, "internal", "the server could not check the link", 1011, "internal error");
+  switch (v) {
+  case SCHED_TOKEN_MALFORMED:
+  case SCHED_TOKEN_UNKNOWN:
+    return refuse(conn, "unknown_token", "this link is not known", 4404, "unknown token");
+  case SCHED_TOKEN_EXPIRED:
+    return refuse(conn, "expired_token", "this link has expired", 4410, "expired token");
+  case SCHED_TOKEN_TOO_EARLY:
+    return refuse(conn, "too_early", "this link is not open yet", 4425, "too early");
+  case SCHED_TOKEN_REVOKED:
+    return refuse(conn, "revoked_token", "this appointment was cancelled", 4403,
+                  "not authenticated");
+  case SCHED_TOKEN_VALID:
+    break;
+  }
+  if (g_hash_table_contains(s->tokens_in_use, token))
+    return refuse(conn, "token_in_use", "this link is already open in another page", 4409,
+                  "token already in use by another open page");
+  g_autoptr(SchedAppointment) a = sched_appointment_get(s->store, info->appointment_id, NULL);
+  if (!a)
+    return refuse(conn, "unknown_token", "this link is not known", 4404, "unknown token");
+
+  conn->phase = SIG_CONN_READY;
+  g_clear_handle_id(&conn->auth_timer, g_source_remove);
+  conn->participant_id = new_participant_id();
+  conn->role = g_strdup(info->role);
+  conn->appointment_id = a->id;
+  conn->token = g_strdup(token);
+  if (g_strcmp0(info->role, "patient") == 0)
+    conn->name = g_strdup(a->patient_name);
+  else
+    conn->name = g_strdup(info->role); /* a guest is shown by role until issue of names */
+  g_hash_table_insert(s->participants, conn->participant_id, conn);
+  g_hash_table_insert(s->tokens_in_use, conn->token, conn);
+  g_message("appointment %" G_GINT64_FORMAT ": %s %s connected from %s", a->id, conn->role,
+            conn->participant_id, conn->peer);
+
+  sig_conn_send_json(conn,
+                     json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", "welcome",
+                               "participant_id", conn->participant_id, "role", conn->role, "name",
+                               conn->name ? conn->name : "", "appointment_id", (json_int_t)a->id,
+                               "doctor_name", a->doctor_name ? a->doctor_name : ""));
+
+  if (g_strcmp0(a->status, "fulfilled") == 0 || g_strcmp0(a->status, "noshow") == 0 ||
+      g_strcmp0(a->status, "cancelled") == 0) {
+    sig_conn_send_json(conn, json_pack("{s:s, s:s}", "type", "call_ended", "reason", "ended"));
+    return;
+  }
+  SigConsult *c = consult_get(s, a->id, a->doctor_id);
+  switch (sig_call_arrive(c->call, conn->participant_id, conn->role, sig_now())) {
+  case SIG_PLACE_WAITING:
+    conn->consult = c;
+    if (g_strcmp0(conn->role, "patient") == 0)
+      sched_consultation_waiting(s->store, a->id, sig_now(), NULL);
+    refresh_doctor(s, a->doctor_id);
+    break;
+  case SIG_PLACE_CALL: {
+    g_autoptr(GPtrArray) newcomers = g_ptr_array_new();
+    g_ptr_array_add(newcomers, conn);
+    call_joined(c, newcomers);
+    refresh_doctor(s, a->doctor_id);
+    break;
+  }
+  case SIG_PLACE_ENDED:
+    sig_conn_send_json(conn, json_pack("{s:s, s:s}", "type", "call_ended", "reason", "ended"));
+    consult_release_if_idle(c);
+    break;
+  case SIG_PLACE_FULL:
+    consult_release_if_idle(c);
+    refuse(conn, "call_full", "this call already has four participants", 4429, "call is full");
+    break;
+  case SIG_PLACE_DUPLICATE:
+    g_assert_not_reached(); /* participant ids are fresh */
+  }
+}
+
+static void hello_staff(SigConn *conn)
+{
+  SigServer *s = conn->server;
+  gint64 id =
+      conn->session_cookie ? sched_session_lookup(s->store, conn->session_cookie, sig_now()) : 0;
+  g_autoptr(SchedStaff) staff = id ? sched_staff_get(s->store, id, NULL) : NULL;
+  if (!staff)
+    return refuse(conn, "not_authenticated", "log in first", 4403, "not authenticated");
+  conn->phase = SIG_CONN_READY;
+  g_clear_handle_id(&conn->auth_timer, g_source_remove);
+  conn->participant_id = new_participant_id();
+  conn->role = g_strdup(staff->role);
+  conn->name = g_strdup(staff->display_name);
+  conn->staff_id = staff->id;
+  g_hash_table_insert(s->participants, conn->participant_id, conn);
+  g_message("staff %" G_GINT64_FORMAT " connected as %s from %s", staff->id, conn->participant_id,
+            conn->peer);
+  sig_conn_send_json(conn, json_pack("{s:s, s:s, s:s, s:s, s:n}", "type", "welcome",
+                                     "participant_id", conn->participant_id, "role", conn->role,
+                                     "name", conn->name, "appointment_id"));
+  refresh_doctor(s, staff->id);
+}
+
+static void admit(SigConn *conn, gint64 appointment_id)
+{
+  SigServer *s = conn->server;
+  if (!is_doctor(conn))
+    return send_error(conn, "not_allowed", "only the doctor admits");
+  SigConsult *c = consult_find(s, appointment_id);
+  if (!c || sig_call_doctor_id(c->call) != conn->staff_id)
+    return send_error(conn, "not_allowed", "nobody is waiting for this consultation");
+  if (conn->consult && conn->consult != c)
+    return send_error(conn, "not_allowed", "end or leave your current call first");
+  SigCallState before = sig_call_state(c->call);
+  GPtrArray *members = sig_call_members(c->call);
+  g_autoptr(GPtrArray) was_waiting = g_ptr_array_new();
+  for (guint i = 0; i < members->len; i++) {
+    SigCallMember *m = g_ptr_array_index(members, i);
+    if (!m->in_call)
+      g_ptr_array_add(was_waiting, m->participant_id);
+  }
+  const char *why = NULL;
+  if (!sig_call_admit(c->call, conn->participant_id, sig_now(), &why))
+    return send_error(conn, "not_allowed", why);
+  if (before == SIG_CALL_WAITING)
+    sched_consultation_started(s->store, appointment_id, sig_now(), NULL);
+  g_message("appointment %" G_GINT64_FORMAT ": staff %" G_GINT64_FORMAT " admitted", appointment_id,
+            conn->staff_id);
+  g_autoptr(GPtrArray) newcomers = g_ptr_array_new();
+  g_ptr_array_add(newcomers, conn);
+  for (guint i = 0; i < was_waiting->len; i++) {
+    const SigCallMember *m = sig_call_find(c->call, g_ptr_array_index(was_waiting, i));
+    SigConn *mc = m && m->in_call ? conn_of(s, m->participant_id) : NULL;
+    if (mc)
+      g_ptr_array_add(newcomers, mc);
+  }
+  call_joined(c, newcomers);
+  refresh_doctor(s, conn->staff_id);
+}
+
+static void end_call(SigConn *conn, const char *outcome)
+{
+  SigServer *s = conn->server;
+  SigConsult *c = conn->consult;
+  if (!is_doctor(conn) || !c)
+    return send_error(conn, "not_allowed", "only the doctor in the call ends it");
+  gint64 appointment_id = sig_call_appointment_id(c->call);
+  GPtrArray *members = sig_call_members(c->call);
+  for (guint i = 0; i < members->len; i++) {
+    SigCallMember *m = g_ptr_array_index(members, i);
+    SigConn *mc = conn_of(s, m->participant_id);
+    if (!mc)
+      continue;
+    mc->consult = NULL;
+    sig_conn_send_json(mc, json_pack("{s:s, s:s, s:s}", "type", "call_ended", "reason",
+                                     "ended_by_doctor", "outcome", outcome));
+  }
+  sig_call_end(c->call);
+  g_clear_pointer(&c->room, sfu_room_free);
+  g_autoptr(GError) error = NULL;
+  if (!sched_consultation_ended(s->store, appointment_id, sig_now(), outcome, &error))
+    g_warning("appointment %" G_GINT64_FORMAT ": record not closed: %s", appointment_id,
+              error->message);
+  g_message("appointment %" G_GINT64_FORMAT ": ended (%s)", appointment_id, outcome);
+  consult_release_if_idle(c);
+  refresh_doctor(s, conn->staff_id);
+}
+
+static void invite(SigConn *conn, gint64 appointment_id, const char *role)
+{
+  SigServer *s = conn->server;
+  if (!is_doctor(conn))
+    return send_error(conn, "not_allowed", "only the doctor invites");
+  g_autoptr(SchedAppointment) a = sched_appointment_get(s->store, appointment_id, NULL);
+  if (!a || a->doctor_id != conn->staff_id)
+    return send_error(conn, "not_allowed", "this is not your appointment");
+  g_autofree char *token = sched_token_issue_guest(s->store, appointment_id, role, NULL);
+  if (!token)
+    return send_error(conn, "internal", "the link could not be made");
+  g_autofree char *link = g_strdup_printf("%s/join/%s", s->config.public_url, token);
+  sig_conn_send_json(conn, json_pack("{s:s, s:I, s:s, s:s}", "type", "invited", "appointment_id",
+                                     (json_int_t)appointment_id, "role", role, "link", link));
+}
+
+static void media(SigConn *conn, SigMsg *msg)
+{
+  SigConsult *c = conn->consult;
+  const SigCallMember *m = c ? sig_call_find(c->call, conn->participant_id) : NULL;
+  if (!m || !m->in_call || !c->room)
+    return send_error(conn, "not_allowed", "you are not in a call");
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+  if (msg->type == SIG_MSG_ANSWER)
+    ok = sfu_room_set_answer(c->room, conn->participant_id, msg->pc, msg->sdp, &error);
+  else
+    ok = sfu_room_add_candidate(c->room, conn->participant_id, msg->pc, msg->mline_index,
+                                msg->candidate, &error);
+  if (!ok) {
+    const char *code = "media_error";
+    if (error->domain == SFU_ERROR && error->code == SFU_ERROR_NOT_FOUND)
+      code = "unknown_pc";
+    else if (error->domain == SFU_ERROR && error->code == SFU_ERROR_INVALID_SDP)
+      code = "invalid_sdp";
+    send_error(conn, code, error->message);
+  }
+}
+
+void sig_consult_on_message(SigConn *conn, SigMsg *msg)
+{
+  if (conn->phase == SIG_CONN_CLOSING)
+    return;
+  if (conn->phase == SIG_CONN_NEW) {
+    if (msg->type != SIG_MSG_HELLO)
+      return send_error(conn, "not_allowed", "say hello first");
+    if (msg->token)
+      hello_token(conn, msg->token);
+    else
+      hello_staff(conn);
+    return;
+  }
+  switch (msg->type) {
+  case SIG_MSG_HELLO:
+    return send_error(conn, "not_allowed", "hello was already said");
+  case SIG_MSG_ADMIT:
+    return admit(conn, msg->appointment_id);
+  case SIG_MSG_ANSWER:
+  case SIG_MSG_CANDIDATE:
+    return media(conn, msg);
+  case SIG_MSG_LEAVE:
+    if (!conn->consult)
+      return send_error(conn, "not_allowed", "you are not in a call or a waiting room");
+    depart(conn, "left");
+    sig_conn_send_json(conn, json_pack("{s:s}", "type", "left"));
+    return;
+  case SIG_MSG_END:
+    return end_call(conn, msg->outcome);
+  case SIG_MSG_INVITE:
+    return invite(conn, msg->appointment_id, msg->role);
+  }
+}
+
+void sig_consult_on_closed(SigConn *conn)
+{
+  SigServer *s = conn->server;
+  if (conn->phase == SIG_CONN_NEW || !conn->participant_id)
+    return;
+  conn->phase = SIG_CONN_CLOSING; /* no longer counts as online, takes no more messages */
+  depart(conn, "dropped");
+  g_hash_table_remove(s->participants, conn->participant_id);
+  if (conn->token && g_hash_table_lookup(s->tokens_in_use, conn->token) == conn)
+    g_hash_table_remove(s->tokens_in_use, conn->token);
+  g_message("participant %s disconnected", conn->participant_id);
+  if (is_doctor(conn))
+    refresh_doctor(s, conn->staff_id);
+}
+
+json_t *sig_consult_metrics(SigServer *s)
+{
+  json_t *arr = json_array();
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, s->consults);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    SigConsult *c = value;
+    json_t *parts = json_array();
+    GPtrArray *members = sig_call_members(c->call);
+    for (guint i = 0; i < members->len; i++) {
+      SigCallMember *m = g_ptr_array_index(members, i);
+      SfuParticipantStats st = {0};
+      if (!m->in_call || !c->room ||
+          !sfu_room_get_participant_stats(c->room, m->participant_id, &st))
+        continue;
+      json_array_append_new(parts, json_pack("{s:s, s:s, s:I, s:I, s:I, s:i}", "participant_id",
+                                             m->participant_id, "role", m->role, "packets_received",
+                                             (json_int_t)st.packets_received, "packets_forwarded",
+                                             (json_int_t)st.packets_forwarded, "packets_sent",
+                                             (json_int_t)st.packets_sent, "peer_connections",
+                                             (int)st.peer_connections));
+    }
+    json_array_append_new(arr, json_pack("{s:I, s:s, s:o}", "appointment_id",
+                                         (json_int_t)sig_call_appointment_id(c->call), "state",
+                                         sig_call_state_name(sig_call_state(c->call)),
+                                         "participants", parts));
+  }
+  return arr;
+}
+
+void sig_consult_free_all(SigServer *s)
+{
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, s->consults);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    g_hash_table_iter_remove(&it); /* frees the key only */
+    consult_destroy(value);
+  }
+}

@@ -1,0 +1,57 @@
+/* sig-msg.h — the signaling message codec (private to the signaling module and its tests).
+ * Pure: no sockets, no GStreamer. Parses one client→server message of docs/protocol.md into a
+ * SigMsg, checking every field's type and bounds, and builds server→client messages. */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+/* json_t with g_autoptr: the reference is dropped at scope exit. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
+
+#define SIG_MSG_MAX_BYTES (64 * 1024)
+
+typedef enum {
+  SIG_MSG_HELLO,
+  SIG_MSG_ADMIT,
+  SIG_MSG_ANSWER,
+  SIG_MSG_CANDIDATE,
+  SIG_MSG_LEAVE,
+  SIG_MSG_END,
+  SIG_MSG_INVITE,
+} SigMsgType;
+
+typedef struct {
+  SigMsgType type;
+  char *token;           /* hello: NULL for staff */
+  gint64 appointment_id; /* admit, invite */
+  char *pc;              /* answer, candidate: "pub" or "sub:<participant id>" */
+  char *sdp;             /* answer */
+  char *candidate;       /* candidate: NULL = end of candidates */
+  guint mline_index;     /* candidate */
+  char *outcome;         /* end */
+  char *role;            /* invite */
+} SigMsg;
+
+/* Parses `len` bytes of `text`. On failure returns NULL with SIG_ERROR_MALFORMED and a
+ * message fit to send back to the client (it never echoes the input). */
+SigMsg *sig_msg_parse(const char *text, gsize len, GError **error);
+void sig_msg_free(SigMsg *msg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SigMsg, sig_msg_free)
+
+const char *sig_msg_type_name(SigMsgType type);
+
+/* TRUE if `pc` names a peer connection: "pub" or "sub:" + 1..64 of [A-Za-z0-9_-]. */
+gboolean sig_msg_pc_is_valid(const char *pc);
+/* TRUE for "completed", "follow-up", "referred", "no-show". */
+gboolean sig_msg_outcome_is_valid(const char *outcome);
+/* TRUE for "interpreter", "specialist", "family". */
+gboolean sig_msg_guest_role_is_valid(const char *role);
+
+/* Server→client builders. Each returns a new JSON text (transfer full). */
+char *sig_msg_dump(json_t *object); /* steals `object` */
+char *sig_msg_error(const char *code, const char *message, gboolean fatal);
+
+G_END_DECLS

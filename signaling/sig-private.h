@@ -1,0 +1,91 @@
+/* sig-private.h — the signaling module's internal structures, shared by sig-server.c (the
+ * libwebsockets glue), sig-api.c (the JSON API) and sig-consult.c (waiting room and calls).
+ * Everything here lives on the main loop's thread. */
+#pragma once
+
+#include <libwebsockets.h>
+
+#include "sig-call.h"
+#include "sig-msg.h"
+#include "sig.h"
+
+#define SIG_HTTP_MAX_BODY (16 * 1024)
+#define SIG_SESSION_COOKIE "mw_session"
+
+typedef struct SigConn SigConn;
+typedef struct SigConsult SigConsult;
+
+struct SigServer {
+  SigConfig config; /* strings owned (copies) */
+  SchedStore *store;
+  SfuRelay *relay;
+  struct lws_context *lws;
+  GHashTable *conns;         /* SigConn* set (owned by their wsi lifetime) */
+  GHashTable *participants;  /* participant id → SigConn* (authenticated) */
+  GHashTable *tokens_in_use; /* token → SigConn* */
+  GHashTable *consults;      /* appointment id (gint64*) → SigConsult* (owned) */
+  gboolean closing;
+};
+
+typedef enum { SIG_CONN_NEW, SIG_CONN_READY, SIG_CONN_CLOSING } SigConnPhase;
+
+struct SigConn {
+  SigServer *server;
+  struct lws *wsi;
+  SigConnPhase phase;
+  char peer[64];
+  char *session_cookie; /* from the upgrade request, if any */
+  GQueue out;           /* char* JSON texts to send */
+  GString *rx;          /* a message being reassembled from fragments */
+  gboolean rx_discard;  /* the message being received was refused */
+  guint auth_timer;
+  int close_code; /* when phase == CLOSING */
+  char *close_reason;
+  /* after hello */
+  char *participant_id;
+  char *role; /* "patient", "doctor", guest roles */
+  char *name; /* display name: personal data, never logged */
+  gint64 staff_id;
+  gint64 appointment_id; /* patients and guests */
+  char *token;
+  SigConsult *consult; /* the consultation it waits for or takes part in (patients, guests,
+                          and a doctor while in a call) */
+};
+
+struct SigConsult {
+  SigServer *server;
+  SigCall *call;
+  SfuRoom *room; /* while someone is in the call */
+  char *room_id;
+};
+
+/* sig-server.c */
+void sig_conn_send(SigConn *conn, char *json_text /* transfer full */);
+void sig_conn_send_json(SigConn *conn, json_t *object /* stolen */);
+void sig_conn_close(SigConn *conn, int code, const char *reason);
+gint64 sig_now(void);
+
+/* sig-api.c: handles one HTTP request; returns the status and sets *body (transfer full),
+ * and optionally *set_cookie (transfer full) for a Set-Cookie header. */
+typedef struct {
+  int method; /* LWSHUMETH_* */
+  const char *path;
+  const char *body;
+  gsize body_len;
+  const char *cookie_session; /* mw_session value or NULL */
+} SigHttpRequest;
+
+typedef struct {
+  int status;
+  char *body;
+  char *set_cookie;
+} SigHttpResponse;
+
+void sig_api_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
+char *sig_api_error_body(const char *code, const char *message, const char *field);
+
+/* sig-consult.c */
+void sig_consult_on_message(SigConn *conn, SigMsg *msg);
+void sig_consult_on_closed(SigConn *conn);
+void sig_consult_free_all(SigServer *server);
+json_t *sig_consult_metrics(SigServer *server);

@@ -1,0 +1,581 @@
+/* sig-server.c — the libwebsockets glue: one TLS port on the GLib main loop serving the static
+ * pages, the JSON API (sig-api.c) and the signaling WebSocket (sig-consult.c).
+ *
+ * Ownership: a SigConn lives exactly as long as its WebSocket (created at ESTABLISHED, freed at
+ * CLOSED). Outgoing messages wait in the connection's queue and are written one per WRITEABLE
+ * callback, as libwebsockets requires. A close with a code is queued the same way, so a fatal
+ * error message is always sent before the close frame.
+ * Thread: everything here runs on the default GMainContext's thread. */
+#define G_LOG_DOMAIN "mashwara-sig"
+
+#include <errno.h>
+#include <string.h>
+
+#include "sig-private.h"
+
+#define WS_PROTOCOL "mashwara.v1"
+#define WS_RX_CHUNK 8192
+
+gint64 sig_now(void)
+{
+  return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+/* --- Logging -------------------------------------------------------------------------------- */
+
+static void lws_to_glog(int level, const char *line)
+{
+  g_autofree char *s = g_strchomp(g_strdup(line));
+  if (level & LLL_ERR)
+    g_log("mashwara-lws", G_LOG_LEVEL_WARNING, "%s", s);
+  else
+    g_log("mashwara-lws", G_LOG_LEVEL_DEBUG, "%s", s);
+}
+
+/* --- Helpers ------------------------------------------------------------------------------ */
+
+/* The value of cookie `name` in a Cookie header, or NULL. (transfer full) */
+static char *cookie_value(const char *header, const char *name)
+{
+  if (!header)
+    return NULL;
+  g_auto(GStrv) parts = g_strsplit(header, ";", -1);
+  gsize nlen = strlen(name);
+  for (char **p = parts; *p; p++) {
+    const char *s = *p;
+    while (*s == ' ')
+      s++;
+    if (strncmp(s, name, nlen) == 0 && s[nlen] == '=')
+      return g_strdup(s + nlen + 1);
+  }
+  return NULL;
+}
+
+static char *header_copy(struct lws *wsi, enum lws_token_indexes token)
+{
+  int n = lws_hdr_total_length(wsi, token);
+  if (n <= 0)
+    return NULL;
+  char *buf = g_malloc((gsize)n + 1);
+  if (lws_hdr_copy(wsi, buf, n + 1, token) < 0) {
+    g_free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+static const char *mime_for(const char *path)
+{
+  static const struct {
+    const char *ext, *mime;
+  } types[] = {
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".json", "application/json"},
+      {".webmanifest", "application/manifest+json"},
+      {".txt", "text/plain; charset=utf-8"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(types); i++)
+    if (g_str_has_suffix(path, types[i].ext))
+      return types[i].mime;
+  return "application/octet-stream";
+}
+
+/* Maps a request path to a file under web_root, or NULL if there is none (or the path tries
+ * to leave the folder). (transfer full) */
+static char *static_file_for(SigServer *server, const char *path)
+{
+  const char *rel;
+  if (strcmp(path, "/") == 0)
+    rel = "index.html";
+  else if (strcmp(path, "/console") == 0 || strcmp(path, "/console/") == 0)
+    rel = "console.html";
+  else if (g_str_has_prefix(path, "/join/") && !strchr(path + 6, '/'))
+    rel = "patient.html";
+  else
+    rel = path + 1;
+  if (strstr(rel, "..") || strchr(rel, '\\') || rel[0] == '/' || rel[0] == '\0')
+    return NULL;
+  for (const char *c = rel; *c; c++)
+    if ((unsigned char)*c < 0x20)
+      return NULL;
+  char *file = g_build_filename(server->config.web_root, rel, NULL);
+  if (!g_file_test(file, G_FILE_TEST_IS_REGULAR)) {
+    g_free(file);
+    return NULL;
+  }
+  return file;
+}
+
+/* Headers every response carries: the join token sits in page URLs, so no Referer may leak
+ * it; nothing is framed by another site. */
+static int add_common_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+  static const struct {
+    const char *name, *value;
+  } h[] = {
+      {"referrer-policy:", "no-referrer"}, {"x-content-type-options:", "nosniff"},
+      {"x-frame-options:", "DENY"},        {"strict-transport-security:", "max-age=31536000"},
+      {"cache-control:", "no-store"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(h); i++)
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)h[i].name,
+                                    (const unsigned char *)h[i].value, (int)strlen(h[i].value), p,
+                                    end))
+      return -1;
+  return 0;
+}
+
+/* --- HTTP ----------------------------------------------------------------------------------- */
+
+typedef struct {
+  int method;
+  char *path;
+  char *cookie_session;
+  GString *body;
+  gboolean body_too_large;
+  char *resp; /* body being sent */
+  gsize resp_len;
+} HttpPss;
+
+static void http_pss_reset(HttpPss *pss)
+{
+  g_clear_pointer(&pss->path, g_free);
+  g_clear_pointer(&pss->cookie_session, g_free);
+  if (pss->body)
+    g_string_free(pss->body, TRUE);
+  pss->body = NULL;
+  pss->body_too_large = FALSE;
+  g_clear_pointer(&pss->resp, g_free);
+  pss->resp_len = 0;
+}
+
+/* Writes the status line and headers now; the body goes out on the next WRITEABLE. */
+static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
+                        const char *set_cookie)
+{
+  unsigned char buf[LWS_PRE + 2048];
+  unsigned char *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof(buf) - 1];
+  g_free(pss->resp);
+  pss->resp = body;
+  pss->resp_len = body ? strlen(body) : 0;
+  if (lws_add_http_common_headers(wsi, (unsigned int)status, "application/json", pss->resp_len, &p,
+                                  end))
+    return 1;
+  if (add_common_headers(wsi, &p, end))
+    return 1;
+  if (set_cookie && lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
+                                                (const unsigned char *)set_cookie,
+                                                (int)strlen(set_cookie), &p, end))
+    return 1;
+  if (lws_finalize_write_http_header(wsi, start, &p, end))
+    return 1;
+  if (pss->resp_len == 0) {
+    g_clear_pointer(&pss->resp, g_free);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+  }
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
+{
+  SigHttpRequest req = {
+      .method = pss->method,
+      .path = pss->path,
+      .body = pss->body ? pss->body->str : NULL,
+      .body_len = pss->body ? pss->body->len : 0,
+      .cookie_session = pss->cookie_session,
+  };
+  SigHttpResponse resp = {0};
+  if (pss->body_too_large) {
+    resp.status = 413;
+    resp.body = sig_api_error_body("body_too_large", "the request body is over 16 KiB", NULL);
+  } else {
+    sig_api_handle(server, &req, &resp);
+  }
+  int r = http_respond(wsi, pss, resp.status, resp.body, resp.set_cookie);
+  g_free(resp.set_cookie);
+  return r;
+}
+
+static int http_static(struct lws *wsi, SigServer *server, HttpPss *pss)
+{
+  if (pss->method != LWSHUMETH_GET && pss->method != LWSHUMETH_HEAD)
+    return http_respond(wsi, pss, 405,
+                        sig_api_error_body("method_not_allowed", "only GET here", NULL), NULL);
+  g_autofree char *file = static_file_for(server, pss->path);
+  if (!file)
+    return http_respond(wsi, pss, 404, sig_api_error_body("not_found", "no such page", NULL), NULL);
+  unsigned char hdr[1024];
+  unsigned char *p = hdr, *end = hdr + sizeof(hdr);
+  if (add_common_headers(wsi, &p, end))
+    return -1;
+  int n = lws_serve_http_file(wsi, file, mime_for(file), (const char *)hdr, (int)(p - hdr));
+  if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+    return -1;
+  return 0;
+}
+
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+  SigServer *server = lws_context_user(lws_get_context(wsi));
+  HttpPss *pss = user;
+
+  switch (reason) {
+  case LWS_CALLBACK_HTTP: {
+    http_pss_reset(pss);
+    char *uri = NULL;
+    int uri_len = 0;
+    pss->method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
+    pss->path = g_strndup(in ? (const char *)in : "/", in ? strlen(in) : 1);
+    g_autofree char *cookie = header_copy(wsi, WSI_TOKEN_HTTP_COOKIE);
+    pss->cookie_session = cookie_value(cookie, SIG_SESSION_COOKIE);
+    if (pss->method == LWSHUMETH_POST || pss->method == LWSHUMETH_PUT ||
+        pss->method == LWSHUMETH_PATCH) {
+      g_autofree char *cl = header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+      gint64 n = cl ? g_ascii_strtoll(cl, NULL, 10) : 0;
+      if (n > SIG_HTTP_MAX_BODY) {
+        pss->body_too_large = TRUE;
+        return http_api(wsi, server, pss);
+      }
+      pss->body = g_string_new(NULL);
+      if (n > 0)
+        return 0; /* the body arrives in LWS_CALLBACK_HTTP_BODY */
+      return http_api(wsi, server, pss);
+    }
+    if (g_str_has_prefix(pss->path, "/api/"))
+      return http_api(wsi, server, pss);
+    return http_static(wsi, server, pss);
+  }
+  case LWS_CALLBACK_HTTP_BODY:
+    if (pss->body && !pss->body_too_large) {
+      if (pss->body->len + len > SIG_HTTP_MAX_BODY)
+        pss->body_too_large = TRUE;
+      else
+        g_string_append_len(pss->body, in, (gssize)len);
+    }
+    return 0;
+  case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    return http_api(wsi, server, pss);
+  case LWS_CALLBACK_HTTP_WRITEABLE: {
+    if (!pss || !pss->resp)
+      return 0;
+    gsize n = pss->resp_len;
+    unsigned char *buf = g_malloc(LWS_PRE + n);
+    memcpy(buf + LWS_PRE, pss->resp, n);
+    int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL);
+    g_free(buf);
+    g_clear_pointer(&pss->resp, g_free);
+    if (w < (int)n)
+      return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+  }
+  case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+  case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+  case LWS_CALLBACK_CLOSED_HTTP:
+    if (pss)
+      http_pss_reset(pss);
+    return 0;
+  default:
+    break;
+  }
+  return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* --- WebSocket ----------------------------------------------------------------------------- */
+
+typedef struct {
+  SigConn *conn;
+} WsPss;
+
+void sig_conn_send(SigConn *conn, char *json_text)
+{
+  if (!conn || conn->phase == SIG_CONN_CLOSING || !conn->wsi) {
+    g_free(json_text);
+    return;
+  }
+  g_queue_push_tail(&conn->out, json_text);
+  lws_callback_on_writable(conn->wsi);
+}
+
+void sig_conn_send_json(SigConn *conn, json_t *object)
+{
+  sig_conn_send(conn, sig_msg_dump(object));
+}
+
+void sig_conn_close(SigConn *conn, int code, const char *reason)
+{
+  if (!conn || conn->phase == SIG_CONN_CLOSING)
+    return;
+  g_debug("closing connection %p: %d %s", (void *)conn, code, reason);
+  conn->phase = SIG_CONN_CLOSING;
+  conn->close_code = code;
+  conn->close_reason = g_strdup(reason);
+  g_clear_handle_id(&conn->auth_timer, g_source_remove);
+  lws_callback_on_writable(conn->wsi);
+}
+
+static gboolean auth_timeout(gpointer data)
+{
+  SigConn *conn = data;
+  conn->auth_timer = 0;
+  if (conn->phase == SIG_CONN_NEW) {
+    sig_conn_send(
+        conn, sig_msg_error("authentication_timeout", "no hello within the time allowed", TRUE));
+    sig_conn_close(conn, 4408, "authentication timeout");
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void conn_free(SigConn *conn)
+{
+  g_clear_handle_id(&conn->auth_timer, g_source_remove);
+  g_queue_clear_full(&conn->out, g_free);
+  if (conn->rx)
+    g_string_free(conn->rx, TRUE);
+  g_free(conn->close_reason);
+  g_free(conn->session_cookie);
+  g_free(conn->participant_id);
+  g_free(conn->role);
+  g_free(conn->name);
+  g_free(conn->token);
+  g_free(conn);
+}
+
+/* Rejects a WebSocket upgrade unless it is for /ws and comes from our own origin. */
+static gboolean ws_upgrade_allowed(struct lws *wsi)
+{
+  g_autofree char *uri = header_copy(wsi, WSI_TOKEN_GET_URI);
+  if (!uri || strcmp(uri, "/ws") != 0)
+    return FALSE;
+  g_autofree char *origin = header_copy(wsi, WSI_TOKEN_ORIGIN);
+  g_autofree char *host = header_copy(wsi, WSI_TOKEN_HOST);
+  if (origin && host) {
+    const char *o = strstr(origin, "://");
+    if (!o || strcmp(o + 3, host) != 0)
+      return FALSE; /* a page of another site must not ride a doctor's cookie */
+  }
+  return TRUE;
+}
+
+static void ws_handle_message(SigConn *conn, const char *text, gsize len)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SigMsg) msg = sig_msg_parse(text, len, &error);
+  if (!msg) {
+    sig_conn_send(conn, sig_msg_error("malformed_message", error->message, FALSE));
+    return;
+  }
+  sig_consult_on_message(conn, msg);
+}
+
+static int ws_receive(struct lws *wsi, SigConn *conn, const char *in, size_t len)
+{
+  gboolean first = lws_is_first_fragment(wsi);
+  gboolean final = lws_is_final_fragment(wsi);
+  if (first) {
+    if (conn->rx)
+      g_string_truncate(conn->rx, 0);
+    conn->rx_discard = FALSE;
+  }
+  if (conn->phase == SIG_CONN_CLOSING)
+    return 0;
+  gsize have = conn->rx ? conn->rx->len : 0;
+  /* Refuse before buffering: what we hold + this chunk + what this frame still announces. */
+  if (have + len + lws_remaining_packet_payload(wsi) > SIG_MSG_MAX_BYTES) {
+    static const char reason[] = "message too large";
+    g_message("connection %p: message over %d bytes refused", (void *)conn, SIG_MSG_MAX_BYTES);
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
+                     sizeof(reason) - 1);
+    return -1;
+  }
+  if (lws_frame_is_binary(wsi)) {
+    if (first)
+      sig_conn_send(conn, sig_msg_error("malformed_message",
+                                        "messages are JSON text frames, not binary", FALSE));
+    conn->rx_discard = TRUE;
+    return 0;
+  }
+  if (conn->rx_discard)
+    return 0;
+  if (first && final)
+    ws_handle_message(conn, in, len);
+  else {
+    if (!conn->rx)
+      conn->rx = g_string_sized_new(WS_RX_CHUNK);
+    g_string_append_len(conn->rx, in, (gssize)len);
+    if (final) {
+      ws_handle_message(conn, conn->rx->str, conn->rx->len);
+      g_string_truncate(conn->rx, 0);
+    }
+  }
+  return 0;
+}
+
+static int ws_writeable(struct lws *wsi, SigConn *conn)
+{
+  char *text = g_queue_pop_head(&conn->out);
+  if (text) {
+    gsize n = strlen(text);
+    unsigned char *buf = g_malloc(LWS_PRE + n);
+    memcpy(buf + LWS_PRE, text, n);
+    int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
+    g_free(buf);
+    g_free(text);
+    if (w < (int)n)
+      return -1;
+    if (!g_queue_is_empty(&conn->out) || conn->phase == SIG_CONN_CLOSING)
+      lws_callback_on_writable(wsi);
+    return 0;
+  }
+  if (conn->phase == SIG_CONN_CLOSING) {
+    const char *r = conn->close_reason ? conn->close_reason : "";
+    lws_close_reason(wsi, (enum lws_close_status)conn->close_code, (unsigned char *)r, strlen(r));
+    return -1;
+  }
+  return 0;
+}
+
+static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+  SigServer *server = lws_context_user(lws_get_context(wsi));
+  WsPss *pss = user;
+
+  switch (reason) {
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    return ws_upgrade_allowed(wsi) ? 0 : 1;
+  case LWS_CALLBACK_ESTABLISHED: {
+    SigConn *conn = g_new0(SigConn, 1);
+    conn->server = server;
+    conn->wsi = wsi;
+    conn->phase = SIG_CONN_NEW;
+    g_queue_init(&conn->out);
+    lws_get_peer_simple(wsi, conn->peer, sizeof(conn->peer));
+    g_autofree char *cookie = header_copy(wsi, WSI_TOKEN_HTTP_COOKIE);
+    conn->session_cookie = cookie_value(cookie, SIG_SESSION_COOKIE);
+    conn->auth_timer = g_timeout_add_seconds(server->config.auth_timeout_s, auth_timeout, conn);
+    pss->conn = conn;
+    g_hash_table_add(server->conns, conn);
+    return 0;
+  }
+  case LWS_CALLBACK_RECEIVE:
+    return pss->conn ? ws_receive(wsi, pss->conn, in, len) : -1;
+  case LWS_CALLBACK_SERVER_WRITEABLE:
+    return pss->conn ? ws_writeable(wsi, pss->conn) : -1;
+  case LWS_CALLBACK_CLOSED:
+    if (pss->conn) {
+      SigConn *conn = pss->conn;
+      pss->conn = NULL;
+      sig_consult_on_closed(conn);
+      g_hash_table_remove(server->conns, conn);
+      conn->wsi = NULL;
+      conn_free(conn);
+    }
+    return 0;
+  default:
+    break;
+  }
+  return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", callback_http, sizeof(HttpPss), 0, 0, NULL, 0},
+    {WS_PROTOCOL, callback_ws, sizeof(WsPss), WS_RX_CHUNK, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Pings an idle WebSocket after 2 s and hangs up after 4 s without an answer, so a silent
+ * network loss is noticed within 5 s. */
+static const lws_retry_bo_t retry_policy = {
+    .secs_since_valid_ping = 2,
+    .secs_since_valid_hangup = 4,
+};
+
+/* --- Server -------------------------------------------------------------------------------- */
+
+static GMainLoop *lws_loop; /* any loop on the default context; lws only reads its context */
+
+SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *relay,
+                          GError **error)
+{
+  g_return_val_if_fail(config && store && relay, NULL);
+  g_return_val_if_fail(config->tls_cert_path && config->tls_key_path, NULL);
+
+  SigServer *s = g_new0(SigServer, 1);
+  s->config = *config;
+  s->config.listen_address = g_strdup(config->listen_address);
+  s->config.tls_cert_path = g_strdup(config->tls_cert_path);
+  s->config.tls_key_path = g_strdup(config->tls_key_path);
+  s->config.web_root = g_strdup(config->web_root);
+  s->config.public_url = g_strdup(config->public_url);
+  if (s->config.auth_timeout_s == 0)
+    s->config.auth_timeout_s = 10;
+  if (s->config.session_ttl_s == 0)
+    s->config.session_ttl_s = 12 * 3600;
+  s->store = store;
+  s->relay = relay;
+  s->conns = g_hash_table_new(NULL, NULL);
+  s->participants = g_hash_table_new(g_str_hash, g_str_equal);
+  s->tokens_in_use = g_hash_table_new(g_str_hash, g_str_equal);
+  s->consults = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+
+  lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_glog);
+  if (!lws_loop)
+    lws_loop = g_main_loop_new(NULL, FALSE);
+  void *foreign_loops[1] = {lws_loop};
+
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof(info));
+  info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.foreign_loops = foreign_loops;
+  info.port = (int)config->port;
+  info.iface = s->config.listen_address;
+  info.protocols = protocols;
+  info.ssl_cert_filepath = s->config.tls_cert_path;
+  info.ssl_private_key_filepath = s->config.tls_key_path;
+  info.alpn = "http/1.1";
+  info.retry_and_idle_policy = &retry_policy;
+  info.user = s;
+  info.timeout_secs = 20;
+  info.keepalive_timeout = 30;
+  info.vhost_name = "mashwara";
+
+  s->lws = lws_create_context(&info);
+  if (!s->lws) {
+    g_set_error(error, SIG_ERROR, SIG_ERROR_FAILED,
+                "cannot listen on %s:%u (address in use, or a bad certificate?)",
+                config->listen_address ? config->listen_address : "*", config->port);
+    sig_server_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void sig_server_free(SigServer *server)
+{
+  if (!server)
+    return;
+  server->closing = TRUE;
+  if (server->lws)
+    lws_context_destroy(server->lws); /* closes every connection: CLOSED for each */
+  sig_consult_free_all(server);
+  g_hash_table_destroy(server->conns);
+  g_hash_table_destroy(server->participants);
+  g_hash_table_destroy(server->tokens_in_use);
+  g_hash_table_destroy(server->consults);
+  g_free((char *)server->config.listen_address);
+  g_free((char *)server->config.tls_cert_path);
+  g_free((char *)server->config.tls_key_path);
+  g_free((char *)server->config.web_root);
+  g_free((char *)server->config.public_url);
+  g_free(server);
+}

@@ -1,0 +1,46 @@
+/* sig.h — the signaling service: the one HTTPS/WSS port (libwebsockets on the GLib main loop),
+ * the JSON API, connections, staff sessions, roles, the waiting room and the call state
+ * machine. The only public header of the signaling module (prefix `sig_`).
+ *
+ * It asks the scheduler (scheduler.h) who a token or a session belongs to, and tells the relay
+ * (sfu.h) to create rooms and participants; the relay answers through SfuRoomCallbacks.
+ * Threads: everything runs on the thread of the default GMainContext (the daemon's loop).
+ * Ownership: the server borrows `store` and `relay`; both must outlive it. */
+#pragma once
+
+#include <glib.h>
+
+#include "scheduler.h"
+#include "sfu.h"
+
+G_BEGIN_DECLS
+
+#define SIG_ERROR (sig_error_quark())
+GQuark sig_error_quark(void);
+
+typedef enum {
+  SIG_ERROR_FAILED,    /* the server could not start (port taken, bad certificate) */
+  SIG_ERROR_MALFORMED, /* a message that does not follow docs/protocol.md */
+} SigError;
+
+typedef struct {
+  const char *listen_address; /* NULL = every address */
+  guint port;
+  const char *tls_cert_path; /* PEM; required: the server never speaks plain HTTP */
+  const char *tls_key_path;
+  const char *web_root;   /* folder served as static pages */
+  const char *public_url; /* base of the links the server hands out, no trailing slash */
+  guint auth_timeout_s;   /* close a connection that has not said hello by then (10) */
+  gint64 session_ttl_s;   /* staff session lifetime (12 h) */
+} SigConfig;
+
+typedef struct SigServer SigServer;
+
+/* (transfer full) Starts listening at once. */
+SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *relay,
+                          GError **error);
+/* Closes every connection and frees every room. */
+void sig_server_free(SigServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SigServer, sig_server_free)
+
+G_END_DECLS

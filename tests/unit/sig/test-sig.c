@@ -1,0 +1,229 @@
+/* test-sig.c — unit tests of the signaling module's pure parts: the message codec and the
+ * consultation state machine. */
+#include <string.h>
+
+#include "sig-call.h"
+#include "sig-msg.h"
+#include "sig.h"
+
+static SigMsg *parse_ok(const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  SigMsg *m = sig_msg_parse(text, strlen(text), &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(m);
+  return m;
+}
+
+/* Parses `text`, expects failure, and returns the message the client would see. */
+static char *parse_bad(const char *text, gsize len)
+{
+  g_autoptr(GError) error = NULL;
+  SigMsg *m = sig_msg_parse(text, len, &error);
+  g_assert_null(m);
+  g_assert_error(error, SIG_ERROR, SIG_ERROR_MALFORMED);
+  return g_strdup(error->message);
+}
+
+static void test_codec_valid(void)
+{
+  g_autoptr(SigMsg) hello = parse_ok("{\"type\":\"hello\",\"token\":\"abc\"}");
+  g_assert_cmpint(hello->type, ==, SIG_MSG_HELLO);
+  g_assert_cmpstr(hello->token, ==, "abc");
+
+  g_autoptr(SigMsg) staff = parse_ok("{\"type\":\"hello\"}");
+  g_assert_null(staff->token);
+
+  g_autoptr(SigMsg) admit = parse_ok("{\"type\":\"admit\",\"appointment_id\":42}");
+  g_assert_cmpint(admit->appointment_id, ==, 42);
+
+  g_autoptr(SigMsg) answer =
+      parse_ok("{\"type\":\"answer\",\"pc\":\"sub:p0011\",\"sdp\":\"v=0\\r\\n\"}");
+  g_assert_cmpstr(answer->pc, ==, "sub:p0011");
+  g_assert_cmpstr(answer->sdp, ==, "v=0\r\n");
+
+  g_autoptr(SigMsg) cand = parse_ok("{\"type\":\"candidate\",\"pc\":\"pub\",\"candidate\":"
+                                    "\"candidate:1 1 udp 2122260223 198.18.0.1 5000 typ host\","
+                                    "\"sdpMLineIndex\":1}");
+  g_assert_cmpuint(cand->mline_index, ==, 1);
+  g_assert_true(g_str_has_prefix(cand->candidate, "candidate:1"));
+
+  g_autoptr(SigMsg) eoc = parse_ok("{\"type\":\"candidate\",\"pc\":\"pub\",\"candidate\":null}");
+  g_assert_null(eoc->candidate);
+  g_autoptr(SigMsg) eoc2 = parse_ok("{\"type\":\"candidate\",\"pc\":\"pub\",\"candidate\":\"\"}");
+  g_assert_null(eoc2->candidate);
+
+  g_autoptr(SigMsg) end = parse_ok("{\"type\":\"end\",\"outcome\":\"follow-up\"}");
+  g_assert_cmpstr(end->outcome, ==, "follow-up");
+  g_autoptr(SigMsg) inv =
+      parse_ok("{\"type\":\"invite\",\"appointment_id\":3,\"role\":\"interpreter\"}");
+  g_assert_cmpstr(inv->role, ==, "interpreter");
+  g_autoptr(SigMsg) leave = parse_ok("{\"type\":\"leave\",\"extra\":[1,2]}");
+  g_assert_cmpint(leave->type, ==, SIG_MSG_LEAVE);
+}
+
+static void test_codec_malformed(void)
+{
+  static const struct {
+    const char *text;
+    const char *says; /* a word the client's error message must contain */
+  } cases[] = {
+      {"{\"type\":", "JSON"},
+      {"", "JSON"},
+      {"[1]", "object"},
+      {"\"hello\"", "object"},
+      {"{}", "type"},
+      {"{\"type\":5}", "type"},
+      {"{\"type\":\"nope\"}", "type"},
+      {"{\"type\":\"hello\",\"token\":7}", "token"},
+      {"{\"type\":\"admit\"}", "appointment_id"},
+      {"{\"type\":\"admit\",\"appointment_id\":\"1\"}", "appointment_id"},
+      {"{\"type\":\"admit\",\"appointment_id\":-1}", "appointment_id"},
+      {"{\"type\":\"answer\",\"pc\":\"pub\"}", "sdp"},
+      {"{\"type\":\"answer\",\"pc\":\"pub\",\"sdp\":\"hello\"}", "sdp"},
+      {"{\"type\":\"answer\",\"pc\":\"sub:\",\"sdp\":\"v=0\"}", "pc"},
+      {"{\"type\":\"answer\",\"pc\":\"sub:a/b\",\"sdp\":\"v=0\"}", "pc"},
+      {"{\"type\":\"candidate\",\"pc\":\"pub\",\"candidate\":\"x\",\"sdpMLineIndex\":0}",
+       "candidate"},
+      {"{\"type\":\"candidate\",\"pc\":\"pub\",\"candidate\":\"candidate:1\"}", "sdpMLineIndex"},
+      {"{\"type\":\"candidate\",\"pc\":\"pub\",\"candidate\":\"candidate:1\",\"sdpMLineIndex\":99}",
+       "sdpMLineIndex"},
+      {"{\"type\":\"end\",\"outcome\":\"whatever\"}", "outcome"},
+      {"{\"type\":\"invite\",\"appointment_id\":1,\"role\":\"doctor\"}", "role"},
+      {"{\"type\":\"hello\",\"type\":\"admit\"}", "JSON"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *why = parse_bad(cases[i].text, strlen(cases[i].text));
+    if (!strstr(why, cases[i].says))
+      g_error("case %zu (%s): message \"%s\" does not mention %s", i, cases[i].text, why,
+              cases[i].says);
+  }
+  /* A NUL inside a string field is refused, not silently cut. */
+  const char nul[] = "{\"type\":\"hello\",\"token\":\"a\\u0000b\"}";
+  g_autofree char *why = parse_bad(nul, sizeof(nul) - 1);
+  g_assert_true(strstr(why, "NUL") || strstr(why, "JSON"));
+  /* Over the size limit, refused without parsing. */
+  gsize big = SIG_MSG_MAX_BYTES + 1;
+  g_autofree char *huge = g_malloc(big);
+  memset(huge, ' ', big);
+  g_autofree char *why2 = parse_bad(huge, big);
+  g_assert_nonnull(strstr(why2, "64 KiB"));
+  /* An overlong token. */
+  g_autofree char *tok = g_strnfill(200, 'a');
+  g_autofree char *t = g_strdup_printf("{\"type\":\"hello\",\"token\":\"%s\"}", tok);
+  g_autofree char *why3 = parse_bad(t, strlen(t));
+  g_assert_nonnull(strstr(why3, "too long"));
+}
+
+static void test_codec_error_builder(void)
+{
+  g_autofree char *e = sig_msg_error("unknown_token", "this link is not known", TRUE);
+  g_assert_cmpstr(e, ==,
+                  "{\"type\":\"error\",\"code\":\"unknown_token\",\"message\":\"this link is "
+                  "not known\",\"fatal\":true}");
+  g_autofree char *e2 = sig_msg_error("malformed_message", "x", FALSE);
+  g_assert_null(strstr(e2, "fatal"));
+}
+
+static void test_call_waiting_admit(void)
+{
+  g_autoptr(SigCall) c = sig_call_new(7, 3);
+  g_assert_cmpint(sig_call_state(c), ==, SIG_CALL_WAITING);
+  const char *why = NULL;
+  /* Nobody waits: the doctor cannot admit. */
+  g_assert_false(sig_call_admit(c, "doc", 100, &why));
+  g_assert_cmpstr(why, ==, "nobody is waiting for this consultation");
+  g_assert_cmpint(sig_call_arrive(c, "pat", "patient", 100), ==, SIG_PLACE_WAITING);
+  g_assert_cmpint(sig_call_arrive(c, "pat", "patient", 101), ==, SIG_PLACE_DUPLICATE);
+  g_assert_cmpint(sig_call_waiting_since(c), ==, 100);
+  g_assert_cmpuint(sig_call_waiting_count(c), ==, 1);
+  g_assert_true(sig_call_admit(c, "doc", 160, &why));
+  g_assert_cmpint(sig_call_state(c), ==, SIG_CALL_ACTIVE);
+  g_assert_cmpuint(sig_call_in_call_count(c), ==, 2);
+  g_assert_cmpuint(sig_call_waiting_count(c), ==, 0);
+  g_assert_true(sig_call_find(c, "pat")->in_call);
+  g_assert_cmpstr(sig_call_find(c, "doc")->role, ==, "doctor");
+  /* Admitting twice is refused. */
+  g_assert_false(sig_call_admit(c, "doc", 161, &why));
+  g_assert_cmpstr(why, ==, "you are already in this call");
+}
+
+static void test_call_guests_and_cap(void)
+{
+  g_autoptr(SigCall) c = sig_call_new(1, 1);
+  sig_call_arrive(c, "pat", "patient", 10);
+  sig_call_admit(c, "doc", 20, NULL);
+  /* During the call a guest joins directly, up to four in all. */
+  g_assert_cmpint(sig_call_arrive(c, "int", "interpreter", 30), ==, SIG_PLACE_CALL);
+  g_assert_cmpint(sig_call_arrive(c, "spe", "specialist", 31), ==, SIG_PLACE_CALL);
+  g_assert_cmpuint(sig_call_in_call_count(c), ==, 4);
+  g_assert_cmpint(sig_call_arrive(c, "fam", "family", 32), ==, SIG_PLACE_FULL);
+  g_assert_null(sig_call_find(c, "fam"));
+  /* Someone leaves: room again. */
+  g_assert_true(sig_call_depart(c, "spe"));
+  g_assert_false(sig_call_depart(c, "spe"));
+  g_assert_cmpint(sig_call_arrive(c, "fam", "family", 33), ==, SIG_PLACE_CALL);
+}
+
+static void test_call_leave_rejoin_end(void)
+{
+  g_autoptr(SigCall) c = sig_call_new(1, 1);
+  sig_call_arrive(c, "pat", "patient", 10);
+  sig_call_admit(c, "doc", 20, NULL);
+  /* The doctor drops: the call stays active; the patient stays; the doctor rejoins. */
+  g_assert_true(sig_call_depart(c, "doc"));
+  g_assert_cmpint(sig_call_state(c), ==, SIG_CALL_ACTIVE);
+  g_assert_cmpuint(sig_call_in_call_count(c), ==, 1);
+  g_assert_true(sig_call_admit(c, "doc2", 30, NULL));
+  g_assert_cmpuint(sig_call_in_call_count(c), ==, 2);
+  /* The patient drops and comes back with a new connection: straight into the call. */
+  sig_call_depart(c, "pat");
+  g_assert_cmpint(sig_call_arrive(c, "pat2", "patient", 40), ==, SIG_PLACE_CALL);
+  /* End: everyone out, and nobody gets back in. */
+  g_assert_true(sig_call_end(c));
+  g_assert_false(sig_call_end(c));
+  g_assert_cmpint(sig_call_state(c), ==, SIG_CALL_ENDED);
+  g_assert_cmpuint(sig_call_members(c)->len, ==, 0);
+  g_assert_cmpint(sig_call_arrive(c, "pat3", "patient", 50), ==, SIG_PLACE_ENDED);
+  const char *why = NULL;
+  g_assert_false(sig_call_admit(c, "doc3", 60, &why));
+  g_assert_cmpstr(why, ==, "this consultation has ended");
+}
+
+static void test_call_end_while_waiting(void)
+{
+  g_autoptr(SigCall) c = sig_call_new(1, 1);
+  sig_call_arrive(c, "pat", "patient", 10);
+  g_assert_true(sig_call_end(c)); /* a no-show marked while the patient still waits */
+  g_assert_cmpint(sig_call_state(c), ==, SIG_CALL_ENDED);
+  g_assert_cmpuint(sig_call_waiting_count(c), ==, 0);
+}
+
+static void test_validators(void)
+{
+  g_assert_true(sig_msg_pc_is_valid("pub"));
+  g_assert_true(sig_msg_pc_is_valid("sub:p1234abcd"));
+  g_assert_false(sig_msg_pc_is_valid("pub2"));
+  g_assert_false(sig_msg_pc_is_valid(NULL));
+  g_autofree char *as = g_strnfill(65, 'a');
+  g_autofree char *long_id = g_strdup_printf("sub:%s", as);
+  g_assert_false(sig_msg_pc_is_valid(long_id));
+  g_assert_true(sig_msg_outcome_is_valid("no-show"));
+  g_assert_false(sig_msg_outcome_is_valid("done"));
+  g_assert_true(sig_msg_guest_role_is_valid("family"));
+  g_assert_false(sig_msg_guest_role_is_valid("patient"));
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/sig/codec/valid", test_codec_valid);
+  g_test_add_func("/sig/codec/malformed", test_codec_malformed);
+  g_test_add_func("/sig/codec/error-builder", test_codec_error_builder);
+  g_test_add_func("/sig/codec/validators", test_validators);
+  g_test_add_func("/sig/call/waiting-admit", test_call_waiting_admit);
+  g_test_add_func("/sig/call/guests-and-cap", test_call_guests_and_cap);
+  g_test_add_func("/sig/call/leave-rejoin-end", test_call_leave_rejoin_end);
+  g_test_add_func("/sig/call/end-while-waiting", test_call_end_while_waiting);
+  return g_test_run();
+}
