@@ -97,17 +97,10 @@ static int admin_main(int argc, char **argv)
     gint64 t = parse_time(start, &ok);
     if (!ok)
       return admin_fail("--start must be a unix time, 'now', or +N/-N seconds");
-    /* The doctor by username: authenticate would need the password, so search the staff. */
-    gint64 doctor_id = 0;
-    for (gint64 id = 1; id < 100000 && !doctor_id; id++) {
-      g_autoptr(SchedStaff) st = sched_staff_get(store, id, NULL);
-      if (!st)
-        break;
-      if (g_strcmp0(st->username, doctor) == 0)
-        doctor_id = st->id;
-    }
-    if (!doctor_id)
+    g_autoptr(SchedStaff) staff = sched_staff_find(store, doctor, &error);
+    if (!staff || g_strcmp0(staff->role, "doctor") != 0)
       return admin_fail("no such doctor");
+    gint64 doctor_id = staff->id;
     g_autofree char *token = NULL;
     gint64 id =
         sched_appointment_book(store, doctor_id, patient, t, t + minutes * 60, &token, &error);
