@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 static gboolean fail(GError **error, const char *what)
@@ -26,7 +27,10 @@ static char *san_list(const char *const *hosts)
         g_strcmp0(*hosts, "0.0.0.0") == 0)
       continue;
     g_autoptr(GInetAddress) ip = g_inet_address_new_from_string(*hosts);
-    g_string_append_printf(s, ",%s:%s", ip ? "IP" : "DNS", *hosts);
+    g_autofree char *entry = g_strdup_printf("%s:%s", ip ? "IP" : "DNS", *hosts);
+    if (strstr(s->str, entry)) /* listen address and link host are often the same */
+      continue;
+    g_string_append_printf(s, ",%s", entry);
   }
   return g_string_free(s, FALSE);
 }

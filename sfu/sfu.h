@@ -57,6 +57,13 @@ typedef enum {
 
 const char *sfu_pc_state_name(SfuPcState state);
 
+/* Order, per peer connection: `offer` first, then its `candidate`s (never before its offer),
+ * `pc_state` as the transport changes. A pc may get a new `offer` later (renegotiation, e.g. a
+ * publisher's second stream arrived after its subscriptions were offered): answer it the same
+ * way. The relay never signals the end of its candidates. Peer connections the caller removes
+ * (sfu_room_remove_participant, sfu_room_free) get no callback at all, not even "closed".
+ * SFU_PC_FAILED (ICE/DTLS failure, or webrtcbin refused an offer or answer): the relay keeps
+ * the pc as it is; recover by removing the participant and adding it again. */
 typedef struct {
   /* The relay made an offer on peer connection `pc_id` of `participant_id`: send it to that
    * participant's browser, which answers with sfu_room_set_answer(). */
@@ -95,12 +102,16 @@ gboolean sfu_room_add_participant(SfuRoom *room, const char *participant_id, GEr
  * Unknown ids are ignored. */
 void sfu_room_remove_participant(SfuRoom *room, const char *participant_id);
 
-/* The browser's answer to the relay's offer on `pc_id`. */
+/* The browser's answer to the relay's offer on `pc_id`. SFU_ERROR_INVALID_SDP if it does not
+ * parse or its m-lines do not match the offer; SFU_ERROR_INVALID if no offer awaits an answer
+ * on that pc. webrtcbin applies it asynchronously; if it refuses it then, the pc reports
+ * SFU_PC_FAILED. */
 gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const char *pc_id,
                              const char *sdp, GError **error);
 
 /* A remote ICE candidate for `pc_id` ("candidate:..." with or without "a="). NULL or ""
- * means the end of the browser's candidates. */
+ * means the end of the browser's candidates. May come before the answer: webrtcbin holds it
+ * until the answer is set. */
 gboolean sfu_room_add_candidate(SfuRoom *room, const char *participant_id, const char *pc_id,
                                 guint mline_index, const char *candidate, GError **error);
 
@@ -132,7 +143,8 @@ typedef struct {
   guint rooms;            /* live SfuRoom objects */
   guint pipelines;        /* live GstPipelines (one per room) */
   guint participants;
-  guint peer_connections; /* live webrtcbin elements */
+  guint peer_connections; /* live webrtcbin elements (a removed one until it is finalized,
+                           * one main-loop turn later: its last bus messages name it) */
 } SfuRelayStats;
 
 /* Counts of live objects, for the operator and for leak tests. */

@@ -1,0 +1,1398 @@
+/* sfu.c — the media relay: rooms of webrtcbins that forward RTP without decoding it.
+ *
+ * Shape of a room (one GstPipeline):
+ *   publisher P:  pub webrtcbin --src(audio)--> tee[audio] --+--> queue --> sub webrtcbin of R1
+ *                               --src(video)--> tee[video] --+--> queue --> sub webrtcbin of R2
+ * The relay offers every peer connection; browsers answer.
+ *
+ * Ownership: the caller owns SfuRelay and SfuRoom. A room owns its pipeline, its participants,
+ * their peer connections (Pc) and the tee branches feeding subscriptions (Branch). SfuRoom is
+ * refcounted internally: webrtcbin signal handlers (PcCtx) and events queued for the main
+ * context hold a ref, so the struct outlives sfu_room_free() until they are gone; `alive`
+ * tells them the room is over. Packet counters (Counters) are refcounted and shared with pad
+ * probes. Every element the relay keeps a pointer to is sunk at creation (our ref); gst_bin_add
+ * then takes a second one for the bin.
+ *
+ * Threads: everything but the handlers marked "streaming/webrtcbin thread" runs on the relay's
+ * context (config->context). Those handlers touch only immutable PcCtx fields, atomics and
+ * GStreamer objects (which are MT safe), and hand everything else to the context as an Event
+ * on an idle source: never g_main_context_invoke(), which would run a callback re-entrantly
+ * when the emitting thread is the main thread (e.g. a state notify during set_state(NULL)). */
+#define G_LOG_DOMAIN "mashwara-sfu"
+
+#include "sfu.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+#include <nice/agent.h>
+
+GST_DEBUG_CATEGORY_STATIC(sfu_debug);
+#define GST_CAT_DEFAULT sfu_debug
+
+/* Jitter-buffer depth of every webrtcbin, in ms (webrtcbin's default is 200). A relay forwards
+ * packets; it does not play them out, so waiting only adds delay. With 0, rtpjitterbuffer drops
+ * every packet that arrives after a later one was pushed; 20 ms absorbs one hop's reordering.
+ * Measured by tests/unit/sfu on loopback (clients keep their own 200 ms): late joiner's first
+ * frame 197-202 ms after connecting with 0, 201-204 ms with 20, 220-338 ms with 200. */
+#define SFU_LATENCY_MS 20
+/* Leaky queue in front of each subscriber: a few video frames. webrtcbin holds buffers until
+ * the subscription is negotiated; anything older than this is stale for a live call. */
+#define SFU_BRANCH_QUEUE_BUFFERS 32
+/* After a publisher's first stream arrives, how long to wait for its second before offering
+ * subscriptions with what is there (an audio-only publisher). */
+#define SFU_PUBLISH_WAIT_MS 1000
+
+#define SFU_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+enum { MEDIA_AUDIO, MEDIA_VIDEO, MEDIA_N };
+static const char *const media_names[MEDIA_N] = {"audio", "video"};
+
+G_DEFINE_QUARK(sfu - error - quark, sfu_error)
+
+struct SfuRelay {
+  char **ice_addresses; /* NULL = every interface */
+  guint min_port;
+  guint max_port;
+  char *stun_server;
+  char *turn_server;
+  GMainContext *context; /* (owned) */
+  guint rooms;           /* main thread */
+  guint participants;    /* main thread */
+  gint pipelines;        /* atomic: decremented by weak notify on finalize (any thread) */
+  gint peer_connections; /* atomic: idem */
+};
+
+/* Packet counters of one participant, shared with pad probes (streaming threads). */
+typedef struct {
+  gatomicrefcount ref;
+  atomic_uint_fast64_t packets_received;
+  atomic_uint_fast64_t bytes_received;
+  atomic_uint_fast64_t packets_forwarded;
+  atomic_uint_fast64_t bytes_forwarded;
+  atomic_uint_fast64_t packets_sent;
+} Counters;
+
+/* One tee branch: publisher stream -> queue -> subscriber webrtcbin sink pad. */
+typedef struct {
+  int media;
+  GstElement *tee;   /* (owned ref) the publisher's tee */
+  GstPad *tee_pad;   /* (owned ref) request pad of tee, NULL until started */
+  GstElement *queue; /* (owned ref) */
+  GstPad *sink_pad;  /* (owned ref) request pad of the subscriber's webrtcbin */
+  GMutex lock;       /* unlink handshake with the idle probe */
+  GCond cond;
+  gboolean unlinked;
+} Branch;
+
+typedef struct {
+  char *pc_id; /* "pub" or "sub:<publisher id>" */
+  guint serial;
+  GstElement *webrtc; /* (owned ref) */
+  SfuPcState state;
+  char *publisher_id;  /* sub only */
+  GPtrArray *branches; /* sub only, Branch* */
+} Pc;
+
+typedef struct {
+  char *id;
+  Counters *counters;
+  Pc *pub;
+  GstElement *tee[MEDIA_N]; /* (owned ref) */
+  GstCaps *caps[MEDIA_N];   /* publisher's stream caps, NULL until its media arrives */
+  GSource *publish_timer;
+  gboolean published; /* its subscriptions have been offered */
+  GHashTable *subs;   /* publisher id -> Pc* (owned) */
+} Participant;
+
+struct SfuRoom {
+  gatomicrefcount ref;
+  gboolean alive; /* main thread */
+  SfuRelay *relay;
+  char *id;
+  const SfuRoomCallbacks *callbacks;
+  gpointer user_data;
+  GstElement *pipeline; /* (owned) */
+  GSource *bus_source;
+  GPtrArray *participants; /* Participant*, in joining order */
+  guint next_serial;
+};
+
+/* What a webrtcbin's signal handlers know. Immutable after creation; refcounted because
+ * promises carry it too. */
+typedef struct {
+  gatomicrefcount ref;
+  SfuRoom *room; /* (owned ref) */
+  GMainContext *context;
+  char *participant_id;
+  char *pc_id;
+  guint serial;
+  GWeakRef webrtc;
+  GstElement *tee[MEDIA_N]; /* pub only: (owned ref) */
+} PcCtx;
+
+typedef enum { EV_OFFER, EV_CANDIDATE, EV_STATE, EV_STREAM } EventKind;
+
+/* A message from a webrtcbin/streaming thread to the main context. */
+typedef struct {
+  EventKind kind;
+  SfuRoom *room; /* (owned ref) */
+  char *participant_id;
+  char *pc_id;
+  guint serial;
+  guint mline;
+  char *text; /* offer SDP or candidate */
+  SfuPcState state;
+  int media;
+  GstCaps *caps;
+} Event;
+
+static void room_unref(SfuRoom *room);
+static void room_publish(SfuRoom *room, Participant *p);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Small helpers                                                                             */
+
+const char *sfu_pc_state_name(SfuPcState state)
+{
+  switch (state) {
+  case SFU_PC_NEW:
+    return "new";
+  case SFU_PC_CONNECTING:
+    return "connecting";
+  case SFU_PC_CONNECTED:
+    return "connected";
+  case SFU_PC_DISCONNECTED:
+    return "disconnected";
+  case SFU_PC_FAILED:
+    return "failed";
+  case SFU_PC_CLOSED:
+    return "closed";
+  }
+  return "unknown";
+}
+
+static Counters *counters_new(void)
+{
+  Counters *c = g_new0(Counters, 1);
+  g_atomic_ref_count_init(&c->ref);
+  return c;
+}
+
+static Counters *counters_ref(Counters *c)
+{
+  g_atomic_ref_count_inc(&c->ref);
+  return c;
+}
+
+static void counters_unref(gpointer data)
+{
+  Counters *c = data;
+  if (g_atomic_ref_count_dec(&c->ref))
+    g_free(c);
+}
+
+static guint64 counter_get(atomic_uint_fast64_t *v)
+{
+  return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static SfuRoom *room_ref(SfuRoom *room)
+{
+  g_atomic_ref_count_inc(&room->ref);
+  return room;
+}
+
+static void room_unref(SfuRoom *room)
+{
+  if (!g_atomic_ref_count_dec(&room->ref))
+    return;
+  g_free(room->id);
+  g_free(room);
+}
+
+static PcCtx *pc_ctx_ref(PcCtx *ctx)
+{
+  g_atomic_ref_count_inc(&ctx->ref);
+  return ctx;
+}
+
+static void pc_ctx_unref(gpointer data)
+{
+  PcCtx *ctx = data;
+  if (!g_atomic_ref_count_dec(&ctx->ref))
+    return;
+  room_unref(ctx->room);
+  g_free(ctx->participant_id);
+  g_free(ctx->pc_id);
+  g_weak_ref_clear(&ctx->webrtc);
+  for (int m = 0; m < MEDIA_N; m++)
+    g_clear_object(&ctx->tee[m]);
+  g_free(ctx);
+}
+
+static void pc_ctx_closure_unref(gpointer data, GClosure *closure)
+{
+  pc_ctx_unref(data);
+}
+
+static PcCtx *pc_ctx_new(SfuRoom *room, const char *participant_id, const char *pc_id, guint serial,
+                         GstElement *webrtc)
+{
+  PcCtx *ctx = g_new0(PcCtx, 1);
+  g_atomic_ref_count_init(&ctx->ref);
+  ctx->room = room_ref(room);
+  ctx->context = room->relay->context;
+  ctx->participant_id = g_strdup(participant_id);
+  ctx->pc_id = g_strdup(pc_id);
+  ctx->serial = serial;
+  g_weak_ref_init(&ctx->webrtc, webrtc);
+  return ctx;
+}
+
+static void event_free(gpointer data)
+{
+  Event *ev = data;
+  room_unref(ev->room);
+  g_free(ev->participant_id);
+  g_free(ev->pc_id);
+  g_free(ev->text);
+  gst_clear_caps(&ev->caps);
+  g_free(ev);
+}
+
+static Event *event_new(PcCtx *ctx, EventKind kind)
+{
+  Event *ev = g_new0(Event, 1);
+  ev->kind = kind;
+  ev->room = room_ref(ctx->room);
+  ev->participant_id = g_strdup(ctx->participant_id);
+  ev->pc_id = g_strdup(ctx->pc_id);
+  ev->serial = ctx->serial;
+  return ev;
+}
+
+static gboolean event_dispatch(gpointer data);
+
+/* Any thread. Always through an idle source so that callbacks never run inside an sfu_ call. */
+static void event_post(PcCtx *ctx, Event *ev)
+{
+  GSource *source = g_idle_source_new();
+  g_source_set_priority(source, G_PRIORITY_DEFAULT);
+  g_source_set_callback(source, event_dispatch, ev, event_free);
+  g_source_set_static_name(source, "mashwara-sfu event");
+  g_source_attach(source, ctx->context);
+  g_source_unref(source);
+}
+
+static void post_state(PcCtx *ctx, SfuPcState state)
+{
+  Event *ev = event_new(ctx, EV_STATE);
+  ev->state = state;
+  event_post(ctx, ev);
+}
+
+static Participant *room_find(SfuRoom *room, const char *participant_id)
+{
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index(room->participants, i);
+    if (strcmp(p->id, participant_id) == 0)
+      return p;
+  }
+  return NULL;
+}
+
+static Pc *participant_find_pc(Participant *p, const char *pc_id)
+{
+  if (strcmp(pc_id, "pub") == 0)
+    return p->pub;
+  if (g_str_has_prefix(pc_id, "sub:"))
+    return g_hash_table_lookup(p->subs, pc_id + 4);
+  return NULL;
+}
+
+static Pc *room_find_pc(SfuRoom *room, const char *participant_id, const char *pc_id,
+                        GError **error)
+{
+  Participant *p = room_find(room, participant_id);
+  Pc *pc = p ? participant_find_pc(p, pc_id) : NULL;
+  if (!pc)
+    g_set_error(error, SFU_ERROR, SFU_ERROR_NOT_FOUND, "no peer connection %s of %s in room %s",
+                pc_id, participant_id, room->id);
+  return pc;
+}
+
+static int media_of_caps(const GstCaps *caps)
+{
+  if (!caps || gst_caps_get_size(caps) == 0)
+    return -1;
+  const char *media = gst_structure_get_string(gst_caps_get_structure(caps, 0), "media");
+  for (int m = 0; media && m < MEDIA_N; m++)
+    if (strcmp(media, media_names[m]) == 0)
+      return m;
+  return -1;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Pad probes (streaming threads): one relaxed atomic add per counter, no allocation.       */
+
+static void count_buffers(GstPadProbeInfo *info, guint64 *packets, guint64 *bytes)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    *packets = 1;
+    *bytes = gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
+  } else {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    guint n = gst_buffer_list_length(list);
+    *packets = n;
+    *bytes = 0;
+    for (guint i = 0; i < n; i++)
+      *bytes += gst_buffer_get_size(gst_buffer_list_get(list, i));
+  }
+}
+
+static GstPadProbeReturn received_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Counters *c = data;
+  guint64 packets, bytes;
+  count_buffers(info, &packets, &bytes);
+  atomic_fetch_add_explicit(&c->packets_received, packets, memory_order_relaxed);
+  atomic_fetch_add_explicit(&c->bytes_received, bytes, memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
+typedef struct {
+  Counters *publisher;
+  Counters *subscriber;
+} BranchCounters;
+
+static void branch_counters_free(gpointer data)
+{
+  BranchCounters *bc = data;
+  counters_unref(bc->publisher);
+  counters_unref(bc->subscriber);
+  g_free(bc);
+}
+
+static GstPadProbeReturn forwarded_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  BranchCounters *bc = data;
+  guint64 packets, bytes;
+  count_buffers(info, &packets, &bytes);
+  atomic_fetch_add_explicit(&bc->publisher->packets_forwarded, packets, memory_order_relaxed);
+  atomic_fetch_add_explicit(&bc->publisher->bytes_forwarded, bytes, memory_order_relaxed);
+  atomic_fetch_add_explicit(&bc->subscriber->packets_sent, packets, memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* webrtcbin handlers (webrtcbin and streaming threads)                                      */
+
+typedef struct {
+  PcCtx *ctx; /* (owned ref) */
+  char *sdp;
+} OfferReply;
+
+static void offer_reply_free(gpointer data)
+{
+  OfferReply *r = data;
+  pc_ctx_unref(r->ctx);
+  g_free(r->sdp);
+  g_free(r);
+}
+
+/* TRUE if the promise was answered without an "error" field. */
+static gboolean promise_ok(GstPromise *promise, const char *what, PcCtx *ctx)
+{
+  GstPromiseResult result = gst_promise_wait(promise);
+  const GstStructure *reply =
+      result == GST_PROMISE_RESULT_REPLIED ? gst_promise_get_reply(promise) : NULL;
+  if (result != GST_PROMISE_RESULT_REPLIED) {
+    GST_WARNING("room %s %s/%s: %s promise not replied (%d)", ctx->room->id, ctx->participant_id,
+                ctx->pc_id, what, result);
+    return FALSE;
+  }
+  if (reply && gst_structure_has_field(reply, "error")) {
+    GError *err = NULL;
+    gst_structure_get(reply, "error", G_TYPE_ERROR, &err, NULL);
+    GST_WARNING("room %s %s/%s: %s failed: %s", ctx->room->id, ctx->participant_id, ctx->pc_id,
+                what, err ? err->message : "?");
+    g_clear_error(&err);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void on_local_description_set(GstPromise *promise, gpointer data)
+{
+  OfferReply *r = data;
+  if (!promise_ok(promise, "set-local-description", r->ctx)) {
+    post_state(r->ctx, SFU_PC_FAILED);
+    return;
+  }
+  /* Candidates are gathered by tasks queued after this one, so this event is queued first. */
+  Event *ev = event_new(r->ctx, EV_OFFER);
+  ev->text = g_steal_pointer(&r->sdp);
+  event_post(r->ctx, ev);
+}
+
+static void on_offer_created(GstPromise *promise, gpointer data)
+{
+  PcCtx *ctx = data;
+  GstWebRTCSessionDescription *offer = NULL;
+  GstElement *webrtc = NULL;
+
+  if (!promise_ok(promise, "create-offer", ctx))
+    goto fail;
+  const GstStructure *reply = gst_promise_get_reply(promise);
+  if (!reply ||
+      !gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL) ||
+      !offer || !offer->sdp) {
+    /* PROBE saw an empty offer once */
+    GST_WARNING("room %s %s/%s: empty offer", ctx->room->id, ctx->participant_id, ctx->pc_id);
+    goto fail;
+  }
+  webrtc = g_weak_ref_get(&ctx->webrtc);
+  if (!webrtc)
+    goto out;
+  OfferReply *r = g_new0(OfferReply, 1);
+  r->ctx = pc_ctx_ref(ctx);
+  r->sdp = gst_sdp_message_as_text(offer->sdp);
+  GstPromise *next =
+      gst_promise_new_with_change_func(on_local_description_set, r, offer_reply_free);
+  g_signal_emit_by_name(webrtc, "set-local-description", offer, next);
+  gst_promise_unref(next);
+  goto out;
+fail:
+  post_state(ctx, SFU_PC_FAILED);
+out:
+  if (offer)
+    gst_webrtc_session_description_free(offer);
+  g_clear_object(&webrtc);
+}
+
+static void on_negotiation_needed(GstElement *webrtc, gpointer data)
+{
+  PcCtx *ctx = data;
+  GST_DEBUG("room %s %s/%s: negotiation needed", ctx->room->id, ctx->participant_id, ctx->pc_id);
+  GstPromise *promise =
+      gst_promise_new_with_change_func(on_offer_created, pc_ctx_ref(ctx), pc_ctx_unref);
+  g_signal_emit_by_name(webrtc, "create-offer", NULL, promise);
+  gst_promise_unref(promise);
+}
+
+static void on_ice_candidate(GstElement *webrtc, guint mline, const char *candidate, gpointer data)
+{
+  PcCtx *ctx = data;
+  if (!candidate || !*candidate)
+    return;
+  Event *ev = event_new(ctx, EV_CANDIDATE);
+  ev->mline = mline;
+  ev->text = g_strdup(candidate);
+  event_post(ctx, ev);
+}
+
+static void on_connection_state(GstElement *webrtc, GParamSpec *pspec, gpointer data)
+{
+  PcCtx *ctx = data;
+  GstWebRTCPeerConnectionState state;
+  g_object_get(webrtc, "connection-state", &state, NULL);
+  /* GstWebRTCPeerConnectionState and SfuPcState list the same states in the same order. */
+  G_STATIC_ASSERT(GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED == (int)SFU_PC_CLOSED);
+  post_state(ctx, (SfuPcState)state);
+}
+
+/* A publisher's stream arrived: link it to its tee at once (an unlinked webrtcbin src pad
+ * would make rtpbin return not-linked), then tell the main context. */
+static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
+{
+  PcCtx *ctx = data;
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+    return;
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  if (!caps)
+    caps = gst_pad_query_caps(pad, NULL);
+  int media = media_of_caps(caps);
+  GstPad *tee_sink =
+      media >= 0 && ctx->tee[media] ? gst_element_get_static_pad(ctx->tee[media], "sink") : NULL;
+  if (!tee_sink || gst_pad_link(pad, tee_sink) != GST_PAD_LINK_OK) {
+    /* A second stream of one kind (e.g. an SSRC change) or a sub's stray pad: drop it. */
+    GST_WARNING("room %s %s/%s: unexpected stream %" GST_PTR_FORMAT, ctx->room->id,
+                ctx->participant_id, ctx->pc_id, caps);
+    GstElement *sink = gst_element_factory_make("fakesink", NULL);
+    GstObject *bin = gst_object_get_parent(GST_OBJECT(webrtc));
+    if (sink && bin) {
+      g_object_set(sink, "async", FALSE, "sync", FALSE, NULL);
+      gst_bin_add(GST_BIN(bin), sink);
+      gst_element_sync_state_with_parent(sink);
+      GstPad *sp = gst_element_get_static_pad(sink, "sink");
+      gst_pad_link(pad, sp);
+      gst_object_unref(sp);
+    } else if (sink) {
+      gst_object_unref(sink);
+    }
+    if (bin)
+      gst_object_unref(bin);
+    if (tee_sink)
+      gst_object_unref(tee_sink);
+    gst_clear_caps(&caps);
+    return;
+  }
+  gst_object_unref(tee_sink);
+  GST_INFO("room %s %s: %s stream %" GST_PTR_FORMAT, ctx->room->id, ctx->participant_id,
+           media_names[media], caps);
+  Event *ev = event_new(ctx, EV_STREAM);
+  ev->media = media;
+  ev->caps = caps;
+  event_post(ctx, ev);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Peer connections (main thread)                                                            */
+
+static void count_finalized(gpointer data, GObject *where)
+{
+  g_atomic_int_dec_and_test((gint *)data);
+}
+
+static void configure_ice(SfuRelay *relay, GstElement *webrtc)
+{
+  GstWebRTCICE *ice = NULL;
+  g_object_get(webrtc, "ice-agent", &ice, NULL);
+  if (!ice)
+    return;
+  if (relay->min_port)
+    g_object_set(ice, "min-rtp-port", relay->min_port, NULL);
+  if (relay->max_port)
+    g_object_set(ice, "max-rtp-port", relay->max_port, NULL);
+  NiceAgent *agent = NULL;
+  g_object_get(ice, "agent", &agent, NULL);
+  /* A server has no NAT gateway to ask for port mappings; UPnP only adds SSDP traffic. */
+  if (agent)
+    g_object_set(agent, "upnp", FALSE, NULL);
+  if (relay->ice_addresses && relay->ice_addresses[0]) {
+    for (char **a = relay->ice_addresses; agent && *a; a++) {
+      NiceAddress addr;
+      nice_address_init(&addr);
+      if (!nice_address_set_from_string(&addr, *a) || !nice_agent_add_local_address(agent, &addr))
+        GST_WARNING("cannot use ICE address %s", *a);
+    }
+  }
+  g_clear_object(&agent);
+  gst_object_unref(ice);
+  if (relay->stun_server)
+    g_object_set(webrtc, "stun-server", relay->stun_server, NULL);
+  if (relay->turn_server)
+    g_object_set(webrtc, "turn-server", relay->turn_server, NULL);
+}
+
+/* A configured webrtcbin in state NULL, not yet in the pipeline. Its handlers are connected
+ * before any state change: otherwise on-negotiation-needed never fires. */
+static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, GError **error)
+{
+  guint serial = ++room->next_serial;
+  g_autofree char *name = g_strdup_printf("pc%u", serial);
+  GstElement *webrtc = gst_element_factory_make("webrtcbin", name);
+  if (!webrtc) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_FAILED, "cannot create webrtcbin");
+    return NULL;
+  }
+  gst_object_ref_sink(webrtc);
+  g_atomic_int_inc(&room->relay->peer_connections);
+  g_object_weak_ref(G_OBJECT(webrtc), count_finalized, &room->relay->peer_connections);
+  gst_util_set_object_arg(G_OBJECT(webrtc), "bundle-policy", "max-bundle");
+  g_object_set(webrtc, "latency", SFU_LATENCY_MS, NULL);
+  configure_ice(room->relay, webrtc);
+
+  PcCtx *ctx = pc_ctx_new(room, p->id, pc_id, serial, webrtc);
+  gboolean is_pub = strcmp(pc_id, "pub") == 0;
+  for (int m = 0; is_pub && m < MEDIA_N; m++)
+    ctx->tee[m] = gst_object_ref(p->tee[m]);
+
+  g_signal_connect_data(webrtc, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed),
+                        pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
+  g_signal_connect_data(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), pc_ctx_ref(ctx),
+                        pc_ctx_closure_unref, 0);
+  g_signal_connect_data(webrtc, "notify::connection-state", G_CALLBACK(on_connection_state),
+                        pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
+  g_signal_connect_data(webrtc, "pad-added", G_CALLBACK(on_pad_added), pc_ctx_ref(ctx),
+                        pc_ctx_closure_unref, 0);
+  pc_ctx_unref(ctx);
+
+  Pc *pc = g_new0(Pc, 1);
+  pc->pc_id = g_strdup(pc_id);
+  pc->serial = serial;
+  pc->webrtc = webrtc;
+  pc->state = SFU_PC_NEW;
+  pc->branches = g_ptr_array_new();
+  return pc;
+}
+
+static GstPadProbeReturn branch_idle_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Branch *b = data;
+  GstPad *peer = gst_pad_get_peer(pad);
+  if (peer) {
+    gst_pad_unlink(pad, peer);
+    gst_object_unref(peer);
+  }
+  g_mutex_lock(&b->lock);
+  b->unlinked = TRUE;
+  g_cond_signal(&b->cond);
+  g_mutex_unlock(&b->lock);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Cuts the branch off its tee without disturbing the tee's other branches: unlink only while
+ * the tee src pad is idle (between two pushes), then release it. The wait is short: the push
+ * in progress goes into a leaky queue, which never blocks. */
+static void branch_detach(Branch *b)
+{
+  if (!b->tee_pad)
+    return;
+  gst_pad_add_probe(b->tee_pad, GST_PAD_PROBE_TYPE_IDLE, branch_idle_probe, b, NULL);
+  gint64 deadline = g_get_monotonic_time() + G_TIME_SPAN_SECOND;
+  g_mutex_lock(&b->lock);
+  while (!b->unlinked)
+    if (!g_cond_wait_until(&b->cond, &b->lock, deadline))
+      break;
+  gboolean unlinked = b->unlinked;
+  g_mutex_unlock(&b->lock);
+  if (!unlinked)
+    GST_WARNING("tee pad %s not idle after 1 s; releasing anyway", GST_PAD_NAME(b->tee_pad));
+  gst_element_release_request_pad(b->tee, b->tee_pad);
+  gst_clear_object(&b->tee_pad);
+}
+
+/* The subscriber's webrtcbin is going away with its request pads: no need to release them. */
+static void branch_free(Branch *b, GstBin *bin)
+{
+  branch_detach(b);
+  gst_element_set_state(b->queue, GST_STATE_NULL);
+  gst_bin_remove(bin, b->queue);
+  gst_object_unref(b->queue);
+  gst_object_unref(b->sink_pad);
+  gst_object_unref(b->tee);
+  g_mutex_clear(&b->lock);
+  g_cond_clear(&b->cond);
+  g_free(b);
+}
+
+static void pc_free(SfuRoom *room, Pc *pc)
+{
+  GstBin *bin = GST_BIN(room->pipeline);
+  /* Detach from the tees first: the publisher keeps streaming to its other subscribers. */
+  for (guint i = 0; i < pc->branches->len; i++)
+    branch_detach(g_ptr_array_index(pc->branches, i));
+  gst_element_set_state(pc->webrtc, GST_STATE_NULL);
+  for (guint i = 0; i < pc->branches->len; i++)
+    branch_free(g_ptr_array_index(pc->branches, i), bin);
+  g_ptr_array_free(pc->branches, TRUE);
+  if (GST_OBJECT_PARENT(pc->webrtc) == GST_OBJECT(bin))
+    gst_bin_remove(bin, pc->webrtc);
+  gst_object_unref(pc->webrtc);
+  g_free(pc->publisher_id);
+  g_free(pc->pc_id);
+  g_free(pc);
+}
+
+/* Part one of a branch: the subscriber's sendonly transceiver (codec-preferences = the
+ * publisher's caps, so the offer carries its SSRC) and the queue feeding it. */
+static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
+                              Participant *subscriber, int media)
+{
+  GstPad *sink_pad = gst_element_request_pad_simple(sub->webrtc, "sink_%u");
+  GstElement *queue = gst_element_factory_make("queue", NULL);
+  if (!sink_pad || !queue) {
+    GST_ERROR("room %s: cannot build the %s branch %s -> %s", room->id, media_names[media],
+              publisher->id, subscriber->id);
+    if (sink_pad)
+      gst_element_release_request_pad(sub->webrtc, sink_pad);
+    gst_clear_object(&sink_pad);
+    if (queue)
+      gst_object_unref(queue);
+    return NULL;
+  }
+  GstWebRTCRTPTransceiver *trans = NULL;
+  g_object_get(sink_pad, "transceiver", &trans, NULL);
+  if (trans) {
+    g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+                 "codec-preferences", publisher->caps[media], NULL);
+    gst_object_unref(trans);
+  }
+  gst_object_ref_sink(queue);
+  g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", SFU_BRANCH_QUEUE_BUFFERS,
+               "max-size-bytes", 0, "max-size-time", (guint64)0, "silent", TRUE, NULL);
+  GstPad *queue_src = gst_element_get_static_pad(queue, "src");
+  BranchCounters *bc = g_new0(BranchCounters, 1);
+  bc->publisher = counters_ref(publisher->counters);
+  bc->subscriber = counters_ref(subscriber->counters);
+  gst_pad_add_probe(queue_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                    forwarded_probe, bc, branch_counters_free);
+  gst_bin_add(GST_BIN(room->pipeline), queue);
+  if (gst_pad_link(queue_src, sink_pad) != GST_PAD_LINK_OK)
+    GST_ERROR("room %s: cannot link the %s branch %s -> %s", room->id, media_names[media],
+              publisher->id, subscriber->id);
+  gst_object_unref(queue_src);
+
+  Branch *b = g_new0(Branch, 1);
+  b->media = media;
+  b->tee = gst_object_ref(publisher->tee[media]);
+  b->queue = queue;
+  b->sink_pad = sink_pad;
+  g_mutex_init(&b->lock);
+  g_cond_init(&b->cond);
+  return b;
+}
+
+/* Part two, once the subscriber's webrtcbin runs: a queue pushing into a webrtcbin in NULL
+ * would get FLUSHING and stop its task for good. */
+static void branch_start(Branch *b)
+{
+  gst_element_sync_state_with_parent(b->queue);
+  b->tee_pad = gst_element_request_pad_simple(b->tee, "src_%u");
+  GstPad *queue_sink = gst_element_get_static_pad(b->queue, "sink");
+  if (!b->tee_pad || gst_pad_link(b->tee_pad, queue_sink) != GST_PAD_LINK_OK)
+    GST_ERROR("cannot link tee to branch queue");
+  gst_object_unref(queue_sink);
+}
+
+/* Subscription of `subscriber` to `publisher`'s current streams. */
+static void room_subscribe(SfuRoom *room, Participant *subscriber, Participant *publisher)
+{
+  if (g_hash_table_contains(subscriber->subs, publisher->id))
+    return;
+  g_autofree char *pc_id = g_strdup_printf("sub:%s", publisher->id);
+  g_autoptr(GError) error = NULL;
+  Pc *pc = pc_new(room, subscriber, pc_id, &error);
+  if (!pc) {
+    GST_ERROR("room %s: %s", room->id, error->message);
+    return;
+  }
+  pc->publisher_id = g_strdup(publisher->id);
+  /* In the bin (for linking) but still NULL until its transceivers are set up. */
+  gst_bin_add(GST_BIN(room->pipeline), pc->webrtc);
+  for (int m = 0; m < MEDIA_N; m++) {
+    Branch *b = publisher->caps[m] ? branch_prepare(room, pc, publisher, subscriber, m) : NULL;
+    if (b)
+      g_ptr_array_add(pc->branches, b);
+  }
+  gst_element_sync_state_with_parent(pc->webrtc);
+  for (guint i = 0; i < pc->branches->len; i++)
+    branch_start(g_ptr_array_index(pc->branches, i));
+  g_hash_table_insert(subscriber->subs, g_strdup(publisher->id), pc);
+  GST_INFO("room %s: %s subscribes to %s (%u streams)", room->id, subscriber->id, publisher->id,
+           pc->branches->len);
+}
+
+/* A stream that arrives after the publisher's subscriptions were offered: add it to each
+ * (webrtcbin renegotiates; the browser gets a new offer on the same pc). */
+static void room_add_late_stream(SfuRoom *room, Participant *publisher, int media)
+{
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *s = g_ptr_array_index(room->participants, i);
+    Pc *pc = s == publisher ? NULL : g_hash_table_lookup(s->subs, publisher->id);
+    if (!pc)
+      continue;
+    Branch *b = branch_prepare(room, pc, publisher, s, media);
+    if (!b)
+      continue;
+    g_ptr_array_add(pc->branches, b);
+    branch_start(b);
+  }
+}
+
+typedef struct {
+  SfuRoom *room;
+  Participant *p;
+} PublishTimer;
+
+static gboolean publish_timer_fire(gpointer data)
+{
+  PublishTimer *t = data;
+  g_clear_pointer(&t->p->publish_timer, g_source_unref);
+  room_publish(t->room, t->p);
+  return G_SOURCE_REMOVE;
+}
+
+static void room_publish(SfuRoom *room, Participant *p)
+{
+  if (p->published)
+    return;
+  p->published = TRUE;
+  if (p->publish_timer) {
+    g_source_destroy(p->publish_timer);
+    g_clear_pointer(&p->publish_timer, g_source_unref);
+  }
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *s = g_ptr_array_index(room->participants, i);
+    if (s != p)
+      room_subscribe(room, s, p);
+  }
+}
+
+static gboolean keep_offer_field(GQuark field, GValue *value, gpointer data)
+{
+  const char *name = g_quark_to_string(field);
+  /* Per-SSRC SDES of the publisher's leg ("ssrc-N-cname", "ssrc-N-msid") would land in the
+   * subscriber's a=fmtp; the subscriber's webrtcbin writes its own a=ssrc lines. The rest are
+   * rtpbin's receive-side details. */
+  return !g_str_has_prefix(name, "ssrc-") && strcmp(name, "timestamp-offset") != 0 &&
+         strcmp(name, "seqnum-offset") != 0 && strcmp(name, "clock-base") != 0;
+}
+
+/* What a subscription offers for a publisher's stream: its caps, SSRC included. */
+static GstCaps *subscription_caps(const GstCaps *publisher_caps)
+{
+  GstCaps *caps = gst_caps_copy(publisher_caps);
+  for (guint i = 0; i < gst_caps_get_size(caps); i++)
+    gst_structure_filter_and_map_in_place(gst_caps_get_structure(caps, i), keep_offer_field, NULL);
+  return caps;
+}
+
+static void room_stream_ready(SfuRoom *room, Participant *p, int media, GstCaps *pad_caps)
+{
+  g_autoptr(GstCaps) caps = subscription_caps(pad_caps);
+  if (p->caps[media]) {
+    gst_caps_replace(&p->caps[media], caps);
+    return;
+  }
+  p->caps[media] = gst_caps_ref(caps);
+  if (p->published) {
+    room_add_late_stream(room, p, media);
+    return;
+  }
+  gboolean all = TRUE;
+  for (int m = 0; m < MEDIA_N; m++)
+    all = all && p->caps[m];
+  if (all) {
+    room_publish(room, p);
+  } else if (!p->publish_timer) {
+    /* The timer is destroyed with the participant, so both pointers stay valid. */
+    PublishTimer *t = g_new0(PublishTimer, 1);
+    t->room = room;
+    t->p = p;
+    p->publish_timer = g_timeout_source_new(SFU_PUBLISH_WAIT_MS);
+    g_source_set_callback(p->publish_timer, publish_timer_fire, t, g_free);
+    g_source_attach(p->publish_timer, room->relay->context);
+  }
+}
+
+static void keyframe_request(SfuRoom *room, Participant *publisher)
+{
+  GstPad *pad = gst_element_get_static_pad(publisher->tee[MEDIA_VIDEO], "sink");
+  /* Travels upstream into the publisher's rtpsession, which sends a PLI. */
+  GstEvent *event = gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0);
+  gboolean ok = gst_pad_push_event(pad, event);
+  GST_DEBUG("room %s: keyframe request to %s: %s", room->id, publisher->id,
+            ok ? "sent" : "not sent");
+  gst_object_unref(pad);
+}
+
+static gboolean event_dispatch(gpointer data)
+{
+  Event *ev = data;
+  SfuRoom *room = ev->room;
+  if (!room->alive)
+    return G_SOURCE_REMOVE;
+  Participant *p = room_find(room, ev->participant_id);
+  Pc *pc = p ? participant_find_pc(p, ev->pc_id) : NULL;
+  if (!pc || pc->serial != ev->serial)
+    return G_SOURCE_REMOVE; /* that peer connection has gone meanwhile */
+  const SfuRoomCallbacks *cb = room->callbacks;
+  switch (ev->kind) {
+  case EV_OFFER:
+    GST_DEBUG("room %s %s/%s: offer", room->id, p->id, pc->pc_id);
+    if (cb->offer)
+      cb->offer(room->user_data, p->id, pc->pc_id, ev->text);
+    break;
+  case EV_CANDIDATE:
+    if (cb->candidate)
+      cb->candidate(room->user_data, p->id, pc->pc_id, ev->mline, ev->text);
+    break;
+  case EV_STATE:
+    if (pc->state == ev->state)
+      break;
+    pc->state = ev->state;
+    GST_INFO("room %s %s/%s: %s", room->id, p->id, pc->pc_id, sfu_pc_state_name(ev->state));
+    if (ev->state == SFU_PC_CONNECTED && pc->publisher_id) {
+      Participant *publisher = room_find(room, pc->publisher_id);
+      if (publisher)
+        keyframe_request(room, publisher);
+    }
+    if (cb->pc_state)
+      cb->pc_state(room->user_data, p->id, pc->pc_id, ev->state);
+    break;
+  case EV_STREAM:
+    room_stream_ready(room, p, ev->media, ev->caps);
+    break;
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Bus (main thread)                                                                         */
+
+static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer data)
+{
+  SfuRoom *room = data;
+  if (!room->alive)
+    return G_SOURCE_CONTINUE;
+  switch (GST_MESSAGE_TYPE(msg)) {
+  case GST_MESSAGE_ERROR: {
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dbg = NULL;
+    gst_message_parse_error(msg, &err, &dbg);
+    GST_ERROR("room %s: %s: %s (%s)", room->id, GST_MESSAGE_SRC_NAME(msg), err->message,
+              dbg ? dbg : "");
+    /* Which peer connection: the pipeline's child that contains the source. */
+    GstObject *o = GST_MESSAGE_SRC(msg);
+    while (o && GST_OBJECT_PARENT(o) && GST_OBJECT_PARENT(o) != GST_OBJECT(room->pipeline))
+      o = GST_OBJECT_PARENT(o);
+    for (guint i = 0; o && i < room->participants->len; i++) {
+      Participant *p = g_ptr_array_index(room->participants, i);
+      GHashTableIter it;
+      gpointer value;
+      Pc *found = p->pub && GST_OBJECT(p->pub->webrtc) == o ? p->pub : NULL;
+      g_hash_table_iter_init(&it, p->subs);
+      while (!found && g_hash_table_iter_next(&it, NULL, &value))
+        if (GST_OBJECT(((Pc *)value)->webrtc) == o)
+          found = value;
+      if (found && found->state != SFU_PC_FAILED) {
+        found->state = SFU_PC_FAILED;
+        if (room->callbacks->pc_state)
+          room->callbacks->pc_state(room->user_data, p->id, found->pc_id, SFU_PC_FAILED);
+        break;
+      }
+    }
+    break;
+  }
+  case GST_MESSAGE_WARNING: {
+    g_autoptr(GError) err = NULL;
+    gst_message_parse_warning(msg, &err, NULL);
+    GST_WARNING("room %s: %s: %s", room->id, GST_MESSAGE_SRC_NAME(msg), err->message);
+    break;
+  }
+  case GST_MESSAGE_LATENCY:
+    gst_bin_recalculate_latency(GST_BIN(room->pipeline));
+    break;
+  default:
+    break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Public API (main thread)                                                                  */
+
+SfuRelay *sfu_relay_new(const SfuConfig *config, GError **error)
+{
+  g_return_val_if_fail(config != NULL, NULL);
+  if (!gst_is_initialized())
+    gst_init(NULL, NULL);
+  GST_DEBUG_CATEGORY_INIT(sfu_debug, "mashwara-sfu", 0, "Mashwara media relay");
+  static const char *const needed[] = {"webrtcbin", "tee",         "queue", "fakesink",
+                                       "nicesrc",   "dtlssrtpenc", "rtpbin"};
+  for (guint i = 0; i < G_N_ELEMENTS(needed); i++) {
+    GstElementFactory *f = gst_element_factory_find(needed[i]);
+    if (!f) {
+      g_set_error(error, SFU_ERROR, SFU_ERROR_FAILED, "GStreamer element %s is missing", needed[i]);
+      return NULL;
+    }
+    gst_object_unref(f);
+  }
+  if (config->min_port && config->max_port && config->min_port > config->max_port) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID, "min_port %u > max_port %u", config->min_port,
+                config->max_port);
+    return NULL;
+  }
+  SfuRelay *relay = g_new0(SfuRelay, 1);
+  if (config->ice_addresses && config->ice_addresses[0])
+    relay->ice_addresses = g_strdupv((char **)config->ice_addresses);
+  relay->min_port = config->min_port;
+  relay->max_port = config->max_port;
+  relay->stun_server = g_strdup(config->stun_server);
+  relay->turn_server = g_strdup(config->turn_server);
+  relay->context = g_main_context_ref(config->context ? config->context : g_main_context_default());
+  return relay;
+}
+
+void sfu_relay_free(SfuRelay *relay)
+{
+  if (!relay)
+    return;
+  if (relay->rooms)
+    g_critical("sfu_relay_free: %u rooms still alive", relay->rooms);
+  g_strfreev(relay->ice_addresses);
+  g_free(relay->stun_server);
+  g_free(relay->turn_server);
+  g_main_context_unref(relay->context);
+  g_free(relay);
+}
+
+void sfu_relay_get_stats(SfuRelay *relay, SfuRelayStats *out)
+{
+  g_return_if_fail(relay != NULL && out != NULL);
+  out->rooms = relay->rooms;
+  out->pipelines = (guint)g_atomic_int_get(&relay->pipelines);
+  out->participants = relay->participants;
+  out->peer_connections = (guint)g_atomic_int_get(&relay->peer_connections);
+}
+
+SfuRoom *sfu_room_new(SfuRelay *relay, const char *room_id, const SfuRoomCallbacks *callbacks,
+                      gpointer user_data, GError **error)
+{
+  g_return_val_if_fail(relay != NULL && room_id != NULL && callbacks != NULL, NULL);
+  g_autofree char *name = g_strdup_printf("room-%s", room_id);
+  GstElement *pipeline = gst_pipeline_new(name);
+  if (!pipeline) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_FAILED, "cannot create a pipeline");
+    return NULL;
+  }
+  gst_object_ref_sink(pipeline);
+  g_atomic_int_inc(&relay->pipelines);
+  g_object_weak_ref(G_OBJECT(pipeline), count_finalized, &relay->pipelines);
+
+  SfuRoom *room = g_new0(SfuRoom, 1);
+  g_atomic_ref_count_init(&room->ref);
+  room->alive = TRUE;
+  room->relay = relay;
+  room->id = g_strdup(room_id);
+  room->callbacks = callbacks;
+  room->user_data = user_data;
+  room->pipeline = pipeline;
+  room->participants = g_ptr_array_new();
+
+  GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(pipeline));
+  room->bus_source = gst_bus_create_watch(bus);
+  g_source_set_callback(room->bus_source, (GSourceFunc)(void (*)(void))on_bus_message,
+                        room_ref(room), (GDestroyNotify)room_unref);
+  g_source_attach(room->bus_source, relay->context);
+  gst_object_unref(bus);
+  relay->rooms++;
+
+  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_FAILED, "room %s: pipeline refused PLAYING", room_id);
+    sfu_room_free(room);
+    return NULL;
+  }
+  GST_INFO("room %s created", room_id);
+  return room;
+}
+
+static void participant_free(SfuRoom *room, Participant *p)
+{
+  if (p->publish_timer) {
+    g_source_destroy(p->publish_timer);
+    g_clear_pointer(&p->publish_timer, g_source_unref);
+  }
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, p->subs);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    pc_free(room, value);
+    g_hash_table_iter_remove(&it);
+  }
+  g_hash_table_unref(p->subs);
+  if (p->pub)
+    pc_free(room, p->pub);
+  for (int m = 0; m < MEDIA_N; m++) {
+    if (p->tee[m]) {
+      gst_element_set_state(p->tee[m], GST_STATE_NULL);
+      if (GST_OBJECT_PARENT(p->tee[m]) == GST_OBJECT(room->pipeline))
+        gst_bin_remove(GST_BIN(room->pipeline), p->tee[m]);
+      gst_object_unref(p->tee[m]);
+    }
+    gst_clear_caps(&p->caps[m]);
+  }
+  counters_unref(p->counters);
+  g_free(p->id);
+  g_free(p);
+  room->relay->participants--;
+}
+
+void sfu_room_free(SfuRoom *room)
+{
+  if (!room)
+    return;
+  room->alive = FALSE;
+  g_source_destroy(room->bus_source);
+  g_clear_pointer(&room->bus_source, g_source_unref);
+  /* Stops every streaming thread at once; after this no probe or handler runs. */
+  gst_element_set_state(room->pipeline, GST_STATE_NULL);
+  for (guint i = 0; i < room->participants->len; i++)
+    participant_free(room, g_ptr_array_index(room->participants, i));
+  g_ptr_array_free(room->participants, TRUE);
+  room->participants = NULL;
+  gst_clear_object(&room->pipeline);
+  room->relay->rooms--;
+  GST_INFO("room %s freed", room->id);
+  room_unref(room);
+}
+
+static GstCaps *publish_caps(int media)
+{
+  /* What the relay accepts from a browser. Note: webrtcbin 1.22 leaves goog-remb out of the
+   * offer even when asked for it. */
+  if (media == MEDIA_AUDIO)
+    return gst_caps_from_string("application/x-rtp,media=audio,encoding-name=OPUS,"
+                                "clock-rate=48000,payload=111,encoding-params=(string)2,"
+                                "rtcp-fb-transport-cc=(boolean)true,"
+                                "extmap-3=" SFU_TWCC_URI);
+  return gst_caps_from_string("application/x-rtp,media=video,encoding-name=VP8,"
+                              "clock-rate=90000,payload=96,rtcp-fb-nack=(boolean)true,"
+                              "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true,"
+                              "rtcp-fb-goog-remb=(boolean)true,"
+                              "rtcp-fb-transport-cc=(boolean)true,"
+                              "extmap-3=" SFU_TWCC_URI);
+}
+
+gboolean sfu_room_add_participant(SfuRoom *room, const char *participant_id, GError **error)
+{
+  g_return_val_if_fail(room != NULL && room->alive, FALSE);
+  g_return_val_if_fail(participant_id != NULL, FALSE);
+  if (!*participant_id || room_find(room, participant_id)) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID, "participant id \"%s\" is empty or taken",
+                participant_id);
+    return FALSE;
+  }
+  if (room->participants->len >= SFU_ROOM_MAX_PARTICIPANTS) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_FULL, "room %s already has %d participants", room->id,
+                SFU_ROOM_MAX_PARTICIPANTS);
+    return FALSE;
+  }
+
+  Participant *p = g_new0(Participant, 1);
+  p->id = g_strdup(participant_id);
+  p->counters = counters_new();
+  p->subs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  room->relay->participants++;
+  g_ptr_array_add(room->participants, p);
+
+  for (int m = 0; m < MEDIA_N; m++) {
+    p->tee[m] = gst_element_factory_make("tee", NULL);
+    if (!p->tee[m]) {
+      g_set_error(error, SFU_ERROR, SFU_ERROR_FAILED, "cannot create tee");
+      goto fail;
+    }
+    gst_object_ref_sink(p->tee[m]);
+    g_object_set(p->tee[m], "allow-not-linked", TRUE, NULL);
+    GstPad *sink = gst_element_get_static_pad(p->tee[m], "sink");
+    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                      received_probe, counters_ref(p->counters), counters_unref);
+    gst_object_unref(sink);
+    gst_bin_add(GST_BIN(room->pipeline), p->tee[m]);
+    gst_element_sync_state_with_parent(p->tee[m]);
+  }
+
+  p->pub = pc_new(room, p, "pub", error);
+  if (!p->pub)
+    goto fail;
+  for (int m = 0; m < MEDIA_N; m++) {
+    g_autoptr(GstCaps) caps = publish_caps(m);
+    GstWebRTCRTPTransceiver *trans = NULL;
+    g_signal_emit_by_name(p->pub->webrtc, "add-transceiver",
+                          GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &trans);
+    if (!trans) {
+      g_set_error(error, SFU_ERROR, SFU_ERROR_FAILED, "cannot add a %s transceiver",
+                  media_names[m]);
+      goto fail;
+    }
+    gst_object_unref(trans);
+  }
+  gst_bin_add(GST_BIN(room->pipeline), p->pub->webrtc);
+  if (!gst_element_sync_state_with_parent(p->pub->webrtc)) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_FAILED, "webrtcbin refused to start");
+    goto fail;
+  }
+
+  /* Subscriptions of the newcomer to everyone already publishing. */
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *other = g_ptr_array_index(room->participants, i);
+    if (other != p && other->published)
+      room_subscribe(room, p, other);
+  }
+  GST_INFO("room %s: %s joined", room->id, participant_id);
+  return TRUE;
+
+fail:
+  g_ptr_array_remove(room->participants, p);
+  participant_free(room, p);
+  return FALSE;
+}
+
+void sfu_room_remove_participant(SfuRoom *room, const char *participant_id)
+{
+  g_return_if_fail(room != NULL && room->alive && participant_id != NULL);
+  Participant *p = room_find(room, participant_id);
+  if (!p)
+    return;
+  /* Others' subscriptions to p first, so p's tees have no branch left when they stop. */
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *s = g_ptr_array_index(room->participants, i);
+    Pc *pc = s == p ? NULL : g_hash_table_lookup(s->subs, p->id);
+    if (pc) {
+      g_hash_table_remove(s->subs, p->id);
+      pc_free(room, pc);
+    }
+  }
+  g_ptr_array_remove(room->participants, p);
+  participant_free(room, p);
+  GST_INFO("room %s: %s left", room->id, participant_id);
+}
+
+/* Does `answer` fit `offer`: same m-lines, same kinds, ICE credentials and a DTLS fingerprint?
+ * webrtcbin checks more, asynchronously; a failure there is reported as SFU_PC_FAILED. */
+static gboolean answer_fits(const GstSDPMessage *offer, const GstSDPMessage *answer, GError **error)
+{
+  guint n = gst_sdp_message_medias_len(answer);
+  if (n == 0 || n != gst_sdp_message_medias_len(offer)) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "answer has %u m-lines, offer %u", n,
+                gst_sdp_message_medias_len(offer));
+    return FALSE;
+  }
+  gboolean session_fp = gst_sdp_message_get_attribute_val(answer, "fingerprint") != NULL;
+  gboolean session_ufrag = gst_sdp_message_get_attribute_val(answer, "ice-ufrag") != NULL;
+  for (guint i = 0; i < n; i++) {
+    const GstSDPMedia *a = gst_sdp_message_get_media(answer, i);
+    const GstSDPMedia *o = gst_sdp_message_get_media(offer, i);
+    if (g_strcmp0(gst_sdp_media_get_media(a), gst_sdp_media_get_media(o)) != 0) {
+      g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "m-line %u is %s, offered %s", i,
+                  gst_sdp_media_get_media(a), gst_sdp_media_get_media(o));
+      return FALSE;
+    }
+    /* a rejected m-line (port 0) needs no transport */
+    if (gst_sdp_media_get_port(a) == 0)
+      continue;
+    if (!session_fp && !gst_sdp_media_get_attribute_val(a, "fingerprint")) {
+      g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "m-line %u has no fingerprint", i);
+      return FALSE;
+    }
+    if (!session_ufrag && !gst_sdp_media_get_attribute_val(a, "ice-ufrag")) {
+      g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "m-line %u has no ice-ufrag", i);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static void on_remote_description_set(GstPromise *promise, gpointer data)
+{
+  PcCtx *ctx = data;
+  if (!promise_ok(promise, "set-remote-description", ctx))
+    post_state(ctx, SFU_PC_FAILED);
+}
+
+gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const char *pc_id,
+                             const char *sdp, GError **error)
+{
+  g_return_val_if_fail(room != NULL && room->alive, FALSE);
+  g_return_val_if_fail(participant_id != NULL && pc_id != NULL && sdp != NULL, FALSE);
+  Pc *pc = room_find_pc(room, participant_id, pc_id, error);
+  if (!pc)
+    return FALSE;
+
+  GstSDPMessage *msg = NULL;
+  gst_sdp_message_new(&msg);
+  if (gst_sdp_message_parse_buffer((const guint8 *)sdp, strlen(sdp), msg) != GST_SDP_OK ||
+      g_strcmp0(gst_sdp_message_get_version(msg), "0") != 0) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "answer does not parse as SDP");
+    gst_sdp_message_free(msg);
+    return FALSE;
+  }
+
+  GstWebRTCSignalingState signaling;
+  GstWebRTCSessionDescription *local = NULL;
+  g_object_get(pc->webrtc, "signaling-state", &signaling, "local-description", &local, NULL);
+  gboolean ok = FALSE;
+  if (signaling != GST_WEBRTC_SIGNALING_STATE_HAVE_LOCAL_OFFER || !local || !local->sdp)
+    g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID, "%s/%s has no offer waiting for an answer",
+                participant_id, pc_id);
+  else
+    ok = answer_fits(local->sdp, msg, error);
+  if (local)
+    gst_webrtc_session_description_free(local);
+  if (!ok) {
+    gst_sdp_message_free(msg);
+    return FALSE;
+  }
+
+  GstWebRTCSessionDescription *answer =
+      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+  PcCtx *ctx = pc_ctx_new(room, participant_id, pc_id, pc->serial, pc->webrtc);
+  GstPromise *promise =
+      gst_promise_new_with_change_func(on_remote_description_set, ctx, pc_ctx_unref);
+  g_signal_emit_by_name(pc->webrtc, "set-remote-description", answer, promise);
+  gst_promise_unref(promise);
+  gst_webrtc_session_description_free(answer);
+  return TRUE;
+}
+
+gboolean sfu_room_add_candidate(SfuRoom *room, const char *participant_id, const char *pc_id,
+                                guint mline_index, const char *candidate, GError **error)
+{
+  g_return_val_if_fail(room != NULL && room->alive, FALSE);
+  g_return_val_if_fail(participant_id != NULL && pc_id != NULL, FALSE);
+  Pc *pc = room_find_pc(room, participant_id, pc_id, error);
+  if (!pc)
+    return FALSE;
+  /* End of candidates: webrtcbin 1.22 needs no notice of it. */
+  if (!candidate || !*candidate)
+    return TRUE;
+  if (g_str_has_prefix(candidate, "a="))
+    candidate += 2;
+  if (!g_str_has_prefix(candidate, "candidate:") || strchr(candidate, '\n') ||
+      strchr(candidate, '\r')) {
+    g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID, "malformed ICE candidate");
+    return FALSE;
+  }
+  g_signal_emit_by_name(pc->webrtc, "add-ice-candidate", mline_index, candidate);
+  return TRUE;
+}
+
+void sfu_room_request_keyframe(SfuRoom *room, const char *publisher_id)
+{
+  g_return_if_fail(room != NULL && room->alive && publisher_id != NULL);
+  Participant *p = room_find(room, publisher_id);
+  if (p)
+    keyframe_request(room, p);
+}
+
+gboolean sfu_room_get_participant_stats(SfuRoom *room, const char *participant_id,
+                                        SfuParticipantStats *out)
+{
+  g_return_val_if_fail(room != NULL && participant_id != NULL && out != NULL, FALSE);
+  Participant *p = room->alive ? room_find(room, participant_id) : NULL;
+  if (!p)
+    return FALSE;
+  Counters *c = p->counters;
+  out->packets_received = counter_get(&c->packets_received);
+  out->bytes_received = counter_get(&c->bytes_received);
+  out->packets_forwarded = counter_get(&c->packets_forwarded);
+  out->bytes_forwarded = counter_get(&c->bytes_forwarded);
+  out->packets_sent = counter_get(&c->packets_sent);
+  out->peer_connections = (p->pub ? 1 : 0) + g_hash_table_size(p->subs);
+  return TRUE;
+}
+
+void sfu_room_get_stats(SfuRoom *room, SfuRoomStats *out)
+{
+  g_return_if_fail(room != NULL && out != NULL);
+  memset(out, 0, sizeof *out);
+  if (!room->alive)
+    return;
+  for (guint i = 0; i < room->participants->len; i++) {
+    SfuParticipantStats ps;
+    Participant *p = g_ptr_array_index(room->participants, i);
+    sfu_room_get_participant_stats(room, p->id, &ps);
+    out->participants++;
+    out->peer_connections += ps.peer_connections;
+    out->packets_received += ps.packets_received;
+    out->packets_forwarded += ps.packets_forwarded;
+  }
+}

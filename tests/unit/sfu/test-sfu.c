@@ -1,0 +1,630 @@
+/* test-sfu.c — the relay with real media on loopback, no mocks.
+ *
+ * Each "browser" is a client-side webrtcbin in this process (one GstPipeline per participant):
+ * its publish connection sends videotestsrc/VP8 and audiotestsrc/Opus; its subscriptions decode
+ * VP8 and count Opus packets. There is no signaling server: the room's callbacks hand offers and
+ * candidates straight to the clients, and the clients' answers and candidates go back through
+ * the sfu_ API. Everything signaling-like runs on the default main context (the test's thread);
+ * client webrtcbins call back on their own threads and post to it with g_idle_add. */
+#include "sfu.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+#include <nice/agent.h>
+
+typedef struct Client Client;
+
+typedef struct {
+  Client *client;
+  char *pc_id;
+  GstElement *webrtc;
+  gint video_frames;             /* decoded (atomic) */
+  gint audio_packets;            /* received (atomic) */
+  _Atomic gint64 first_frame_us; /* monotonic time of the first decoded frame, 0 = none */
+  gint64 connected_us;           /* when the relay reported this pc connected (main thread) */
+} ClientPc;
+
+typedef struct {
+  SfuRelay *relay;
+  SfuRoom *room;
+  GHashTable *clients; /* participant id -> Client* */
+  guint offers;
+  guint failures;
+  guint want_pcs; /* for pcs_reached() */
+} Harness;
+
+struct Client {
+  Harness *h;
+  char *id;
+  GstElement *pipeline;
+  GHashTable *pcs; /* pc id -> ClientPc* */
+};
+
+/* ---------------------------------------------------------------------------------------- */
+
+static void restrict_to_loopback(GstElement *webrtc)
+{
+  GstWebRTCICE *ice = NULL;
+  NiceAgent *agent = NULL;
+  g_object_get(webrtc, "ice-agent", &ice, NULL);
+  g_object_get(ice, "agent", &agent, NULL);
+  g_object_set(agent, "upnp", FALSE, NULL);
+  NiceAddress addr;
+  nice_address_init(&addr);
+  g_assert_true(nice_address_set_from_string(&addr, "127.0.0.1"));
+  g_assert_true(nice_agent_add_local_address(agent, &addr));
+  g_object_unref(agent);
+  gst_object_unref(ice);
+}
+
+typedef struct {
+  Harness *h;
+  char *participant_id;
+  char *pc_id;
+  guint mline;
+  char *candidate;
+} ClientCandidate;
+
+static void client_candidate_free(gpointer data)
+{
+  ClientCandidate *c = data;
+  g_free(c->participant_id);
+  g_free(c->pc_id);
+  g_free(c->candidate);
+  g_free(c);
+}
+
+static gboolean client_candidate_deliver(gpointer data)
+{
+  ClientCandidate *c = data;
+  if (c->h->room && g_hash_table_contains(c->h->clients, c->participant_id)) {
+    g_autoptr(GError) error = NULL;
+    if (!sfu_room_add_candidate(c->h->room, c->participant_id, c->pc_id, c->mline, c->candidate,
+                                &error))
+      g_test_message("candidate for %s/%s refused: %s", c->participant_id, c->pc_id,
+                     error->message);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* client webrtcbin thread */
+static void client_on_ice_candidate(GstElement *webrtc, guint mline, const char *candidate,
+                                    gpointer data)
+{
+  ClientPc *cpc = data;
+  ClientCandidate *c = g_new0(ClientCandidate, 1);
+  c->h = cpc->client->h;
+  c->participant_id = g_strdup(cpc->client->id);
+  c->pc_id = g_strdup(cpc->pc_id);
+  c->mline = mline;
+  c->candidate = g_strdup(candidate);
+  g_idle_add_full(G_PRIORITY_DEFAULT, client_candidate_deliver, c, client_candidate_free);
+}
+
+static GstPadProbeReturn frame_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  ClientPc *cpc = data;
+  if (g_atomic_int_add(&cpc->video_frames, 1) == 0)
+    atomic_store(&cpc->first_frame_us, g_get_monotonic_time());
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn audio_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  ClientPc *cpc = data;
+  g_atomic_int_inc(&cpc->audio_packets);
+  return GST_PAD_PROBE_OK;
+}
+
+/* client streaming thread: what a browser's <video> does, minus the display */
+static void client_on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
+{
+  ClientPc *cpc = data;
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+    return;
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  if (!caps)
+    caps = gst_pad_query_caps(pad, NULL);
+  const char *media = gst_structure_get_string(gst_caps_get_structure(caps, 0), "media");
+  GstElement *bin;
+  if (g_strcmp0(media, "video") == 0) {
+    bin = gst_parse_bin_from_description(
+        "rtpvp8depay ! vp8dec name=dec ! fakesink sync=false async=false", TRUE, NULL);
+    GstElement *dec = gst_bin_get_by_name(GST_BIN(bin), "dec");
+    GstPad *src = gst_element_get_static_pad(dec, "src");
+    gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, frame_probe, cpc, NULL);
+    gst_object_unref(src);
+    gst_object_unref(dec);
+  } else {
+    bin = gst_parse_bin_from_description("fakesink name=sink sync=false async=false", TRUE, NULL);
+    GstPad *sink = gst_element_get_static_pad(bin, "sink");
+    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, audio_probe, cpc, NULL);
+    gst_object_unref(sink);
+  }
+  gst_caps_unref(caps);
+  gst_bin_add(GST_BIN(cpc->client->pipeline), bin);
+  gst_element_sync_state_with_parent(bin);
+  GstPad *sink = gst_element_get_static_pad(bin, "sink");
+  g_assert_cmpint(gst_pad_link(pad, sink), ==, GST_PAD_LINK_OK);
+  gst_object_unref(sink);
+}
+
+static ClientPc *client_pc_new(Client *client, const char *pc_id, GstElement *webrtc)
+{
+  ClientPc *cpc = g_new0(ClientPc, 1);
+  cpc->client = client;
+  cpc->pc_id = g_strdup(pc_id);
+  cpc->webrtc = webrtc;
+  gst_util_set_object_arg(G_OBJECT(webrtc), "bundle-policy", "max-bundle");
+  restrict_to_loopback(webrtc);
+  g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(client_on_ice_candidate), cpc);
+  g_signal_connect(webrtc, "pad-added", G_CALLBACK(client_on_pad_added), cpc);
+  g_hash_table_insert(client->pcs, cpc->pc_id, cpc);
+  return cpc;
+}
+
+static void client_pc_free(gpointer data)
+{
+  ClientPc *cpc = data;
+  g_free(cpc->pc_id);
+  g_free(cpc);
+}
+
+static Client *client_new(Harness *h, const char *id)
+{
+  Client *c = g_new0(Client, 1);
+  c->h = h;
+  c->id = g_strdup(id);
+  c->pcs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, client_pc_free);
+  /* keyframe-max-dist is 100 s: every keyframe after the first comes from a PLI. */
+  g_autoptr(GError) error = NULL;
+  c->pipeline = gst_parse_launch(
+      "webrtcbin name=pub "
+      "audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=48000,channels=1 ! opusenc ! "
+      "rtpopuspay pt=111 ! queue leaky=downstream max-size-buffers=20 ! "
+      "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! pub.sink_0 "
+      "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+      "vp8enc deadline=1 keyframe-max-dist=3000 target-bitrate=400000 ! rtpvp8pay pt=96 ! "
+      "queue leaky=downstream max-size-buffers=20 ! "
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000 ! pub.sink_1",
+      &error);
+  g_assert_no_error(error);
+  GstElement *pub = gst_bin_get_by_name(GST_BIN(c->pipeline), "pub");
+  client_pc_new(c, "pub", pub);
+  gst_object_unref(pub); /* the pipeline holds it */
+  for (int i = 0; i < 2; i++) {
+    g_autofree char *name = g_strdup_printf("sink_%d", i);
+    GstPad *pad = gst_element_get_static_pad(pub, name);
+    g_assert_nonnull(pad);
+    GstWebRTCRTPTransceiver *trans = NULL;
+    g_object_get(pad, "transceiver", &trans, NULL);
+    g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, NULL);
+    gst_object_unref(trans);
+    gst_object_unref(pad);
+  }
+  g_assert_cmpint(gst_element_set_state(c->pipeline, GST_STATE_PLAYING), !=,
+                  GST_STATE_CHANGE_FAILURE);
+  g_hash_table_insert(h->clients, c->id, c);
+  return c;
+}
+
+static void client_free(gpointer data)
+{
+  Client *c = data;
+  gst_element_set_state(c->pipeline, GST_STATE_NULL);
+  gst_object_unref(c->pipeline);
+  g_hash_table_unref(c->pcs);
+  g_free(c->id);
+  g_free(c);
+}
+
+/* The client side of one offer/answer, synchronously: client webrtcbins do not need this
+ * thread to make progress, so waiting on their promises here is safe. */
+static char *client_answer(ClientPc *cpc, const char *offer_sdp)
+{
+  GstSDPMessage *msg = NULL;
+  gst_sdp_message_new_from_text(offer_sdp, &msg);
+  GstWebRTCSessionDescription *offer =
+      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, msg);
+  GstPromise *p = gst_promise_new();
+  g_signal_emit_by_name(cpc->webrtc, "set-remote-description", offer, p);
+  g_assert_cmpint(gst_promise_wait(p), ==, GST_PROMISE_RESULT_REPLIED);
+  gst_promise_unref(p);
+  gst_webrtc_session_description_free(offer);
+
+  p = gst_promise_new();
+  g_signal_emit_by_name(cpc->webrtc, "create-answer", NULL, p);
+  g_assert_cmpint(gst_promise_wait(p), ==, GST_PROMISE_RESULT_REPLIED);
+  GstWebRTCSessionDescription *answer = NULL;
+  gst_structure_get(gst_promise_get_reply(p), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                    &answer, NULL);
+  gst_promise_unref(p);
+  g_assert_nonnull(answer);
+
+  p = gst_promise_new();
+  g_signal_emit_by_name(cpc->webrtc, "set-local-description", answer, p);
+  g_assert_cmpint(gst_promise_wait(p), ==, GST_PROMISE_RESULT_REPLIED);
+  gst_promise_unref(p);
+  char *text = gst_sdp_message_as_text(answer->sdp);
+  gst_webrtc_session_description_free(answer);
+  return text;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Room callbacks (main thread)                                                              */
+
+typedef struct {
+  Harness *h;
+  char *participant_id;
+  char *pc_id;
+  char *sdp;
+} DelayedAnswer;
+
+static void delayed_answer_free(gpointer data)
+{
+  DelayedAnswer *d = data;
+  g_free(d->participant_id);
+  g_free(d->pc_id);
+  g_free(d->sdp);
+  g_free(d);
+}
+
+static gboolean deliver_answer(gpointer data)
+{
+  DelayedAnswer *d = data;
+  if (d->h->room && g_hash_table_contains(d->h->clients, d->participant_id)) {
+    g_autoptr(GError) error = NULL;
+    gboolean ok = sfu_room_set_answer(d->h->room, d->participant_id, d->pc_id, d->sdp, &error);
+    g_assert_no_error(error);
+    g_assert_true(ok);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void on_offer(gpointer user_data, const char *participant_id, const char *pc_id,
+                     const char *sdp)
+{
+  Harness *h = user_data;
+  h->offers++;
+  Client *c = g_hash_table_lookup(h->clients, participant_id);
+  if (!c)
+    return;
+  ClientPc *cpc = g_hash_table_lookup(c->pcs, pc_id);
+  if (!cpc) {
+    GstElement *webrtc = gst_element_factory_make("webrtcbin", NULL);
+    cpc = client_pc_new(c, pc_id, webrtc);
+    gst_bin_add(GST_BIN(c->pipeline), webrtc);
+    gst_element_sync_state_with_parent(webrtc);
+  }
+  DelayedAnswer *d = g_new0(DelayedAnswer, 1);
+  d->h = h;
+  d->participant_id = g_strdup(participant_id);
+  d->pc_id = g_strdup(pc_id);
+  d->sdp = client_answer(cpc, sdp);
+  /* b's answers reach the relay 300 ms late, after b's candidates: as over a slow signaling
+   * path, where trickled candidates may overtake the answer. */
+  if (strcmp(participant_id, "b") == 0)
+    g_timeout_add_full(G_PRIORITY_DEFAULT, 300, deliver_answer, d, delayed_answer_free);
+  else
+    g_idle_add_full(G_PRIORITY_HIGH, deliver_answer, d, delayed_answer_free);
+}
+
+static void on_candidate(gpointer user_data, const char *participant_id, const char *pc_id,
+                         guint mline_index, const char *candidate)
+{
+  Harness *h = user_data;
+  /* The relay was told to gather on 127.0.0.1 only. */
+  g_assert_nonnull(strstr(candidate, " 127.0.0.1 "));
+  Client *c = g_hash_table_lookup(h->clients, participant_id);
+  ClientPc *cpc = c ? g_hash_table_lookup(c->pcs, pc_id) : NULL;
+  if (cpc)
+    g_signal_emit_by_name(cpc->webrtc, "add-ice-candidate", mline_index, candidate);
+}
+
+static void on_pc_state(gpointer user_data, const char *participant_id, const char *pc_id,
+                        SfuPcState state)
+{
+  Harness *h = user_data;
+  g_test_message("%s/%s: %s", participant_id, pc_id, sfu_pc_state_name(state));
+  if (state == SFU_PC_FAILED)
+    h->failures++;
+  Client *c = g_hash_table_lookup(h->clients, participant_id);
+  ClientPc *cpc = c ? g_hash_table_lookup(c->pcs, pc_id) : NULL;
+  if (cpc && state == SFU_PC_CONNECTED && !cpc->connected_us)
+    cpc->connected_us = g_get_monotonic_time();
+}
+
+static const SfuRoomCallbacks callbacks = {
+    .offer = on_offer,
+    .candidate = on_candidate,
+    .pc_state = on_pc_state,
+};
+
+/* ---------------------------------------------------------------------------------------- */
+
+static gboolean keep_ticking(gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean timed_out(gpointer data)
+{
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until `done(h)` or `seconds` pass. */
+static gboolean run_until(Harness *h, gboolean (*done)(Harness *), guint seconds)
+{
+  gboolean expired = FALSE;
+  guint id = g_timeout_add_seconds(seconds, timed_out, &expired);
+  /* media counters change on streaming threads: wake up to look at them */
+  guint tick = g_timeout_add(20, keep_ticking, NULL);
+  while (!(done && done(h)) && !expired)
+    g_main_context_iteration(NULL, TRUE);
+  g_source_remove(tick);
+  if (!expired)
+    g_source_remove(id);
+  return !expired;
+}
+
+static ClientPc *sub_of(Harness *h, const char *receiver, const char *publisher)
+{
+  Client *c = g_hash_table_lookup(h->clients, receiver);
+  g_autofree char *pc_id = g_strdup_printf("sub:%s", publisher);
+  return c ? g_hash_table_lookup(c->pcs, pc_id) : NULL;
+}
+
+static gint frames(Harness *h, const char *receiver, const char *publisher)
+{
+  ClientPc *cpc = sub_of(h, receiver, publisher);
+  return cpc ? g_atomic_int_get(&cpc->video_frames) : 0;
+}
+
+static gint audio(Harness *h, const char *receiver, const char *publisher)
+{
+  ClientPc *cpc = sub_of(h, receiver, publisher);
+  return cpc ? g_atomic_int_get(&cpc->audio_packets) : 0;
+}
+
+static gboolean two_way_media(Harness *h)
+{
+  return frames(h, "a", "b") >= 100 && frames(h, "b", "a") >= 100 && audio(h, "a", "b") >= 50 &&
+         audio(h, "b", "a") >= 50;
+}
+
+static gboolean late_joiner_sees_both(Harness *h)
+{
+  return frames(h, "c", "a") >= 30 && frames(h, "c", "b") >= 30 && audio(h, "c", "a") > 0 &&
+         audio(h, "c", "b") > 0;
+}
+
+static gint snapshot[2];
+
+static gboolean kept_receiving(Harness *h)
+{
+  return frames(h, "a", "b") >= snapshot[0] + 60 && frames(h, "b", "a") >= snapshot[1] + 60;
+}
+
+static gboolean stats_zero(SfuRelay *relay)
+{
+  SfuRelayStats s;
+  sfu_relay_get_stats(relay, &s);
+  g_test_message("relay: %u rooms, %u pipelines, %u participants, %u peer connections", s.rooms,
+                 s.pipelines, s.participants, s.peer_connections);
+  return s.rooms == 0 && s.pipelines == 0 && s.participants == 0 && s.peer_connections == 0;
+}
+
+/* A removed webrtcbin is finalized once the state-change messages it posted on its way to NULL
+ * have left the room's bus, i.e. after a turn of the main loop. */
+static gboolean pcs_reached(Harness *h)
+{
+  SfuRelayStats s;
+  sfu_relay_get_stats(h->relay, &s);
+  return s.peer_connections == h->want_pcs;
+}
+
+static SfuRelay *relay_new(void)
+{
+  static const char *const addresses[] = {"127.0.0.1", NULL};
+  SfuConfig config = {.ice_addresses = addresses};
+  g_autoptr(GError) error = NULL;
+  SfuRelay *relay = sfu_relay_new(&config, &error);
+  g_assert_no_error(error);
+  return relay;
+}
+
+static gint64 late_join_ms(Harness *h, const char *publisher)
+{
+  ClientPc *cpc = sub_of(h, "c", publisher);
+  g_assert_nonnull(cpc);
+  gint64 first = atomic_load(&cpc->first_frame_us);
+  g_assert_cmpint(cpc->connected_us, >, 0);
+  g_assert_cmpint(first, >, 0);
+  return MAX(0, first - cpc->connected_us) / 1000;
+}
+
+static void test_call(void)
+{
+  Harness h = {0};
+  h.relay = relay_new();
+  h.clients = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, client_free);
+  g_autoptr(GError) error = NULL;
+  h.room = sfu_room_new(h.relay, "call", &callbacks, &h, &error);
+  g_assert_no_error(error);
+
+  /* Two participants: each decodes the other. */
+  client_new(&h, "a");
+  client_new(&h, "b");
+  g_assert_true(sfu_room_add_participant(h.room, "a", &error));
+  g_assert_true(sfu_room_add_participant(h.room, "b", &error));
+  gint64 t0 = g_get_monotonic_time();
+  gboolean media_ok = run_until(&h, two_way_media, 40);
+  g_test_message("two-way media after %" G_GINT64_FORMAT " ms: a<-b %d frames %d audio, "
+                 "b<-a %d frames %d audio",
+                 (g_get_monotonic_time() - t0) / 1000, frames(&h, "a", "b"), audio(&h, "a", "b"),
+                 frames(&h, "b", "a"), audio(&h, "b", "a"));
+  SfuParticipantStats sa, sb;
+  g_assert_true(sfu_room_get_participant_stats(h.room, "a", &sa));
+  g_assert_true(sfu_room_get_participant_stats(h.room, "b", &sb));
+  g_test_message("a: received %" G_GUINT64_FORMAT " forwarded %" G_GUINT64_FORMAT
+                 " sent %" G_GUINT64_FORMAT "; b: received %" G_GUINT64_FORMAT
+                 " forwarded %" G_GUINT64_FORMAT " sent %" G_GUINT64_FORMAT,
+                 sa.packets_received, sa.packets_forwarded, sa.packets_sent, sb.packets_received,
+                 sb.packets_forwarded, sb.packets_sent);
+  g_assert_true(media_ok);
+  g_assert_cmpuint(sa.packets_forwarded, >, 100);
+  g_assert_cmpuint(sb.packets_forwarded, >, 100);
+  g_assert_cmpuint(sa.packets_sent, >, 100);
+  g_assert_cmpuint(sb.packets_received, >, 100);
+  g_assert_cmpuint(sa.bytes_received, >, sa.packets_received);
+  g_assert_cmpuint(sa.peer_connections, ==, 2);
+  SfuRoomStats rs;
+  sfu_room_get_stats(h.room, &rs);
+  g_assert_cmpuint(rs.participants, ==, 2);
+  g_assert_cmpuint(rs.peer_connections, ==, 4);
+
+  /* A late joiner sees a picture from both within a second of its subscriptions connecting:
+   * the relay asks each publisher for a keyframe (their encoders make none by themselves). */
+  client_new(&h, "c");
+  g_assert_true(sfu_room_add_participant(h.room, "c", &error));
+  g_assert_true(run_until(&h, late_joiner_sees_both, 20));
+  gint64 from_a = late_join_ms(&h, "a"), from_b = late_join_ms(&h, "b");
+  g_test_message("late joiner: first frame %" G_GINT64_FORMAT " ms (from a) and %" G_GINT64_FORMAT
+                 " ms (from b) after its subscription connected",
+                 from_a, from_b);
+  g_assert_cmpint(from_a, <=, 1000);
+  g_assert_cmpint(from_b, <=, 1000);
+  run_until(&h, NULL, 1);
+  g_assert_cmpint(frames(&h, "a", "c"), >, 0);
+  g_assert_cmpint(frames(&h, "b", "c"), >, 0);
+  SfuRelayStats st;
+  sfu_relay_get_stats(h.relay, &st);
+  g_assert_cmpuint(st.peer_connections, ==, 9);
+
+  /* The late joiner leaves; the first two keep receiving each other. */
+  sfu_room_remove_participant(h.room, "c");
+  g_hash_table_remove(h.clients, "c");
+  for (const char *const *r = (const char *const[]){"a", "b", NULL}; *r; r++) {
+    Client *c = g_hash_table_lookup(h.clients, *r);
+    ClientPc *cpc = g_hash_table_lookup(c->pcs, "sub:c");
+    gst_element_set_state(cpc->webrtc, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(c->pipeline), cpc->webrtc);
+    g_hash_table_remove(c->pcs, "sub:c");
+  }
+  h.want_pcs = 4;
+  g_assert_true(run_until(&h, pcs_reached, 5));
+  sfu_relay_get_stats(h.relay, &st);
+  g_assert_cmpuint(st.participants, ==, 2);
+  snapshot[0] = frames(&h, "a", "b");
+  snapshot[1] = frames(&h, "b", "a");
+  g_assert_true(run_until(&h, kept_receiving, 10));
+  g_test_message("after c left: a<-b %d frames (+%d), b<-a %d frames (+%d)", frames(&h, "a", "b"),
+                 frames(&h, "a", "b") - snapshot[0], frames(&h, "b", "a"),
+                 frames(&h, "b", "a") - snapshot[1]);
+  g_assert_true(sfu_room_get_participant_stats(h.room, "a", &sa));
+  g_assert_cmpuint(sa.peer_connections, ==, 2);
+  g_assert_cmpuint(h.failures, ==, 0);
+
+  sfu_room_free(g_steal_pointer(&h.room));
+  g_assert_true(stats_zero(h.relay));
+  g_hash_table_unref(h.clients);
+  sfu_relay_free(h.relay);
+}
+
+static gboolean has_offer(Harness *h)
+{
+  return h->offers >= 3;
+}
+
+static void test_errors(void)
+{
+  Harness h = {0};
+  h.relay = relay_new();
+  h.clients = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, client_free);
+  GError *error = NULL;
+  h.room = sfu_room_new(h.relay, "errors", &callbacks, &h, &error);
+  g_assert_no_error(error);
+
+  /* No clients here: the relay's offers go unanswered. */
+  const char *ids[] = {"p1", "p2", "p3", "p4"};
+  for (guint i = 0; i < G_N_ELEMENTS(ids); i++)
+    g_assert_true(sfu_room_add_participant(h.room, ids[i], &error));
+  g_assert_false(sfu_room_add_participant(h.room, "p5", &error));
+  g_assert_error(error, SFU_ERROR, SFU_ERROR_FULL);
+  g_clear_error(&error);
+  sfu_room_remove_participant(h.room, "p4");
+  g_assert_false(sfu_room_add_participant(h.room, "p1", &error));
+  g_assert_error(error, SFU_ERROR, SFU_ERROR_INVALID);
+  g_clear_error(&error);
+
+  g_assert_true(run_until(&h, has_offer, 10));
+  g_assert_false(sfu_room_set_answer(h.room, "p1", "pub", "this is not SDP", &error));
+  g_assert_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP);
+  g_clear_error(&error);
+  /* parses, but has one m-line where the offer had two */
+  const char *one_mline = "v=0\r\no=- 1 0 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                          "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+                          "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n"
+                          "a=fingerprint:sha-256 00:11\r\na=setup:active\r\na=mid:audio0\r\n"
+                          "a=sendonly\r\na=rtpmap:111 OPUS/48000/2\r\n";
+  g_assert_false(sfu_room_set_answer(h.room, "p1", "pub", one_mline, &error));
+  g_assert_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP);
+  g_clear_error(&error);
+
+  g_assert_false(sfu_room_set_answer(h.room, "p1", "sub:nobody", one_mline, &error));
+  g_assert_error(error, SFU_ERROR, SFU_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_false(sfu_room_set_answer(h.room, "nobody", "pub", one_mline, &error));
+  g_assert_error(error, SFU_ERROR, SFU_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_false(sfu_room_add_candidate(h.room, "p1", "sub:p9", 0,
+                                        "candidate:1 1 UDP 1 "
+                                        "127.0.0.1 5000 typ host",
+                                        &error));
+  g_assert_error(error, SFU_ERROR, SFU_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_false(sfu_room_add_candidate(h.room, "p1", "pub", 0, "bogus", &error));
+  g_assert_error(error, SFU_ERROR, SFU_ERROR_INVALID);
+  g_clear_error(&error);
+  g_assert_true(sfu_room_add_candidate(h.room, "p1", "pub", 0, NULL, &error));
+  g_assert_no_error(error);
+  SfuParticipantStats ps;
+  g_assert_false(sfu_room_get_participant_stats(h.room, "nobody", &ps));
+  sfu_room_request_keyframe(h.room, "p1"); /* no media yet: harmless */
+  sfu_room_remove_participant(h.room, "nobody");
+
+  h.want_pcs = 3;
+  g_assert_true(run_until(&h, pcs_reached, 5));
+  SfuRelayStats st;
+  sfu_relay_get_stats(h.relay, &st);
+  g_assert_cmpuint(st.rooms, ==, 1);
+  g_assert_cmpuint(st.pipelines, ==, 1);
+  g_assert_cmpuint(st.participants, ==, 3);
+  g_assert_cmpuint(st.peer_connections, ==, 3);
+
+  sfu_room_free(g_steal_pointer(&h.room));
+  /* events still queued for the freed room must not reach the callbacks */
+  guint offers = h.offers;
+  run_until(&h, NULL, 1);
+  g_assert_cmpuint(h.offers, ==, offers);
+  g_assert_true(stats_zero(h.relay));
+  g_hash_table_unref(h.clients);
+  sfu_relay_free(h.relay);
+}
+
+int main(int argc, char **argv)
+{
+  gst_init(&argc, &argv);
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/sfu/errors", test_errors);
+  g_test_add_func("/sfu/call", test_call);
+  int ret = g_test_run();
+  gst_deinit();
+  return ret;
+}
