@@ -1,0 +1,317 @@
+// Shared helpers for the end-to-end tests: the real mashwara daemon on a temp dir, its admin
+// CLI, headless Chromium (one persistent context per person), HTTPS calls from node, raw WSS
+// probes from inside a page, and bounded waits. Everything here runs inside the network
+// namespace that run.sh makes; nothing touches the host's own interfaces.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import https from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = process.env.MASHWARA_BIN || path.join(REPO, 'build', 'daemon', 'mashwara');
+export const HOST = process.env.MW_E2E_HOST || '198.18.0.1';
+export const OUT = path.join(REPO, 'tests', 'output', 'e2e');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--ignore-certificate-errors', '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls fn until it returns a truthy value; throws after timeoutMs with `what` in the message. */
+export async function waitFor(fn, { timeout = 10000, interval = 200, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) {
+      const why = last instanceof Error ? `: ${last.message}` : last !== undefined ? ` (last: ${JSON.stringify(last)})` : '';
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${why}`);
+    }
+    await sleep(interval);
+  }
+}
+
+async function freePort(host) {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(host, port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok) => { s.destroy(); resolve(ok); };
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+    s.setTimeout(1000, () => done(false));
+  });
+}
+
+/**
+ * Starts the daemon on a fresh temp dir. Resolves once it logs "listening on https://" (or the
+ * port accepts connections). The returned object's stop() sends SIGTERM and resolves with the
+ * exit {code, signal}.
+ */
+export async function startDaemon({ extraArgs = [], readyTimeout = 20000 } = {}) {
+  if (!existsSync(BIN)) throw new Error(`daemon binary not found at ${BIN} (set MASHWARA_BIN)`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'mw-e2e-'));
+  const db = path.join(dir, 'm.db');
+  const port = await freePort(HOST);
+  const base = `https://${HOST}:${port}`;
+  const args = ['--db', db, '--data-dir', dir, '--listen', HOST, '--port', String(port),
+    '--ice-address', HOST, '--public-url', base, '--web-root', path.join(REPO, 'web'), ...extraArgs,
+    ...(process.env.MASHWARA_ARGS ? process.env.MASHWARA_ARGS.split(' ').filter(Boolean) : [])];
+  const proc = spawn(BIN, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const onData = (d) => { log += d.toString(); if (log.length > 4e6) log = log.slice(-2e6); };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  let exited = null;
+  const exitP = new Promise((resolve) => proc.once('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
+
+  const d = {
+    proc, pid: proc.pid, dir, db, port, base, args,
+    log: () => log,
+    exited: () => exited,
+    async stop({ timeout = 10000 } = {}) {
+      if (exited) return exited;
+      proc.kill('SIGTERM');
+      const r = await Promise.race([exitP, sleep(timeout).then(() => null)]);
+      if (r) return r;
+      proc.kill('SIGKILL');
+      await exitP;
+      return { code: null, signal: 'SIGKILL', timedOut: true };
+    },
+    async saveLog(name) {
+      await mkdir(OUT, { recursive: true });
+      await writeFile(path.join(OUT, `${name}.daemon.log`), log);
+    },
+    async cleanup() {
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor(async () => {
+      if (exited) throw new Error(`daemon exited early ${JSON.stringify(exited)}:\n${log}`);
+      return /listening on https:\/\//.test(log) || (await canConnect(HOST, port));
+    }, { timeout: readyTimeout, interval: 100, what: 'the daemon to listen' });
+  } catch (e) {
+    await d.stop().catch(() => {});
+    throw e;
+  }
+  return d;
+}
+
+/** Runs `mashwara admin <args>` against the daemon's db; resolves with its JSON output. */
+export function admin(d, sub, args) {
+  const argv = ['admin', sub, '--db', d.db, ...args];
+  return new Promise((resolve, reject) => {
+    execFile(BIN, argv, { cwd: REPO, timeout: 15000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`mashwara ${argv.join(' ')} failed: ${err.message}\n${stderr}`));
+      const line = stdout.trim().split('\n').filter(Boolean).pop() || '';
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        reject(new Error(`mashwara ${argv.join(' ')}: output is not JSON: ${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+export const addDoctor = (d, { username, name, password }) =>
+  admin(d, 'add-doctor', ['--username', username, '--name', name, '--password', password]);
+export const addPatient = (d, { name, phone }) =>
+  admin(d, 'add-patient', ['--name', name, '--phone', phone]);
+export const book = (d, { doctor, patient, start = 'now', minutes = 30 }) =>
+  // --start=-N: a separate "-7200" could be taken for an option by the flag parser.
+  admin(d, 'book', ['--doctor', doctor, '--patient', String(patient), `--start=${start}`, '--minutes', String(minutes),
+    '--public-url', d.base]);
+
+/** One HTTPS request from node (the daemon's certificate is self-signed). */
+export function request(base, method, urlPath, { body, cookie, headers = {} } = {}) {
+  const u = new URL(urlPath, base);
+  const data = body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: u.hostname, port: u.port, path: u.pathname + u.search, method,
+      rejectUnauthorized: false, timeout: 10000,
+      headers: {
+        ...(data !== null ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
+        ...(cookie ? { cookie } : {}),
+        ...headers,
+      },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = null;
+        try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timeout`)));
+    req.on('error', reject);
+    if (data !== null) req.write(data);
+    req.end();
+  });
+}
+
+/** Logs in from node; resolves with the "mw_session=…" cookie pair. */
+export async function loginCookie(base, username, password) {
+  const r = await request(base, 'POST', '/api/login', { body: { username, password } });
+  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
+  const set = [].concat(r.headers['set-cookie'] || []);
+  const c = set.map((s) => s.split(';')[0]).find((s) => s.startsWith('mw_session='));
+  if (!c) throw new Error(`login ${username}: no mw_session cookie in ${JSON.stringify(set)}`);
+  return c;
+}
+
+/** A headless Chromium of its own (like a separate person's device), with one page. */
+export async function launchPerson(name) {
+  const userDir = await mkdtemp(path.join(tmpdir(), `mw-e2e-chromium-${name}-`));
+  const ctx = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    ignoreHTTPSErrors: true,
+    args: CHROMIUM_ARGS,
+    viewport: name === 'doctor' ? { width: 1280, height: 800 } : { width: 390, height: 780 },
+    timeout: 30000,
+  });
+  ctx.setDefaultTimeout(15000);
+  const page = ctx.pages()[0] || (await ctx.newPage());
+  const consoleLog = [];
+  const watch = (p) => {
+    p.on('console', (m) => consoleLog.push(`[${name}] ${m.type()}: ${m.text()}`));
+    p.on('pageerror', (e) => consoleLog.push(`[${name}] pageerror: ${e.message}`));
+  };
+  watch(page);
+  ctx.on('page', watch);
+  let closed = false;
+  return {
+    name, ctx, page, consoleLog,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
+      await rm(userDir, { recursive: true, force: true }).catch(() => {});
+    },
+  };
+}
+
+export async function screenshot(page, name) {
+  await mkdir(OUT, { recursive: true });
+  try {
+    await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true, timeout: 10000 });
+  } catch (e) {
+    console.error(`screenshot ${name}: ${e.message}`);
+  }
+}
+
+/** Waits until the page's #state has data-state=state. */
+export async function waitState(page, state, timeout = 15000) {
+  await page.waitForSelector(`#state[data-state="${state}"]`, { timeout, state: 'attached' });
+}
+
+/** The page's compact getStats() view (see web/js/call.js Call.summary). */
+export function stats(page) {
+  return page.evaluate(() => (window.__mw && window.__mw.summary ? window.__mw.summary() : {}));
+}
+
+/** Frames decoded / audio received on the pc subscribing to one participant. */
+export function inbound(summary, participantId) {
+  const s = summary[`sub:${participantId}`];
+  return {
+    frames: s?.in?.video?.framesDecoded || 0,
+    samples: s?.in?.audio?.totalSamplesReceived || 0,
+    audioPackets: s?.in?.audio?.packetsReceived || 0,
+    state: s?.state || null,
+  };
+}
+
+/**
+ * A raw WSS connection from inside a page (a real browser, the page's origin and cookies).
+ * Sends `hello` (a string, or null for none) on open, then `frames` (at once, or after the
+ * welcome if afterWelcome). Resolves when the server closes, or holdMs after the frames were
+ * sent, or at timeoutMs: {messages, close: {code, reason}|null, readyState, elapsedMs}.
+ */
+export function wsProbe(page, { hello = null, frames = [], afterWelcome = false, holdMs = 0, timeoutMs = 15000 } = {}) {
+  return page.evaluate(({ hello, frames, afterWelcome, holdMs, timeoutMs }) => new Promise((resolve) => {
+    const ws = new WebSocket(`wss://${location.host}/ws`, 'mashwara.v1');
+    const messages = [];
+    const t0 = performance.now();
+    let done = false;
+    let timer = null;
+    const finish = (close) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const readyState = ws.readyState;
+      if (!close) { try { ws.close(1000); } catch { /* closed */ } }
+      resolve({ messages, close, readyState, elapsedMs: Math.round(performance.now() - t0), protocol: ws.protocol });
+    };
+    timer = setTimeout(() => finish(null), timeoutMs);
+    const sendFrames = () => {
+      for (const f of frames) ws.send(f);
+      if (holdMs) setTimeout(() => finish(null), holdMs);
+    };
+    ws.onopen = () => {
+      if (hello !== null) ws.send(hello);
+      if (!afterWelcome) sendFrames();
+    };
+    ws.onmessage = (e) => {
+      let m;
+      try { m = JSON.parse(e.data); } catch { m = { raw: String(e.data).slice(0, 200) }; }
+      messages.push(m);
+      if (afterWelcome && m.type === 'welcome') sendFrames();
+    };
+    ws.onclose = (e) => finish({ code: e.code, reason: e.reason });
+  }), { hello, frames, afterWelcome, holdMs, timeoutMs });
+}
+
+/** GET/POST from inside a page (its cookies), returning {status, json}. */
+export function pageFetch(page, method, urlPath, body) {
+  return page.evaluate(async ({ method, urlPath, body }) => {
+    const r = await fetch(urlPath, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+      cache: 'no-store',
+    });
+    let json = null;
+    try { json = await r.json(); } catch { /* empty */ }
+    return { status: r.status, json };
+  }, { method, urlPath, body });
+}
+
+/** Runs a list of cleanups, each bounded, never throwing; for t.after/finally. */
+export async function cleanupAll(fns) {
+  for (const fn of fns) {
+    try {
+      await Promise.race([fn(), sleep(15000)]);
+    } catch (e) {
+      console.error('cleanup:', e.message);
+    }
+  }
+}

@@ -1,0 +1,232 @@
+// The WebRTC side of a call (docs/protocol.md, "The call"). The relay always offers; this page
+// answers. One RTCPeerConnection per `pc` id: "pub" carries our camera and microphone to the
+// relay, "sub:<participant_id>" carries one other participant's media to us. Candidates trickle
+// both ways with sdpMLineIndex. Work on each pc is serialised on a promise chain, so an offer,
+// its candidates and a close never interleave.
+//
+// Tests read window.__mw.call (this object) and window.__mw.pcs (the Map of pc id → pc).
+
+const SUB_PREFIX = 'sub:';
+
+export class Call {
+  /**
+   * @param {import('./signaling.js').Signaling} signaling
+   * @param {object} hooks
+   *   getLocalStream(): MediaStream|null — our camera/microphone
+   *   onRemoteTrack(participantId, track, stream)
+   *   onPcState(pcId, state) — the browser's connectionState of one pc
+   */
+  constructor(signaling, hooks) {
+    this.signaling = signaling;
+    this.hooks = hooks;
+    this.pcs = new Map();          // pc id → RTCPeerConnection
+    this.chains = new Map();       // pc id → Promise (the serial queue)
+    this.pending = new Map();      // pc id → candidates that came before the offer
+    this.remoteStreams = new Map(); // participant id → MediaStream
+    this.firstFrameAt = new Map(); // pc id → ms from pc creation to first inbound video frame
+    this.createdAt = new Map();
+    this.connectedAt = new Map();  // pc id → ms from pc creation to connectionState "connected"
+    this.#bind();
+  }
+
+  #bind() {
+    const s = this.signaling;
+    s.on('offer', (m) => this.#queue(m.pc, () => this.#onOffer(m)));
+    s.on('candidate', (m) => this.#onCandidate(m));
+    s.on('participant_left', (m) => this.closeParticipant(m.participant_id));
+    s.on('call_ended', () => this.closeAll());
+  }
+
+  #queue(pcId, fn) {
+    const prev = this.chains.get(pcId) || Promise.resolve();
+    const next = prev.then(fn).catch((e) => console.error(`call: ${pcId}:`, e));
+    this.chains.set(pcId, next);
+    return next;
+  }
+
+  static participantOf(pcId) {
+    return typeof pcId === 'string' && pcId.startsWith(SUB_PREFIX) ? pcId.slice(SUB_PREFIX.length) : null;
+  }
+
+  #create(pcId) {
+    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    this.pcs.set(pcId, pc);
+    this.createdAt.set(pcId, performance.now());
+    pc.onicecandidate = (ev) => {
+      if (this.pcs.get(pcId) !== pc) return;
+      const c = ev.candidate;
+      if (c && !c.candidate) return; // end of one generation; the null event follows
+      this.signaling.send({
+        type: 'candidate',
+        pc: pcId,
+        candidate: c ? c.candidate : null,
+        sdpMLineIndex: c && c.sdpMLineIndex != null ? c.sdpMLineIndex : 0,
+      });
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.pcs.get(pcId) !== pc) return;
+      if (pc.connectionState === 'connected' && !this.connectedAt.has(pcId)) {
+        this.connectedAt.set(pcId, Math.round(performance.now() - this.createdAt.get(pcId)));
+      }
+      this.hooks.onPcState?.(pcId, pc.connectionState);
+    };
+    const pid = Call.participantOf(pcId);
+    if (pid !== null) {
+      pc.ontrack = (ev) => {
+        let stream = this.remoteStreams.get(pid);
+        if (!stream) {
+          stream = new MediaStream();
+          this.remoteStreams.set(pid, stream);
+        }
+        stream.addTrack(ev.track);
+        ev.track.addEventListener('ended', () => stream.removeTrack(ev.track));
+        this.hooks.onRemoteTrack?.(pid, ev.track, stream);
+      };
+    }
+    return pc;
+  }
+
+  async #onOffer(m) {
+    let pc = this.pcs.get(m.pc);
+    if (pc && pc.signalingState === 'closed') {
+      this.pcs.delete(m.pc);
+      pc = null;
+    }
+    const fresh = !pc;
+    if (!pc) pc = this.#create(m.pc);
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+    } catch (e) {
+      if (fresh) throw e;
+      // A renegotiation the old pc cannot take (say, the relay rebuilt its side after a
+      // reconnect with new DTLS keys): start this pc afresh.
+      console.warn(`call: ${m.pc}: new pc after`, e);
+      this.#closePc(m.pc);
+      pc = this.#create(m.pc);
+      await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+    }
+    if (m.pc === 'pub') await this.#attachLocal(pc);
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.signaling.send({ type: 'answer', pc: m.pc, sdp: pc.localDescription.sdp });
+    const queued = this.pending.get(m.pc) || [];
+    this.pending.delete(m.pc);
+    for (const c of queued) await this.#addCandidate(pc, c);
+  }
+
+  // The relay offers recvonly transceivers on "pub"; we send on each the local track of its kind.
+  async #attachLocal(pc) {
+    const stream = this.hooks.getLocalStream?.();
+    const used = new Set();
+    for (const t of pc.getTransceivers()) {
+      if (t.stopped || t.currentDirection === 'stopped') continue;
+      const kind = t.receiver.track.kind;
+      const track = stream && stream.getTracks().find((tr) => tr.kind === kind && !used.has(tr));
+      if (track) {
+        used.add(track);
+        t.direction = 'sendonly';
+        await t.sender.replaceTrack(track);
+        if (stream) t.sender.setStreams?.(stream);
+      } else {
+        t.direction = 'inactive';
+      }
+    }
+  }
+
+  #onCandidate(m) {
+    const pc = this.pcs.get(m.pc);
+    if (!pc || !pc.remoteDescription) {
+      // Before its offer (or while the offer is being applied): keep it for later.
+      if (!this.pending.has(m.pc)) this.pending.set(m.pc, []);
+      this.pending.get(m.pc).push(m);
+      if (pc) this.#queue(m.pc, () => this.#flush(m.pc));
+      return;
+    }
+    this.#queue(m.pc, () => this.#addCandidate(pc, m));
+  }
+
+  async #flush(pcId) {
+    const pc = this.pcs.get(pcId);
+    if (!pc || !pc.remoteDescription) return;
+    const queued = this.pending.get(pcId) || [];
+    this.pending.delete(pcId);
+    for (const c of queued) await this.#addCandidate(pc, c);
+  }
+
+  async #addCandidate(pc, m) {
+    if (pc.signalingState === 'closed') return;
+    try {
+      if (m.candidate === null || m.candidate === '') {
+        await pc.addIceCandidate(); // end of candidates
+      } else {
+        await pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.sdpMLineIndex ?? 0 });
+      }
+    } catch (e) {
+      console.warn('call: candidate not added', m.candidate, e.message);
+    }
+  }
+
+  #closePc(pcId) {
+    const pc = this.pcs.get(pcId);
+    this.pcs.delete(pcId);
+    this.pending.delete(pcId);
+    if (pc) {
+      try { pc.close(); } catch { /* already closed */ }
+      this.hooks.onPcState?.(pcId, 'closed');
+    }
+  }
+
+  /** Closes the subscription to one participant (they left). */
+  closeParticipant(participantId) {
+    const pcId = SUB_PREFIX + participantId;
+    this.#queue(pcId, () => this.#closePc(pcId));
+    this.remoteStreams.delete(String(participantId));
+  }
+
+  /** Closes every pc (the call ended, we hung up, or signaling came back on a new session). */
+  closeAll() {
+    for (const id of [...this.pcs.keys()]) this.#closePc(id);
+    this.pending.clear();
+    this.chains.clear();
+    this.remoteStreams.clear();
+  }
+
+  /** A compact view of getStats() per pc, for the tests and for a quality indicator. */
+  async summary() {
+    const out = {};
+    for (const [id, pc] of this.pcs) {
+      const s = { state: pc.connectionState, in: {}, out: {} };
+      const report = await pc.getStats();
+      report.forEach((r) => {
+        if (r.type === 'inbound-rtp') {
+          s.in[r.kind] = {
+            packetsReceived: r.packetsReceived || 0,
+            bytesReceived: r.bytesReceived || 0,
+            framesDecoded: r.framesDecoded || 0,
+            totalSamplesReceived: r.totalSamplesReceived || 0,
+            packetsLost: r.packetsLost || 0,
+          };
+        } else if (r.type === 'outbound-rtp') {
+          s.out[r.kind] = {
+            packetsSent: r.packetsSent || 0,
+            bytesSent: r.bytesSent || 0,
+            framesEncoded: r.framesEncoded || 0,
+          };
+        }
+      });
+      out[id] = s;
+    }
+    return out;
+  }
+}
+
+// Records when each sub pc decodes its first video frame (ms since the pc was created); tests
+// report it as "time to first frame".
+export function watchFirstFrame(call, pcId, video) {
+  if (!video.requestVideoFrameCallback) return;
+  video.requestVideoFrameCallback(() => {
+    if (!call.firstFrameAt.has(pcId) && call.createdAt.has(pcId)) {
+      call.firstFrameAt.set(pcId, Math.round(performance.now() - call.createdAt.get(pcId)));
+    }
+  });
+}

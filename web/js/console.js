@@ -1,0 +1,322 @@
+// The doctor's console, at /console. Sign in (POST /api/login; the mw_session cookie carries
+// the session), the day's appointments, the waiting room over WSS with ticking wait times,
+// admitting a patient, the call (invite a guest, end with an outcome), sign out.
+
+import { Signaling } from './signaling.js';
+import { Call, watchFirstFrame } from './call.js';
+import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, mmss, clockTime } from './ui.js';
+
+const mw = (window.__mw = { state: 'loading' });
+
+let staff = null;
+let signaling = null;
+let call = null;
+let localStream = null;
+let me = null;
+let current = null;          // appointment id of the running call
+let waiting = [];            // the last waiting_room list
+const people = new Map();    // participant id → {role, name}
+let tickTimer = null;
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  let data = null;
+  try { data = await res.json(); } catch { /* 204 or empty */ }
+  return { status: res.status, ok: res.ok, data: data || {} };
+}
+
+async function start() {
+  let me;
+  try {
+    me = await api('GET', '/api/me');
+  } catch {
+    setNotice('Cannot reach the server. Reload the page to try again.', 'warn');
+    return;
+  }
+  if (me.ok) return signedIn(me.data.staff);
+  showLogin();
+}
+
+function showLogin(message) {
+  staff = null;
+  $('#who').textContent = '';
+  $('#btn-logout').hidden = true;
+  const err = $('#login-error');
+  err.hidden = !message;
+  err.textContent = message || '';
+  setView('login', 'Please sign in');
+  mw.state = 'login';
+  $('#username').focus();
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const username = $('#username').value.trim();
+  const password = $('#password').value;
+  const err = $('#login-error');
+  if (!username || !password) {
+    err.textContent = 'Enter your username and password.';
+    err.dataset.code = 'missing_field';
+    err.hidden = false;
+    return;
+  }
+  $('#btn-login').disabled = true;
+  try {
+    const r = await api('POST', '/api/login', { username, password });
+    if (r.ok) {
+      $('#password').value = '';
+      err.hidden = true;
+      return signedIn(r.data.staff);
+    }
+    err.dataset.code = r.data.error || `http_${r.status}`;
+    err.textContent = r.status === 401 ? 'Wrong username or password.' : r.data.message || 'Signing in failed.';
+    err.hidden = false;
+  } catch {
+    err.dataset.code = 'network';
+    err.textContent = 'Cannot reach the server.';
+    err.hidden = false;
+  } finally {
+    $('#btn-login').disabled = false;
+  }
+}
+
+async function signedIn(s) {
+  staff = s;
+  mw.staff = s;
+  $('#who').textContent = `${s.name} (${roleLabel(s.role)})`;
+  $('#btn-logout').hidden = false;
+  setView('day', 'Your day');
+  mw.state = 'day';
+  loadDay();
+  connect();
+  clearInterval(tickTimer);
+  tickTimer = setInterval(tickWaits, 1000);
+}
+
+async function loadDay() {
+  const r = await api('GET', '/api/appointments/today').catch(() => null);
+  const tbody = $('#appointments tbody');
+  tbody.replaceChildren();
+  if (!r || !r.ok) {
+    if (r && r.status === 401) return showLogin('Your session has ended. Please sign in again.');
+    return;
+  }
+  const list = r.data.appointments || [];
+  $('#appointments-empty').hidden = list.length > 0;
+  for (const a of list) {
+    const tr = document.createElement('tr');
+    tr.dataset.appointment = String(a.id);
+    for (const text of [`${clockTime(a.starts_at)}–${clockTime(a.ends_at)}`, a.patient_name, a.status]) {
+      const td = document.createElement('td');
+      td.textContent = text ?? '';
+      tr.append(td);
+    }
+    tbody.append(tr);
+  }
+}
+
+function connect() {
+  if (signaling) signaling.close();
+  signaling = new Signaling(() => ({ type: 'hello' }));
+  call = new Call(signaling, {
+    getLocalStream: () => localStream,
+    onRemoteTrack: (pid, track, stream) => {
+      const p = people.get(String(pid));
+      const { video } = ensureTile($('#remote-videos'), pid, p ? personLabel(p.role, p.name) : null);
+      if (video.srcObject !== stream) video.srcObject = stream;
+      if (track.kind === 'video') watchFirstFrame(call, `sub:${pid}`, video);
+      video.play().catch(() => {});
+    },
+    onPcState: (pcId, state) => {
+      if (pcId === 'pub' && state === 'failed') setNotice('Your media connection failed.', 'warn');
+    },
+  });
+  mw.signaling = signaling;
+  mw.call = call;
+  mw.pcs = call.pcs;
+  mw.summary = () => call.summary();
+
+  signaling.on('welcome', (m) => {
+    me = String(m.participant_id);
+    mw.participantId = me;
+    if (m.reconnected) {
+      call.closeAll();
+      $('#remote-videos').replaceChildren();
+      setNotice('');
+    }
+  });
+  signaling.on('waiting_room', (m) => {
+    waiting = m.patients || [];
+    mw.waiting = waiting;
+    renderWaiting();
+  });
+  signaling.on('call_started', (m) => {
+    current = m.appointment_id;
+    mw.appointmentId = current;
+    for (const p of m.participants || []) addPerson(p);
+    $('#self-view').srcObject = localStream;
+    $('#invite-box').hidden = true;
+    setView('call', 'In a consultation');
+    mw.state = 'call';
+  });
+  signaling.on('participant_joined', (m) => {
+    addPerson(m.participant);
+    setNotice(`${roleLabel(m.participant?.role)} joined the call.`);
+  });
+  signaling.on('participant_left', (m) => {
+    const pid = String(m.participant_id);
+    const p = people.get(pid);
+    people.delete(pid);
+    removeTile($('#remote-videos'), pid);
+    const how = m.reason === 'dropped' ? 'lost the connection' : 'left the call';
+    setNotice(`${p ? roleLabel(p.role) : 'A participant'} ${how}.`, 'warn');
+  });
+  signaling.on('invited', (m) => {
+    $('#invite-who').textContent = roleLabel(m.role).toLowerCase();
+    $('#invite-link').value = m.link;
+    $('#invite-box').hidden = false;
+    mw.inviteLink = m.link;
+  });
+  signaling.on('call_ended', (m) => {
+    leaveCallView(`Consultation ended${m.outcome ? ` (${m.outcome})` : ''}.`);
+    loadDay();
+  });
+  signaling.on('error', (m) => {
+    if (m.fatal) return;
+    console.warn('server said:', m.code, m.message);
+    setNotice(m.message || m.code, 'warn');
+  });
+  signaling.on('reconnecting', () => {
+    setNotice('Connection lost. Reconnecting…', 'warn');
+    setState('reconnecting', 'Reconnecting…');
+  });
+  signaling.on('open', () => {
+    if (mw.state !== 'call') setState(mw.state, mw.state === 'day' ? 'Your day' : '');
+  });
+  signaling.on('fatal', (c) => {
+    if (c.code === 4403) return showLogin('Your session has ended. Please sign in again.');
+    setNotice(`The server closed the connection (${c.code} ${c.reason}). Reload the page.`, 'warn');
+  });
+  signaling.connect();
+}
+
+function addPerson(p) {
+  if (!p || p.participant_id == null) return;
+  const pid = String(p.participant_id);
+  if (pid === me) return;
+  people.set(pid, { role: p.role, name: p.name });
+  ensureTile($('#remote-videos'), pid, personLabel(p.role, p.name));
+}
+
+function renderWaiting() {
+  const ul = $('#waiting-room');
+  ul.replaceChildren();
+  $('#waiting-empty').hidden = waiting.length > 0;
+  for (const w of waiting) {
+    const li = document.createElement('li');
+    li.dataset.appointment = String(w.appointment_id);
+    li.dataset.participant = String(w.participant_id);
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = `${w.name}${w.role && w.role !== 'patient' ? ` (${roleLabel(w.role)})` : ''}`;
+    const wait = document.createElement('span');
+    wait.className = 'wait';
+    wait.dataset.since = String(w.waiting_since);
+    wait.setAttribute('aria-label', 'Waiting time');
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'primary';
+    btn.dataset.testid = `admit-${w.appointment_id}`;
+    btn.textContent = w.in_call ? 'Rejoin' : 'Admit';
+    btn.setAttribute('aria-label', `${btn.textContent} ${w.name}`);
+    btn.addEventListener('click', () => admit(w.appointment_id, btn));
+    li.append(name, wait, btn);
+    ul.append(li);
+  }
+  tickWaits();
+}
+
+function tickWaits() {
+  const now = Date.now() / 1000;
+  for (const el of document.querySelectorAll('#waiting-room .wait')) {
+    el.textContent = mmss(now - Number(el.dataset.since));
+  }
+}
+
+async function admit(appointmentId, btn) {
+  btn.disabled = true;
+  try {
+    if (!localStream) {
+      localStream = await navigator.mediaDevices.getUserMedia({
+        audio: true,
+        video: { width: { ideal: 640 }, height: { ideal: 360 } },
+      }).catch(() => navigator.mediaDevices.getUserMedia({ audio: true }));
+      mw.localStream = localStream;
+    }
+  } catch {
+    setNotice('Your camera and microphone are blocked: allow them in the browser to call.', 'warn');
+    btn.disabled = false;
+    return;
+  }
+  signaling.send({ type: 'admit', appointment_id: appointmentId });
+  btn.disabled = false;
+}
+
+function leaveCallView(text) {
+  call.closeAll();
+  people.clear();
+  $('#remote-videos').replaceChildren();
+  current = null;
+  setView('day', 'Your day');
+  mw.state = 'day';
+  setNotice(text);
+}
+
+async function logout() {
+  if (signaling) signaling.close();
+  if (call) call.closeAll();
+  if (localStream) for (const t of localStream.getTracks()) t.stop();
+  localStream = null;
+  clearInterval(tickTimer);
+  await api('POST', '/api/logout').catch(() => {});
+  setNotice('');
+  showLogin();
+}
+
+function toggle(kind, btn, onText, offText) {
+  const tracks = localStream ? (kind === 'audio' ? localStream.getAudioTracks() : localStream.getVideoTracks()) : [];
+  if (!tracks.length) return;
+  const off = tracks[0].enabled;
+  for (const t of tracks) t.enabled = !off;
+  btn.setAttribute('aria-pressed', String(off));
+  btn.textContent = off ? offText : onText;
+}
+
+$('#login-form').addEventListener('submit', login);
+$('#btn-logout').addEventListener('click', logout);
+$('#btn-mute').addEventListener('click', (e) => toggle('audio', e.currentTarget, 'Mute', 'Unmute'));
+$('#btn-camera').addEventListener('click', (e) => toggle('video', e.currentTarget, 'Camera off', 'Camera on'));
+$('#invite-role').addEventListener('change', (e) => {
+  $('#btn-invite').textContent = `Invite ${e.target.selectedOptions[0].textContent.toLowerCase()}`;
+});
+$('#btn-invite').addEventListener('click', () => {
+  if (current == null) return;
+  signaling.send({ type: 'invite', appointment_id: current, role: $('#invite-role').value });
+});
+$('#btn-copy').addEventListener('click', () => {
+  navigator.clipboard?.writeText($('#invite-link').value).catch(() => {});
+  $('#invite-link').select();
+});
+$('#btn-end').addEventListener('click', () => {
+  const outcome = $('#outcome').value;
+  if (!signaling.send({ type: 'end', outcome })) setNotice('Not connected: try again in a moment.', 'warn');
+});
+window.addEventListener('pagehide', () => { if (signaling) signaling.close(1001, 'page closed'); });
+
+start();
