@@ -310,6 +310,17 @@ static void depart(SigConn *conn, const char *reason)
 
 /* --- Messages ------------------------------------------------------------------------------ */
 
+/* Marks a connection as authenticated under a fresh participant id. */
+static void conn_accept(SigConn *conn, const char *role, const char *name)
+{
+  conn->phase = SIG_CONN_READY;
+  g_clear_handle_id(&conn->auth_timer, g_source_remove);
+  conn->participant_id = new_participant_id();
+  conn->role = g_strdup(role);
+  conn->name = g_strdup(name);
+  g_hash_table_insert(conn->server->participants, conn->participant_id, conn);
+}
+
 static void hello_token(SigConn *conn, const char *token)
 {
   SigServer *s = conn->server;
@@ -339,17 +350,11 @@ static void hello_token(SigConn *conn, const char *token)
   if (!a)
     return refuse(conn, "unknown_token", "this link is not known", 4404, "unknown token");
 
-  conn->phase = SIG_CONN_READY;
-  g_clear_handle_id(&conn->auth_timer, g_source_remove);
-  conn->participant_id = new_participant_id();
-  conn->role = g_strdup(info->role);
+  /* A guest is shown by role: guests give no name yet. */
+  conn_accept(conn, info->role,
+              g_strcmp0(info->role, "patient") == 0 ? a->patient_name : info->role);
   conn->appointment_id = a->id;
   conn->token = g_strdup(token);
-  if (g_strcmp0(info->role, "patient") == 0)
-    conn->name = g_strdup(a->patient_name);
-  else
-    conn->name = g_strdup(info->role); /* a guest is shown by role until issue of names */
-  g_hash_table_insert(s->participants, conn->participant_id, conn);
   g_hash_table_insert(s->tokens_in_use, conn->token, conn);
   g_message("appointment %" G_GINT64_FORMAT ": %s %s connected from %s", a->id, conn->role,
             conn->participant_id, conn->peer);
@@ -401,13 +406,8 @@ static void hello_staff(SigConn *conn)
   g_autoptr(SchedStaff) staff = id ? sched_staff_get(s->store, id, NULL) : NULL;
   if (!staff)
     return refuse(conn, "not_authenticated", "log in first", 4403, "not authenticated");
-  conn->phase = SIG_CONN_READY;
-  g_clear_handle_id(&conn->auth_timer, g_source_remove);
-  conn->participant_id = new_participant_id();
-  conn->role = g_strdup(staff->role);
-  conn->name = g_strdup(staff->display_name);
+  conn_accept(conn, staff->role, staff->display_name);
   conn->staff_id = staff->id;
-  g_hash_table_insert(s->participants, conn->participant_id, conn);
   g_message("staff %" G_GINT64_FORMAT " connected as %s from %s", staff->id, conn->participant_id,
             conn->peer);
   sig_conn_send_json(conn, json_pack("{s:s, s:s, s:s, s:s, s:n}", "type", "welcome",

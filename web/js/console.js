@@ -4,7 +4,7 @@
 
 import { Signaling } from './signaling.js';
 import { Call, watchFirstFrame } from './call.js';
-import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, mmss, clockTime } from './ui.js';
+import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, mmss, clockTime, toggleTracks } from './ui.js';
 
 const mw = (window.__mw = { state: 'loading' });
 
@@ -289,19 +289,10 @@ async function logout() {
   showLogin();
 }
 
-function toggle(kind, btn, onText, offText) {
-  const tracks = localStream ? (kind === 'audio' ? localStream.getAudioTracks() : localStream.getVideoTracks()) : [];
-  if (!tracks.length) return;
-  const off = tracks[0].enabled;
-  for (const t of tracks) t.enabled = !off;
-  btn.setAttribute('aria-pressed', String(off));
-  btn.textContent = off ? offText : onText;
-}
-
 $('#login-form').addEventListener('submit', login);
 $('#btn-logout').addEventListener('click', logout);
-$('#btn-mute').addEventListener('click', (e) => toggle('audio', e.currentTarget, 'Mute', 'Unmute'));
-$('#btn-camera').addEventListener('click', (e) => toggle('video', e.currentTarget, 'Camera off', 'Camera on'));
+$('#btn-mute').addEventListener('click', (e) => toggleTracks(localStream, 'audio', e.currentTarget, 'Mute', 'Unmute'));
+$('#btn-camera').addEventListener('click', (e) => toggleTracks(localStream, 'video', e.currentTarget, 'Camera off', 'Camera on'));
 $('#invite-role').addEventListener('change', (e) => {
   $('#btn-invite').textContent = `Invite ${e.target.selectedOptions[0].textContent.toLowerCase()}`;
 });

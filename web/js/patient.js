@@ -4,7 +4,7 @@
 
 import { Signaling, CLOSE_CODES } from './signaling.js';
 import { Call, watchFirstFrame } from './call.js';
-import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, explainError, clockTime } from './ui.js';
+import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, explainError, clockTime, toggleTracks } from './ui.js';
 
 const mw = (window.__mw = { state: 'loading' });
 
@@ -222,20 +222,11 @@ function hangUp() {
   end('You left the consultation. You can close this page now.');
 }
 
-function toggle(kind, btn, onText, offText) {
-  const tracks = localStream ? (kind === 'audio' ? localStream.getAudioTracks() : localStream.getVideoTracks()) : [];
-  if (!tracks.length) return;
-  const off = tracks[0].enabled;
-  for (const t of tracks) t.enabled = !off;
-  btn.setAttribute('aria-pressed', String(off));
-  btn.textContent = off ? offText : onText;
-}
-
 $('#btn-join').addEventListener('click', join);
 $('#btn-hangup').addEventListener('click', hangUp);
 $('#btn-leave-waiting').addEventListener('click', hangUp);
-$('#btn-mute').addEventListener('click', (e) => toggle('audio', e.currentTarget, 'Mute', 'Unmute'));
-$('#btn-camera').addEventListener('click', (e) => toggle('video', e.currentTarget, 'Camera off', 'Camera on'));
+$('#btn-mute').addEventListener('click', (e) => toggleTracks(localStream, 'audio', e.currentTarget, 'Mute', 'Unmute'));
+$('#btn-camera').addEventListener('click', (e) => toggleTracks(localStream, 'video', e.currentTarget, 'Camera off', 'Camera on'));
 window.addEventListener('pagehide', () => { if (signaling && !finished) signaling.close(1001, 'page closed'); });
 
 checkLink();

@@ -166,3 +166,13 @@ export function explainError(code, extra = {}) {
       };
   }
 }
+
+// Mute/unmute the local stream's tracks of one kind; the button says what a press will do.
+export function toggleTracks(stream, kind, btn, onText, offText) {
+  const tracks = stream ? (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks()) : [];
+  if (!tracks.length) return;
+  const off = tracks[0].enabled;
+  for (const t of tracks) t.enabled = !off;
+  btn.setAttribute('aria-pressed', String(off));
+  btn.textContent = off ? offText : onText;
+}
