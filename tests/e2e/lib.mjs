@@ -210,7 +210,7 @@ export async function launchPerson(name) {
   ctx.on('page', watch);
   let closed = false;
   return {
-    name, ctx, page, consoleLog,
+    name, ctx, page, consoleLog, userDir,
     async close() {
       if (closed) return;
       closed = true;
@@ -314,4 +314,75 @@ export async function cleanupAll(fns) {
       console.error('cleanup:', e.message);
     }
   }
+}
+
+/**
+ * Records every WebSocket frame the person's pages receive, with its arrival time (Date.now(),
+ * the same clock as node's on this machine), and every close: window.__mwWire = [{at, msg}|
+ * {at, close: {code, reason}}]. Call before the page opens its socket (it is an init script:
+ * it applies to pages loaded or reloaded after this call).
+ */
+export async function tapWebSockets(ctx) {
+  await ctx.addInitScript(() => {
+    const Native = window.WebSocket;
+    const wire = (window.__mwWire = []);
+    class TappedWebSocket extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', (e) => {
+          let msg;
+          try { msg = JSON.parse(e.data); } catch { msg = { raw: String(e.data).slice(0, 200) }; }
+          wire.push({ at: Date.now(), msg });
+        });
+        this.addEventListener('close', (e) => wire.push({ at: Date.now(), close: { code: e.code, reason: e.reason } }));
+      }
+    }
+    window.WebSocket = TappedWebSocket;
+  });
+}
+
+/** The page's recorded frames (see tapWebSockets); [] when the page is gone. */
+export function wireLog(page) {
+  return page.evaluate(() => window.__mwWire || []).catch(() => []);
+}
+
+/** Waits until the page has received a message for which pred(msg) is true; resolves with {at, msg}. */
+export function waitMessage(page, pred, { timeout = 10000, interval = 50, what = 'a message' } = {}) {
+  return waitFor(async () => (await wireLog(page)).find((e) => e.msg && pred(e.msg)), { timeout, interval, what });
+}
+
+/**
+ * The pids of one person's Chromium (see launchPerson): the processes started with its
+ * --user-data-dir, and all their descendants. Read from /proc; only processes this test started.
+ */
+export async function browserPids(person) {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const procs = [];
+  for (const ent of await readdir('/proc')) {
+    if (!/^\d+$/.test(ent)) continue;
+    try {
+      const stat = await readFile(`/proc/${ent}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = (await readFile(`/proc/${ent}/cmdline`, 'utf8')).split('\0');
+      procs.push({ pid: Number(ent), ppid, cmd });
+    } catch { /* exited meanwhile */ }
+  }
+  const roots = procs.filter((p) => p.cmd.includes(`--user-data-dir=${person.userDir}`)).map((p) => p.pid);
+  const all = new Set(roots);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of procs) {
+      if (all.has(p.ppid) && !all.has(p.pid)) { all.add(p.pid); grew = true; }
+    }
+  }
+  return [...all];
+}
+
+/** Sends a signal to each pid, ignoring ones that are gone; returns the pids signalled. */
+export function signalPids(pids, signal) {
+  const done = [];
+  for (const pid of pids) {
+    try { process.kill(pid, signal); done.push(pid); } catch { /* gone */ }
+  }
+  return done;
 }

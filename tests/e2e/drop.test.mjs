@@ -1,0 +1,376 @@
+// Drops and comebacks, with real browsers: a patient whose tab is closed mid-call (the doctor is
+// told "dropped" within 5 s, the relay frees the patient's peer connections), the patient
+// opening the same link again (not refused as "in use"; straight back into the running call,
+// media both ways), the doctor's browser dying (the patient is told; the doctor signs in again,
+// sees the patient "in call" in the waiting room, rejoins, media both ways), a silent network
+// loss (the patient's Chromium frozen with SIGSTOP: no close frame, no pong), and the doctor
+// ending with the relay empty afterwards. Each step is one subtest; after a failed required step
+// the rest are skipped (MW_E2E_KEEP_GOING=1 runs them anyway).
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import {
+  startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
+  stats, inbound, loginCookie, request, cleanupAll, sleep, tapWebSockets, wireLog, waitMessage,
+  browserPids, signalPids,
+} from './lib.mjs';
+
+const DOCTOR = { username: 'dr.farah', name: 'Dr Farah Naz', password: 'drop-test-password' };
+const PATIENT = { name: 'Imran Qureshi', phone: '+923331112223' };
+const DROP_NOTICE_MAX_MS = 5000;     // protocol.md: a closed tab is seen at once
+const SILENT_NOTICE_MAX_MS = 6000;   // ping after 2 s idle, hang up after 4 s, plus slack
+
+async function diagnose(page) {
+  return page.evaluate(async () => {
+    const mw = window.__mw || {};
+    const log = (mw.signaling?.log || []).map((m) => m.type + (m.pc ? ` ${m.pc}` : '') +
+      (m.type === 'participant_left' ? ` ${m.participant_id} ${m.reason}` : '') +
+      (m.type === 'error' ? ` ${m.code} ${m.message}` : ''));
+    return { state: mw.state, participantId: mw.participantId, notice: document.querySelector('#notice')?.textContent,
+      log, stats: mw.summary ? await mw.summary() : null };
+  }).catch((e) => `page gone: ${e.message}`);
+}
+
+describe('drops and comebacks', () => {
+  let d;
+  let appt;
+  let cookie;                 // a staff session from node, for /api/metrics
+  const people = {};          // live browsers by role
+  const gone = [];            // browsers closed or killed during the test (closed again in after())
+  const stopped = new Set();  // pids we SIGSTOPped (SIGCONTed in after() if still stopped)
+  const ids = {};
+  const figures = {};
+  let broken = null;
+
+  // One step; a failed required step skips the later ones; an optional one does not.
+  const step = (name, fn, { timeout = 90000, optional = false } = {}) => it(name, { timeout }, async (t) => {
+    if (broken) return t.skip(`after failed step: ${broken}`);
+    try {
+      await fn(t);
+    } catch (e) {
+      if (!optional && process.env.MW_E2E_KEEP_GOING !== '1') broken = name;
+      for (const p of Object.values(people)) {
+        await screenshot(p.page, `drop-FAILED-${p.name}`);
+        console.log(`${p.name} at failure: ${JSON.stringify(await diagnose(p.page))}`);
+      }
+      console.log(`metrics at failure: ${JSON.stringify(await metrics().catch((x) => x.message))}`);
+      throw e;
+    }
+  });
+
+  async function metrics() {
+    const r = await request(d.base, 'GET', '/api/metrics', { cookie });
+    assert.equal(r.status, 200, r.text);
+    return r.json;
+  }
+
+  async function waitMetrics(pred, what, timeout = 5000) {
+    let last;
+    const t0 = Date.now();
+    await waitFor(async () => { last = await metrics(); return pred(last); }, { timeout, interval: 100, what })
+      .catch((e) => { throw new Error(`${e.message}; last metrics ${JSON.stringify(last)}`); });
+    return { metrics: last, ms: Date.now() - t0 };
+  }
+
+  async function person(name) {
+    const p = await launchPerson(name);
+    await tapWebSockets(p.ctx);
+    return p;
+  }
+
+  // Waits until each page decodes ≥ minFrames from the other and audio arrives; returns the
+  // ms (from t0) of each side's first decoded frame and the final counts.
+  async function mediaBothWays(a, aFrom, b, bFrom, { t0 = Date.now(), minFrames = 30, timeout = 30000 } = {}) {
+    const first = {};
+    let last;
+    await waitFor(async () => {
+      const [sa, sb] = await Promise.all([stats(a.page), stats(b.page)]);
+      const ia = inbound(sa, aFrom);
+      const ib = inbound(sb, bFrom);
+      if (!first[a.name] && ia.frames > 0) first[a.name] = Date.now() - t0;
+      if (!first[b.name] && ib.frames > 0) first[b.name] = Date.now() - t0;
+      last = { [a.name]: ia, [b.name]: ib };
+      return ia.frames >= minFrames && ib.frames >= minFrames &&
+        (ia.samples > 0 || ia.audioPackets > 0) && (ib.samples > 0 || ib.audioPackets > 0);
+    }, { timeout, interval: 50, what: `≥ ${minFrames} frames and audio each way (${a.name} ↔ ${b.name})` })
+      .catch((e) => { throw new Error(`${e.message}; last ${JSON.stringify(last)}`); });
+    return { first, last };
+  }
+
+  // Two samples 2 s apart: frames decoded and audio received grow on both pages.
+  async function stillFlowing(a, aFrom, b, bFrom) {
+    const s0 = await Promise.all([stats(a.page), stats(b.page)]);
+    await sleep(2000);
+    const s1 = await Promise.all([stats(a.page), stats(b.page)]);
+    for (const [i, who, from] of [[0, a.name, aFrom], [1, b.name, bFrom]]) {
+      const x = inbound(s0[i], from);
+      const y = inbound(s1[i], from);
+      assert.ok(y.frames > x.frames, `${who}: frames decoded should grow (${x.frames} → ${y.frames})`);
+      assert.ok(y.samples > x.samples || y.audioPackets > x.audioPackets,
+        `${who}: audio received should grow (${JSON.stringify(x)} → ${JSON.stringify(y)})`);
+    }
+  }
+
+  async function doctorSignsIn(name) {
+    const doc = await person(name);
+    const page = doc.page;
+    await page.goto(`${d.base}/console`, { waitUntil: 'load' });
+    await waitState(page, 'login');
+    await page.fill('#username', DOCTOR.username);
+    await page.fill('#password', DOCTOR.password);
+    await page.click('#btn-login');
+    await waitState(page, 'day');
+    await waitFor(() => page.evaluate(() => window.__mw.participantId), { timeout: 10000, what: `${name}'s welcome` });
+    return doc;
+  }
+
+  // The patient's page from the link to the join button; returns the ms the join click was made.
+  async function patientOpensLink(p, shot) {
+    await p.page.goto(appt.link, { waitUntil: 'load' });
+    await waitState(p.page, 'preview');
+    await p.page.waitForSelector('#btn-join:not([disabled])');
+    if (shot) await screenshot(p.page, shot);
+    const t = Date.now();
+    await p.page.click('#btn-join');
+    return t;
+  }
+
+  before(async () => {
+    d = await startDaemon();
+    await addDoctor(d, DOCTOR);
+    const { patient_id } = await addPatient(d, PATIENT);
+    appt = await book(d, { doctor: DOCTOR.username, patient: patient_id, start: 'now', minutes: 30 });
+    cookie = await loginCookie(d.base, DOCTOR.username, DOCTOR.password);
+  });
+
+  after(async () => {
+    if (stopped.size) signalPids([...stopped], 'SIGCONT');
+    const all = [...Object.values(people), ...gone];
+    const logs = {};
+    for (const p of Object.values(people)) logs[p.name] = await wireLog(p.page);
+    await cleanupAll([...new Set(all)].map((p) => () => p.close()));
+    if (!d) return;
+    const exit = await d.stop();
+    await d.saveLog('drop');
+    for (const p of new Set(all)) {
+      if (p.consoleLog.length) console.log(p.consoleLog.slice(-30).join('\n'));
+    }
+    for (const [name, log] of Object.entries(logs)) {
+      console.log(`${name} received: ${log.map((e) => (e.close ? `close ${e.close.code}` : e.msg.type +
+        (e.msg.pc ? ` ${e.msg.pc}` : '') + (e.msg.type === 'participant_left' ? ` ${e.msg.participant_id} ${e.msg.reason}` : '')))
+        .filter((x) => !x.startsWith('candidate')).join(', ')}`);
+    }
+    console.log(`figures: ${JSON.stringify(figures, null, 1)}`);
+    await d.cleanup();
+    assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 0, signal: null },
+      `daemon pid ${d.pid} should exit 0 on SIGTERM`);
+  });
+
+  step('patient and doctor in a call, media flowing both ways', async () => {
+    people.patient = await person('patient');
+    await patientOpensLink(people.patient);
+    await waitState(people.patient.page, 'waiting');
+    ids.patient = await people.patient.page.evaluate(() => window.__mw.participantId);
+
+    people.doctor = await doctorSignsIn('doctor');
+    const dp = people.doctor.page;
+    ids.doctor = await dp.evaluate(() => window.__mw.participantId);
+    await dp.click(`[data-testid="admit-${appt.appointment_id}"]`);
+    await waitState(dp, 'call', 20000);
+    await waitState(people.patient.page, 'call', 20000);
+    const m = await mediaBothWays(people.patient, ids.doctor, people.doctor, ids.patient);
+    figures.firstCallFirstFrameMs = m.first;
+    await stillFlowing(people.patient, ids.doctor, people.doctor, ids.patient);
+    const r = await metrics();
+    figures.metricsInCall = { participants: r.participants, peer_connections: r.peer_connections, rooms: r.rooms };
+    assert.equal(r.participants, 2, JSON.stringify(r));
+    assert.equal(r.peer_connections, 4, `2 publish + 2 subscriptions: ${JSON.stringify(r)}`);
+    await screenshot(people.patient.page, 'drop-01-patient-in-call');
+    await screenshot(dp, 'drop-02-doctor-in-call');
+  }, { timeout: 120000 });
+
+  step('the patient closes the tab: the doctor is told "dropped" within 5 s, in words', async () => {
+    const dp = people.doctor.page;
+    const p = people.patient;
+    delete people.patient;
+    gone.push(p);
+    const t0 = Date.now();
+    await p.page.close();   // like the user closing the tab: no hang-up button, no "leave"
+    figures.patientTabCloseCallMs = Date.now() - t0;
+    const e = await waitMessage(dp, (m) => m.type === 'participant_left' && String(m.participant_id) === ids.patient,
+      { timeout: 10000, what: 'participant_left for the patient on the doctor page' });
+    figures.patientTabClosedNoticeMs = e.at - t0;
+    console.log(`patient tab closed → doctor told in ${e.at - t0} ms (reason ${e.msg.reason})`);
+    assert.equal(e.msg.reason, 'dropped');
+    assert.ok(e.at - t0 <= DROP_NOTICE_MAX_MS, `doctor told after ${e.at - t0} ms, want ≤ ${DROP_NOTICE_MAX_MS}`);
+    // The console says it in words (web/js/console.js: "<Role> lost the connection.").
+    await dp.waitForSelector('#notice:not([hidden])', { timeout: 3000 });
+    const notice = (await dp.textContent('#notice')).trim();
+    figures.doctorNoticeAfterPatientDrop = notice;
+    assert.match(notice, /patient lost the connection/i);
+    await dp.waitForSelector(`video[data-participant="${ids.patient}"]`, { state: 'detached', timeout: 3000 });
+    assert.equal(await dp.evaluate(() => window.__mw.state), 'call', 'the doctor stays in the call');
+    await screenshot(dp, 'drop-03-doctor-patient-dropped');
+    await p.close();
+  });
+
+  step('the relay freed the patient: participants 1, peer_connections 1 (doctor publish)', async () => {
+    const { metrics: m, ms } = await waitMetrics(
+      (x) => x.participants === 1 && x.peer_connections === 1 && x.rooms === 1,
+      'metrics participants 1, peer_connections 1, rooms 1');
+    figures.metricsAfterPatientDrop = { ...m, consultations: undefined };
+    figures.relayFreedPatientWithinMs = ms;
+    const c = (m.consultations || []).find((x) => x.appointment_id === appt.appointment_id);
+    assert.ok(c, `consultation listed: ${JSON.stringify(m)}`);
+    assert.deepEqual(c.participants.map((x) => String(x.participant_id)), [ids.doctor], JSON.stringify(c));
+  });
+
+  step('the patient opens the same link again: not "in use", straight into the call, media both ways', async () => {
+    people.patient = await person('patient-again');
+    const pp = people.patient.page;
+    const t0 = await patientOpensLink(people.patient, 'drop-04-patient-again-preview');
+    await waitFor(async () => ['call', 'error', 'waiting'].includes(await pp.evaluate(() => window.__mw.state)),
+      { timeout: 20000, interval: 50, what: 'the returning patient page to reach call (or error/waiting)' });
+    const wire = await wireLog(pp);
+    const refused = wire.find((e) => e.close && e.close.code >= 4400) || wire.find((e) => e.msg?.type === 'error');
+    assert.ok(!refused, `the returning patient was refused: ${JSON.stringify(refused)}`);
+    const started = wire.find((e) => e.msg?.type === 'call_started');
+    assert.ok(started, `call_started expected (the call is running); got ${wire.map((e) => e.msg?.type || `close ${e.close.code}`).join(', ')}`);
+    assert.ok(!wire.some((e) => e.msg?.type === 'waiting'), 'a patient rejoining a running call should not be put in the waiting room');
+    figures.rejoinClickToCallStartedMs = started.at - t0;
+    ids.patient2 = await pp.evaluate(() => window.__mw.participantId);
+    figures.patientIds = { first: ids.patient, returning: ids.patient2 };
+    const dj = await waitMessage(people.doctor.page, (m) => m.type === 'participant_joined' &&
+      String(m.participant?.participant_id) === ids.patient2, { timeout: 5000, what: 'participant_joined on the doctor page' });
+    figures.rejoinClickToDoctorToldMs = dj.at - t0;
+    const m = await mediaBothWays(people.patient, ids.doctor, people.doctor, ids.patient2, { t0 });
+    figures.rejoinClickToFirstFrameMs = { patientSeesDoctor: m.first[people.patient.name], doctorSeesPatient: m.first.doctor };
+    figures.rejoinFrames = { patientFromDoctor: m.last[people.patient.name].frames, doctorFromPatient: m.last.doctor.frames };
+    await stillFlowing(people.patient, ids.doctor, people.doctor, ids.patient2);
+    const r = await metrics();
+    assert.ok(r.participants === 2 && r.peer_connections === 4, `metrics after the comeback ${JSON.stringify({ ...r, consultations: undefined })}`);
+    await screenshot(pp, 'drop-05-patient-back-in-call');
+    await screenshot(people.doctor.page, 'drop-06-doctor-patient-back');
+  }, { timeout: 120000 });
+
+  step('the doctor\'s browser dies: the patient is told "dropped" within 5 s', async () => {
+    const pp = people.patient.page;
+    const doc = people.doctor;
+    delete people.doctor;
+    gone.push(doc);
+    const pids = await browserPids(doc);
+    assert.ok(pids.length > 0, 'found the doctor\'s Chromium processes');
+    const t0 = Date.now();
+    signalPids(pids, 'SIGKILL');   // the doctor's browser is gone at once: no pagehide, no close frame
+    const e = await waitMessage(pp, (m) => m.type === 'participant_left' && String(m.participant_id) === ids.doctor,
+      { timeout: 10000, what: 'participant_left for the doctor on the patient page' });
+    figures.doctorKilledNoticeMs = e.at - t0;
+    console.log(`doctor's browser killed (${pids.length} processes) → patient told in ${e.at - t0} ms (reason ${e.msg.reason})`);
+    assert.equal(e.msg.reason, 'dropped');
+    assert.ok(e.at - t0 <= DROP_NOTICE_MAX_MS, `patient told after ${e.at - t0} ms, want ≤ ${DROP_NOTICE_MAX_MS}`);
+    await pp.waitForSelector('#notice:not([hidden])', { timeout: 3000 });
+    const notice = (await pp.textContent('#notice')).trim();
+    figures.patientNoticeAfterDoctorDrop = notice;
+    assert.match(notice, /doctor lost their connection/i);
+    assert.equal(await pp.evaluate(() => window.__mw.state), 'call', 'the patient stays in the call');
+    await screenshot(pp, 'drop-07-patient-doctor-dropped');
+    const { metrics: m } = await waitMetrics((x) => x.participants === 1 && x.peer_connections === 1,
+      'metrics participants 1, peer_connections 1 after the doctor dropped');
+    figures.metricsAfterDoctorDrop = { ...m, consultations: undefined };
+  });
+
+  step('the doctor signs in again, sees the patient "in call", rejoins: media both ways', async () => {
+    people.doctor = await doctorSignsIn('doctor-again');
+    const dp = people.doctor.page;
+    ids.doctor2 = await dp.evaluate(() => window.__mw.participantId);
+    const row = `#waiting-room li[data-appointment="${appt.appointment_id}"]`;
+    await dp.waitForSelector(row, { timeout: 5000 });
+    const entry = await dp.evaluate((a) => (window.__mw.waiting || []).find((w) => w.appointment_id === a), appt.appointment_id);
+    figures.waitingRoomEntryAfterDoctorDrop = entry;
+    assert.ok(entry, 'the patient is listed in the waiting room');
+    assert.equal(String(entry.participant_id), ids.patient2);
+    assert.equal(entry.in_call, true, `in_call should be true: ${JSON.stringify(entry)}`);
+    const btn = (await dp.textContent(`[data-testid="admit-${appt.appointment_id}"]`)).trim();
+    figures.waitingRoomButton = btn;
+    assert.equal(btn, 'Rejoin');
+    await screenshot(dp, 'drop-08-doctor-again-waiting-room');
+    const t0 = Date.now();
+    await dp.click(`[data-testid="admit-${appt.appointment_id}"]`);
+    await waitState(dp, 'call', 20000);
+    figures.doctorRejoinClickToCallMs = Date.now() - t0;
+    const m = await mediaBothWays(people.patient, ids.doctor2, people.doctor, ids.patient2, { t0 });
+    figures.doctorRejoinClickToFirstFrameMs = { patientSeesDoctor: m.first[people.patient.name], doctorSeesPatient: m.first[people.doctor.name] };
+    await stillFlowing(people.patient, ids.doctor2, people.doctor, ids.patient2);
+    await screenshot(dp, 'drop-09-doctor-rejoined');
+    await screenshot(people.patient.page, 'drop-10-patient-doctor-back');
+  }, { timeout: 120000 });
+
+  step('silent network loss: the patient\'s Chromium frozen (SIGSTOP), the doctor is told within ~6 s', async () => {
+    const dp = people.doctor.page;
+    const pat = people.patient;
+    const pids = await browserPids(pat);
+    assert.ok(pids.length > 0, 'found the patient\'s Chromium processes');
+    const t0 = Date.now();
+    for (const pid of signalPids(pids, 'SIGSTOP')) stopped.add(pid);
+    // Every process of that browser is really stopped (state T), its sockets still open.
+    await waitFor(async () => (await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/stat`, 'utf8')
+      .then((st) => st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3)).catch(() => 'gone'))))
+      .every((st) => st === 'T'), { timeout: 1000, interval: 20, what: 'the patient\'s Chromium processes to be stopped' });
+    let e;
+    try {
+      e = await waitMessage(dp, (m) => m.type === 'participant_left' && String(m.participant_id) === ids.patient2,
+        { timeout: 15000, what: 'participant_left for the frozen patient on the doctor page' });
+    } finally {
+      figures.silentLossStoppedForMs = Date.now() - t0;
+    }
+    figures.silentLossNoticeMs = e.at - t0;
+    console.log(`patient frozen (${pids.length} processes) → doctor told in ${e.at - t0} ms (reason ${e.msg.reason})`);
+    assert.equal(e.msg.reason, 'dropped');
+    assert.ok(e.at - t0 <= SILENT_NOTICE_MAX_MS, `doctor told after ${e.at - t0} ms, want ≤ ${SILENT_NOTICE_MAX_MS}`);
+    await screenshot(dp, 'drop-11-doctor-patient-silent-loss');
+    await waitMetrics((x) => x.participants === 1 && x.peer_connections === 1,
+      'metrics participants 1, peer_connections 1 after the silent loss');
+  }, { optional: true });
+
+  step('the frozen patient wakes (SIGCONT): its page reconnects and rejoins the call', async () => {
+    const pat = people.patient;
+    if (!stopped.size) return;
+    const t0 = Date.now();
+    signalPids([...stopped], 'SIGCONT');
+    stopped.clear();
+    const pp = pat.page;
+    // The page's old socket was hung up by the server; Signaling reconnects with the same token.
+    const w = await waitFor(async () => {
+      const wire = await wireLog(pp);
+      const i = wire.findIndex((x) => x.at >= t0 - 100 && x.close);
+      return i >= 0 && wire.slice(i).find((x) => x.msg?.type === 'call_started' || x.msg?.type === 'error' ||
+        (x.close && x.close.code >= 4400));
+    }, { timeout: 20000, interval: 100, what: 'the woken patient page to reconnect (call_started after its socket closed)' });
+    assert.equal(w.msg?.type, 'call_started', `woken patient got ${JSON.stringify(w)}`);
+    figures.wakeToCallStartedMs = w.at - t0;
+    ids.patient3 = await pp.evaluate(() => window.__mw.participantId);
+    const m = await mediaBothWays(people.patient, ids.doctor2, people.doctor, ids.patient3, { t0 });
+    figures.wakeToFirstFrameMs = { patientSeesDoctor: m.first[pat.name], doctorSeesPatient: m.first[people.doctor.name] };
+    await screenshot(pp, 'drop-12-patient-woken-in-call');
+  }, { optional: true, timeout: 60000 });
+
+  step('the doctor ends the consultation; the relay is empty afterwards', async () => {
+    const dp = people.doctor.page;
+    const pp = people.patient?.page;
+    const patientInCall = pp && (await pp.evaluate(() => window.__mw.state).catch(() => null)) === 'call';
+    await dp.selectOption('#outcome', 'completed');
+    await dp.click('#btn-end');
+    await waitState(dp, 'day', 15000);
+    if (patientInCall) {
+      await waitState(pp, 'ended', 15000);
+      assert.match(await pp.textContent('#ended-reason'), /doctor ended/i);
+      await screenshot(pp, 'drop-13-patient-ended');
+    }
+    await screenshot(dp, 'drop-14-doctor-after-end');
+    const { metrics: m } = await waitMetrics(
+      (x) => x.rooms === 0 && x.pipelines === 0 && x.participants === 0 && x.peer_connections === 0,
+      'metrics rooms/pipelines/participants/peer_connections 0', 15000);
+    figures.metricsAfterEnd = m;
+  });
+});
