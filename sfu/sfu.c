@@ -85,10 +85,17 @@ typedef struct {
   GstPad *tee_pad;   /* (owned ref) request pad of tee, NULL until started */
   GstElement *queue; /* (owned ref) */
   GstPad *sink_pad;  /* (owned ref) request pad of the subscriber's webrtcbin */
-  GMutex lock;       /* unlink handshake with the idle probe */
+} Branch;
+
+/* The unlink handshake between branch_detach() and its idle probe (a streaming thread).
+ * Refcounted, not part of Branch: if the wait times out, the probe may still run after the
+ * branch is freed. */
+typedef struct {
+  gatomicrefcount ref;
+  GMutex lock;
   GCond cond;
   gboolean unlinked;
-} Branch;
+} Detach;
 
 typedef struct {
   char *pc_id; /* "pub" or "sub:<publisher id>" */
@@ -633,36 +640,53 @@ static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, GError **err
   return pc;
 }
 
+static void detach_unref(gpointer data)
+{
+  Detach *d = data;
+  if (!g_atomic_ref_count_dec(&d->ref))
+    return;
+  g_mutex_clear(&d->lock);
+  g_cond_clear(&d->cond);
+  g_free(d);
+}
+
 static GstPadProbeReturn branch_idle_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  Branch *b = data;
+  Detach *d = data;
   GstPad *peer = gst_pad_get_peer(pad);
   if (peer) {
     gst_pad_unlink(pad, peer);
     gst_object_unref(peer);
   }
-  g_mutex_lock(&b->lock);
-  b->unlinked = TRUE;
-  g_cond_signal(&b->cond);
-  g_mutex_unlock(&b->lock);
+  g_mutex_lock(&d->lock);
+  d->unlinked = TRUE;
+  g_cond_signal(&d->cond);
+  g_mutex_unlock(&d->lock);
   return GST_PAD_PROBE_REMOVE;
 }
 
 /* Cuts the branch off its tee without disturbing the tee's other branches: unlink only while
  * the tee src pad is idle (between two pushes), then release it. The wait is short: the push
- * in progress goes into a leaky queue, which never blocks. */
+ * in progress goes into a leaky queue, which never blocks. The probe holds its own ref on the
+ * handshake, so a probe that fires after the timeout touches no freed memory. */
 static void branch_detach(Branch *b)
 {
   if (!b->tee_pad)
     return;
-  gst_pad_add_probe(b->tee_pad, GST_PAD_PROBE_TYPE_IDLE, branch_idle_probe, b, NULL);
+  Detach *d = g_new0(Detach, 1);
+  g_atomic_ref_count_init(&d->ref);
+  g_mutex_init(&d->lock);
+  g_cond_init(&d->cond);
+  g_atomic_ref_count_inc(&d->ref);
+  gst_pad_add_probe(b->tee_pad, GST_PAD_PROBE_TYPE_IDLE, branch_idle_probe, d, detach_unref);
   gint64 deadline = g_get_monotonic_time() + G_TIME_SPAN_SECOND;
-  g_mutex_lock(&b->lock);
-  while (!b->unlinked)
-    if (!g_cond_wait_until(&b->cond, &b->lock, deadline))
+  g_mutex_lock(&d->lock);
+  while (!d->unlinked)
+    if (!g_cond_wait_until(&d->cond, &d->lock, deadline))
       break;
-  gboolean unlinked = b->unlinked;
-  g_mutex_unlock(&b->lock);
+  gboolean unlinked = d->unlinked;
+  g_mutex_unlock(&d->lock);
+  detach_unref(d);
   if (!unlinked)
     GST_WARNING("tee pad %s not idle after 1 s; releasing anyway", GST_PAD_NAME(b->tee_pad));
   gst_element_release_request_pad(b->tee, b->tee_pad);
@@ -678,8 +702,6 @@ static void branch_free(Branch *b, GstBin *bin)
   gst_object_unref(b->queue);
   gst_object_unref(b->sink_pad);
   gst_object_unref(b->tee);
-  g_mutex_clear(&b->lock);
-  g_cond_clear(&b->cond);
   g_free(b);
 }
 
@@ -745,8 +767,6 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   b->tee = gst_object_ref(publisher->tee[media]);
   b->queue = queue;
   b->sink_pad = sink_pad;
-  g_mutex_init(&b->lock);
-  g_cond_init(&b->cond);
   return b;
 }
 

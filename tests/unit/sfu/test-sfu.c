@@ -400,9 +400,27 @@ static gboolean two_way_media(Harness *h)
 
 static gboolean late_joiner_sees_both(Harness *h)
 {
-  return frames(h, "c", "a") >= 30 && frames(h, "c", "b") >= 30 && audio(h, "c", "a") > 0 &&
+  ClientPc *from_a = sub_of(h, "c", "a"), *from_b = sub_of(h, "c", "b");
+  /* The "connected" state reaches the main loop through an idle source, which may run after
+   * the first frames: wait for both. */
+  return from_a && from_b && from_a->connected_us > 0 && from_b->connected_us > 0 &&
+         frames(h, "c", "a") >= 30 && frames(h, "c", "b") >= 30 && audio(h, "c", "a") > 0 &&
          audio(h, "c", "b") > 0;
 }
+
+static gboolean others_see_late_joiner(Harness *h)
+{
+  return frames(h, "a", "c") > 0 && frames(h, "b", "c") > 0;
+}
+
+/* The late joiner's first picture must come within a second. Under AddressSanitizer the
+ * in-process VP8 encoders and decoders of three clients run several times slower on two cores,
+ * so that build allows three seconds; the figure is printed either way. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LATE_JOIN_MAX_MS 3000
+#else
+#define LATE_JOIN_MAX_MS 1000
+#endif
 
 static gint snapshot[2];
 
@@ -498,11 +516,9 @@ static void test_call(void)
   g_test_message("late joiner: first frame %" G_GINT64_FORMAT " ms (from a) and %" G_GINT64_FORMAT
                  " ms (from b) after its subscription connected",
                  from_a, from_b);
-  g_assert_cmpint(from_a, <=, 1000);
-  g_assert_cmpint(from_b, <=, 1000);
-  run_until(&h, NULL, 1);
-  g_assert_cmpint(frames(&h, "a", "c"), >, 0);
-  g_assert_cmpint(frames(&h, "b", "c"), >, 0);
+  g_assert_cmpint(from_a, <=, LATE_JOIN_MAX_MS);
+  g_assert_cmpint(from_b, <=, LATE_JOIN_MAX_MS);
+  g_assert_true(run_until(&h, others_see_late_joiner, 10));
   SfuRelayStats st;
   sfu_relay_get_stats(h.relay, &st);
   g_assert_cmpuint(st.peer_connections, ==, 9);
@@ -534,6 +550,9 @@ static void test_call(void)
   sfu_room_free(g_steal_pointer(&h.room));
   g_assert_true(stats_zero(h.relay));
   g_hash_table_unref(h.clients);
+  /* Clients' candidates and b's delayed answers still queued point at this stack frame: let
+   * them run (they see h.room == NULL and do nothing) before it goes. */
+  run_until(&h, NULL, 1);
   sfu_relay_free(h.relay);
 }
 
