@@ -57,10 +57,12 @@ else
 fi
 unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 
-step "end-to-end tests (Chromium, network namespace)"
-if [[ -x build-ci/daemon/mashwara ]]; then
+# Runs a node:test suite (the command's output is shown) and counts its "# pass"/"# fail" lines;
+# a non-zero exit without a counted failure still counts as one.
+node_suite() {
+  local log rc p f
   log=$(mktemp)
-  MASHWARA_BIN="$ROOT/build-ci/daemon/mashwara" bash tests/e2e/run.sh 2>&1 | tee "$log"
+  "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   p=$(grep -E '^# pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
   f=$(grep -E '^# fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
@@ -68,8 +70,18 @@ if [[ -x build-ci/daemon/mashwara ]]; then
   if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
   add "$p" "$f"
   rm -f "$log"
+}
+
+export MASHWARA_BIN="$ROOT/build-ci/daemon/mashwara"
+if [[ ! -x $MASHWARA_BIN ]]; then
+  echo "no daemon binary: API and end-to-end tests not run"; add 0 1
 else
-  echo "no daemon binary: end-to-end tests not run"; add 0 1
+  if ls tests/api/*.test.mjs >/dev/null 2>&1; then
+    step "API tests (real daemon on loopback)"
+    node_suite node --test --test-concurrency=1 --test-timeout=600000 tests/api/*.test.mjs
+  fi
+  step "end-to-end tests (Chromium, network namespace)"
+  node_suite bash tests/e2e/run.sh
 fi
 
 echo
