@@ -19,6 +19,7 @@
 #pragma once
 
 #include "scheduler.h"
+#include "sched-slots.h"
 
 G_BEGIN_DECLS
 
@@ -83,6 +84,118 @@ typedef struct {
   SchedConsultation *(*consultation_get)(SchedBackendDb *db, gint64 appointment_id, GError **error);
   gboolean (*consultation_put)(SchedBackendDb *db, const SchedConsultation *consultation,
                                GError **error);
+
+  /* --- Since schema 2: the booking engine. Lists are (transfer full) GPtrArrays that free
+   * their elements. --- */
+
+  /* `PRAGMA integrity_check`: TRUE if "ok", else FALSE with DB. */
+  gboolean (*integrity_check)(SchedBackendDb *db, GError **error);
+
+  gint64 (*facility_insert)(SchedBackendDb *db, const char *name, const char *district,
+                            const char *sector, const char *timezone, gint64 now, GError **error);
+  SchedFacility *(*facility_get)(SchedBackendDb *db, gint64 facility_id, GError **error);
+  GPtrArray *(*facility_list)(SchedBackendDb *db, const char *name_contains, GError **error);
+
+  GPtrArray *(*staff_list)(SchedBackendDb *db, const char *role, GError **error);
+  /* `languages_csv`: ",ur,en," (or "," for none). */
+  gboolean (*doctor_profile_put)(SchedBackendDb *db, gint64 staff_id, gint64 facility_id,
+                                 const char *specialty, const char *languages_csv,
+                                 const char *gender, GError **error);
+  /* NOT_FOUND unless a staff member with role doctor. */
+  SchedDoctor *(*doctor_get)(SchedBackendDb *db, gint64 doctor_id, GError **error);
+  GPtrArray *(*doctor_list)(SchedBackendDb *db, const SchedDoctorFilter *filter, GError **error);
+
+  gint64 (*service_insert)(SchedBackendDb *db, const SchedService *spec, gint64 now,
+                           GError **error);
+  SchedService *(*service_get)(SchedBackendDb *db, gint64 service_id, GError **error);
+  GPtrArray *(*service_list)(SchedBackendDb *db, gint64 facility_id, GError **error);
+
+  gint64 (*availability_insert)(SchedBackendDb *db, const SchedAvailability *spec, GError **error);
+  /* By doctor, weekday, start; 0 ids do not filter. */
+  GPtrArray *(*availability_list)(SchedBackendDb *db, gint64 doctor_id, gint64 service_id,
+                                  GError **error);
+  /* Windows of doctors and services matching a slot query's filters (doctor, service, facility,
+   * specialty, language, gender), by doctor, service, weekday, start. */
+  GPtrArray *(*availability_search)(SchedBackendDb *db, const SchedSlotQuery *query,
+                                    GError **error);
+  gboolean (*availability_delete)(SchedBackendDb *db, gint64 availability_id, GError **error);
+
+  gint64 (*break_insert)(SchedBackendDb *db, const SchedBreak *spec, GError **error);
+  GPtrArray *(*break_list)(SchedBackendDb *db, gint64 doctor_id, GError **error);
+  gboolean (*break_delete)(SchedBackendDb *db, gint64 break_id, GError **error);
+
+  gint64 (*exception_insert)(SchedBackendDb *db, const SchedException *spec, GError **error);
+  /* Overlapping [from, to) and (doctor_id = `doctor_id` OR facility_id = `facility_id`); both 0:
+   * every exception. */
+  GPtrArray *(*exception_list)(SchedBackendDb *db, gint64 doctor_id, gint64 facility_id,
+                               gint64 from, gint64 to, GError **error);
+  gboolean (*exception_delete)(SchedBackendDb *db, gint64 exception_id, GError **error);
+
+  gint64 (*patient_insert_full)(SchedBackendDb *db, const char *display_name, const char *phone,
+                                const char *preferred_language, gint64 now, GError **error);
+  SchedPatient *(*patient_get)(SchedBackendDb *db, gint64 patient_id, GError **error);
+  /* `query` matches names; `digits` (may be NULL) matches the phone's digits. */
+  GPtrArray *(*patient_search)(SchedBackendDb *db, const char *query, const char *digits,
+                               guint limit, GError **error);
+  gboolean (*patient_set_language)(SchedBackendDb *db, gint64 patient_id, const char *language,
+                                   GError **error);
+
+  /* Inserts every column of `a` but id, names, created/updated (set to `now`); CONFLICT on the
+   * one-per-slot index. */
+  gint64 (*appointment_insert_full)(SchedBackendDb *db, const SchedAppointment *a,
+                                    gint64 buffer_before_s, gint64 buffer_after_s, gint64 now,
+                                    GError **error);
+  /* Writes status, starts_at, ends_at, sequence, hold_expires_at (0: NULL), cancel_reason. */
+  gboolean (*appointment_put)(SchedBackendDb *db, const SchedAppointment *a, gint64 now,
+                              GError **error);
+  GPtrArray *(*appointment_search)(SchedBackendDb *db, const SchedAppointmentFilter *filter,
+                                   GError **error);
+  /* Appends to `busy` (SchedSlotBusy) the doctor's slot-holding appointments (kind booked;
+   * pending with hold_expires_at > now, booked, arrived, checked-in, fulfilled, noshow) starting
+   * in [from, to), by start, leaving out `exclude_id`. */
+  gboolean (*appointment_busy)(SchedBackendDb *db, gint64 doctor_id, gint64 from, gint64 to,
+                               gint64 now, gint64 exclude_id, GArray *busy, GError **error);
+  /* How many appointments of `kind` the doctor has starting in [from, to); -1 on failure. */
+  gint64 (*appointment_count_kind)(SchedBackendDb *db, gint64 doctor_id, const char *kind,
+                                   gint64 from, gint64 to, GError **error);
+  /* Ids of pending holds lapsed at `now` (doctor_id 0: every doctor), as gint64 in `ids`. */
+  gboolean (*appointment_lapsed_holds)(SchedBackendDb *db, gint64 doctor_id, gint64 now,
+                                       GArray *ids, GError **error);
+  /* Ids of appointments with `status` and kind booked starting in [from, to), by start. */
+  gboolean (*appointment_ids_by_status)(SchedBackendDb *db, const char *status, gint64 from,
+                                        gint64 to, GArray *ids, GError **error);
+  /* The next appointment (booked, arrived or checked-in; ends_at > now) of any patient whose
+   * phone's digits are `digits`; NOT_FOUND if none. */
+  SchedAppointment *(*appointment_next_for_phone)(SchedBackendDb *db, const char *digits,
+                                                  gint64 now, GError **error);
+
+  gint64 (*waitlist_insert)(SchedBackendDb *db, const SchedWaitlistEntry *entry, gint64 now,
+                            GError **error);
+  SchedWaitlistEntry *(*waitlist_get)(SchedBackendDb *db, gint64 waitlist_id, GError **error);
+  GPtrArray *(*waitlist_list)(SchedBackendDb *db, gint64 service_id, const char *status,
+                              GError **error);
+  /* Sets status and offered appointment (0: NULL). */
+  gboolean (*waitlist_update)(SchedBackendDb *db, gint64 waitlist_id, const char *status,
+                              gint64 offered_appointment_id, gint64 now, GError **error);
+  /* The first waiting entry (by id) for this service that accepts this doctor and start, of a
+   * patient other than `exclude_patient_id`; NOT_FOUND if none. */
+  SchedWaitlistEntry *(*waitlist_first_match)(SchedBackendDb *db, gint64 service_id,
+                                              gint64 doctor_id, gint64 starts_at,
+                                              gint64 exclude_patient_id, GError **error);
+  /* The entry offered `appointment_id`; NOT_FOUND if none. */
+  SchedWaitlistEntry *(*waitlist_find_offer)(SchedBackendDb *db, gint64 appointment_id,
+                                             GError **error);
+
+  /* Inserts unless the dedupe key exists; `*inserted` says which. Uses kind, appointment_id,
+   * recipient, language, body, dedupe_key, due_at, failed_at, last_error. */
+  gboolean (*outbox_insert)(SchedBackendDb *db, const SchedOutboxItem *item, gint64 now,
+                            gboolean *inserted, GError **error);
+  GPtrArray *(*outbox_claim)(SchedBackendDb *db, gint64 now, guint max, gint64 lease_s,
+                             GError **error);
+  gboolean (*outbox_done)(SchedBackendDb *db, gint64 outbox_id, gint64 now, GError **error);
+  gboolean (*outbox_failed)(SchedBackendDb *db, gint64 outbox_id, gint64 now,
+                            const char *error_text, gint64 retry_at, GError **error);
+  GPtrArray *(*outbox_list)(SchedBackendDb *db, gint64 appointment_id, guint limit, GError **error);
 } SchedBackend;
 
 extern const SchedBackend sched_backend_sqlite;

@@ -6,17 +6,10 @@
  * tens of milliseconds (see sched_staff_authenticate).
  * Privacy: logs carry numeric ids only — never usernames, names or phone numbers. */
 #include "scheduler.h"
-#include "sched-backend.h"
 #include "sched-private.h"
 
 #include <sodium.h>
 #include <string.h>
-
-struct SchedStore {
-  const SchedBackend *backend;
-  SchedBackendDb *db;
-  SchedTokenWindow window;
-};
 
 /* Interactive limits: about 64 MiB and tens of milliseconds per hash on a current server core;
  * this is the cost that makes a stolen staff table expensive to crack. */
@@ -36,7 +29,54 @@ GQuark sched_error_quark(void)
   return g_quark_from_static_string("sched-error-quark");
 }
 
-static gboolean in_set(const char *value, const char *const *set, gsize n)
+void sched__field_error(GError **error, SchedError code, const char *field, const char *format, ...)
+{
+  g_autofree char *reason = NULL;
+  va_list ap;
+
+  va_start(ap, format);
+  reason = g_strdup_vprintf(format, ap);
+  va_end(ap);
+  g_set_error(error, SCHED_ERROR, code, "%s: %s", field, reason);
+}
+
+/* The length of the field name at the start of a message, or 0: a field is [a-z_]+ followed by
+ * ": ". Backend messages ("get staff: not found") have spaces, so they name no field. */
+static gsize field_length(const GError *error)
+{
+  gsize n = 0;
+
+  if (error == NULL || error->domain != SCHED_ERROR || error->message == NULL ||
+      (error->code != SCHED_ERROR_INVALID && error->code != SCHED_ERROR_CONFLICT &&
+       error->code != SCHED_ERROR_NOT_FOUND))
+    return 0;
+  while (g_ascii_islower(error->message[n]) || error->message[n] == '_')
+    n++;
+  return n > 0 && error->message[n] == ':' && error->message[n + 1] == ' ' ? n : 0;
+}
+
+char *sched_error_field(const GError *error)
+{
+  gsize n = field_length(error);
+
+  return n > 0 ? g_strndup(error->message, n) : NULL;
+}
+
+const char *sched_error_reason(const GError *error)
+{
+  gsize n = field_length(error);
+
+  g_return_val_if_fail(error != NULL, NULL);
+  return n > 0 ? error->message + n + 2 : error->message;
+}
+
+gboolean sched_error_is_slot_taken(const GError *error)
+{
+  return error != NULL && error->domain == SCHED_ERROR && error->code == SCHED_ERROR_CONFLICT &&
+         g_strcmp0(sched_error_reason(error), "slot taken") == 0;
+}
+
+gboolean sched__in_set(const char *value, const char *const *set, gsize n)
 {
   if (value == NULL)
     return FALSE;
@@ -47,19 +87,19 @@ static gboolean in_set(const char *value, const char *const *set, gsize n)
   return FALSE;
 }
 
-static gint64 now_s(void)
+gint64 sched__now_s(void)
 {
   return g_get_real_time() / G_USEC_PER_SEC;
 }
 
-static gboolean valid_time(gint64 t)
+gboolean sched__valid_time(gint64 t)
 {
   return t >= 1 && t <= SCHED_TIME_MAX;
 }
 
 /* Valid UTF-8 of 1..max_bytes bytes without control characters; with `no_space`, without any
  * white space either. */
-static gboolean valid_text(const char *s, gsize max_bytes, gboolean no_space)
+gboolean sched__valid_text(const char *s, gsize max_bytes, gboolean no_space)
 {
   gboolean visible = FALSE;
   gsize len;
@@ -80,7 +120,7 @@ static gboolean valid_text(const char *s, gsize max_bytes, gboolean no_space)
   return visible;
 }
 
-static gboolean valid_phone(const char *phone)
+gboolean sched__valid_phone(const char *phone)
 {
   gsize len = phone != NULL ? strlen(phone) : 0;
 
@@ -101,7 +141,7 @@ static gboolean valid_password(const char *password)
 }
 
 /* A cancelled appointment revokes its tokens and admits no consultation. */
-static gboolean status_is_revoked(const char *status)
+gboolean sched__status_is_revoked(const char *status)
 {
   return g_strcmp0(status, "cancelled") == 0 || g_strcmp0(status, "entered-in-error") == 0;
 }
@@ -148,6 +188,12 @@ SchedStore *sched_store_open(const char *path, GError **error)
   store->backend = &sched_backend_sqlite;
   store->window.before_start_s = SCHED_TOKEN_BEFORE_START_DEFAULT_S;
   store->window.after_end_s = SCHED_TOKEN_AFTER_END_DEFAULT_S;
+  store->policy.hold_s = SCHED_HOLD_DEFAULT_S;
+  store->policy.offer_s = SCHED_OFFER_DEFAULT_S;
+  store->policy.noshow_after_s = SCHED_NOSHOW_AFTER_DEFAULT_S;
+  store->public_url = g_strdup("https://localhost:8443");
+  store->zones =
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_time_zone_unref);
   store->db = store->backend->open(path, error);
   if (store->db == NULL)
     return NULL;
@@ -162,6 +208,7 @@ void sched_store_free(SchedStore *store)
     return;
   if (store->db != NULL)
     store->backend->close(store->db);
+  sched__engine_free(store);
   g_free(store);
 }
 
@@ -169,6 +216,29 @@ int sched_store_schema_version(SchedStore *store)
 {
   g_return_val_if_fail(store != NULL, 0);
   return store->backend->schema_version(store->db);
+}
+
+gboolean sched_store_integrity_check(SchedStore *store, GError **error)
+{
+  g_return_val_if_fail(store != NULL, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+  return store->backend->integrity_check(store->db, error);
+}
+
+void sched_store_set_policy(SchedStore *store, const SchedPolicy *policy)
+{
+  g_return_if_fail(store != NULL);
+  g_return_if_fail(policy != NULL);
+  g_return_if_fail(policy->hold_s > 0 && policy->offer_s > 0 && policy->noshow_after_s > 0);
+  store->policy = *policy;
+}
+
+void sched_store_set_public_url(SchedStore *store, const char *public_url)
+{
+  g_return_if_fail(store != NULL);
+  g_return_if_fail(public_url != NULL);
+  g_free(store->public_url);
+  store->public_url = g_strdup(public_url);
 }
 
 void sched_store_set_token_window(SchedStore *store, const SchedTokenWindow *window)
@@ -181,8 +251,16 @@ void sched_store_set_token_window(SchedStore *store, const SchedTokenWindow *win
 
 /* --- Staff ------------------------------------------------------------------------------- */
 
+static const char *const staff_roles[] = {"doctor", "admin", "analyst"};
+
 gint64 sched_doctor_add(SchedStore *store, const char *username, const char *display_name,
                         const char *password, GError **error)
+{
+  return sched_staff_add(store, username, display_name, password, "doctor", error);
+}
+
+gint64 sched_staff_add(SchedStore *store, const char *username, const char *display_name,
+                       const char *password, const char *role, GError **error)
 {
   char hash[crypto_pwhash_STRBYTES];
   gint64 id;
@@ -190,30 +268,46 @@ gint64 sched_doctor_add(SchedStore *store, const char *username, const char *dis
   g_return_val_if_fail(store != NULL, 0);
   g_return_val_if_fail(error == NULL || *error == NULL, 0);
 
-  if (!valid_text(username, SCHED_USERNAME_MAX_BYTES, TRUE)) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID,
-                "a username is 1 to %d bytes of UTF-8 without spaces", SCHED_USERNAME_MAX_BYTES);
+  if (!sched__valid_text(username, SCHED_USERNAME_MAX_BYTES, TRUE)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "username",
+                       "a username is 1 to %d bytes of UTF-8 without spaces",
+                       SCHED_USERNAME_MAX_BYTES);
     return 0;
   }
-  if (!valid_text(display_name, SCHED_NAME_MAX_BYTES, FALSE)) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID, "a display name is 1 to %d bytes of UTF-8",
-                SCHED_NAME_MAX_BYTES);
+  if (!sched__valid_text(display_name, SCHED_NAME_MAX_BYTES, FALSE)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "display_name",
+                       "a display name is 1 to %d bytes of UTF-8", SCHED_NAME_MAX_BYTES);
     return 0;
   }
   if (!valid_password(password)) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID,
-                "a password is %d to %d bytes of UTF-8 and at least %d characters",
-                SCHED_PASSWORD_MIN_CHARS, SCHED_PASSWORD_MAX_BYTES, SCHED_PASSWORD_MIN_CHARS);
+    sched__field_error(error, SCHED_ERROR_INVALID, "password",
+                       "a password is %d to %d bytes of UTF-8 and at least %d characters",
+                       SCHED_PASSWORD_MIN_CHARS, SCHED_PASSWORD_MAX_BYTES,
+                       SCHED_PASSWORD_MIN_CHARS);
+    return 0;
+  }
+  if (!sched__in_set(role, staff_roles, G_N_ELEMENTS(staff_roles))) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "role", "a role is doctor, admin or analyst");
     return 0;
   }
   if (crypto_pwhash_str(hash, password, strlen(password), PWHASH_OPSLIMIT, PWHASH_MEMLIMIT) != 0) {
     g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "cannot allocate memory for Argon2id");
     return 0;
   }
-  id = store->backend->staff_insert(store->db, username, display_name, "doctor", hash, now_s(),
-                                    error);
-  if (id > 0)
-    g_info("staff %" G_GINT64_FORMAT " added (doctor)", id);
+  {
+    g_autoptr(GError) local_error = NULL;
+    id = store->backend->staff_insert(store->db, username, display_name, role, hash, sched__now_s(),
+                                      &local_error);
+    if (g_error_matches(local_error, SCHED_ERROR, SCHED_ERROR_CONFLICT)) {
+      sched__field_error(error, SCHED_ERROR_CONFLICT, "username", "this username is taken");
+      return 0;
+    }
+    if (local_error != NULL) {
+      g_propagate_error(error, g_steal_pointer(&local_error));
+      return 0;
+    }
+  }
+  g_info("staff %" G_GINT64_FORMAT " added (%s)", id, role);
   return id;
 }
 
@@ -230,7 +324,7 @@ gint64 sched_staff_authenticate(SchedStore *store, const char *username, const c
   g_return_val_if_fail(store != NULL, 0);
   g_return_val_if_fail(error == NULL || *error == NULL, 0);
 
-  if (valid_text(username, SCHED_USERNAME_MAX_BYTES, TRUE)) {
+  if (sched__valid_text(username, SCHED_USERNAME_MAX_BYTES, TRUE)) {
     if (store->backend->staff_find_login(store->db, username, &staff_id, &stored, &local_error)) {
       known = stored != NULL && strlen(stored) < sizeof hash;
     } else if (!g_error_matches(local_error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND)) {
@@ -257,11 +351,20 @@ SchedStaff *sched_staff_get(SchedStore *store, gint64 staff_id, GError **error)
   g_return_val_if_fail(store != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  if (staff_id <= 0) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND, "no staff %" G_GINT64_FORMAT, staff_id);
+  {
+    g_autoptr(GError) local_error = NULL;
+    SchedStaff *staff =
+        staff_id > 0 ? store->backend->staff_get(store->db, staff_id, &local_error) : NULL;
+
+    if (staff != NULL)
+      return staff;
+    if (local_error == NULL || g_error_matches(local_error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND))
+      sched__field_error(error, SCHED_ERROR_NOT_FOUND, "staff_id", "no staff %" G_GINT64_FORMAT,
+                         staff_id);
+    else
+      g_propagate_error(error, g_steal_pointer(&local_error));
     return NULL;
   }
-  return store->backend->staff_get(store->db, staff_id, error);
 }
 
 SchedStaff *sched_staff_find(SchedStore *store, const char *username, GError **error)
@@ -272,12 +375,20 @@ SchedStaff *sched_staff_find(SchedStore *store, const char *username, GError **e
   g_return_val_if_fail(store != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  if (!valid_text(username, SCHED_USERNAME_MAX_BYTES, TRUE)) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND, "no such staff");
+  if (!sched__valid_text(username, SCHED_USERNAME_MAX_BYTES, TRUE)) {
+    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "username", "no such staff");
     return NULL;
   }
-  if (!store->backend->staff_find_login(store->db, username, &staff_id, &stored, error))
-    return NULL;
+  {
+    g_autoptr(GError) local_error = NULL;
+    if (!store->backend->staff_find_login(store->db, username, &staff_id, &stored, &local_error)) {
+      if (g_error_matches(local_error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND))
+        sched__field_error(error, SCHED_ERROR_NOT_FOUND, "username", "no such staff");
+      else
+        g_propagate_error(error, g_steal_pointer(&local_error));
+      return NULL;
+    }
+  }
   return store->backend->staff_get(store->db, staff_id, error);
 }
 
@@ -304,8 +415,9 @@ char *sched_session_open(SchedStore *store, gint64 staff_id, gint64 now, gint64 
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
   be = store->backend;
 
-  if (!valid_time(now) || ttl_s <= 0 || ttl_s > SCHED_TIME_MAX) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID, "session time or lifetime out of range");
+  if (!sched__valid_time(now) || ttl_s <= 0 || ttl_s > SCHED_TIME_MAX) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "ttl_s",
+                       "session time or lifetime out of range");
     return NULL;
   }
   staff = sched_staff_get(store, staff_id, error);
@@ -372,18 +484,18 @@ gint64 sched_patient_add(SchedStore *store, const char *display_name, const char
   g_return_val_if_fail(store != NULL, 0);
   g_return_val_if_fail(error == NULL || *error == NULL, 0);
 
-  if (!valid_text(display_name, SCHED_NAME_MAX_BYTES, FALSE)) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID, "a display name is 1 to %d bytes of UTF-8",
-                SCHED_NAME_MAX_BYTES);
+  if (!sched__valid_text(display_name, SCHED_NAME_MAX_BYTES, FALSE)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "display_name",
+                       "a display name is 1 to %d bytes of UTF-8", SCHED_NAME_MAX_BYTES);
     return 0;
   }
-  if (phone != NULL && !valid_phone(phone)) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID,
-                "a phone number is up to %d digits, '+', spaces, '-' or parentheses",
-                SCHED_PHONE_MAX_BYTES);
+  if (phone != NULL && !sched__valid_phone(phone)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "phone",
+                       "a phone number is up to %d digits, '+', spaces, '-' or parentheses",
+                       SCHED_PHONE_MAX_BYTES);
     return 0;
   }
-  id = store->backend->patient_insert(store->db, display_name, phone, now_s(), error);
+  id = store->backend->patient_insert(store->db, display_name, phone, sched__now_s(), error);
   if (id > 0)
     g_debug("patient %" G_GINT64_FORMAT " added", id);
   return id;
@@ -396,19 +508,24 @@ void sched_appointment_free(SchedAppointment *appointment)
   g_free(appointment->status);
   g_free(appointment->patient_name);
   g_free(appointment->doctor_name);
+  g_free(appointment->kind);
+  g_free(appointment->cancel_reason);
   g_free(appointment);
 }
 
-/* NOT_FOUND unless `doctor_id` is a staff member whose role is doctor. */
+/* NOT_FOUND "doctor_id" unless `doctor_id` is a staff member whose role is doctor. */
 static gboolean check_doctor(SchedStore *store, gint64 doctor_id, GError **error)
 {
-  g_autoptr(SchedStaff) staff = sched_staff_get(store, doctor_id, error);
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(SchedStaff) staff = sched_staff_get(store, doctor_id, &local_error);
 
-  if (staff == NULL)
+  if (staff == NULL && !g_error_matches(local_error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND)) {
+    g_propagate_error(error, g_steal_pointer(&local_error));
     return FALSE;
-  if (g_strcmp0(staff->role, "doctor") != 0) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND,
-                "staff %" G_GINT64_FORMAT " is not a doctor", doctor_id);
+  }
+  if (staff == NULL || g_strcmp0(staff->role, "doctor") != 0) {
+    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "doctor_id",
+                       "staff %" G_GINT64_FORMAT " is not a doctor", doctor_id);
     return FALSE;
   }
   return TRUE;
@@ -422,7 +539,7 @@ gint64 sched_appointment_book(SchedStore *store, gint64 doctor_id, gint64 patien
   g_autofree char *token = NULL;
   g_autofree char *hash = NULL;
   gboolean in_tx = FALSE;
-  gint64 now = now_s(), id = 0;
+  gint64 now = sched__now_s(), id = 0;
 
   if (patient_token != NULL)
     *patient_token = NULL;
@@ -430,14 +547,15 @@ gint64 sched_appointment_book(SchedStore *store, gint64 doctor_id, gint64 patien
   g_return_val_if_fail(error == NULL || *error == NULL, 0);
   be = store->backend;
 
-  if (!valid_time(starts_at) || !valid_time(ends_at) || ends_at <= starts_at) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID,
-                "an appointment must end after it starts, within the time range");
+  if (!sched__valid_time(starts_at) || !sched__valid_time(ends_at) || ends_at <= starts_at) {
+    sched__field_error(error, SCHED_ERROR_INVALID,
+                       sched__valid_time(starts_at) ? "ends_at" : "starts_at",
+                       "an appointment must end after it starts, within the time range");
     return 0;
   }
   if (patient_id <= 0) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND, "no patient %" G_GINT64_FORMAT,
-                patient_id);
+    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "patient_id", "no patient %" G_GINT64_FORMAT,
+                       patient_id);
     return 0;
   }
   token = sched_token_generate();
@@ -445,12 +563,29 @@ gint64 sched_appointment_book(SchedStore *store, gint64 doctor_id, gint64 patien
   if (!be->begin(store->db, error))
     goto out;
   in_tx = TRUE;
-  if (!check_doctor(store, doctor_id, error) || !be->patient_exists(store->db, patient_id, error))
+  if (!check_doctor(store, doctor_id, error))
     goto out;
-  id = be->appointment_insert(store->db, doctor_id, patient_id, starts_at, ends_at, "booked", now,
-                              error);
-  if (id == 0)
-    goto out;
+  {
+    g_autoptr(GError) local_error = NULL;
+    if (!be->patient_exists(store->db, patient_id, &local_error)) {
+      if (g_error_matches(local_error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND))
+        sched__field_error(error, SCHED_ERROR_NOT_FOUND, "patient_id",
+                           "no patient %" G_GINT64_FORMAT, patient_id);
+      else
+        g_propagate_error(error, g_steal_pointer(&local_error));
+      goto out;
+    }
+    id = be->appointment_insert(store->db, doctor_id, patient_id, starts_at, ends_at, "booked", now,
+                                &local_error);
+    if (g_error_matches(local_error, SCHED_ERROR, SCHED_ERROR_CONFLICT)) {
+      sched__field_error(error, SCHED_ERROR_CONFLICT, "starts_at", "slot taken");
+      goto out;
+    }
+    if (local_error != NULL) {
+      g_propagate_error(error, g_steal_pointer(&local_error));
+      goto out;
+    }
+  }
   if (!be->token_insert(store->db, hash, id, "patient", now, error) ||
       !be->commit(store->db, error)) {
     id = 0;
@@ -476,11 +611,21 @@ SchedAppointment *sched_appointment_get(SchedStore *store, gint64 appointment_id
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
   if (appointment_id <= 0) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND, "no appointment %" G_GINT64_FORMAT,
-                appointment_id);
+    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "appointment_id",
+                       "no appointment %" G_GINT64_FORMAT, appointment_id);
     return NULL;
   }
-  return store->backend->appointment_get(store->db, appointment_id, error);
+  {
+    g_autoptr(GError) local_error = NULL;
+    SchedAppointment *a = store->backend->appointment_get(store->db, appointment_id, &local_error);
+
+    if (a == NULL && g_error_matches(local_error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND))
+      sched__field_error(error, SCHED_ERROR_NOT_FOUND, "appointment_id",
+                         "no appointment %" G_GINT64_FORMAT, appointment_id);
+    else if (a == NULL)
+      g_propagate_error(error, g_steal_pointer(&local_error));
+    return a;
+  }
 }
 
 GPtrArray *sched_appointments_for_doctor(SchedStore *store, gint64 doctor_id, gint64 from,
@@ -490,7 +635,7 @@ GPtrArray *sched_appointments_for_doctor(SchedStore *store, gint64 doctor_id, gi
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
   if (to <= from) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID, "an empty time range");
+    sched__field_error(error, SCHED_ERROR_INVALID, "to", "an empty time range");
     return NULL;
   }
   if (!check_doctor(store, doctor_id, error))
@@ -504,16 +649,17 @@ gboolean sched_appointment_set_status(SchedStore *store, gint64 appointment_id, 
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
-  if (!in_set(status, appointment_statuses, G_N_ELEMENTS(appointment_statuses))) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID, "not an appointment status");
+  if (!sched__in_set(status, appointment_statuses, G_N_ELEMENTS(appointment_statuses))) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "status", "not an appointment status");
     return FALSE;
   }
   if (appointment_id <= 0) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND, "no appointment %" G_GINT64_FORMAT,
-                appointment_id);
+    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "appointment_id",
+                       "no appointment %" G_GINT64_FORMAT, appointment_id);
     return FALSE;
   }
-  if (!store->backend->appointment_update_status(store->db, appointment_id, status, now_s(), error))
+  if (!store->backend->appointment_update_status(store->db, appointment_id, status, sched__now_s(),
+                                                 error))
     return FALSE;
   g_info("appointment %" G_GINT64_FORMAT " is now %s", appointment_id, status);
   return TRUE;
@@ -561,7 +707,7 @@ SchedTokenVerdict sched_token_check(SchedStore *store, const char *token, gint64
   }
   verdict = sched_token_window_verdict(&store->window, appointment->starts_at, appointment->ends_at,
                                        now, &valid_from, &valid_until);
-  if (status_is_revoked(appointment->status))
+  if (sched__status_is_revoked(appointment->status))
     verdict = SCHED_TOKEN_REVOKED;
   if (info != NULL) {
     SchedTokenInfo *i = g_new0(SchedTokenInfo, 1);
@@ -585,22 +731,22 @@ char *sched_token_issue_guest(SchedStore *store, gint64 appointment_id, const ch
   g_return_val_if_fail(store != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  if (!in_set(role, guest_roles, G_N_ELEMENTS(guest_roles))) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID,
-                "a guest is an interpreter, a specialist or family");
+  if (!sched__in_set(role, guest_roles, G_N_ELEMENTS(guest_roles))) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "role",
+                       "a guest is an interpreter, a specialist or family");
     return NULL;
   }
   appointment = sched_appointment_get(store, appointment_id, error);
   if (appointment == NULL)
     return NULL;
-  if (status_is_revoked(appointment->status)) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID,
-                "appointment %" G_GINT64_FORMAT " is cancelled", appointment_id);
+  if (sched__status_is_revoked(appointment->status)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "appointment_id",
+                       "appointment %" G_GINT64_FORMAT " is cancelled", appointment_id);
     return NULL;
   }
   token = sched_token_generate();
   hash = sched__secret_hash(token);
-  if (!store->backend->token_insert(store->db, hash, appointment_id, role, now_s(), error))
+  if (!store->backend->token_insert(store->db, hash, appointment_id, role, sched__now_s(), error))
     return NULL;
   g_info("guest token (%s) issued for appointment %" G_GINT64_FORMAT, role, appointment_id);
   return g_steal_pointer(&token);
@@ -619,20 +765,20 @@ static gboolean consultation_stamp(SchedStore *store, gint64 appointment_id, Sta
   g_autoptr(SchedAppointment) appointment = NULL;
   g_autoptr(SchedConsultation) c = NULL;
   const char *new_status = NULL;
-  gboolean ok = FALSE, in_tx = FALSE, changed = FALSE;
+  gboolean ok = FALSE, in_tx = FALSE, changed = FALSE, notify_next = FALSE;
 
-  if (!valid_time(at)) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID, "time out of range");
+  if (!sched__valid_time(at)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "at", "time out of range");
     return FALSE;
   }
-  if (stamp == STAMP_ENDED && !in_set(outcome, outcomes, G_N_ELEMENTS(outcomes))) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID,
-                "an outcome is completed, follow-up, referred, no-show or interrupted");
+  if (stamp == STAMP_ENDED && !sched__in_set(outcome, outcomes, G_N_ELEMENTS(outcomes))) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "outcome",
+                       "an outcome is completed, follow-up, referred, no-show or interrupted");
     return FALSE;
   }
   if (appointment_id <= 0) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND, "no appointment %" G_GINT64_FORMAT,
-                appointment_id);
+    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "appointment_id",
+                       "no appointment %" G_GINT64_FORMAT, appointment_id);
     return FALSE;
   }
   if (!be->begin(store->db, error))
@@ -641,9 +787,9 @@ static gboolean consultation_stamp(SchedStore *store, gint64 appointment_id, Sta
   appointment = be->appointment_get(store->db, appointment_id, error);
   if (appointment == NULL)
     goto out;
-  if (status_is_revoked(appointment->status)) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID,
-                "appointment %" G_GINT64_FORMAT " is cancelled", appointment_id);
+  if (sched__status_is_revoked(appointment->status)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "appointment_id",
+                       "appointment %" G_GINT64_FORMAT " is cancelled", appointment_id);
     goto out;
   }
   c = be->consultation_get(store->db, appointment_id, &local_error);
@@ -664,21 +810,23 @@ static gboolean consultation_stamp(SchedStore *store, gint64 appointment_id, Sta
       c->waiting_since = at;
       changed = TRUE;
     }
+    /* The patient is in the online waiting room: "arrived"; "checked-in" is the staff's act. */
     if (g_strcmp0(appointment->status, "booked") == 0)
-      new_status = "checked-in";
+      new_status = "arrived";
     break;
   case STAMP_STARTED:
     if (c->started_at == 0 && c->ended_at == 0) {
       c->started_at = MAX(at, c->waiting_since);
       changed = TRUE;
+      notify_next = TRUE;
     }
     break;
   case STAMP_ENDED:
     if (c->ended_at != 0) {
       if (g_strcmp0(c->outcome, outcome) != 0) {
-        g_set_error(error, SCHED_ERROR, SCHED_ERROR_CONFLICT,
-                    "consultation %" G_GINT64_FORMAT " already ended with another outcome",
-                    appointment_id);
+        sched__field_error(error, SCHED_ERROR_CONFLICT, "outcome",
+                           "consultation %" G_GINT64_FORMAT " already ended with another outcome",
+                           appointment_id);
         goto out;
       }
       break;
@@ -693,8 +841,10 @@ static gboolean consultation_stamp(SchedStore *store, gint64 appointment_id, Sta
 
   if (changed && !be->consultation_put(store->db, c, error))
     goto out;
+  if (notify_next && !sched__queue_notify_next(store, appointment_id, at, error))
+    goto out;
   if (new_status != NULL &&
-      !be->appointment_update_status(store->db, appointment_id, new_status, now_s(), error))
+      !be->appointment_update_status(store->db, appointment_id, new_status, sched__now_s(), error))
     goto out;
   if (!be->commit(store->db, error))
     goto out;
@@ -738,11 +888,22 @@ SchedConsultation *sched_consultation_get(SchedStore *store, gint64 appointment_
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
   if (appointment_id <= 0) {
-    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND, "no consultation %" G_GINT64_FORMAT,
-                appointment_id);
+    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "appointment_id",
+                       "no consultation %" G_GINT64_FORMAT, appointment_id);
     return NULL;
   }
-  return store->backend->consultation_get(store->db, appointment_id, error);
+  {
+    g_autoptr(GError) local_error = NULL;
+    SchedConsultation *c =
+        store->backend->consultation_get(store->db, appointment_id, &local_error);
+
+    if (c == NULL && g_error_matches(local_error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND))
+      sched__field_error(error, SCHED_ERROR_NOT_FOUND, "appointment_id",
+                         "no consultation %" G_GINT64_FORMAT, appointment_id);
+    else if (c == NULL)
+      g_propagate_error(error, g_steal_pointer(&local_error));
+    return c;
+  }
 }
 
 void sched_consultation_free(SchedConsultation *consultation)

@@ -25,6 +25,21 @@ typedef enum {
   SCHED_ERROR_AUTH,      /* wrong username or password (never says which) */
 } SchedError;
 
+/* Errors name the offending field. Every SCHED_ERROR_INVALID, SCHED_ERROR_CONFLICT and
+ * SCHED_ERROR_NOT_FOUND message is "field: reason", where `field` is the name of the argument or
+ * struct member at fault as the API spells it ("starts_at", "timezone", "doctor_id", …) and
+ * `reason` is English text without personal data. A lost race for a slot is CONFLICT with the
+ * reason exactly "slot taken" (field "starts_at"). The two helpers below split the message. */
+
+/* The field an error names, or NULL if it names none (SCHED_ERROR_DB, SCHED_ERROR_AUTH, or any
+ * error outside SCHED_ERROR). (transfer full) */
+char *sched_error_field(const GError *error);
+/* The reason part of the message (after "field: "), or the whole message if it names no
+ * field. (transfer none): points into error->message. */
+const char *sched_error_reason(const GError *error);
+/* TRUE if `error` is SCHED_ERROR_CONFLICT with the reason "slot taken". */
+gboolean sched_error_is_slot_taken(const GError *error);
+
 typedef struct SchedStore SchedStore;
 
 /* --- Store ------------------------------------------------------------------------------- */
@@ -39,6 +54,27 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedStore, sched_store_free)
 
 /* The schema version after migrations (the number of the last migration applied). */
 int sched_store_schema_version(SchedStore *store);
+
+/* Runs `PRAGMA integrity_check`: TRUE if it says "ok"; FALSE with SCHED_ERROR_DB carrying its
+ * first complaint otherwise. Reads the whole file: seconds on a large database. */
+gboolean sched_store_integrity_check(SchedStore *store, GError **error);
+
+/* Times the booking engine uses; every field > 0. */
+typedef struct {
+  gint64 hold_s;         /* how long a hold (status "pending") keeps its slot */
+  gint64 offer_s;        /* how long a waitlist offer's hold lasts */
+  gint64 noshow_after_s; /* a booked patient not arrived this long after the start is a no-show */
+} SchedPolicy;
+
+#define SCHED_HOLD_DEFAULT_S 300
+#define SCHED_OFFER_DEFAULT_S 1800
+#define SCHED_NOSHOW_AFTER_DEFAULT_S (15 * 60)
+
+/* Sets the policy from now on (the store starts with the defaults above). */
+void sched_store_set_policy(SchedStore *store, const SchedPolicy *policy);
+/* Sets the base of join links put in notices, e.g. "https://clinic.example" (no trailing
+ * slash; the link is base + "/join/" + token). Default "https://localhost:8443". Copied. */
+void sched_store_set_public_url(SchedStore *store, const char *public_url);
 
 /* The window in which a join token is valid, around its appointment. */
 typedef struct {
@@ -83,8 +119,17 @@ typedef struct {
   gint64 id;
   char *username;
   char *display_name;
-  char *role; /* "doctor" (later: "admin", "analyst") */
+  char *role; /* "doctor", "admin" or "analyst" */
 } SchedStaff;
+
+/* Adds a staff member with `role` "doctor", "admin" or "analyst" (else SCHED_ERROR_INVALID
+ * "role: …"); otherwise exactly as sched_doctor_add (which is this with role "doctor").
+ * Returns the new staff id or 0; nothing is written on error. */
+gint64 sched_staff_add(SchedStore *store, const char *username, const char *display_name,
+                       const char *password, const char *role, GError **error);
+/* Every staff member, by id; `role` NULL for all roles. (element-type SchedStaff) (transfer full)
+ * SCHED_ERROR_INVALID "role: …" for an unknown role. */
+GPtrArray *sched_staff_list(SchedStore *store, const char *role, GError **error);
 
 SchedStaff *sched_staff_get(SchedStore *store, gint64 staff_id, GError **error);
 /* The staff member with `username` (case-insensitive for ASCII), for the operator's command
@@ -104,12 +149,207 @@ char *sched_session_open(SchedStore *store, gint64 staff_id, gint64 now, gint64 
 gint64 sched_session_lookup(SchedStore *store, const char *secret, gint64 now);
 void sched_session_close(SchedStore *store, const char *secret);
 
+/* --- Facilities ---------------------------------------------------------------------------- */
+
+#define SCHED_TIMEZONE_DEFAULT "Asia/Karachi"
+
+typedef struct {
+  gint64 id;
+  char *name;
+  char *district;
+  char *sector;   /* "public", "private" or "ngo" */
+  char *timezone; /* IANA zone, e.g. "Asia/Karachi" */
+} SchedFacility;
+
+void sched_facility_free(SchedFacility *facility);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedFacility, sched_facility_free)
+
+/* Adds a facility. `timezone` NULL means SCHED_TIMEZONE_DEFAULT. Returns the new id, or 0 with
+ * SCHED_ERROR_INVALID naming the field: "name"/"district" (1..SCHED_NAME_MAX_BYTES of UTF-8),
+ * "sector" (not public/private/ngo), "timezone" (not an IANA zone GTimeZone knows).
+ * Nothing is written on error. */
+gint64 sched_facility_add(SchedStore *store, const char *name, const char *district,
+                          const char *sector, const char *timezone, GError **error);
+/* (transfer full) NULL with SCHED_ERROR_NOT_FOUND "facility_id: …" for an unknown id. */
+SchedFacility *sched_facility_get(SchedStore *store, gint64 facility_id, GError **error);
+/* Facilities by id whose name contains `name_contains` (case-insensitive for ASCII; NULL for
+ * all). (element-type SchedFacility) (transfer full) */
+GPtrArray *sched_facilities_list(SchedStore *store, const char *name_contains, GError **error);
+
+/* --- Doctors' profiles ------------------------------------------------------------------------ */
+
+typedef struct {
+  gint64 id; /* the staff id */
+  char *username;
+  char *display_name;
+  gint64 facility_id; /* 0 until a profile is set */
+  char *specialty;    /* NULL until set */
+  char **languages;   /* NULL-terminated ISO 639-1 codes ("ur", "en", …); never NULL (may be
+                         empty) */
+  char *gender;       /* "female", "male", "other", or NULL until set */
+} SchedDoctor;
+
+void sched_doctor_free(SchedDoctor *doctor);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedDoctor, sched_doctor_free)
+
+/* Sets (replaces) a doctor's profile. `languages` is a NULL-terminated list of two-letter
+ * lowercase ISO 639-1 codes (NULL for none). Errors: NOT_FOUND "doctor_id: …" (unknown or not a
+ * doctor), NOT_FOUND "facility_id: …", INVALID "specialty: …" (1..SCHED_NAME_MAX_BYTES),
+ * INVALID "languages: …", INVALID "gender: …" (not female/male/other). Nothing written on
+ * error. */
+gboolean sched_doctor_set_profile(SchedStore *store, gint64 doctor_id, gint64 facility_id,
+                                  const char *specialty, const char *const *languages,
+                                  const char *gender, GError **error);
+/* (transfer full) NULL with NOT_FOUND "doctor_id: …" for an unknown id or a non-doctor. */
+SchedDoctor *sched_doctor_get(SchedStore *store, gint64 doctor_id, GError **error);
+
+/* Filters for sched_doctors_list; 0/NULL members do not filter. */
+typedef struct {
+  gint64 facility_id;
+  const char *specialty;     /* exact, case-insensitive for ASCII */
+  const char *language;      /* the doctor speaks it */
+  const char *gender;        /* "female", "male", "other" */
+  const char *name_contains; /* in the display name, case-insensitive for ASCII */
+} SchedDoctorFilter;
+
+/* Doctors (role "doctor") by id matching every set member of `filter` (NULL for all).
+ * (element-type SchedDoctor) (transfer full) */
+GPtrArray *sched_doctors_list(SchedStore *store, const SchedDoctorFilter *filter, GError **error);
+
+/* --- Services, availability, breaks, exceptions ------------------------------------------- */
+
+/* Limits of a service's minutes. */
+#define SCHED_DURATION_MAX_MIN (8 * 60)
+#define SCHED_BUFFER_MAX_MIN (4 * 60)
+#define SCHED_MAX_PER_DAY_MAX 1000
+
+typedef struct {
+  gint64 id;
+  gint64 facility_id;
+  char *name;
+  char *specialty;
+  int duration_min;      /* 1..SCHED_DURATION_MAX_MIN */
+  int buffer_before_min; /* 0..SCHED_BUFFER_MAX_MIN: kept free before each appointment */
+  int buffer_after_min;  /* 0..SCHED_BUFFER_MAX_MIN: kept free after each appointment */
+  int max_per_day;       /* per doctor per local day, 0..SCHED_MAX_PER_DAY_MAX; 0 = no limit */
+} SchedService;
+
+void sched_service_free(SchedService *service);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedService, sched_service_free)
+
+/* Adds a service described by `spec` (its `id` is ignored). Returns the new id, or 0 with
+ * NOT_FOUND "facility_id: …", or INVALID naming "name", "specialty", "duration_min",
+ * "buffer_before_min", "buffer_after_min" or "max_per_day". Nothing written on error. */
+gint64 sched_service_add(SchedStore *store, const SchedService *spec, GError **error);
+/* (transfer full) NULL with NOT_FOUND "service_id: …". */
+SchedService *sched_service_get(SchedStore *store, gint64 service_id, GError **error);
+/* Services by id, of one facility (`facility_id` 0 for all). (element-type SchedService)
+ * (transfer full) */
+GPtrArray *sched_services_list(SchedStore *store, gint64 facility_id, GError **error);
+
+/* A weekly window in which a doctor offers a service, in the service's facility's local time. */
+typedef struct {
+  gint64 id;
+  gint64 doctor_id;
+  gint64 service_id;
+  int weekday;       /* ISO: 1 = Monday .. 7 = Sunday */
+  int start_min;     /* minutes after local midnight, 0..1439 */
+  int end_min;       /* > start_min, <= 1440 */
+  char *valid_from;  /* first local date "YYYY-MM-DD" it applies, or NULL (always) */
+  char *valid_until; /* last local date (inclusive), or NULL (forever) */
+} SchedAvailability;
+
+void sched_availability_free(SchedAvailability *availability);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedAvailability, sched_availability_free)
+
+/* Adds a weekly window (`spec->id` ignored). Returns the new id, or 0 with NOT_FOUND
+ * "doctor_id: …"/"service_id: …", INVALID "weekday"/"start_min"/"end_min"/"valid_from"/
+ * "valid_until" (malformed date, or valid_until before valid_from), or CONFLICT "start_min:
+ * overlaps availability <id>" when it overlaps another window of the same doctor (any service)
+ * on the same weekday in an overlapping date range. Nothing written on error. */
+gint64 sched_availability_add(SchedStore *store, const SchedAvailability *spec, GError **error);
+/* A doctor's windows by weekday, start (`doctor_id` 0 for every doctor's).
+ * (element-type SchedAvailability) (transfer full) */
+GPtrArray *sched_availability_list(SchedStore *store, gint64 doctor_id, GError **error);
+/* Deletes a window; NOT_FOUND "availability_id: …". Existing appointments stay. */
+gboolean sched_availability_remove(SchedStore *store, gint64 availability_id, GError **error);
+
+/* A weekly break of a doctor (lunch, prayer): no slot overlaps it, in any service. */
+typedef struct {
+  gint64 id;
+  gint64 doctor_id;
+  int weekday;   /* 1..7 */
+  int start_min; /* 0..1439, local */
+  int end_min;   /* > start_min, <= 1440 */
+} SchedBreak;
+
+void sched_break_free(SchedBreak *brk);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedBreak, sched_break_free)
+
+/* Adds a break. Returns its id, or 0 with NOT_FOUND "doctor_id: …" or INVALID "weekday"/
+ * "start_min"/"end_min". Nothing written on error. */
+gint64 sched_break_add(SchedStore *store, gint64 doctor_id, int weekday, int start_min, int end_min,
+                       GError **error);
+/* (element-type SchedBreak) (transfer full); `doctor_id` 0 for all. */
+GPtrArray *sched_breaks_list(SchedStore *store, gint64 doctor_id, GError **error);
+gboolean sched_break_remove(SchedStore *store, gint64 break_id, GError **error);
+
+/* A one-off closure [starts_at, ends_at) in UTC: a doctor's leave (doctor_id set, facility_id
+ * 0) or a facility's holiday (facility_id set, doctor_id 0; closes every service there). */
+typedef struct {
+  gint64 id;
+  gint64 doctor_id;
+  gint64 facility_id;
+  gint64 starts_at;
+  gint64 ends_at;
+  char *reason; /* free text for staff ("leave", "Eid"), may be NULL; never patient data */
+} SchedException;
+
+void sched_exception_free(SchedException *exception);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedException, sched_exception_free)
+
+/* Adds an exception. Exactly one of doctor_id/facility_id is > 0 (else INVALID "doctor_id: …").
+ * Returns its id, or 0 with NOT_FOUND "doctor_id"/"facility_id", INVALID "starts_at"/"ends_at"
+ * (out of range, or ends_at <= starts_at), INVALID "reason". Existing appointments in it stay
+ * (staff reschedule or cancel them). Nothing written on error. */
+gint64 sched_exception_add(SchedStore *store, gint64 doctor_id, gint64 facility_id,
+                           gint64 starts_at, gint64 ends_at, const char *reason, GError **error);
+/* Exceptions overlapping [from, to) for a doctor (`doctor_id`, 0 for any) and/or facility
+ * (`facility_id`, 0 for any), by start. (element-type SchedException) (transfer full) */
+GPtrArray *sched_exceptions_list(SchedStore *store, gint64 doctor_id, gint64 facility_id,
+                                 gint64 from, gint64 to, GError **error);
+gboolean sched_exception_remove(SchedStore *store, gint64 exception_id, GError **error);
+
 /* --- Patients and appointments ------------------------------------------------------------ */
 
 /* Adds a patient. `phone` may be NULL. Returns the new patient id, or 0 with
  * SCHED_ERROR_INVALID for an empty name or a malformed phone number. */
 gint64 sched_patient_add(SchedStore *store, const char *display_name, const char *phone,
                          GError **error);
+
+typedef struct {
+  gint64 id;
+  char *display_name;       /* personal data: never log */
+  char *phone;              /* personal data: never log; NULL if none */
+  char *preferred_language; /* ISO 639-1 ("ur", "en", …); NULL if unknown (notices in Urdu) */
+} SchedPatient;
+
+void sched_patient_free(SchedPatient *patient);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedPatient, sched_patient_free)
+
+/* As sched_patient_add, with a preferred language (NULL for none). INVALID "display_name"/
+ * "phone"/"preferred_language" (not two lowercase letters). Nothing written on error. */
+gint64 sched_patient_add_full(SchedStore *store, const char *display_name, const char *phone,
+                              const char *preferred_language, GError **error);
+/* (transfer full) NULL with NOT_FOUND "patient_id: …". */
+SchedPatient *sched_patient_get(SchedStore *store, gint64 patient_id, GError **error);
+/* Patients by id whose name contains `query` or whose phone's digits contain its digits
+ * (NULL for all), at most `limit` (0 = 100). (element-type SchedPatient) (transfer full) */
+GPtrArray *sched_patients_search(SchedStore *store, const char *query, guint limit, GError **error);
+/* Sets (NULL clears) a patient's preferred language. NOT_FOUND "patient_id", INVALID
+ * "preferred_language". */
+gboolean sched_patient_set_language(SchedStore *store, gint64 patient_id,
+                                    const char *preferred_language, GError **error);
 
 typedef struct {
   gint64 id;
@@ -121,6 +361,16 @@ typedef struct {
                          "cancelled", "noshow", ... */
   char *patient_name; /* personal data: never log */
   char *doctor_name;
+  /* Since schema 2: */
+  gint64 service_id;      /* 0 if booked without a service (sched_appointment_book) */
+  gint64 facility_id;     /* the service's facility; 0 if none */
+  char *kind;             /* "booked" or "walkin" */
+  gint64 sequence;        /* iCalendar SEQUENCE: 0, +1 on every reschedule */
+  gint64 queue_number;    /* walk-ins: 1, 2, … per doctor per local day; 0 for booked */
+  gint64 hold_expires_at; /* status "pending": when the hold lapses; else 0 */
+  char *cancel_reason;    /* NULL unless cancelled (e.g. "patient", "hold expired") */
+  gint64 created_at;
+  gint64 updated_at;
 } SchedAppointment;
 
 void sched_appointment_free(SchedAppointment *appointment);
@@ -131,7 +381,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedAppointment, sched_appointment_free)
  * so it cannot be read back later.
  * SCHED_ERROR_NOT_FOUND for an unknown doctor or patient (a staff id whose role is not
  * "doctor" counts as unknown), SCHED_ERROR_INVALID if ends_at <= starts_at or a time is out of
- * range. Returns the appointment id or 0. */
+ * range. Returns the appointment id or 0.
+ * This is the operator's path (`mashwara admin book`, the demo): it does not consult
+ * availability, services or buffers. Since schema 2 it is refused with CONFLICT
+ * "starts_at: slot taken" only if the doctor already has a live booked appointment starting at
+ * the very same second; clinic staff book through sched_appointment_hold/_book_slot instead.
+ * Its appointment has kind "booked", service_id 0 and facility_id 0. */
 gint64 sched_appointment_book(SchedStore *store, gint64 doctor_id, gint64 patient_id,
                               gint64 starts_at, gint64 ends_at, char **patient_token,
                               GError **error);
@@ -144,11 +399,238 @@ SchedAppointment *sched_appointment_get(SchedStore *store, gint64 appointment_id
 GPtrArray *sched_appointments_for_doctor(SchedStore *store, gint64 doctor_id, gint64 from,
                                          gint64 to, GError **error);
 
+/* Filters for sched_appointments_search; 0/NULL members do not filter. */
+typedef struct {
+  gint64 doctor_id;
+  gint64 patient_id;
+  gint64 facility_id;
+  gint64 service_id;
+  const char *status; /* one FHIR Appointment.status value */
+  const char *kind;   /* "booked" or "walkin" */
+  gint64 from;        /* starts_at >= from */
+  gint64 to;          /* starts_at < to */
+  guint limit;        /* 0 = 500; at most 5000 */
+  guint offset;
+} SchedAppointmentFilter;
+
+/* Appointments matching every set member, by start then id. (element-type SchedAppointment)
+ * (transfer full) INVALID "status"/"kind" for an unknown value, "to" if to <= from (both set). */
+GPtrArray *sched_appointments_search(SchedStore *store, const SchedAppointmentFilter *filter,
+                                     GError **error);
+
 /* Sets any FHIR Appointment.status value ("proposed", "pending", "booked", "arrived",
  * "fulfilled", "cancelled", "noshow", "checked-in", "waitlist", "entered-in-error"); no
  * transition rules yet. SCHED_ERROR_INVALID for another string, NOT_FOUND for an unknown id. */
 gboolean sched_appointment_set_status(SchedStore *store, gint64 appointment_id, const char *status,
                                       GError **error);
+
+/* --- Slots and the booking engine ---------------------------------------------------------- */
+
+/* A bookable slot: generated from a doctor's weekly availability for a service, minus breaks,
+ * exceptions, live appointments and live holds (with the service's buffers on both sides),
+ * the service's max_per_day, and times before `now`. */
+typedef struct {
+  char *id; /* "<doctor_id>-<service_id>-<starts_at>" (stable; FHIR Slot.id) */
+  gint64 doctor_id;
+  gint64 service_id;
+  gint64 facility_id;
+  gint64 starts_at;
+  gint64 ends_at; /* starts_at + the service's duration */
+} SchedSlot;
+
+void sched_slot_free(SchedSlot *slot);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedSlot, sched_slot_free)
+
+/* The stable id of a slot. (transfer full) */
+char *sched_slot_id(gint64 doctor_id, gint64 service_id, gint64 starts_at);
+/* Parses a slot id; FALSE if malformed (any out pointer may be NULL). */
+gboolean sched_slot_id_parse(const char *slot_id, gint64 *doctor_id, gint64 *service_id,
+                             gint64 *starts_at);
+
+/* A slot search; 0/NULL members do not filter. */
+typedef struct {
+  gint64 doctor_id;
+  gint64 service_id;
+  gint64 facility_id;
+  const char *specialty; /* the service's specialty (exact, ASCII case-insensitive) */
+  const char *language;  /* the doctor speaks it */
+  const char *gender;    /* the doctor's gender */
+  gint64 from;           /* required: slots starting in [from, to) */
+  gint64 to;             /* required; to - from <= 366 days */
+  guint limit;           /* 0 = 100; at most 1000 */
+  gint64 now;            /* slots starting before now are left out; 0 = the real clock */
+} SchedSlotQuery;
+
+/* Free slots matching `query`, by start then doctor id then service id, at most `limit`.
+ * (element-type SchedSlot) (transfer full) INVALID "from"/"to" (missing, out of range, empty,
+ * or over 366 days), "gender", "language". An empty array if nothing matches. Cost: bounded by
+ * the candidate doctors' windows inside [from, to) plus one indexed range read of their
+ * appointments. */
+GPtrArray *sched_slots_search(SchedStore *store, const SchedSlotQuery *query, GError **error);
+
+/* What to book: a slot (doctor, service, starts_at) for a patient. */
+typedef struct {
+  gint64 doctor_id;
+  gint64 service_id;
+  gint64 patient_id;
+  gint64 starts_at;
+} SchedBookingRequest;
+
+/* Holds a slot: a "pending" appointment whose hold lapses at now + policy.hold_s. One
+ * BEGIN IMMEDIATE transaction re-checks that the slot exists in the doctor's availability and
+ * is free. Returns the appointment id or 0 with: NOT_FOUND "doctor_id"/"service_id"/
+ * "patient_id"; INVALID "starts_at" (in the past, or not a slot of that doctor and service:
+ * outside availability, in a break or exception, off the slot grid); CONFLICT
+ * "starts_at: slot taken" if another live appointment or hold overlaps it; CONFLICT
+ * "starts_at: max_per_day reached" if the service's daily limit for the doctor is used up.
+ * Lapsed holds of the doctor are cancelled ("hold expired") in the same transaction, without a
+ * waitlist offer. `now` 0 = the real clock. Nothing written on error. */
+gint64 sched_appointment_hold(SchedStore *store, const SchedBookingRequest *request, gint64 now,
+                              GError **error);
+/* Confirms a live hold: "pending" → "booked", issues the patient's join token (`*patient_token`
+ * optional, transfer full, NULL on failure) and queues the "confirmation" notice with the link.
+ * NOT_FOUND "appointment_id"; CONFLICT "status: …" if it is not pending; CONFLICT
+ * "hold_expires_at: hold expired" if the hold lapsed (the slot may be gone). Nothing written on
+ * error. */
+gboolean sched_appointment_confirm(SchedStore *store, gint64 appointment_id, gint64 now,
+                                   char **patient_token, GError **error);
+/* Hold and confirm in one transaction: the same checks and errors as sched_appointment_hold,
+ * then as confirm. Returns the appointment id ("booked") or 0. */
+gint64 sched_appointment_book_slot(SchedStore *store, const SchedBookingRequest *request,
+                                   gint64 now, char **patient_token, GError **error);
+/* Cancels a pending/booked/arrived/checked-in/waitlist/proposed appointment: status
+ * "cancelled", `reason` recorded (NULL allowed; INVALID "reason" if over SCHED_NAME_MAX_BYTES),
+ * its tokens revoked, a "cancellation" notice queued (not for a mere hold), and the freed slot
+ * offered to the first matching waitlist entry (a hold for policy.offer_s plus a
+ * "waitlist_offer" notice). NOT_FOUND "appointment_id"; CONFLICT "status: …" if already
+ * cancelled, fulfilled, noshow or entered-in-error. Nothing written on error. */
+gboolean sched_appointment_cancel(SchedStore *store, gint64 appointment_id, const char *reason,
+                                  gint64 now, GError **error);
+/* Moves a booked (or pending) appointment of kind "booked" with a service to `new_starts_at`,
+ * re-checked like a hold (ignoring the appointment itself); sequence + 1; the join tokens'
+ * window follows the new time; a "rescheduled" notice is queued (not for a pending hold); the
+ * old slot is offered to the waitlist as after a cancellation.
+ * NOT_FOUND "appointment_id"; CONFLICT "status: …" for another status, INVALID "service_id: …"
+ * if booked without a service; then the errors of sched_appointment_hold ("starts_at").
+ * Nothing written on error. */
+gboolean sched_appointment_reschedule(SchedStore *store, gint64 appointment_id,
+                                      gint64 new_starts_at, gint64 now, GError **error);
+/* Staff check a patient in: booked/arrived → "checked-in" (already checked-in: no change).
+ * NOT_FOUND "appointment_id"; CONFLICT "status: …" otherwise. */
+gboolean sched_appointment_check_in(SchedStore *store, gint64 appointment_id, gint64 now,
+                                    GError **error);
+
+/* Issues a walk-in token: an appointment of kind "walkin", status "arrived", starting at `now`
+ * and lasting the service's duration (15 minutes with `service_id` 0), queue_number 1 + the
+ * walk-ins of that doctor earlier on the same local day, and a patient join token
+ * (`*patient_token` optional, transfer full). Returns the appointment id or 0 with NOT_FOUND
+ * "doctor_id"/"patient_id"/"service_id". Nothing written on error. */
+gint64 sched_walkin_add(SchedStore *store, gint64 doctor_id, gint64 patient_id, gint64 service_id,
+                        gint64 now, char **patient_token, GError **error);
+/* A doctor's queue for the local day (the facility's zone from the doctor's profile, else
+ * SCHED_TIMEZONE_DEFAULT) containing `day_at`: appointments "booked", "arrived" and
+ * "checked-in" of that day; booked ones by start time, each walk-in after those booked before
+ * its issue time (walk-ins among themselves by queue number). (element-type SchedAppointment)
+ * (transfer full) NOT_FOUND "doctor_id". */
+GPtrArray *sched_day_queue(SchedStore *store, gint64 doctor_id, gint64 day_at, GError **error);
+
+/* --- Waitlist ------------------------------------------------------------------------------ */
+
+typedef struct {
+  gint64 id;
+  gint64 patient_id;
+  gint64 service_id;
+  gint64 doctor_id;              /* 0: any doctor offering the service */
+  gint64 not_before;             /* 0: any time */
+  gint64 not_after;              /* slot must start before this; 0: any time */
+  char *status;                  /* "waiting", "offered", "booked", "removed" */
+  gint64 offered_appointment_id; /* the pending hold offered, else 0 */
+  gint64 created_at;
+} SchedWaitlistEntry;
+
+void sched_waitlist_entry_free(SchedWaitlistEntry *entry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedWaitlistEntry, sched_waitlist_entry_free)
+
+/* Puts a patient on the waitlist of a service (optionally one doctor, optionally a time range).
+ * Returns the entry id or 0 with NOT_FOUND "patient_id"/"service_id"/"doctor_id", INVALID
+ * "not_after" (<= not_before). Entries are offered freed slots first come, first served.
+ * When an offered hold is confirmed the entry becomes "booked"; if it lapses, "waiting" again.
+ * Nothing written on error. */
+gint64 sched_waitlist_add(SchedStore *store, gint64 patient_id, gint64 service_id, gint64 doctor_id,
+                          gint64 not_before, gint64 not_after, gint64 now, GError **error);
+/* Entries by id, of one service (0 for all), in every status when `status` is NULL.
+ * (element-type SchedWaitlistEntry) (transfer full) */
+GPtrArray *sched_waitlist_list(SchedStore *store, gint64 service_id, const char *status,
+                               GError **error);
+/* Marks an entry "removed". NOT_FOUND "waitlist_id". */
+gboolean sched_waitlist_remove(SchedStore *store, gint64 waitlist_id, GError **error);
+
+/* --- Periodic jobs (called by the daemon's timers; each is one transaction) ------------------ */
+
+/* Cancels ("hold expired") every pending hold whose hold_expires_at <= now, frees its slot,
+ * puts a lapsed waitlist offer's entry back to "waiting" and offers the slot to the next entry.
+ * `*count` (optional) receives how many holds lapsed. */
+gboolean sched_holds_expire(SchedStore *store, gint64 now, guint *count, GError **error);
+/* Marks "noshow" every kind "booked" appointment still "booked" at starts_at +
+ * policy.noshow_after_s <= now. `*count` (optional) receives how many. */
+gboolean sched_appointments_mark_noshow(SchedStore *store, gint64 now, guint *count,
+                                        GError **error);
+/* Queues "reminder_day" for booked appointments starting within (now, now + 24 h] and
+ * "reminder_15min" for those within (now, now + 15 min], once per appointment and sequence
+ * (dedupe keys "reminder_day:<id>:<sequence>"); re-running is idempotent. `*count` (optional)
+ * receives how many were newly queued. */
+gboolean sched_reminders_queue(SchedStore *store, gint64 now, guint *count, GError **error);
+
+/* Queues a new join link ("link_resend") for the next booked appointment (ends_at > now) of the
+ * patient(s) with this phone number, with a new patient token (old tokens stay valid). Returns
+ * TRUE whether or not the phone is known, and takes no notice of which: callers must answer the
+ * same either way. FALSE only with INVALID "phone: …" (malformed) or SCHED_ERROR_DB. At most one
+ * resend per appointment per 60 s (dedupe key "link_resend:<id>:<now / 60>"). */
+gboolean sched_link_resend(SchedStore *store, const char *phone, gint64 now, GError **error);
+
+/* --- Outbox (notifications to patients) --------------------------------------------------- */
+
+/* One notice. Kinds: "confirmation", "reminder_day", "reminder_15min", "you_are_next",
+ * "cancellation", "rescheduled", "waitlist_offer", "link_resend". */
+typedef struct {
+  gint64 id;
+  char *kind;
+  gint64 appointment_id;
+  char *recipient;  /* phone number: personal data, never log */
+  char *language;   /* "ur" or "en": the language `body` is in */
+  char *body;       /* the rendered text (may hold a join link); "" once sent */
+  char *dedupe_key; /* unique; send it as the gateway's Idempotency-Key */
+  gint64 due_at;
+  gint64 attempts;        /* claims so far, including this one */
+  gint64 next_attempt_at; /* 0 = as soon as due */
+  gint64 leased_until;    /* 0 = not leased */
+  gint64 sent_at;         /* 0 = not sent */
+  gint64 failed_at;       /* 0 unless given up */
+  char *last_error;       /* NULL if none; never personal data */
+} SchedOutboxItem;
+
+void sched_outbox_item_free(SchedOutboxItem *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedOutboxItem, sched_outbox_item_free)
+
+/* Claims up to `max` (1..1000) unsent, not given up notices due at `now` (due_at <= now,
+ * next_attempt_at <= now, lease lapsed) by due time then id: each gets leased_until =
+ * now + lease_s (> 0) and attempts + 1. A sender that crashes before _done sees the notice
+ * again after the lease: delivery is at-least-once, deduplicated downstream by dedupe_key.
+ * (element-type SchedOutboxItem) (transfer full) INVALID "max"/"lease_s". Notices without a
+ * recipient phone are never claimed (they are marked failed "no phone"). */
+GPtrArray *sched_outbox_claim(SchedStore *store, gint64 now, guint max, gint64 lease_s,
+                              GError **error);
+/* Marks a notice sent at `now` and blanks its body (the join link is not kept). Idempotent.
+ * NOT_FOUND "outbox_id". */
+gboolean sched_outbox_done(SchedStore *store, gint64 outbox_id, gint64 now, GError **error);
+/* Records a failed attempt: last_error = `error_text` (no personal data; truncated to 200
+ * bytes), the lease released, next_attempt_at = `retry_at`; `retry_at` 0 gives up (failed_at =
+ * now; never claimed again). NOT_FOUND "outbox_id". */
+gboolean sched_outbox_failed(SchedStore *store, gint64 outbox_id, gint64 now,
+                             const char *error_text, gint64 retry_at, GError **error);
+/* Notices by id, of one appointment (0 for all), at most `limit` (0 = 500), newest last.
+ * (element-type SchedOutboxItem) (transfer full) */
+GPtrArray *sched_outbox_list(SchedStore *store, gint64 appointment_id, guint limit, GError **error);
 
 /* --- Join tokens --------------------------------------------------------------------------- */
 
@@ -210,8 +692,10 @@ SchedTokenVerdict sched_token_window_verdict(const SchedTokenWindow *window, gin
 
 /* The consultation of an appointment: created when the patient first enters the waiting room
  * (idempotent), then stamped when the call starts and ends. Times are unix seconds.
- * - waiting: keeps the first waiting_since; a "booked" appointment becomes "checked-in".
- * - started: stamps started_at the first time only; does nothing once ended.
+ * - waiting: keeps the first waiting_since; a "booked" appointment becomes "arrived" (the
+ *   patient is in the online waiting room; "checked-in" is set by staff).
+ * - started: stamps started_at the first time only; does nothing once ended. The first start
+ *   also queues "you_are_next" for the next patient in the doctor's day queue.
  * - ended: stamps ended_at and outcome; the appointment becomes "noshow" for "no-show", else
  *   "fulfilled". Repeating it with the same outcome changes nothing; with another outcome it
  *   is SCHED_ERROR_CONFLICT. A consultation that never waited or started may still end (a

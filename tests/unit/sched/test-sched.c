@@ -3,6 +3,7 @@
  * store actually wrote: that only hashes of secrets are stored, and that a refused call wrote
  * nothing at all (the whole database is dumped before and after and compared). */
 #include "scheduler.h"
+#include "sched-test-util.h"
 
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -20,64 +21,6 @@ typedef struct {
 } Fixture;
 
 /* --- Helpers ------------------------------------------------------------------------------- */
-
-static sqlite3 *raw_open(const char *path)
-{
-  sqlite3 *db = NULL;
-
-  g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
-  return db;
-}
-
-static gint64 raw_int(const char *path, const char *sql)
-{
-  sqlite3 *db = raw_open(path);
-  sqlite3_stmt *st = NULL;
-  gint64 v;
-
-  g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
-  g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
-  v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
-}
-
-static void raw_exec(const char *path, const char *sql)
-{
-  sqlite3 *db = raw_open(path);
-
-  g_assert_cmpint(sqlite3_exec(db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
-  sqlite3_close(db);
-}
-
-/* Every row of every table, as text: two equal dumps mean nothing was written in between. */
-static char *raw_dump(const char *path)
-{
-  static const char *const tables[] = {"schema_migrations", "staff",       "patients",
-                                       "appointments",      "join_tokens", "staff_sessions",
-                                       "consultations"};
-  sqlite3 *db = raw_open(path);
-  GString *out = g_string_new(NULL);
-
-  for (gsize t = 0; t < G_N_ELEMENTS(tables); t++) {
-    g_autofree char *sql = g_strdup_printf("SELECT * FROM %s ORDER BY 1", tables[t]);
-    sqlite3_stmt *st = NULL;
-
-    g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
-    g_string_append_printf(out, "[%s]\n", tables[t]);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      for (int c = 0; c < sqlite3_column_count(st); c++) {
-        const char *v = (const char *)sqlite3_column_text(st, c);
-        g_string_append_printf(out, "%s|", v != NULL ? v : "NULL");
-      }
-      g_string_append_c(out, '\n');
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return g_string_free(out, FALSE);
-}
 
 static char *sha256_hex(const char *s)
 {
@@ -934,11 +877,12 @@ static void test_consultation_flow(Fixture *f, gconstpointer data)
   g_assert_null(none);
   g_clear_error(&error);
 
-  /* Waiting: created once, first time kept, booked -> checked-in. */
+  /* Waiting: created once, first time kept, booked -> arrived (the online waiting room; staff check
+   * in). */
   g_assert_true(sched_consultation_waiting(f->store, id, T0 - 300, &error));
   g_assert_no_error(error);
   assert_consultation(f, id, T0 - 300, 0, 0, NULL);
-  assert_status(f, id, "checked-in");
+  assert_status(f, id, "arrived");
   g_assert_true(sched_consultation_waiting(f->store, id, T0 - 100, &error));
   assert_consultation(f, id, T0 - 300, 0, 0, NULL);
   g_assert_cmpint(raw_int(f->path, "SELECT COUNT(*) FROM consultations"), ==, 1);
@@ -952,7 +896,7 @@ static void test_consultation_flow(Fixture *f, gconstpointer data)
   /* A rejoin to the waiting room during the call changes nothing. */
   g_assert_true(sched_consultation_waiting(f->store, id, T0 + 700, &error));
   assert_consultation(f, id, T0 - 300, T0 + 60, 0, NULL);
-  assert_status(f, id, "checked-in");
+  assert_status(f, id, "arrived");
 
   /* Ended: stamps and fulfils; repeating is harmless, contradicting is refused. */
   g_assert_true(sched_consultation_ended(f->store, id, T0 + 1200, "follow-up", &error));

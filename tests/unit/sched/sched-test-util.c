@@ -1,0 +1,65 @@
+/* sched-test-util.c — raw SQLite helpers shared by the scheduler's unit tests: a second
+ * connection that inspects what the store actually wrote. */
+#include "sched-test-util.h"
+
+#include <string.h>
+
+sqlite3 *raw_open(const char *path)
+{
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  return db;
+}
+
+gint64 raw_int(const char *path, const char *sql)
+{
+  sqlite3 *db = raw_open(path);
+  sqlite3_stmt *st = NULL;
+  gint64 v;
+
+  g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+  v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+void raw_exec(const char *path, const char *sql)
+{
+  sqlite3 *db = raw_open(path);
+
+  g_assert_cmpint(sqlite3_exec(db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close(db);
+}
+
+/* Every row of every table, as text: two equal dumps mean nothing was written in between. */
+char *raw_dump(const char *path)
+{
+  static const char *const tables[] = {
+      "schema_migrations",   "staff",          "patients",      "appointments",
+      "join_tokens",         "staff_sessions", "consultations", "facilities",
+      "doctor_profiles",     "services",       "availability",  "breaks",
+      "schedule_exceptions", "waitlist",       "outbox"};
+  sqlite3 *db = raw_open(path);
+  GString *out = g_string_new(NULL);
+
+  for (gsize t = 0; t < G_N_ELEMENTS(tables); t++) {
+    g_autofree char *sql = g_strdup_printf("SELECT * FROM %s ORDER BY 1", tables[t]);
+    sqlite3_stmt *st = NULL;
+
+    g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &st, NULL), ==, SQLITE_OK);
+    g_string_append_printf(out, "[%s]\n", tables[t]);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      for (int c = 0; c < sqlite3_column_count(st); c++) {
+        const char *v = (const char *)sqlite3_column_text(st, c);
+        g_string_append_printf(out, "%s|", v != NULL ? v : "NULL");
+      }
+      g_string_append_c(out, '\n');
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return g_string_free(out, FALSE);
+}
