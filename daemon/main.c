@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "mw-config.h"
+#include "mw-jobs.h"
 #include "mw-tls.h"
+#include "notify.h"
 #include "scheduler.h"
 #include "sfu.h"
 #include "sig.h"
@@ -40,53 +42,131 @@ static int admin_fail(const char *message)
   return 2;
 }
 
+/* "HH:MM" or a number of minutes after midnight; -1 if malformed. */
+static int parse_minutes(const char *s)
+{
+  unsigned h, m;
+  char tail;
+
+  if (s == NULL)
+    return -1;
+  if (sscanf(s, "%u:%u%c", &h, &m, &tail) == 2)
+    return h <= 24 && m < 60 && h * 60 + m <= 1440 ? (int)(h * 60 + m) : -1;
+  if (sscanf(s, "%u%c", &m, &tail) == 1)
+    return m <= 1440 ? (int)m : -1;
+  return -1;
+}
+
+/* Prints a scheduler error as the API does: {"error", "field", "message"} on stderr. */
+static int admin_error(const GError *error)
+{
+  g_autofree char *field = sched_error_field(error);
+  g_autofree char *message = g_strescape(error->message, NULL);
+
+  g_printerr("{\"error\":%d,\"field\":%s%s%s,\"message\":\"%s\"}\n", error->code, field ? "\"" : "",
+             field ? field : "null", field ? "\"" : "", message);
+  return 2;
+}
+
+/* The staff id of a doctor given by username or numeric id. */
+static gint64 admin_doctor(SchedStore *store, const char *doctor, GError **error)
+{
+  guint64 id;
+
+  if (doctor == NULL) {
+    g_set_error(error, SCHED_ERROR, SCHED_ERROR_INVALID, "doctor_id: --doctor is required");
+    return 0;
+  }
+  if (g_ascii_string_to_unsigned(doctor, 10, 1, G_MAXINT64, &id, NULL))
+    return (gint64)id;
+  g_autoptr(SchedStaff) staff = sched_staff_find(store, doctor, error);
+  if (!staff)
+    return 0;
+  if (g_strcmp0(staff->role, "doctor") != 0) {
+    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND, "doctor_id: not a doctor");
+    return 0;
+  }
+  return staff->id;
+}
+
 static int admin_main(int argc, char **argv)
 {
   g_autofree char *db = NULL, *username = NULL, *name = NULL, *password = NULL, *phone = NULL;
   g_autofree char *doctor = NULL, *start = NULL, *public_url = NULL;
-  gint64 patient = 0;
-  int minutes = 15;
+  g_autofree char *district = NULL, *sector = NULL, *timezone = NULL, *specialty = NULL;
+  g_autofree char *role = NULL, *languages = NULL, *gender = NULL, *from_s = NULL, *to_s = NULL;
+  g_autofree char *start_at = NULL, *end_at = NULL, *valid_from = NULL, *valid_until = NULL;
+  g_autofree char *reason = NULL, *language = NULL;
+  gint64 patient = 0, facility = 0, service = 0;
+  int minutes = 15, duration = 0, buffer_before = 0, buffer_after = 0, max_per_day = 0;
+  int weekday = 0;
   GOptionEntry entries[] = {
       {"db", 0, 0, G_OPTION_ARG_FILENAME, &db, "SQLite database file", "PATH"},
-      {"username", 0, 0, G_OPTION_ARG_STRING, &username, "add-doctor: login name", "U"},
-      {"name", 0, 0, G_OPTION_ARG_STRING, &name, "add-doctor/add-patient: display name", "N"},
-      {"password", 0, 0, G_OPTION_ARG_STRING, &password, "add-doctor: password", "P"},
+      {"username", 0, 0, G_OPTION_ARG_STRING, &username, "add-doctor/add-staff: login name", "U"},
+      {"name", 0, 0, G_OPTION_ARG_STRING, &name, "display name (staff, patient, facility, service)",
+       "N"},
+      {"password", 0, 0, G_OPTION_ARG_STRING, &password, "add-doctor/add-staff: password", "P"},
+      {"role", 0, 0, G_OPTION_ARG_STRING, &role, "add-staff: doctor, admin or analyst", "R"},
       {"phone", 0, 0, G_OPTION_ARG_STRING, &phone, "add-patient: phone number", "P"},
-      {"doctor", 0, 0, G_OPTION_ARG_STRING, &doctor, "book: the doctor's username", "U"},
+      {"language", 0, 0, G_OPTION_ARG_STRING, &language, "add-patient: preferred language", "L"},
+      {"doctor", 0, 0, G_OPTION_ARG_STRING, &doctor, "the doctor's username (or staff id)", "U"},
       {"patient", 0, 0, G_OPTION_ARG_INT64, &patient, "book: patient id", "ID"},
       {"start", 0, 0, G_OPTION_ARG_STRING, &start,
-       "book: unix time, 'now', or +N/-N seconds from now", "T"},
+       "book: unix time, 'now', or +N/-N seconds from now; availability/break: HH:MM", "T"},
+      {"end", 0, 0, G_OPTION_ARG_STRING, &end_at, "availability/break: HH:MM", "T"},
       {"minutes", 0, 0, G_OPTION_ARG_INT, &minutes, "book: duration (15)", "M"},
       {"public-url", 0, 0, G_OPTION_ARG_STRING, &public_url, "book: base of the link", "URL"},
+      {"district", 0, 0, G_OPTION_ARG_STRING, &district, "add-facility: district", "D"},
+      {"sector", 0, 0, G_OPTION_ARG_STRING, &sector, "add-facility: public, private or ngo", "S"},
+      {"timezone", 0, 0, G_OPTION_ARG_STRING, &timezone, "add-facility: IANA zone", "TZ"},
+      {"facility", 0, 0, G_OPTION_ARG_INT64, &facility, "facility id", "ID"},
+      {"service", 0, 0, G_OPTION_ARG_INT64, &service, "service id", "ID"},
+      {"specialty", 0, 0, G_OPTION_ARG_STRING, &specialty, "service/doctor specialty", "S"},
+      {"duration", 0, 0, G_OPTION_ARG_INT, &duration, "add-service: minutes", "M"},
+      {"buffer-before", 0, 0, G_OPTION_ARG_INT, &buffer_before, "add-service: minutes", "M"},
+      {"buffer-after", 0, 0, G_OPTION_ARG_INT, &buffer_after, "add-service: minutes", "M"},
+      {"max-per-day", 0, 0, G_OPTION_ARG_INT, &max_per_day, "add-service: 0 = no limit", "N"},
+      {"weekday", 0, 0, G_OPTION_ARG_INT, &weekday, "availability/break: 1 = Mon .. 7 = Sun", "D"},
+      {"valid-from", 0, 0, G_OPTION_ARG_STRING, &valid_from, "availability: YYYY-MM-DD", "D"},
+      {"valid-until", 0, 0, G_OPTION_ARG_STRING, &valid_until, "availability: YYYY-MM-DD", "D"},
+      {"languages", 0, 0, G_OPTION_ARG_STRING, &languages, "set-doctor-profile: ur,en,…", "L"},
+      {"gender", 0, 0, G_OPTION_ARG_STRING, &gender, "set-doctor-profile: female, male, other",
+       "G"},
+      {"from", 0, 0, G_OPTION_ARG_STRING, &from_s, "add-exception: unix time", "T"},
+      {"to", 0, 0, G_OPTION_ARG_STRING, &to_s, "add-exception: unix time", "T"},
+      {"reason", 0, 0, G_OPTION_ARG_STRING, &reason, "add-exception: e.g. leave", "R"},
       {NULL, 0, 0, 0, NULL, NULL, NULL},
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new("add-doctor|add-patient|book");
+  g_autoptr(GOptionContext) ctx =
+      g_option_context_new("add-doctor|add-staff|add-patient|book|add-facility|add-service|"
+                           "add-availability|add-break|add-exception|set-doctor-profile|"
+                           "integrity-check");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &error))
     return admin_fail(error->message);
   if (argc < 3 || !db)
-    return admin_fail("usage: mashwara admin add-doctor|add-patient|book --db PATH …");
+    return admin_fail("usage: mashwara admin <subcommand> --db PATH … (see --help)");
   const char *cmd = argv[2];
   g_autoptr(SchedStore) store = sched_store_open(db, &error);
   if (!store)
     return admin_fail(error->message);
 
-  if (strcmp(cmd, "add-doctor") == 0) {
+  if (strcmp(cmd, "add-doctor") == 0 || strcmp(cmd, "add-staff") == 0) {
     if (!username || !name || !password)
-      return admin_fail("add-doctor needs --username, --name and --password");
-    gint64 id = sched_doctor_add(store, username, name, password, &error);
+      return admin_fail("add-doctor/add-staff need --username, --name and --password");
+    gint64 id = sched_staff_add(store, username, name, password, role ? role : "doctor", &error);
     if (!id)
-      return admin_fail(error->message);
+      return admin_error(error);
     g_print("{\"staff_id\":%" G_GINT64_FORMAT "}\n", id);
     return 0;
   }
   if (strcmp(cmd, "add-patient") == 0) {
     if (!name)
       return admin_fail("add-patient needs --name");
-    gint64 id = sched_patient_add(store, name, phone, &error);
+    gint64 id = sched_patient_add_full(store, name, phone, language, &error);
     if (!id)
-      return admin_fail(error->message);
+      return admin_error(error);
     g_print("{\"patient_id\":%" G_GINT64_FORMAT "}\n", id);
     return 0;
   }
@@ -112,7 +192,88 @@ static int admin_main(int argc, char **argv)
             token, link);
     return 0;
   }
-  return admin_fail("unknown subcommand (add-doctor, add-patient, book)");
+  if (strcmp(cmd, "add-facility") == 0) {
+    gint64 id =
+        sched_facility_add(store, name, district, sector ? sector : "public", timezone, &error);
+    if (!id)
+      return admin_error(error);
+    g_print("{\"facility_id\":%" G_GINT64_FORMAT "}\n", id);
+    return 0;
+  }
+  if (strcmp(cmd, "add-service") == 0) {
+    SchedService spec = {.facility_id = facility,
+                         .name = name,
+                         .specialty = specialty,
+                         .duration_min = duration,
+                         .buffer_before_min = buffer_before,
+                         .buffer_after_min = buffer_after,
+                         .max_per_day = max_per_day};
+    gint64 id = sched_service_add(store, &spec, &error);
+    if (!id)
+      return admin_error(error);
+    g_print("{\"service_id\":%" G_GINT64_FORMAT "}\n", id);
+    return 0;
+  }
+  if (strcmp(cmd, "add-availability") == 0 || strcmp(cmd, "add-break") == 0) {
+    gint64 doctor_id = admin_doctor(store, doctor, &error);
+    if (!doctor_id)
+      return admin_error(error);
+    int start_min = parse_minutes(start), end_min = parse_minutes(end_at);
+    if (start_min < 0 || end_min < 0)
+      return admin_fail("--start and --end are HH:MM (or minutes after midnight)");
+    gint64 id;
+    if (strcmp(cmd, "add-break") == 0) {
+      id = sched_break_add(store, doctor_id, weekday, start_min, end_min, &error);
+    } else {
+      SchedAvailability spec = {.doctor_id = doctor_id,
+                                .service_id = service,
+                                .weekday = weekday,
+                                .start_min = start_min,
+                                .end_min = end_min,
+                                .valid_from = valid_from,
+                                .valid_until = valid_until};
+      id = sched_availability_add(store, &spec, &error);
+    }
+    if (!id)
+      return admin_error(error);
+    g_print("{\"%s_id\":%" G_GINT64_FORMAT "}\n",
+            strcmp(cmd, "add-break") == 0 ? "break" : "availability", id);
+    return 0;
+  }
+  if (strcmp(cmd, "add-exception") == 0) {
+    gint64 doctor_id = 0;
+    gboolean ok_from, ok_to;
+    if (doctor && !(doctor_id = admin_doctor(store, doctor, &error)))
+      return admin_error(error);
+    gint64 from = parse_time(from_s, &ok_from), to = parse_time(to_s, &ok_to);
+    if (!from_s || !to_s || !ok_from || !ok_to)
+      return admin_fail("add-exception needs --from and --to (unix time or +N seconds)");
+    gint64 id = sched_exception_add(store, doctor_id, facility, from, to, reason, &error);
+    if (!id)
+      return admin_error(error);
+    g_print("{\"exception_id\":%" G_GINT64_FORMAT "}\n", id);
+    return 0;
+  }
+  if (strcmp(cmd, "set-doctor-profile") == 0) {
+    gint64 doctor_id = admin_doctor(store, doctor, &error);
+    if (!doctor_id)
+      return admin_error(error);
+    g_auto(GStrv) langs = languages ? g_strsplit(languages, ",", -1) : NULL;
+    if (!sched_doctor_set_profile(store, doctor_id, facility, specialty, (const char *const *)langs,
+                                  gender, &error))
+      return admin_error(error);
+    g_print("{\"doctor_id\":%" G_GINT64_FORMAT "}\n", doctor_id);
+    return 0;
+  }
+  if (strcmp(cmd, "integrity-check") == 0) {
+    if (!sched_store_integrity_check(store, &error))
+      return admin_error(error);
+    g_print("{\"integrity_check\":\"ok\"}\n");
+    return 0;
+  }
+  return admin_fail("unknown subcommand (add-doctor, add-staff, add-patient, book, add-facility, "
+                    "add-service, add-availability, add-break, add-exception, "
+                    "set-doctor-profile, integrity-check)");
 }
 
 /* --- demo -------------------------------------------------------------------------------- */
@@ -224,6 +385,30 @@ static int serve(MwConfig *cfg)
     g_printerr("mashwara: demo data: %s\n", error->message);
     return 1;
   }
+
+  /* Notices and the periodic jobs (holds, no-shows, reminders, the outbox drain). */
+  SchedPolicy policy = {.hold_s = SCHED_HOLD_DEFAULT_S,
+                        .offer_s = SCHED_OFFER_DEFAULT_S,
+                        .noshow_after_s = (gint64)cfg->jobs_noshow_grace_min * 60};
+  sched_store_set_policy(store, &policy);
+  sched_store_set_public_url(store, cfg->public_url);
+  NotifyConfig notify_cfg = {
+      .webhook_url = cfg->notify_webhook_url,
+      .webhook_token = cfg->notify_webhook_token,
+      .timeout_ms = (guint)cfg->notify_timeout_s * 1000,
+  };
+  NotifySender *sender =
+      notify_sender_new(notify_sender_class_find(cfg->notify_sender), &notify_cfg, &error);
+  if (!sender) {
+    g_printerr("mashwara: %s\n", error->message);
+    return 1;
+  }
+  MwJobsConfig jobs_cfg;
+  mw_jobs_config_init(&jobs_cfg, cfg->notify_timeout_s);
+  jobs_cfg.max_attempts = cfg->notify_max_attempts;
+  jobs_cfg.retry_base_s = cfg->notify_retry_base_s;
+  jobs_cfg.max_in_flight = (guint)cfg->notify_max_in_flight;
+  g_autoptr(MwJobs) jobs = mw_jobs_new(store, sender, &jobs_cfg);
 
   SfuConfig sfu_cfg = {
       .ice_addresses = (const char *const *)cfg->ice_addresses,

@@ -22,6 +22,9 @@ void mw_config_free(MwConfig *c)
   g_free(c->tls_cert);
   g_free(c->tls_key);
   g_free(c->demo_json);
+  g_free(c->notify_sender);
+  g_free(c->notify_webhook_url);
+  g_free(c->notify_webhook_token);
   g_free(c);
 }
 
@@ -66,7 +69,38 @@ static gboolean apply_key_file(MwConfig *c, const char *path, GError **error)
   take_string(kf, "ice", "turn_server", &c->turn_server);
   take_int(kf, "tokens", "minutes_before_start", &c->token_before_min);
   take_int(kf, "tokens", "minutes_after_end", &c->token_after_min);
+  take_string(kf, "notify", "sender", &c->notify_sender);
+  take_string(kf, "notify", "webhook_url", &c->notify_webhook_url);
+  take_string(kf, "notify", "webhook_token", &c->notify_webhook_token);
+  take_int(kf, "notify", "max_attempts", &c->notify_max_attempts);
+  take_int(kf, "notify", "timeout_seconds", &c->notify_timeout_s);
+  take_int(kf, "notify", "retry_base_seconds", &c->notify_retry_base_s);
+  take_int(kf, "notify", "max_in_flight", &c->notify_max_in_flight);
+  take_int(kf, "jobs", "noshow_grace_minutes", &c->jobs_noshow_grace_min);
   return TRUE;
+}
+
+/* The [notify] and [jobs] values' ranges; the webhook's URL itself is checked by the sender. */
+static gboolean check_notify(const MwConfig *c, GError **error)
+{
+  const char *bad = NULL;
+  if (g_strcmp0(c->notify_sender, "log") != 0 && g_strcmp0(c->notify_sender, "webhook") != 0)
+    bad = "[notify] sender must be \"log\" or \"webhook\"";
+  else if (g_strcmp0(c->notify_sender, "webhook") == 0 && !c->notify_webhook_url)
+    bad = "[notify] webhook_url is required for sender=webhook";
+  else if (c->notify_max_attempts < 1 || c->notify_max_attempts > 100)
+    bad = "[notify] max_attempts must be 1..100";
+  else if (c->notify_timeout_s < 1 || c->notify_timeout_s > 300)
+    bad = "[notify] timeout_seconds must be 1..300";
+  else if (c->notify_retry_base_s < 1 || c->notify_retry_base_s > 3600)
+    bad = "[notify] retry_base_seconds must be 1..3600";
+  else if (c->notify_max_in_flight < 1 || c->notify_max_in_flight > 64)
+    bad = "[notify] max_in_flight must be 1..64";
+  else if (c->jobs_noshow_grace_min < 1 || c->jobs_noshow_grace_min > 24 * 60)
+    bad = "[jobs] noshow_grace_minutes must be 1..1440";
+  if (bad)
+    g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, bad);
+  return bad == NULL;
 }
 
 MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
@@ -108,6 +142,12 @@ MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
   c->web_root = g_strdup(MASHWARA_WEB_ROOT);
   c->token_before_min = 15;
   c->token_after_min = 30;
+  c->notify_sender = g_strdup("log");
+  c->notify_max_attempts = 8;
+  c->notify_timeout_s = 10;
+  c->notify_retry_base_s = 30;
+  c->notify_max_in_flight = 8;
+  c->jobs_noshow_grace_min = 15;
   if (config_file && !apply_key_file(c, config_file, error)) {
     mw_config_free(c);
     return NULL;
@@ -136,6 +176,10 @@ MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
   if (c->port <= 0 || c->port > 65535) {
     g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "port %d is out of range",
                 c->port);
+    mw_config_free(c);
+    return NULL;
+  }
+  if (!check_notify(c, error)) {
     mw_config_free(c);
     return NULL;
   }

@@ -18,6 +18,16 @@ typedef struct {
   int token_before_min, token_after_min;
   gboolean demo;
   char *demo_json;
+  /* [notify]: how the outbox's notices go out (see notify.h) */
+  char *notify_sender;        /* "log" (default) or "webhook" */
+  char *notify_webhook_url;   /* required for "webhook" */
+  char *notify_webhook_token; /* optional bearer token */
+  int notify_max_attempts;    /* sends tried before a notice is kept as failed (8) */
+  int notify_timeout_s;       /* one webhook request's deadline (10) */
+  int notify_retry_base_s;    /* first retry delay, doubling each time up to an hour (30) */
+  int notify_max_in_flight;   /* sends at once (8) */
+  /* [jobs] */
+  int jobs_noshow_grace_min; /* a booked patient absent this long after the start is a no-show */
 } MwConfig;
 
 /* Parses argv (removing what it used) and the key file it names. (transfer full) */

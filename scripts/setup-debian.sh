@@ -8,7 +8,7 @@ BUILD_PKGS=(meson ninja-build pkg-config build-essential
   libgstreamer-plugins-bad1.0-dev gstreamer1.0-tools gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice libnice-dev
   libsrtp2-dev libwebsockets-dev libsqlite3-dev libjansson-dev libssl-dev libsodium-dev
-  openssl ca-certificates)
+  libsoup-3.0-dev sqlite3 openssl ca-certificates)
 TEST_PKGS=(chromium iproute2 iptables nodejs npm procps)
 
 want=("${BUILD_PKGS[@]}")

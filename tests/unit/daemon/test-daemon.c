@@ -96,6 +96,54 @@ static void test_bad_config(void)
   g_assert_error(e3, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION);
 }
 
+static void test_notify_and_jobs(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("mw-daemon-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "m.conf", NULL);
+  const char *args[] = {"mashwara", "--config", path, NULL};
+
+  /* Defaults. */
+  g_assert_true(g_file_set_contents(path, "[server]\nport=9443\n", -1, NULL));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwConfig) d = load(args, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(d->notify_sender, ==, "log");
+  g_assert_cmpint(d->notify_max_attempts, ==, 8);
+  g_assert_cmpint(d->jobs_noshow_grace_min, ==, 15);
+
+  /* A webhook with its keys. */
+  g_assert_true(g_file_set_contents(path,
+                                    "[notify]\nsender=webhook\nwebhook_url=https://sms.test/send\n"
+                                    "webhook_token=t0k\nmax_attempts=3\n[jobs]\n"
+                                    "noshow_grace_minutes=20\n",
+                                    -1, NULL));
+  g_autoptr(MwConfig) w = load(args, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(w->notify_sender, ==, "webhook");
+  g_assert_cmpstr(w->notify_webhook_url, ==, "https://sms.test/send");
+  g_assert_cmpstr(w->notify_webhook_token, ==, "t0k");
+  g_assert_cmpint(w->notify_max_attempts, ==, 3);
+  g_assert_cmpint(w->jobs_noshow_grace_min, ==, 20);
+
+  /* Refused: an unknown sender, a webhook without its URL, a grace out of range. */
+  static const char *const bad[] = {
+      "[notify]\nsender=carrier-pigeon\n",
+      "[notify]\nsender=webhook\n",
+      "[jobs]\nnoshow_grace_minutes=0\n",
+      "[jobs]\nnoshow_grace_minutes=100000\n",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_assert_true(g_file_set_contents(path, bad[i], -1, NULL));
+    g_autoptr(GError) e = NULL;
+    g_autoptr(MwConfig) c = load(args, &e);
+    if (c)
+      g_error("config %" G_GSIZE_FORMAT " (%s) was accepted", i, bad[i]);
+    g_assert_nonnull(e);
+  }
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
 static void test_self_signed(void)
 {
   g_autofree char *dir = g_dir_make_tmp("mw-tls-XXXXXX", NULL);
@@ -152,6 +200,7 @@ int main(int argc, char **argv)
   g_test_add_func("/daemon/config/defaults", test_defaults);
   g_test_add_func("/daemon/config/key-file-and-flags", test_key_file_and_flags);
   g_test_add_func("/daemon/config/bad", test_bad_config);
+  g_test_add_func("/daemon/config/notify-and-jobs", test_notify_and_jobs);
   g_test_add_func("/daemon/tls/self-signed", test_self_signed);
   return g_test_run();
 }
