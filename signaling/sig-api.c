@@ -243,6 +243,10 @@ void sig_api_handle(SigServer *s, const SigHttpRequest *req, SigHttpResponse *re
   gint64 id = 0;
   char tail[32] = "";
 
+  if (g_str_has_prefix(p, "/fhir/"))
+    return sig_api_fhir_handle(s, req, resp);
+  if (sig_api_clinic_handle(s, req, resp))
+    return;
   if (strcmp(p, "/api/login") == 0) {
     if (post)
       return api_login(s, req, resp);

@@ -70,6 +70,8 @@ gint64 sig_now(void);
 typedef struct {
   int method; /* LWSHUMETH_* */
   const char *path;
+  const char *const *query; /* the query string's "key=value" arguments, URL-decoded, in order
+                               (a key may repeat); NULL-terminated; NULL if there are none */
   const char *body;
   gsize body_len;
   const char *cookie_session; /* mw_session value or NULL */
@@ -79,10 +81,23 @@ typedef struct {
   int status;
   char *body;
   char *set_cookie;
+  const char *content_type; /* static string; NULL means "application/json" */
 } SigHttpResponse;
 
 void sig_api_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
 char *sig_api_error_body(const char *code, const char *message, const char *field);
+
+/* sig-api-clinic.c: the clinic's staff API (docs/api.md) and the .ics invites. Returns FALSE,
+ * touching nothing, if the request is not one of its routes (sig_api_handle goes on). */
+gboolean sig_api_clinic_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
+/* The value of the first query argument `key`, or NULL. */
+const char *sig_http_query_get(const SigHttpRequest *req, const char *key);
+/* The staff member behind the request's session cookie (transfer full), or NULL if there is no
+ * live session. */
+SchedStaff *sig_http_session_staff(SigServer *server, const SigHttpRequest *req);
+
+/* sig-api-fhir.c: the FHIR R4 read and search face under /fhir/ (docs/api.md). */
+void sig_api_fhir_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
 
 /* sig-consult.c */
 void sig_consult_on_message(SigConn *conn, SigMsg *msg);

@@ -136,36 +136,41 @@ static int add_common_headers(struct lws *wsi, unsigned char **p, unsigned char 
 typedef struct {
   int method;
   char *path;
+  GPtrArray *query; /* char* "k=v", NULL-terminated; NULL if none */
   char *cookie_session;
   GString *body;
   gboolean body_too_large;
-  char *resp; /* body being sent */
+  gboolean answered; /* http_api ran for this request (lws may still report the body's end) */
+  char *resp;        /* body being sent */
   gsize resp_len;
 } HttpPss;
 
 static void http_pss_reset(HttpPss *pss)
 {
   g_clear_pointer(&pss->path, g_free);
+  g_clear_pointer(&pss->query, g_ptr_array_unref);
   g_clear_pointer(&pss->cookie_session, g_free);
   if (pss->body)
     g_string_free(pss->body, TRUE);
   pss->body = NULL;
   pss->body_too_large = FALSE;
+  pss->answered = FALSE;
   g_clear_pointer(&pss->resp, g_free);
   pss->resp_len = 0;
 }
 
 /* Writes the status line and headers now; the body goes out on the next WRITEABLE. */
 static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
-                        const char *set_cookie)
+                        const char *set_cookie, const char *content_type)
 {
   unsigned char buf[LWS_PRE + 2048];
   unsigned char *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof(buf) - 1];
   g_free(pss->resp);
   pss->resp = body;
   pss->resp_len = body ? strlen(body) : 0;
-  if (lws_add_http_common_headers(wsi, (unsigned int)status, "application/json", pss->resp_len, &p,
-                                  end))
+  if (lws_add_http_common_headers(wsi, (unsigned int)status,
+                                  content_type ? content_type : "application/json", pss->resp_len,
+                                  &p, end))
     return 1;
   if (add_common_headers(wsi, &p, end))
     return 1;
@@ -185,9 +190,13 @@ static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
 
 static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
 {
+  if (pss->answered)
+    return 0; /* e.g. BODY_COMPLETION after a "content-length: 0" request was answered */
+  pss->answered = TRUE;
   SigHttpRequest req = {
       .method = pss->method,
       .path = pss->path,
+      .query = pss->query ? (const char *const *)pss->query->pdata : NULL,
       .body = pss->body ? pss->body->str : NULL,
       .body_len = pss->body ? pss->body->len : 0,
       .cookie_session = pss->cookie_session,
@@ -199,19 +208,45 @@ static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
   } else {
     sig_api_handle(server, &req, &resp);
   }
-  int r = http_respond(wsi, pss, resp.status, resp.body, resp.set_cookie);
+  int r = http_respond(wsi, pss, resp.status, resp.body, resp.set_cookie, resp.content_type);
   g_free(resp.set_cookie);
   return r;
+}
+
+/* The query string's arguments, each URL-decoded by lws ("k=v"), NULL-terminated; NULL if
+ * there are none. At most 64 arguments of 2 KiB each are kept; the rest are dropped. */
+static GPtrArray *query_args(struct lws *wsi)
+{
+  GPtrArray *args = NULL;
+  for (int i = 0; i < 64; i++) {
+    int n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (n <= 0)
+      break;
+    if (n > 2048)
+      continue;
+    char *buf = g_malloc((gsize)n + 1);
+    if (lws_hdr_copy_fragment(wsi, buf, n + 1, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+      g_free(buf);
+      break;
+    }
+    if (!args)
+      args = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(args, buf);
+  }
+  if (args)
+    g_ptr_array_add(args, NULL);
+  return args;
 }
 
 static int http_static(struct lws *wsi, SigServer *server, HttpPss *pss)
 {
   if (pss->method != LWSHUMETH_GET && pss->method != LWSHUMETH_HEAD)
-    return http_respond(wsi, pss, 405,
-                        sig_api_error_body("method_not_allowed", "only GET here", NULL), NULL);
+    return http_respond(
+        wsi, pss, 405, sig_api_error_body("method_not_allowed", "only GET here", NULL), NULL, NULL);
   g_autofree char *file = static_file_for(server, pss->path);
   if (!file)
-    return http_respond(wsi, pss, 404, sig_api_error_body("not_found", "no such page", NULL), NULL);
+    return http_respond(wsi, pss, 404, sig_api_error_body("not_found", "no such page", NULL), NULL,
+                        NULL);
   unsigned char hdr[1024];
   unsigned char *p = hdr, *end = hdr + sizeof(hdr);
   if (add_common_headers(wsi, &p, end))
@@ -237,6 +272,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     pss->path = g_strndup(in ? (const char *)in : "/", in ? strlen(in) : 1);
     g_autofree char *cookie = header_copy(wsi, WSI_TOKEN_HTTP_COOKIE);
     pss->cookie_session = cookie_value(cookie, SIG_SESSION_COOKIE);
+    pss->query = query_args(wsi);
     if (pss->method == LWSHUMETH_POST || pss->method == LWSHUMETH_PUT ||
         pss->method == LWSHUMETH_PATCH) {
       g_autofree char *cl = header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
@@ -250,7 +286,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0; /* the body arrives in LWS_CALLBACK_HTTP_BODY */
       return http_api(wsi, server, pss);
     }
-    if (g_str_has_prefix(pss->path, "/api/"))
+    if (g_str_has_prefix(pss->path, "/api/") || g_str_has_prefix(pss->path, "/fhir/"))
       return http_api(wsi, server, pss);
     return http_static(wsi, server, pss);
   }
