@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include <gst/gst.h>
+#include <gst/rtp/rtp.h>
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 #define GST_USE_UNSTABLE_API
@@ -47,6 +48,23 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
 /* After a publisher's first stream arrives, how long to wait for its second before offering
  * subscriptions with what is there (an audio-only publisher). */
 #define SFU_PUBLISH_WAIT_MS 1000
+/* Keyframes for a new subscription. The relay asks the publisher for one when the subscription
+ * connects, then looks whether a keyframe has really gone down the subscriber's branch since;
+ * if not, it asks again, up to SFU_KEYFRAME_RETRIES times, SFU_KEYFRAME_CHECK_MS apart. The
+ * browser's own PLIs cannot be relied on for this (see keyframe_check()). Requests to one
+ * publisher are at least SFU_KEYFRAME_MIN_INTERVAL_MS apart: Chrome ignores a request that comes
+ * within 300 ms of the last one it obeyed, and every keyframe costs the publisher's uplink and
+ * every subscriber's downlink. */
+#define SFU_KEYFRAME_CHECK_MS 350
+#define SFU_KEYFRAME_RETRIES 4
+#define SFU_KEYFRAME_MIN_INTERVAL_MS 300
+/* The RTP bandwidth a publish connection's rtpsession assumes, in bit/s; RTCP may use 5 % of
+ * it. rtpsession bases it on what the relay itself sends there, i.e. nothing, and falls back
+ * to 64 kbit/s: 3.2 kbit/s of RTCP, so after each early feedback packet (the TWCC feedback
+ * sends one every few frames) the next may go only 0.1-0.7 s later (RFC 4585 T_rr), and a
+ * FIR or a forwarded PLI waits that long before it leaves (measured: FIR and six PLIs held
+ * 330 ms). 1 Mbit/s (50 kbit/s of RTCP) brings that wait to a few ms. */
+#define SFU_PUBLISH_RTP_BANDWIDTH 1000000.0
 
 #define SFU_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
@@ -78,13 +96,23 @@ typedef struct {
   atomic_uint_fast64_t packets_sent;
 } Counters;
 
+/* What the video branch's probe saw go to the subscriber (streaming thread writes, main thread
+ * reads): the monotonic time in us of the last VP8 keyframe start, 0 = none yet. Refcounted:
+ * shared by the branch and its probe. */
+typedef struct {
+  gatomicrefcount ref;
+  _Atomic gint64 keyframe_us;
+  char *name; /* "<publisher> -> <subscriber>", for the log */
+} KeyframeWatch;
+
 /* One tee branch: publisher stream -> queue -> subscriber webrtcbin sink pad. */
 typedef struct {
   int media;
-  GstElement *tee;   /* (owned ref) the publisher's tee */
-  GstPad *tee_pad;   /* (owned ref) request pad of tee, NULL until started */
-  GstElement *queue; /* (owned ref) */
-  GstPad *sink_pad;  /* (owned ref) request pad of the subscriber's webrtcbin */
+  KeyframeWatch *watch; /* (owned ref) video only */
+  GstElement *tee;      /* (owned ref) the publisher's tee */
+  GstPad *tee_pad;      /* (owned ref) request pad of tee, NULL until started */
+  GstElement *queue;    /* (owned ref) */
+  GstPad *sink_pad;     /* (owned ref) request pad of the subscriber's webrtcbin */
 } Branch;
 
 /* The unlink handshake between branch_detach() and its idle probe (a streaming thread).
@@ -102,8 +130,11 @@ typedef struct {
   guint serial;
   GstElement *webrtc; /* (owned ref) */
   SfuPcState state;
-  char *publisher_id;  /* sub only */
-  GPtrArray *branches; /* sub only, Branch* */
+  char *publisher_id;      /* sub only */
+  GPtrArray *branches;     /* sub only, Branch* */
+  gint64 connected_us;     /* sub only: when it last connected (monotonic), 0 = not connected */
+  GSource *keyframe_timer; /* sub only: keyframe_check() pending */
+  guint keyframe_retries;  /* sub only: requests made by keyframe_check() since it connected */
 } Pc;
 
 typedef struct {
@@ -113,8 +144,9 @@ typedef struct {
   GstElement *tee[MEDIA_N]; /* (owned ref) */
   GstCaps *caps[MEDIA_N];   /* publisher's stream caps, NULL until its media arrives */
   GSource *publish_timer;
-  gboolean published; /* its subscriptions have been offered */
-  GHashTable *subs;   /* publisher id -> Pc* (owned) */
+  gint64 keyframe_request_us; /* last keyframe request sent to it (monotonic), 0 = none */
+  gboolean published;         /* its subscriptions have been offered */
+  GHashTable *subs;           /* publisher id -> Pc* (owned) */
 } Participant;
 
 struct SfuRoom {
@@ -161,6 +193,7 @@ typedef struct {
 
 static void room_unref(SfuRoom *room);
 static void room_publish(SfuRoom *room, Participant *p);
+static void subscription_wants_keyframe(SfuRoom *room, Pc *pc);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Small helpers                                                                             */
@@ -397,6 +430,78 @@ static GstPadProbeReturn forwarded_probe(GstPad *pad, GstPadProbeInfo *info, gpo
   return GST_PAD_PROBE_OK;
 }
 
+static KeyframeWatch *keyframe_watch_ref(KeyframeWatch *w)
+{
+  g_atomic_ref_count_inc(&w->ref);
+  return w;
+}
+
+static void keyframe_watch_unref(gpointer data)
+{
+  KeyframeWatch *w = data;
+  if (!g_atomic_ref_count_dec(&w->ref))
+    return;
+  g_free(w->name);
+  g_free(w);
+}
+
+/* Does this RTP packet start a VP8 keyframe? RFC 7741: the payload descriptor (S=1, partition
+ * 0, optional extensions), then the VP8 payload header whose P bit is 0 on a keyframe. */
+static gboolean vp8_keyframe_start(GstBuffer *buffer)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp))
+    return FALSE;
+  const guint8 *p = gst_rtp_buffer_get_payload(&rtp);
+  guint len = gst_rtp_buffer_get_payload_len(&rtp);
+  gboolean key = FALSE;
+  guint i = 1;
+  /* S=1 and PID=0: the start of partition 0 */
+  if (len < 1 || !(p[0] & 0x10) || (p[0] & 0x07) != 0)
+    goto out;
+  /* X: an extension byte follows */
+  if (p[0] & 0x80) {
+    if (len < 2)
+      goto out;
+    guint8 ext = p[1];
+    i = 2;
+    if (ext & 0x80) /* I: 7- or 15-bit PictureID */
+      i += (len > i && (p[i] & 0x80)) ? 2 : 1;
+    if (ext & 0x40) /* L: TL0PICIDX */
+      i++;
+    if (ext & 0x30) /* T or K: TID/Y/KEYIDX */
+      i++;
+  }
+  key = len > i && (p[i] & 0x01) == 0;
+out:
+  gst_rtp_buffer_unmap(&rtp);
+  return key;
+}
+
+/* On a video branch's queue src pad: notes each keyframe that goes to the subscriber, and logs
+ * the subscriber's own keyframe requests (its PLIs, turned into upstream events). */
+static GstPadProbeReturn keyframe_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  KeyframeWatch *w = data;
+  gboolean key = FALSE;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    key = vp8_keyframe_start(GST_PAD_PROBE_INFO_BUFFER(info));
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    for (guint i = 0; !key && i < gst_buffer_list_length(list); i++)
+      key = vp8_keyframe_start(gst_buffer_list_get(list, i));
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_UPSTREAM) {
+    if (gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info)))
+      GST_DEBUG("%s: the subscriber asks for a keyframe", w->name);
+    return GST_PAD_PROBE_OK;
+  }
+  if (key) {
+    atomic_store(&w->keyframe_us, g_get_monotonic_time());
+    GST_LOG("%s: keyframe forwarded", w->name);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* webrtcbin handlers (webrtcbin and streaming threads)                                      */
 
@@ -598,6 +703,17 @@ static void configure_ice(SfuRelay *relay, GstElement *webrtc)
     g_object_set(webrtc, "turn-server", relay->turn_server, NULL);
 }
 
+/* webrtcbin thread: a publish connection's rtpsession is created on negotiation. */
+static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer data)
+{
+  GstElementFactory *f = gst_element_get_factory(element);
+  if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0) {
+    g_object_set(element, "bandwidth", SFU_PUBLISH_RTP_BANDWIDTH, NULL);
+    GST_DEBUG("%s: %s bandwidth %.0f bit/s", GST_OBJECT_NAME(bin), GST_OBJECT_NAME(element),
+              SFU_PUBLISH_RTP_BANDWIDTH);
+  }
+}
+
 /* A configured webrtcbin in state NULL, not yet in the pipeline. Its handlers are connected
  * before any state change: otherwise on-negotiation-needed never fires. */
 static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, GError **error)
@@ -620,6 +736,8 @@ static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, GError **err
   gboolean is_pub = strcmp(pc_id, "pub") == 0;
   for (int m = 0; is_pub && m < MEDIA_N; m++)
     ctx->tee[m] = gst_object_ref(p->tee[m]);
+  if (is_pub)
+    g_signal_connect(webrtc, "deep-element-added", G_CALLBACK(on_deep_element_added), NULL);
 
   g_signal_connect_data(webrtc, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed),
                         pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
@@ -702,12 +820,18 @@ static void branch_free(Branch *b, GstBin *bin)
   gst_object_unref(b->queue);
   gst_object_unref(b->sink_pad);
   gst_object_unref(b->tee);
+  if (b->watch)
+    keyframe_watch_unref(b->watch);
   g_free(b);
 }
 
 static void pc_free(SfuRoom *room, Pc *pc)
 {
   GstBin *bin = GST_BIN(room->pipeline);
+  if (pc->keyframe_timer) {
+    g_source_destroy(pc->keyframe_timer);
+    g_clear_pointer(&pc->keyframe_timer, g_source_unref);
+  }
   /* Detach from the tees first: the publisher keeps streaming to its other subscribers. */
   for (guint i = 0; i < pc->branches->len; i++)
     branch_detach(g_ptr_array_index(pc->branches, i));
@@ -756,6 +880,16 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   bc->subscriber = counters_ref(subscriber->counters);
   gst_pad_add_probe(queue_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
                     forwarded_probe, bc, branch_counters_free);
+  KeyframeWatch *watch = NULL;
+  if (media == MEDIA_VIDEO) {
+    watch = g_new0(KeyframeWatch, 1);
+    g_atomic_ref_count_init(&watch->ref);
+    watch->name = g_strdup_printf("room %s %s -> %s", room->id, publisher->id, subscriber->id);
+    gst_pad_add_probe(queue_src,
+                      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                          GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+                      keyframe_probe, keyframe_watch_ref(watch), keyframe_watch_unref);
+  }
   gst_bin_add(GST_BIN(room->pipeline), queue);
   if (gst_pad_link(queue_src, sink_pad) != GST_PAD_LINK_OK)
     GST_ERROR("room %s: cannot link the %s branch %s -> %s", room->id, media_names[media],
@@ -764,6 +898,7 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
 
   Branch *b = g_new0(Branch, 1);
   b->media = media;
+  b->watch = watch;
   b->tee = gst_object_ref(publisher->tee[media]);
   b->queue = queue;
   b->sink_pad = sink_pad;
@@ -824,6 +959,8 @@ static void room_add_late_stream(SfuRoom *room, Participant *publisher, int medi
       continue;
     g_ptr_array_add(pc->branches, b);
     branch_start(b);
+    if (media == MEDIA_VIDEO && pc->state == SFU_PC_CONNECTED)
+      subscription_wants_keyframe(room, pc);
   }
 }
 
@@ -903,15 +1040,110 @@ static void room_stream_ready(SfuRoom *room, Participant *p, int media, GstCaps 
   }
 }
 
-static void keyframe_request(SfuRoom *room, Participant *publisher)
+/* Asks `publisher` for a keyframe, unless it was asked less than SFU_KEYFRAME_MIN_INTERVAL_MS
+ * ago: the keyframe already on its way serves every subscriber. TRUE if a request went out. */
+static gboolean keyframe_request(SfuRoom *room, Participant *publisher)
 {
+  gint64 now = g_get_monotonic_time();
+  if (publisher->keyframe_request_us &&
+      now - publisher->keyframe_request_us < SFU_KEYFRAME_MIN_INTERVAL_MS * 1000) {
+    GST_DEBUG("room %s: keyframe request to %s: %" G_GINT64_FORMAT " ms after the last, skipped",
+              room->id, publisher->id, (now - publisher->keyframe_request_us) / 1000);
+    return FALSE;
+  }
   GstPad *pad = gst_element_get_static_pad(publisher->tee[MEDIA_VIDEO], "sink");
-  /* Travels upstream into the publisher's rtpsession, which sends a PLI. */
+  /* Travels upstream into the publisher's rtpsession, which sends a FIR (all-headers) as soon as
+   * RTCP timing allows (RFC 4585 early feedback). */
   GstEvent *event = gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0);
   gboolean ok = gst_pad_push_event(pad, event);
+  gst_object_unref(pad);
   GST_DEBUG("room %s: keyframe request to %s: %s", room->id, publisher->id,
             ok ? "sent" : "not sent");
-  gst_object_unref(pad);
+  if (ok)
+    publisher->keyframe_request_us = now;
+  return ok;
+}
+
+static Branch *pc_video_branch(Pc *pc)
+{
+  for (guint i = 0; i < pc->branches->len; i++) {
+    Branch *b = g_ptr_array_index(pc->branches, i);
+    if (b->watch)
+      return b;
+  }
+  return NULL;
+}
+
+typedef struct {
+  SfuRoom *room;
+  Pc *pc;
+} KeyframeTimer;
+
+static void keyframe_check_schedule(SfuRoom *room, Pc *pc);
+
+/* SFU_KEYFRAME_CHECK_MS after a subscription connected (and after each retry): has a keyframe
+ * gone down its video branch since? The first request can come to nothing: it may be skipped
+ * (another subscriber's request just went out, and its keyframe may have passed this branch
+ * before it could send), or the keyframe may reach the branch while the subscriber's transport
+ * still holds packets and the leaky queue drops part of it. So the relay asks again, a bounded
+ * number of times, and stops as soon as a keyframe has gone to the subscriber. */
+static gboolean keyframe_check(gpointer data)
+{
+  KeyframeTimer *t = data;
+  SfuRoom *room = t->room;
+  Pc *pc = t->pc;
+  g_clear_pointer(&pc->keyframe_timer, g_source_unref);
+  Branch *video = pc_video_branch(pc);
+  Participant *publisher = room_find(room, pc->publisher_id);
+  if (!video || !publisher || pc->state != SFU_PC_CONNECTED || !pc->connected_us)
+    return G_SOURCE_REMOVE;
+  gint64 seen = atomic_load(&video->watch->keyframe_us);
+  if (seen >= pc->connected_us) {
+    GST_DEBUG("%s: keyframe forwarded %" G_GINT64_FORMAT " ms after connecting (%u retries)",
+              video->watch->name, (seen - pc->connected_us) / 1000, pc->keyframe_retries);
+    return G_SOURCE_REMOVE;
+  }
+  if (pc->keyframe_retries >= SFU_KEYFRAME_RETRIES) {
+    GST_WARNING("%s: no keyframe %" G_GINT64_FORMAT " ms after connecting, %u requests; leaving "
+                "it to the subscriber's PLIs",
+                video->watch->name, (g_get_monotonic_time() - pc->connected_us) / 1000,
+                pc->keyframe_retries + 1);
+    return G_SOURCE_REMOVE;
+  }
+  pc->keyframe_retries++;
+  GST_INFO("%s: no keyframe %" G_GINT64_FORMAT " ms after connecting: asking %s again",
+           video->watch->name, (g_get_monotonic_time() - pc->connected_us) / 1000, publisher->id);
+  keyframe_request(room, publisher);
+  keyframe_check_schedule(room, pc);
+  return G_SOURCE_REMOVE;
+}
+
+/* The timer is destroyed with the pc (pc_free), so both pointers stay valid. */
+static void keyframe_check_schedule(SfuRoom *room, Pc *pc)
+{
+  if (pc->keyframe_timer) {
+    g_source_destroy(pc->keyframe_timer);
+    g_clear_pointer(&pc->keyframe_timer, g_source_unref);
+  }
+  KeyframeTimer *t = g_new0(KeyframeTimer, 1);
+  t->room = room;
+  t->pc = pc;
+  pc->keyframe_timer = g_timeout_source_new(SFU_KEYFRAME_CHECK_MS);
+  g_source_set_callback(pc->keyframe_timer, keyframe_check, t, g_free);
+  g_source_set_static_name(pc->keyframe_timer, "mashwara-sfu keyframe check");
+  g_source_attach(pc->keyframe_timer, room->relay->context);
+}
+
+/* A subscription (re)connected, or got a video stream while connected: it needs a keyframe. */
+static void subscription_wants_keyframe(SfuRoom *room, Pc *pc)
+{
+  Participant *publisher = room_find(room, pc->publisher_id);
+  if (!publisher || !pc_video_branch(pc))
+    return;
+  pc->connected_us = g_get_monotonic_time();
+  pc->keyframe_retries = 0;
+  keyframe_request(room, publisher);
+  keyframe_check_schedule(room, pc);
 }
 
 static gboolean event_dispatch(gpointer data)
@@ -940,11 +1172,8 @@ static gboolean event_dispatch(gpointer data)
       break;
     pc->state = ev->state;
     GST_INFO("room %s %s/%s: %s", room->id, p->id, pc->pc_id, sfu_pc_state_name(ev->state));
-    if (ev->state == SFU_PC_CONNECTED && pc->publisher_id) {
-      Participant *publisher = room_find(room, pc->publisher_id);
-      if (publisher)
-        keyframe_request(room, publisher);
-    }
+    if (ev->state == SFU_PC_CONNECTED && pc->publisher_id)
+      subscription_wants_keyframe(room, pc);
     if (cb->pc_state)
       cb->pc_state(room->user_data, p->id, pc->pc_id, ev->state);
     break;

@@ -115,7 +115,9 @@ gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const ch
 gboolean sfu_room_add_candidate(SfuRoom *room, const char *participant_id, const char *pc_id,
                                 guint mline_index, const char *candidate, GError **error);
 
-/* Asks `publisher_id` for a keyframe on its video (as a PLI), e.g. when a subscriber connects. */
+/* Asks `publisher_id` for a keyframe on its video (as a FIR). Requests to one publisher closer
+ * than 300 ms to the last are skipped: the keyframe on its way serves them. The relay itself
+ * asks when a subscription connects, and again if no keyframe went to the subscriber. */
 void sfu_room_request_keyframe(SfuRoom *room, const char *publisher_id);
 
 typedef struct {

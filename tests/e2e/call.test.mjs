@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
-  stats, inbound, pageFetch, loginCookie, request, cleanupAll, sleep,
+  stats, inbound, pageFetch, loginCookie, request, cleanupAll, sleep, videoKeyStats,
 } from './lib.mjs';
 
 const DOCTOR = { username: 'dr.amina', name: 'Dr Amina Rauf', password: 'correct horse battery' };
@@ -184,7 +184,39 @@ describe('consultation end to end', () => {
     await gp.goto(ids.inviteLink, { waitUntil: 'load' });
     await waitState(gp, 'preview');
     await gp.waitForSelector('#btn-join:not([disabled])');
+    // MW_E2E_KEYFRAME_TRACE=1: a keyframe timeline while the interpreter joins, every change of
+    // the guest's inbound and the publishers' outbound video counters (PLI, FIR, keyframes) in ms
+    // after the click. Off by default: polling three browsers every 50 ms loads a 2-core machine.
+    const timeline = [];
+    const last = {};
+    let sampling = process.env.MW_E2E_KEYFRAME_TRACE === '1';
+    const sample = async (who, page, t0) => {
+      const s = await videoKeyStats(page);
+      const at = Date.now() - t0;
+      for (const [pc, e] of Object.entries(s)) {
+        for (const dir of ['in', 'out']) {
+          if (!e[dir]) continue;
+          const key = `${who} ${pc} ${dir}`;
+          const prev = last[key] || {};
+          const changed = ['pliCount', 'firCount', 'keyFramesDecoded', 'keyFramesEncoded']
+            .filter((k) => e[dir][k] !== undefined && e[dir][k] !== (prev[k] ?? 0))
+            .map((k) => `${k}=${e[dir][k]}`);
+          if (dir === 'in' && e.in.framesReceived && !prev.framesReceived) changed.push(`framesReceived=${e.in.framesReceived}`);
+          if (changed.length && (last[key] !== undefined || who === 'guest')) timeline.push(`+${at} ${key} ${changed.join(' ')}`);
+          last[key] = e[dir];
+        }
+      }
+      return s;
+    };
+    const sampler = async (t0) => {
+      while (sampling) {
+        await Promise.all([sample('guest', gp, t0), sample('patient', people.patient.page, t0),
+          sample('doctor', people.doctor.page, t0)]);
+        await sleep(50);
+      }
+    };
     const t0 = Date.now();
+    const samplerDone = sampler(t0);
     await gp.click('#btn-join');
     await waitState(gp, 'call', 20000);
     ids.guest = await gp.evaluate(() => window.__mw.participantId);
@@ -202,6 +234,13 @@ describe('consultation end to end', () => {
     figures.guestTimeToFirstFrameMs = first;
     figures.guestTimeToFirstVideoPacketMs = firstPacket;
     figures.guestPcConnectedMs = await gp.evaluate(() => Object.fromEntries(window.__mw.call.connectedAt));
+    if (sampling) await sleep(1000);
+    sampling = false;
+    await samplerDone;
+    if (timeline.length) {
+      figures.guestKeyframeTimeline = timeline;
+      console.log(`keyframe timeline:\n  ${timeline.join('\n  ')}`);
+    }
     const end = await waitFor(async () => {
       const s = await stats(gp);
       const p = inbound(s, ids.patient);
@@ -211,6 +250,29 @@ describe('consultation end to end', () => {
     }, { timeout: 30000, interval: 250, what: 'the interpreter to decode ≥ 30 frames and audio from both' });
     figures.guestFrames = { fromPatient: end.p.frames, fromDoctor: end.dd.frames };
     figures.guestFirstFrameInPage = await gp.evaluate(() => Object.fromEntries(window.__mw.call.firstFrameAt));
+    // The requirement: a late joiner sees each participant within a second of its subscription
+    // connecting (first frame shown minus connectionState "connected", both from the page).
+    const g = await videoKeyStats(gp);
+    const late = {};
+    for (const [who, pid] of [['patient', ids.patient], ['doctor', ids.doctor]]) {
+      const e = g[`sub:${pid}`] || {};
+      late[who] = {
+        connectedMs: e.connectedAt - t0, firstFrameMs: e.firstFrameAt - t0,
+        firstFrameAfterConnectedMs: e.firstFrameAt - e.connectedAt,
+        pli: e.in?.pliCount, keyFramesDecoded: e.in?.keyFramesDecoded,
+      };
+    }
+    figures.lateJoin = late;
+    console.log(`late joiner (ms after clicking Join): ${JSON.stringify(late)}`);
+    for (const [who, pid] of [['patient', ids.patient], ['doctor', ids.doctor]]) {
+      const pc = `sub:${pid}`;
+      const ff = figures.guestFirstFrameInPage[pc];
+      const conn = figures.guestPcConnectedMs[pc] ?? (await gp.evaluate((id) => window.__mw.call.connectedAt.get(id), pc));
+      assert.ok(typeof ff === 'number' && typeof conn === 'number',
+        `interpreter: no first-frame (${ff}) or connected (${conn}) time for ${who}'s video`);
+      assert.ok(ff - conn <= 1000,
+        `interpreter: first frame from ${who} ${ff - conn} ms after its subscription connected, want ≤ 1000 (${JSON.stringify(late[who])})`);
+    }
     await screenshot(gp, 'call-07-interpreter-in-call');
     await screenshot(people.doctor.page, 'call-08-doctor-three-way');
   }, 120000);

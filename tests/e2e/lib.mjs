@@ -386,3 +386,45 @@ export function signalPids(pids, signal) {
   }
   return done;
 }
+
+/**
+ * Keyframe bookkeeping of every video stream on a page, per pc id: inbound (framesReceived,
+ * framesDecoded, keyFramesDecoded, pliCount, firCount, nackCount, packetsReceived) and outbound
+ * (framesEncoded, keyFramesEncoded, pliCount, firCount), plus when the pc was created, connected
+ * and showed its first frame, as epoch ms (Date.now() clock, comparable with node's). {} when the
+ * page is gone.
+ */
+export function videoKeyStats(page) {
+  return page.evaluate(async () => {
+    const mw = window.__mw;
+    const out = {};
+    if (!mw || !mw.pcs) return out;
+    const epoch = (t) => (t === undefined ? null : Math.round(performance.timeOrigin + t));
+    for (const [id, pc] of mw.pcs) {
+      const created = mw.call.createdAt.get(id);
+      const e = {
+        createdAt: epoch(created),
+        connectedAt: mw.call.connectedAt.has(id) ? epoch(created + mw.call.connectedAt.get(id)) : null,
+        firstFrameAt: mw.call.firstFrameAt.has(id) ? epoch(created + mw.call.firstFrameAt.get(id)) : null,
+      };
+      const report = await pc.getStats();
+      report.forEach((r) => {
+        if (r.kind !== 'video') return;
+        if (r.type === 'inbound-rtp') {
+          e.in = {
+            packetsReceived: r.packetsReceived || 0, framesReceived: r.framesReceived || 0,
+            framesDecoded: r.framesDecoded || 0, keyFramesDecoded: r.keyFramesDecoded || 0,
+            pliCount: r.pliCount || 0, firCount: r.firCount || 0, nackCount: r.nackCount || 0,
+          };
+        } else if (r.type === 'outbound-rtp') {
+          e.out = {
+            framesEncoded: r.framesEncoded || 0, keyFramesEncoded: r.keyFramesEncoded || 0,
+            pliCount: r.pliCount || 0, firCount: r.firCount || 0,
+          };
+        }
+      });
+      out[id] = e;
+    }
+    return out;
+  }).catch(() => ({}));
+}

@@ -13,6 +13,7 @@
 
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
 #include <nice/agent.h>
@@ -42,7 +43,9 @@ struct Client {
   Harness *h;
   char *id;
   GstElement *pipeline;
-  GHashTable *pcs; /* pc id -> ClientPc* */
+  GHashTable *pcs;             /* pc id -> ClientPc* */
+  gint keyframe_requests;      /* force-key-unit events that reached the encoder (atomic) */
+  gint drop_keyframe_requests; /* how many of the next ones the encoder ignores (atomic) */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -121,6 +124,20 @@ static GstPadProbeReturn audio_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
   return GST_PAD_PROBE_OK;
 }
 
+/* client streaming thread: the relay's FIR (or a PLI) arriving at the encoder */
+static GstPadProbeReturn encoder_event_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Client *c = data;
+  if (!gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info)))
+    return GST_PAD_PROBE_OK;
+  g_atomic_int_inc(&c->keyframe_requests);
+  /* A request lost on the way (as a FIR in a dropped RTCP packet): the encoder never sees it. */
+  gint left = g_atomic_int_get(&c->drop_keyframe_requests);
+  if (left > 0 && g_atomic_int_compare_and_exchange(&c->drop_keyframe_requests, left, left - 1))
+    return GST_PAD_PROBE_DROP;
+  return GST_PAD_PROBE_OK;
+}
+
 /* client streaming thread: what a browser's <video> does, minus the display */
 static void client_on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
 {
@@ -189,11 +206,17 @@ static Client *client_new(Harness *h, const char *id)
       "rtpopuspay pt=111 ! queue leaky=downstream max-size-buffers=20 ! "
       "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! pub.sink_0 "
       "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! "
-      "vp8enc deadline=1 keyframe-max-dist=3000 target-bitrate=400000 ! rtpvp8pay pt=96 ! "
+      "vp8enc name=enc deadline=1 keyframe-max-dist=3000 target-bitrate=400000 ! "
+      "rtpvp8pay pt=96 ! "
       "queue leaky=downstream max-size-buffers=20 ! "
       "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000 ! pub.sink_1",
       &error);
   g_assert_no_error(error);
+  GstElement *enc = gst_bin_get_by_name(GST_BIN(c->pipeline), "enc");
+  GstPad *enc_src = gst_element_get_static_pad(enc, "src");
+  gst_pad_add_probe(enc_src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, encoder_event_probe, c, NULL);
+  gst_object_unref(enc_src);
+  gst_object_unref(enc);
   GstElement *pub = gst_bin_get_by_name(GST_BIN(c->pipeline), "pub");
   client_pc_new(c, "pub", pub);
   gst_object_unref(pub); /* the pipeline holds it */
@@ -508,16 +531,34 @@ static void test_call(void)
   g_assert_cmpuint(rs.peer_connections, ==, 4);
 
   /* A late joiner sees a picture from both within a second of its subscriptions connecting:
-   * the relay asks each publisher for a keyframe (their encoders make none by themselves). */
+   * the relay asks each publisher for a keyframe (their encoders make none by themselves, and
+   * c's decoder asks only after a decoding error). a loses the relay's first request: the relay
+   * sees no keyframe go to c and asks again. */
+  Client *ca = g_hash_table_lookup(h.clients, "a");
+  Client *cb = g_hash_table_lookup(h.clients, "b");
+  g_atomic_int_set(&ca->drop_keyframe_requests, 1);
+  gint requests_a = g_atomic_int_get(&ca->keyframe_requests);
+  gint requests_b = g_atomic_int_get(&cb->keyframe_requests);
   client_new(&h, "c");
   g_assert_true(sfu_room_add_participant(h.room, "c", &error));
   g_assert_true(run_until(&h, late_joiner_sees_both, 20));
   gint64 from_a = late_join_ms(&h, "a"), from_b = late_join_ms(&h, "b");
-  g_test_message("late joiner: first frame %" G_GINT64_FORMAT " ms (from a) and %" G_GINT64_FORMAT
-                 " ms (from b) after its subscription connected",
+  g_test_message("late joiner: first frame %" G_GINT64_FORMAT " ms (from a, first request lost) "
+                 "and %" G_GINT64_FORMAT " ms (from b) after its subscription connected",
                  from_a, from_b);
   g_assert_cmpint(from_a, <=, LATE_JOIN_MAX_MS);
   g_assert_cmpint(from_b, <=, LATE_JOIN_MAX_MS);
+  run_until(&h, NULL, 2);
+  requests_a = g_atomic_int_get(&ca->keyframe_requests) - requests_a;
+  requests_b = g_atomic_int_get(&cb->keyframe_requests) - requests_b;
+  g_test_message("keyframe requests for c's join: %d to a, %d to b", requests_a, requests_b);
+  g_assert_cmpint(g_atomic_int_get(&ca->drop_keyframe_requests), ==, 0);
+  /* Bounded, no storm: the relay's request, its retries (at most 4, only while no keyframe has
+   * gone to c) and c's decoder's own requests (PLIs), which also reach the encoder. */
+  g_assert_cmpint(requests_a, >=, 2);
+  g_assert_cmpint(requests_a, <=, 7);
+  g_assert_cmpint(requests_b, >=, 1);
+  g_assert_cmpint(requests_b, <=, 5);
   g_assert_true(run_until(&h, others_see_late_joiner, 10));
   SfuRelayStats st;
   sfu_relay_get_stats(h.relay, &st);
