@@ -196,6 +196,15 @@ typedef struct {
   gboolean (*outbox_failed)(SchedBackendDb *db, gint64 outbox_id, gint64 now,
                             const char *error_text, gint64 retry_at, GError **error);
   GPtrArray *(*outbox_list)(SchedBackendDb *db, gint64 appointment_id, guint limit, GError **error);
+
+  /* --- Group commit (scheduler.h sched_store_batch_begin). While a batch is open, `begin`,
+   * `commit` and `rollback` act on a savepoint inside the batch's one transaction (opened by the
+   * batch's first `begin`), so a rollback undoes only that request's writes. `batch_commit` ends
+   * the batch: commits its transaction (if any was opened) or, on any failure, rolls all of it
+   * back and returns FALSE (DB). `batch_pending`: a batch transaction is open (uncommitted). --- */
+  void (*batch_begin)(SchedBackendDb *db);
+  gboolean (*batch_commit)(SchedBackendDb *db, GError **error);
+  gboolean (*batch_pending)(SchedBackendDb *db);
 } SchedBackend;
 
 extern const SchedBackend sched_backend_sqlite;

@@ -2095,6 +2095,10 @@ GPtrArray *sched_outbox_claim(SchedStore *store, gint64 now, guint max, gint64 l
     sched__field_error(error, SCHED_ERROR_INVALID, "lease_s", "1 s to a day");
     return NULL;
   }
+  /* A notice queued by a batch's booking must not be sent before the batch commits: claim
+   * nothing now; the next drain picks it up. */
+  if (BE(store)->batch_pending(store->db))
+    return g_ptr_array_new_with_free_func((GDestroyNotify)sched_outbox_item_free);
   if (!BE(store)->begin(store->db, error))
     return NULL;
   items = BE(store)->outbox_claim(store->db, now, max, lease_s, error);

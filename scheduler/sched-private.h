@@ -14,7 +14,8 @@ struct SchedStore {
   SchedTokenWindow window;
   SchedPolicy policy;
   char *public_url;
-  GHashTable *zones; /* IANA name → GTimeZone (owned): a facility's zone never changes */
+  GHashTable *zones;   /* IANA name → GTimeZone (owned): a facility's zone never changes */
+  gboolean batch_open; /* between sched_store_batch_begin and _commit */
 };
 
 /* Calls sodium_init() once per process; aborts if libsodium cannot start (no CSPRNG). MT safe. */

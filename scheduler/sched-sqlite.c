@@ -10,6 +10,7 @@
  * has shipped. Each is applied in its own transaction together with its row in
  * schema_migrations, so a crash leaves the database at a whole version. */
 #include "sched-backend.h"
+#include "sched-stats-backend.h"
 
 #include <sqlite3.h>
 
@@ -20,6 +21,13 @@ struct SchedBackendDb {
    * prepare() until release() at its function's `out:` label, so no function may run the same
    * SQL again while it still steps one. */
   GHashTable *stmts;
+  /* Group commit (sched_store_batch_begin): while `batch` is set, begin/commit/rollback are a
+   * SAVEPOINT inside one transaction, opened by the batch's first begin (`batch_txn`) and
+   * committed by batch_commit. `batch_failed`: SQLite rolled the whole transaction back (e.g.
+   * SQLITE_FULL); the batch can only fail now. */
+  gboolean batch;
+  gboolean batch_txn;
+  gboolean batch_failed;
 };
 
 /* How long a writer waits for another connection's lock (an analyst's export, a backup) before
@@ -200,6 +208,9 @@ static const Migration migrations[] = {
         "CREATE INDEX outbox_pending ON outbox(due_at, id) WHERE sent_at IS NULL AND"
         "  failed_at IS NULL;"
         "CREATE INDEX outbox_by_appointment ON outbox(appointment_id);"},
+    /* 3: the statistics' daily summary, its triggers and its back-fill (the SQL is in
+     * sched-stats-sqlite.c, next to the functions it calls). */
+    {3, sched__stats_migration_sql},
 };
 
 /* Sets `error` from the connection's last error. The messages name tables and columns, never
@@ -478,8 +489,13 @@ static SchedBackendDb *sqlite_open(const char *path, GError **error)
    * record; losing either is worse than one fsync per commit. Measured on the 2-core test VM
    * (ext4 on virtio): about 0.9 ms per fsync'd commit against 0.02 ms with NORMAL, and a whole
    * booking (one BEGIN IMMEDIATE transaction) about 0.6 ms: roughly 1,700 bookings/s from one
-   * connection, so the fsync is not yet the bottleneck at the 1,000/s target. */
+   * connection, so the fsync is not yet the bottleneck at the 1,000/s target. Under 16
+   * concurrent clients it was (docs/performance.md): the daemon now shares one commit among the
+   * requests of a loop pass (group commit, sched_store_batch_begin), keeping FULL. */
   if (!exec(b, "PRAGMA synchronous = FULL", error))
+    goto fail;
+  /* The statistics' triggers (schema 3) call these functions. */
+  if (!sched__stats_sqlite_register(b->db, error))
     goto fail;
   if (!migrate(b, error))
     goto fail;
@@ -495,25 +511,91 @@ static int sqlite_schema_version(SchedBackendDb *b)
   return b->schema_version;
 }
 
+static gboolean batch_lost(SchedBackendDb *b, GError **error)
+{
+  b->batch_failed = TRUE;
+  b->batch_txn = FALSE;
+  g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "the batch's transaction was rolled back");
+  return FALSE;
+}
+
 /* IMMEDIATE takes the write lock at once, so a transaction never fails half-way on
- * SQLITE_BUSY after reading. */
+ * SQLITE_BUSY after reading. In a batch, the first begin opens the batch's transaction and
+ * every begin is a savepoint in it. */
 static gboolean sqlite_begin(SchedBackendDb *b, GError **error)
 {
-  return exec(b, "BEGIN IMMEDIATE", error);
+  if (!b->batch)
+    return exec(b, "BEGIN IMMEDIATE", error);
+  if (b->batch_failed || (b->batch_txn && sqlite3_get_autocommit(b->db)))
+    return batch_lost(b, error);
+  if (!b->batch_txn) {
+    if (!exec(b, "BEGIN IMMEDIATE", error))
+      return FALSE;
+    b->batch_txn = TRUE;
+  }
+  return exec(b, "SAVEPOINT request", error);
 }
 
 static gboolean sqlite_commit(SchedBackendDb *b, GError **error)
 {
-  return exec(b, "COMMIT", error);
+  if (!b->batch)
+    return exec(b, "COMMIT", error);
+  if (sqlite3_get_autocommit(b->db))
+    return batch_lost(b, error);
+  return exec(b, "RELEASE request", error);
 }
 
 static void sqlite_rollback(SchedBackendDb *b)
 {
   /* SQLite may already have rolled back by itself (e.g. after SQLITE_FULL). */
-  if (sqlite3_get_autocommit(b->db))
+  if (sqlite3_get_autocommit(b->db)) {
+    if (b->batch && b->batch_txn)
+      batch_lost(b, NULL);
     return;
+  }
+  if (b->batch) {
+    /* Undoes this request's writes only; the batch's other requests stay. */
+    if (sqlite3_exec(b->db, "ROLLBACK TO request; RELEASE request", NULL, NULL, NULL) == SQLITE_OK)
+      return;
+    g_warning("rollback to savepoint failed: %s", sqlite3_errmsg(b->db));
+    b->batch_failed = TRUE;
+    b->batch_txn = FALSE;
+  }
   if (sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
     g_warning("rollback failed: %s", sqlite3_errmsg(b->db));
+}
+
+static void sqlite_batch_begin(SchedBackendDb *b)
+{
+  g_return_if_fail(!b->batch && sqlite3_get_autocommit(b->db));
+  b->batch = TRUE;
+  b->batch_txn = FALSE;
+  b->batch_failed = FALSE;
+}
+
+static gboolean sqlite_batch_commit(SchedBackendDb *b, GError **error)
+{
+  gboolean had_txn = b->batch_txn, failed = b->batch_failed;
+
+  b->batch = FALSE;
+  b->batch_txn = FALSE;
+  b->batch_failed = FALSE;
+  if (failed || (had_txn && sqlite3_get_autocommit(b->db))) {
+    g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "the batch's transaction was rolled back");
+    return FALSE;
+  }
+  if (!had_txn)
+    return TRUE;
+  if (exec(b, "COMMIT", error))
+    return TRUE;
+  /* E.g. a deferred constraint, or an I/O error: nothing of the batch may stay. */
+  sqlite_rollback(b);
+  return FALSE;
+}
+
+static gboolean sqlite_batch_pending(SchedBackendDb *b)
+{
+  return b->batch_txn;
 }
 
 /* --- Staff ------------------------------------------------------------------------------- */
@@ -1294,17 +1376,34 @@ out:
   return id;
 }
 
+/* The list and search functions below build their WHERE clause from the filters actually set
+ * (`(?1 IS NULL OR col = ?1)` would keep SQLite from using any index: every booking's re-check
+ * then scanned every availability row, break and exception). Each combination is a distinct SQL
+ * text, so prepare() caches one statement per combination (at most a few dozen). Parameters keep
+ * their numbers whatever the combination; an unused one is simply not referenced. */
+static void where_add(GString *sql, gboolean *first, const char *cond)
+{
+  g_string_append(sql, *first ? " WHERE " : " AND ");
+  g_string_append(sql, cond);
+  *first = FALSE;
+}
+
 static GPtrArray *sqlite_availability_list(SchedBackendDb *b, gint64 doctor_id, gint64 service_id,
                                            GError **error)
 {
-  sqlite3_stmt *st = prepare(b,
-                             AVAILABILITY_COLUMNS "WHERE (?1 IS NULL OR a.doctor_id = ?1)"
-                                                  " AND (?2 IS NULL OR a.service_id = ?2)"
-                                                  " ORDER BY a.doctor_id, a.weekday, a.start_min",
-                             error);
+  g_autoptr(GString) sql = g_string_new(AVAILABILITY_COLUMNS);
+  gboolean first = TRUE;
+  sqlite3_stmt *st;
   GPtrArray *list = NULL;
 
-  if (st == NULL || !bind_opt(b, st, 1, doctor_id, error) || !bind_opt(b, st, 2, service_id, error))
+  if (doctor_id != 0)
+    where_add(sql, &first, "a.doctor_id = ?1");
+  if (service_id != 0)
+    where_add(sql, &first, "a.service_id = ?2");
+  g_string_append(sql, " ORDER BY a.doctor_id, a.weekday, a.start_min");
+  st = prepare(b, sql->str, error);
+  if (st == NULL || (doctor_id != 0 && !bind_int64(b, st, 1, doctor_id, error)) ||
+      (service_id != 0 && !bind_int64(b, st, 2, service_id, error)))
     goto out;
   list = collect(b, st, availability_row, (GDestroyNotify)sched_availability_free,
                  "list availability", error);
@@ -1316,27 +1415,37 @@ out:
 static GPtrArray *sqlite_availability_search(SchedBackendDb *b, const SchedSlotQuery *q,
                                              GError **error)
 {
-  sqlite3_stmt *st =
-      prepare(b,
-              AVAILABILITY_COLUMNS
-              " JOIN services v ON v.id = a.service_id"
-              " JOIN staff s ON s.id = a.doctor_id AND s.role = 'doctor'"
-              " LEFT JOIN doctor_profiles p ON p.staff_id = a.doctor_id"
-              " WHERE (?1 IS NULL OR a.doctor_id = ?1) AND (?2 IS NULL OR a.service_id = ?2)"
-              " AND (?3 IS NULL OR v.facility_id = ?3)"
-              " AND (?4 IS NULL OR v.specialty = ?4 COLLATE NOCASE)"
-              " AND (?5 IS NULL OR p.languages LIKE ?5) AND (?6 IS NULL OR p.gender = ?6)"
-              " ORDER BY a.doctor_id, a.service_id, a.weekday, a.start_min",
-              error);
+  g_autoptr(GString) sql =
+      g_string_new(AVAILABILITY_COLUMNS " JOIN services v ON v.id = a.service_id"
+                                        " JOIN staff s ON s.id = a.doctor_id AND s.role = 'doctor'"
+                                        " LEFT JOIN doctor_profiles p ON p.staff_id = a.doctor_id");
+  gboolean first = TRUE;
   g_autofree char *lang = NULL;
+  sqlite3_stmt *st;
   GPtrArray *list = NULL;
 
-  if (q->language != NULL)
+  if (q->doctor_id != 0)
+    where_add(sql, &first, "a.doctor_id = ?1");
+  if (q->service_id != 0)
+    where_add(sql, &first, "a.service_id = ?2");
+  if (q->facility_id != 0)
+    where_add(sql, &first, "v.facility_id = ?3");
+  if (q->specialty != NULL)
+    where_add(sql, &first, "v.specialty = ?4 COLLATE NOCASE");
+  if (q->language != NULL) {
+    where_add(sql, &first, "p.languages LIKE ?5");
     lang = g_strdup_printf("%%,%s,%%", q->language);
-  if (st == NULL || !bind_opt(b, st, 1, q->doctor_id, error) ||
-      !bind_opt(b, st, 2, q->service_id, error) || !bind_opt(b, st, 3, q->facility_id, error) ||
-      !bind_text(b, st, 4, q->specialty, error) || !bind_text(b, st, 5, lang, error) ||
-      !bind_text(b, st, 6, q->gender, error))
+  }
+  if (q->gender != NULL)
+    where_add(sql, &first, "p.gender = ?6");
+  g_string_append(sql, " ORDER BY a.doctor_id, a.service_id, a.weekday, a.start_min");
+  st = prepare(b, sql->str, error);
+  if (st == NULL || (q->doctor_id != 0 && !bind_int64(b, st, 1, q->doctor_id, error)) ||
+      (q->service_id != 0 && !bind_int64(b, st, 2, q->service_id, error)) ||
+      (q->facility_id != 0 && !bind_int64(b, st, 3, q->facility_id, error)) ||
+      (q->specialty != NULL && !bind_text(b, st, 4, q->specialty, error)) ||
+      (lang != NULL && !bind_text(b, st, 5, lang, error)) ||
+      (q->gender != NULL && !bind_text(b, st, 6, q->gender, error)))
     goto out;
   list = collect(b, st, availability_row, (GDestroyNotify)sched_availability_free,
                  "search availability", error);
@@ -1382,13 +1491,15 @@ out:
 static GPtrArray *sqlite_break_list(SchedBackendDb *b, gint64 doctor_id, GError **error)
 {
   sqlite3_stmt *st = prepare(b,
-                             "SELECT id, doctor_id, weekday, start_min, end_min FROM breaks"
-                             " WHERE ?1 IS NULL OR doctor_id = ?1"
-                             " ORDER BY doctor_id, weekday, start_min",
+                             doctor_id != 0 ? "SELECT id, doctor_id, weekday, start_min, end_min"
+                                              " FROM breaks WHERE doctor_id = ?1"
+                                              " ORDER BY weekday, start_min"
+                                            : "SELECT id, doctor_id, weekday, start_min, end_min"
+                                              " FROM breaks ORDER BY doctor_id, weekday, start_min",
                              error);
   GPtrArray *list = NULL;
 
-  if (st == NULL || !bind_opt(b, st, 1, doctor_id, error))
+  if (st == NULL || (doctor_id != 0 && !bind_int64(b, st, 1, doctor_id, error)))
     goto out;
   list = collect(b, st, break_row, (GDestroyNotify)sched_break_free, "list breaks", error);
 out:
@@ -1437,18 +1548,24 @@ out:
 static GPtrArray *sqlite_exception_list(SchedBackendDb *b, gint64 doctor_id, gint64 facility_id,
                                         gint64 from, gint64 to, GError **error)
 {
-  sqlite3_stmt *st = prepare(b,
-                             "SELECT id, COALESCE(doctor_id, 0), COALESCE(facility_id, 0),"
-                             " starts_at, ends_at, reason FROM schedule_exceptions"
-                             " WHERE starts_at < ?3 AND ends_at > ?4 AND"
-                             " ((?1 IS NULL AND ?2 IS NULL) OR doctor_id = ?1 OR facility_id = ?2)"
-                             " ORDER BY starts_at, id",
-                             error);
+  g_autoptr(GString) sql = g_string_new("SELECT id, COALESCE(doctor_id, 0), COALESCE(facility_id,"
+                                        " 0), starts_at, ends_at, reason FROM schedule_exceptions"
+                                        " WHERE starts_at < ?3 AND ends_at > ?4");
+  sqlite3_stmt *st;
   GPtrArray *list = NULL;
 
-  if (st == NULL || !bind_opt(b, st, 1, doctor_id, error) ||
-      !bind_opt(b, st, 2, facility_id, error) || !bind_int64(b, st, 3, to, error) ||
-      !bind_int64(b, st, 4, from, error))
+  /* An OR of two indexed equalities lets SQLite use both indexes (MULTI-INDEX OR). */
+  if (doctor_id != 0 && facility_id != 0)
+    g_string_append(sql, " AND (doctor_id = ?1 OR facility_id = ?2)");
+  else if (doctor_id != 0)
+    g_string_append(sql, " AND doctor_id = ?1");
+  else if (facility_id != 0)
+    g_string_append(sql, " AND facility_id = ?2");
+  g_string_append(sql, " ORDER BY starts_at, id");
+  st = prepare(b, sql->str, error);
+  if (st == NULL || (doctor_id != 0 && !bind_int64(b, st, 1, doctor_id, error)) ||
+      (facility_id != 0 && !bind_int64(b, st, 2, facility_id, error)) ||
+      !bind_int64(b, st, 3, to, error) || !bind_int64(b, st, 4, from, error))
     goto out;
   list =
       collect(b, st, exception_row, (GDestroyNotify)sched_exception_free, "list exceptions", error);
@@ -1630,25 +1747,38 @@ out:
 static GPtrArray *sqlite_appointment_search(SchedBackendDb *b, const SchedAppointmentFilter *f,
                                             GError **error)
 {
-  sqlite3_stmt *st = prepare(b,
-                             APPOINTMENT_COLUMNS "WHERE (?1 IS NULL OR a.doctor_id = ?1)"
-                                                 " AND (?2 IS NULL OR a.patient_id = ?2)"
-                                                 " AND (?3 IS NULL OR a.facility_id = ?3)"
-                                                 " AND (?4 IS NULL OR a.service_id = ?4)"
-                                                 " AND (?5 IS NULL OR a.status = ?5)"
-                                                 " AND (?6 IS NULL OR a.kind = ?6)"
-                                                 " AND (?7 IS NULL OR a.starts_at >= ?7)"
-                                                 " AND (?8 IS NULL OR a.starts_at < ?8)"
-                                                 " ORDER BY a.starts_at, a.id LIMIT ?9 OFFSET ?10",
-                             error);
+  g_autoptr(GString) sql = g_string_new(APPOINTMENT_COLUMNS);
+  gboolean first = TRUE;
+  sqlite3_stmt *st;
   GPtrArray *list = NULL;
 
-  if (st == NULL || !bind_opt(b, st, 1, f->doctor_id, error) ||
-      !bind_opt(b, st, 2, f->patient_id, error) || !bind_opt(b, st, 3, f->facility_id, error) ||
-      !bind_opt(b, st, 4, f->service_id, error) || !bind_text(b, st, 5, f->status, error) ||
-      !bind_text(b, st, 6, f->kind, error) || !bind_opt(b, st, 7, f->from, error) ||
-      !bind_opt(b, st, 8, f->to, error) || !bind_int64(b, st, 9, f->limit, error) ||
-      !bind_int64(b, st, 10, f->offset, error))
+  if (f->doctor_id != 0)
+    where_add(sql, &first, "a.doctor_id = ?1");
+  if (f->patient_id != 0)
+    where_add(sql, &first, "a.patient_id = ?2");
+  if (f->facility_id != 0)
+    where_add(sql, &first, "a.facility_id = ?3");
+  if (f->service_id != 0)
+    where_add(sql, &first, "a.service_id = ?4");
+  if (f->status != NULL)
+    where_add(sql, &first, "a.status = ?5");
+  if (f->kind != NULL)
+    where_add(sql, &first, "a.kind = ?6");
+  if (f->from != 0)
+    where_add(sql, &first, "a.starts_at >= ?7");
+  if (f->to != 0)
+    where_add(sql, &first, "a.starts_at < ?8");
+  g_string_append(sql, " ORDER BY a.starts_at, a.id LIMIT ?9 OFFSET ?10");
+  st = prepare(b, sql->str, error);
+  if (st == NULL || (f->doctor_id != 0 && !bind_int64(b, st, 1, f->doctor_id, error)) ||
+      (f->patient_id != 0 && !bind_int64(b, st, 2, f->patient_id, error)) ||
+      (f->facility_id != 0 && !bind_int64(b, st, 3, f->facility_id, error)) ||
+      (f->service_id != 0 && !bind_int64(b, st, 4, f->service_id, error)) ||
+      (f->status != NULL && !bind_text(b, st, 5, f->status, error)) ||
+      (f->kind != NULL && !bind_text(b, st, 6, f->kind, error)) ||
+      (f->from != 0 && !bind_int64(b, st, 7, f->from, error)) ||
+      (f->to != 0 && !bind_int64(b, st, 8, f->to, error)) ||
+      !bind_int64(b, st, 9, f->limit, error) || !bind_int64(b, st, 10, f->offset, error))
     goto out;
   list = collect(b, st, (RowFn)appointment_from_row, (GDestroyNotify)sched_appointment_free,
                  "search appointments", error);
@@ -2153,4 +2283,12 @@ const SchedBackend sched_backend_sqlite = {
     .outbox_done = sqlite_outbox_done,
     .outbox_failed = sqlite_outbox_failed,
     .outbox_list = sqlite_outbox_list,
+    .batch_begin = sqlite_batch_begin,
+    .batch_commit = sqlite_batch_commit,
+    .batch_pending = sqlite_batch_pending,
 };
+
+void *sched__sqlite_handle(SchedBackendDb *b)
+{
+  return b->db;
+}

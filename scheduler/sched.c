@@ -913,3 +913,26 @@ void sched_consultation_free(SchedConsultation *consultation)
   g_free(consultation->outcome);
   g_free(consultation);
 }
+
+/* --- Group commit (scheduler.h) --- */
+
+void sched_store_batch_begin(SchedStore *store)
+{
+  g_return_if_fail(store != NULL && !store->batch_open);
+  store->batch_open = TRUE;
+  store->backend->batch_begin(store->db);
+}
+
+gboolean sched_store_batch_commit(SchedStore *store, GError **error)
+{
+  g_return_val_if_fail(store != NULL && store->batch_open, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+  store->batch_open = FALSE;
+  return store->backend->batch_commit(store->db, error);
+}
+
+gboolean sched_store_batch_is_open(SchedStore *store)
+{
+  g_return_val_if_fail(store != NULL, FALSE);
+  return store->batch_open;
+}

@@ -724,4 +724,93 @@ SchedConsultation *sched_consultation_get(SchedStore *store, gint64 appointment_
 void sched_consultation_free(SchedConsultation *consultation);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedConsultation, sched_consultation_free)
 
+/* --- Statistics ---------------------------------------------------------------------------- */
+
+/* Aggregates over past appointments for the health department's dashboard, read from a daily
+ * summary (one row per local day, facility and service) that the store keeps current in the
+ * same transaction as every change of an appointment's status or consultation record, so a
+ * query costs the same for a year of a million consultations as for a week (~tens of ms).
+ * What counts, per appointment, on the local day of its start in its facility's zone:
+ * - consultations: status "fulfilled" (the call took place);
+ * - completed: fulfilled and the consultation's outcome is not "interrupted";
+ * - noshows: status "noshow"; cancellations: status "cancelled" except lapsed holds;
+ * - wait: started_at - max(waiting_since, starts_at) of fulfilled ones (arriving early is not
+ *   waiting); duration: ended_at - started_at; both in whole minutes (floor), percentiles at
+ *   one-minute resolution (nearest rank), values of SCHED_STATS_MINUTES_MAX or more counted as
+ *   SCHED_STATS_MINUTES_MAX.
+ * Appointments booked without a service (sched_appointment_book) count under facility 0
+ * (district NULL) and specialty NULL, on the local day in SCHED_TIMEZONE_DEFAULT.
+ * Privacy: rows hold counts per group only, never a patient or doctor field. Counts are raw:
+ * a face that shows them to anyone but the operator must print 1..4 as "<5" and leave out
+ * percentiles over fewer than 5 values (SCHED_STATS_SMALL_COUNT; see sched_stats_is_small and
+ * SchedStatsRow.small). */
+
+#define SCHED_STATS_SMALL_COUNT 5
+#define SCHED_STATS_MINUTES_MAX 1440
+#define SCHED_STATS_RANGE_MAX_DAYS 3660 /* to - from: at most ten years */
+
+/* How rows are grouped: an OR of these (0: one row for the whole range). DAY and WEEK exclude
+ * each other; FACILITY implies its district. */
+typedef enum {
+  SCHED_STATS_BY_DAY = 1 << 0,       /* local date */
+  SCHED_STATS_BY_WEEK = 1 << 1,      /* ISO week (Monday to Sunday) of the local date */
+  SCHED_STATS_BY_DISTRICT = 1 << 2,  /* the facility's district */
+  SCHED_STATS_BY_FACILITY = 1 << 3,  /* the facility */
+  SCHED_STATS_BY_SPECIALTY = 1 << 4, /* the service's specialty */
+} SchedStatsGroup;
+
+typedef struct {
+  gint64 from;        /* required: local days whose date is on or after from's local date ... */
+  gint64 to;          /* required: ... and before to's local date (each facility's zone) */
+  guint group_by;     /* SchedStatsGroup flags */
+  gint64 facility_id; /* 0: every facility; else only this one */
+} SchedStatsQuery;
+
+typedef struct {
+  char *date;         /* BY_DAY: the local date "YYYY-MM-DD"; BY_WEEK: its Monday; else NULL */
+  char *district;     /* BY_DISTRICT/BY_FACILITY: the district (NULL for facility 0); else NULL */
+  gint64 facility_id; /* BY_FACILITY: the facility (0: none); else 0 */
+  char *specialty;    /* BY_SPECIALTY: the specialty (NULL: no service); else NULL */
+  gint64 consultations;
+  gint64 completed;
+  gint64 noshows;
+  gint64 cancellations;
+  double noshow_rate;   /* noshows / (consultations + noshows); 0 if both are 0 */
+  gint64 waits;         /* how many waits are known */
+  int wait_p50_min;     /* -1 if waits == 0 */
+  int wait_p90_min;     /* -1 if waits == 0 */
+  gint64 durations;     /* how many durations are known */
+  int duration_p50_min; /* -1 if durations == 0 */
+  gboolean small;       /* some count, waits or durations is 1..SCHED_STATS_SMALL_COUNT - 1 */
+} SchedStatsRow;
+
+void sched_stats_row_free(SchedStatsRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedStatsRow, sched_stats_row_free)
+
+/* The statistics of `query`, one row per group with at least one counted appointment, ordered
+ * by date, district, facility_id, specialty (NULLs first). (element-type SchedStatsRow)
+ * (transfer full) INVALID "from"/"to" (out of range, to <= from, or over
+ * SCHED_STATS_RANGE_MAX_DAYS), "group_by" (unknown bits, or DAY with WEEK), NOT_FOUND
+ * "facility_id". */
+GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *query, GError **error);
+
+/* TRUE if a count must be shown as "<5": 0 < n < SCHED_STATS_SMALL_COUNT. */
+gboolean sched_stats_is_small(gint64 n);
+
+/* --- Group commit -------------------------------------------------------------------------
+ * One fsync per commit (synchronous = FULL) caps how many writes a second one connection can
+ * make durable. A batch lets the writes of several requests share one commit:
+ * sched_store_batch_begin() opens it; until sched_store_batch_commit(), every write function
+ * runs in its own savepoint inside one transaction (opened by the first write), so a failing
+ * call still writes nothing (the others stay), and nothing is durable until the batch commits.
+ * The caller must not acknowledge (answer, send, log as done) any write made in a batch before
+ * sched_store_batch_commit() has returned TRUE; on FALSE (DB) nothing of the batch was written.
+ * Reads in a batch see its uncommitted writes. sched_outbox_claim() claims nothing while a batch
+ * has uncommitted writes (a notice must not go out before its booking is durable). Batches do
+ * not nest; without one, every call commits on its own as before. */
+void sched_store_batch_begin(SchedStore *store);
+gboolean sched_store_batch_commit(SchedStore *store, GError **error);
+/* TRUE between sched_store_batch_begin() and sched_store_batch_commit(). */
+gboolean sched_store_batch_is_open(SchedStore *store);
+
 G_END_DECLS

@@ -25,6 +25,11 @@ struct SigServer {
   GHashTable *tokens_in_use; /* token → SigConn* */
   GHashTable *consults;      /* appointment id (gint64*) → SigConsult* (owned) */
   gboolean closing;
+  /* Group commit (sig-server.c): API responses made while the scheduler's batch is open wait
+   * here (HttpPss*, in arrival order) until the batch has committed. */
+  GQueue deferred;
+  guint batch_idle;  /* commits the batch once the loop has nothing else ready */
+  guint batch_timer; /* ... or after BATCH_MAX_DELAY_MS at the latest */
 };
 
 typedef enum { SIG_CONN_NEW, SIG_CONN_READY, SIG_CONN_CLOSING } SigConnPhase;

@@ -143,10 +143,21 @@ typedef struct {
   gboolean answered; /* http_api ran for this request (lws may still report the body's end) */
   char *resp;        /* body being sent */
   gsize resp_len;
+  /* Group commit: the answer made while the scheduler's batch was open, held until it commits. */
+  struct lws *wsi;
+  gboolean deferred;       /* in server->deferred */
+  gboolean deferred_ready; /* the batch has ended: answer on the next WRITEABLE */
+  SigHttpResponse held;
 } HttpPss;
 
-static void http_pss_reset(HttpPss *pss)
+static void http_pss_reset(SigServer *server, HttpPss *pss)
 {
+  if (pss->deferred)
+    g_queue_remove(&server->deferred, pss);
+  pss->deferred = FALSE;
+  pss->deferred_ready = FALSE;
+  g_clear_pointer(&pss->held.body, g_free);
+  g_clear_pointer(&pss->held.set_cookie, g_free);
   g_clear_pointer(&pss->path, g_free);
   g_clear_pointer(&pss->query, g_ptr_array_unref);
   g_clear_pointer(&pss->cookie_session, g_free);
@@ -188,6 +199,71 @@ static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
   return 0;
 }
 
+/* --- Group commit ----------------------------------------------------------------------------
+ * synchronous = FULL costs one fsync per commit, and the loop is single-threaded, so one commit
+ * per request caps bookings/s at 1 / fsync time. Instead, the first writing API request (any
+ * method but GET/HEAD) opens a scheduler batch (sched_store_batch_begin): every scheduler call
+ * until the batch ends runs in its own savepoint of one transaction, and every API response made
+ * meanwhile (reads included: they may have seen the batch's uncommitted writes) is held in
+ * server->deferred. When the loop has nothing else ready (a DEFAULT_IDLE source), or after
+ * BATCH_MAX_DELAY_MS at the latest, batch_finish() commits once and only then releases the held
+ * responses; if the commit fails, nothing of the batch was written and every held response
+ * becomes a 500. A WebSocket message or close first ends the batch (batch_finish), so the
+ * signaling path's scheduler writes commit on their own, before anything is sent for them. */
+#define BATCH_MAX_DELAY_MS 5
+
+static void batch_finish(SigServer *server)
+{
+  g_clear_handle_id(&server->batch_idle, g_source_remove);
+  g_clear_handle_id(&server->batch_timer, g_source_remove);
+  if (!sched_store_batch_is_open(server->store))
+    return;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = sched_store_batch_commit(server->store, &error);
+  g_debug("group commit: %u responses held", server->deferred.length);
+  if (!ok)
+    g_warning("group commit of %u requests failed: %s", server->deferred.length, error->message);
+  HttpPss *pss;
+  while ((pss = g_queue_pop_head(&server->deferred)) != NULL) {
+    pss->deferred = FALSE;
+    pss->deferred_ready = TRUE;
+    if (!ok) {
+      g_free(pss->held.body);
+      g_clear_pointer(&pss->held.set_cookie, g_free);
+      pss->held.status = 500;
+      pss->held.body = sig_api_error_body("internal", "the request could not be completed", NULL);
+      pss->held.content_type = NULL;
+    }
+    lws_callback_on_writable(pss->wsi);
+  }
+}
+
+static gboolean batch_due(gpointer data)
+{
+  SigServer *server = data;
+  /* The source that fired is removed by returning REMOVE; forget its id first. */
+  if (server->batch_idle && g_main_current_source() &&
+      g_source_get_id(g_main_current_source()) == server->batch_idle)
+    server->batch_idle = 0;
+  else
+    server->batch_timer = 0;
+  batch_finish(server);
+  return G_SOURCE_REMOVE;
+}
+
+static void batch_open(SigServer *server)
+{
+  /* Diagnostic only (bench/README.md): one commit per request, as before group commit. */
+  static int off = -1;
+  if (off < 0)
+    off = g_getenv("MW_DIAG_NO_GROUP_COMMIT") != NULL;
+  if (off)
+    return;
+  sched_store_batch_begin(server->store);
+  server->batch_idle = g_idle_add_full(G_PRIORITY_DEFAULT_IDLE, batch_due, server, NULL);
+  server->batch_timer = g_timeout_add(BATCH_MAX_DELAY_MS, batch_due, server);
+}
+
 static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
 {
   if (pss->answered)
@@ -206,7 +282,17 @@ static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
     resp.status = 413;
     resp.body = sig_api_error_body("body_too_large", "the request body is over 16 KiB", NULL);
   } else {
+    if (pss->method != LWSHUMETH_GET && pss->method != LWSHUMETH_HEAD &&
+        !sched_store_batch_is_open(server->store))
+      batch_open(server);
     sig_api_handle(server, &req, &resp);
+    if (sched_store_batch_is_open(server->store)) {
+      pss->wsi = wsi;
+      pss->held = resp;
+      pss->deferred = TRUE;
+      g_queue_push_tail(&server->deferred, pss);
+      return 0;
+    }
   }
   int r = http_respond(wsi, pss, resp.status, resp.body, resp.set_cookie, resp.content_type);
   g_free(resp.set_cookie);
@@ -265,7 +351,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
   switch (reason) {
   case LWS_CALLBACK_HTTP: {
-    http_pss_reset(pss);
+    http_pss_reset(server, pss);
     char *uri = NULL;
     int uri_len = 0;
     pss->method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
@@ -301,6 +387,14 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
   case LWS_CALLBACK_HTTP_BODY_COMPLETION:
     return http_api(wsi, server, pss);
   case LWS_CALLBACK_HTTP_WRITEABLE: {
+    if (pss && pss->deferred_ready) {
+      pss->deferred_ready = FALSE;
+      SigHttpResponse held = pss->held;
+      memset(&pss->held, 0, sizeof(pss->held));
+      int r = http_respond(wsi, pss, held.status, held.body, held.set_cookie, held.content_type);
+      g_free(held.set_cookie);
+      return r;
+    }
     if (!pss || !pss->resp)
       return 0;
     gsize n = pss->resp_len;
@@ -318,7 +412,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
   case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
   case LWS_CALLBACK_CLOSED_HTTP:
     if (pss)
-      http_pss_reset(pss);
+      http_pss_reset(server, pss);
     return 0;
   default:
     break;
@@ -410,6 +504,7 @@ static void ws_handle_message(SigConn *conn, const char *text, gsize len)
     sig_conn_send(conn, sig_msg_error("malformed_message", error->message, FALSE));
     return;
   }
+  batch_finish(conn->server); /* the signaling path's writes commit on their own */
   sig_consult_on_message(conn, msg);
 }
 
@@ -511,6 +606,7 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
     if (pss->conn) {
       SigConn *conn = pss->conn;
       pss->conn = NULL;
+      batch_finish(server);
       sig_consult_on_closed(conn);
       g_hash_table_remove(server->conns, conn);
       conn->wsi = NULL;
@@ -601,6 +697,7 @@ void sig_server_free(SigServer *server)
   if (!server)
     return;
   server->closing = TRUE;
+  batch_finish(server); /* durable, though the held answers will not go out */
   if (server->lws)
     lws_context_destroy(server->lws); /* closes every connection: CLOSED for each */
   sig_consult_free_all(server);

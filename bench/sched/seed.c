@@ -17,8 +17,10 @@
  *       and prints the rate: the scheduler's cost per booking without HTTP (diagnostics).
  *   sched-bench aggregates --db PATH --scratch PATH [--rows 1000000] [--runs 5]
  *       Copies the database to a scratch file (VACUUM INTO), adds `rows` synthetic past
- *       consultations there, and times each dashboard aggregate query, first on the schema as
- *       the scheduler's migrations leave it, then with the proposed indexes. Prints JSON.
+ *       consultations there (through the schema's own triggers, which keep the statistics'
+ *       daily summary current as in production), and times each dashboard aggregate: once as
+ *       raw SQL over the tables (before), then through sched_stats_query() (median of `runs`),
+ *       and checks that the summary's totals agree with the raw rows. Prints JSON.
  *
  * Raw SQL is used only where the public API has no bulk path: the staff rows of doctors 2..N
  * copy doctor 1's password hash (199 Argon2id hashes would cost ~15 s and nothing else), and
@@ -33,6 +35,7 @@
 #include <time.h>
 
 #include "scheduler.h"
+#include "sched-stats-backend.h" /* sched__stats_sqlite_register */
 
 static const char *const specialties[] = {"general",     "paediatrics", "gynaecology",
                                           "cardiology",  "dermatology", "psychiatry",
@@ -88,6 +91,12 @@ static sqlite3 *raw_open(const char *path)
     exit(1);
   }
   sqlite3_busy_timeout(db, 10000);
+  /* The statistics' triggers (schema 3) call the scheduler's SQL functions: any connection
+   * that writes appointments or consultations needs them (a private scheduler entry point). */
+  if (!sched__stats_sqlite_register(db, NULL)) {
+    g_printerr("sched-bench: cannot register the scheduler's SQL functions\n");
+    exit(1);
+  }
   return db;
 }
 
@@ -567,111 +576,16 @@ static const Aggregate aggregates[] = {
      " GROUP BY f.district, a.facility_id, s.specialty"},
 };
 
-/* What the queries above need: every filter and grouping column of appointments in one
- * covering index, so a year's range is read from the index alone (no row lookups), in the
- * order of (status, starts_at). */
-static const char *const proposed_indexes[] = {
-    "CREATE INDEX appointments_for_dashboard ON appointments(status, starts_at, facility_id,"
-    " service_id)",
-};
-
-/* --- the proposed rollup ----------------------------------------------------------------------
- * Live aggregation over a year of raw rows cannot meet 200 ms in SQLite (see
- * docs/performance.md): every grouped query pays a temporary B-tree over ~900,000 rows, and the
- * percentiles two sorts. The proposal: one row per (local day, facility, service) kept up to
- * date in the transaction that ends a consultation (and back-filled by the migration that adds
- * it), holding the counts and two 64-bucket minute histograms (waits, durations; the last
- * bucket is "63 min or more"). Percentiles then come from summed histograms at one-minute
- * resolution. Three small SQL functions in C do the histogram work. */
-
-#define HIST_BUCKETS 64
-
-static void hist_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-  guint32 *h = sqlite3_aggregate_context(ctx, HIST_BUCKETS * sizeof(guint32));
-  if (!h || sqlite3_value_type(argv[0]) == SQLITE_NULL)
-    return;
-  if (sqlite3_value_type(argv[0]) == SQLITE_BLOB) { /* hist_sum(blob): merge */
-    const guint32 *b = sqlite3_value_blob(argv[0]);
-    if (sqlite3_value_bytes(argv[0]) == HIST_BUCKETS * (int)sizeof(guint32))
-      for (int i = 0; i < HIST_BUCKETS; i++)
-        h[i] += b[i];
-    return;
-  }
-  gint64 minutes = sqlite3_value_int64(argv[0]) / 60; /* hist_sum(seconds): count */
-  h[CLAMP(minutes, 0, HIST_BUCKETS - 1)]++;
-}
-
-static void hist_final(sqlite3_context *ctx)
-{
-  guint32 *h = sqlite3_aggregate_context(ctx, HIST_BUCKETS * sizeof(guint32));
-  if (h)
-    sqlite3_result_blob(ctx, h, HIST_BUCKETS * sizeof(guint32), SQLITE_TRANSIENT);
-}
-
-/* hist_pct(blob, p): the bucket (minutes) holding the nearest-rank p-th percentile. */
-static void hist_pct(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-  const guint32 *h = sqlite3_value_blob(argv[0]);
-  double p = sqlite3_value_double(argv[1]);
-  if (!h || sqlite3_value_bytes(argv[0]) != HIST_BUCKETS * (int)sizeof(guint32)) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  guint64 n = 0, seen = 0;
-  for (int i = 0; i < HIST_BUCKETS; i++)
-    n += h[i];
-  guint64 rank = (guint64)(p / 100.0 * n + 0.999999);
-  for (int i = 0; i < HIST_BUCKETS; i++) {
-    seen += h[i];
-    if (n && seen >= rank) {
-      sqlite3_result_int(ctx, i);
-      return;
-    }
-  }
-  sqlite3_result_null(ctx);
-}
-
-static const char rollup_schema[] =
-    "CREATE TABLE dashboard_daily ("
-    "  day INTEGER NOT NULL," /* local date: days since 1970-01-01 */
-    "  facility_id INTEGER NOT NULL REFERENCES facilities(id),"
-    "  service_id INTEGER NOT NULL REFERENCES services(id),"
-    "  fulfilled INTEGER NOT NULL DEFAULT 0,"
-    "  noshow INTEGER NOT NULL DEFAULT 0,"
-    "  wait_hist BLOB,"
-    "  duration_hist BLOB,"
-    "  PRIMARY KEY (day, facility_id, service_id)"
-    ") STRICT, WITHOUT ROWID";
-
-static const char rollup_backfill[] =
-    "INSERT INTO dashboard_daily SELECT (a.starts_at + 18000) / 86400, a.facility_id,"
-    " a.service_id, sum(a.status = 'fulfilled'), sum(a.status = 'noshow'),"
-    " hist_sum(c.started_at - c.waiting_since), hist_sum(c.ended_at - c.started_at)"
-    " FROM appointments a LEFT JOIN consultations c ON c.appointment_id = a.id"
-    " WHERE a.status IN ('fulfilled', 'noshow') AND a.service_id IS NOT NULL"
-    " GROUP BY 1, 2, 3";
-
-#define ROLLUP_JOIN                                                                                \
-  " FROM dashboard_daily r JOIN facilities f ON f.id = r.facility_id"                              \
-  " JOIN services s ON s.id = r.service_id"
-#define ROLLUP_RANGE " WHERE r.day >= (?1 + 18000) / 86400 AND r.day < (?2 + 18000) / 86400"
-
-/* The same five aggregates, read from the rollup (same order as aggregates[]). */
-static const char *const rollup_queries[] = {
-    "SELECT r.facility_id, r.day, sum(r.fulfilled) FROM dashboard_daily r" ROLLUP_RANGE
-    " GROUP BY r.facility_id, r.day",
-    "SELECT f.district, s.specialty, (r.day + 3) / 7 AS week, sum(r.fulfilled)" ROLLUP_JOIN
-        ROLLUP_RANGE " GROUP BY f.district, s.specialty, week",
-    "SELECT district, facility_id, specialty, hist_pct(h, 50), hist_pct(h, 90) FROM ("
-    " SELECT f.district, r.facility_id, s.specialty, hist_sum(r.wait_hist) AS h" ROLLUP_JOIN
-        ROLLUP_RANGE " GROUP BY f.district, r.facility_id, s.specialty)",
-    "SELECT district, facility_id, specialty, hist_pct(h, 50) FROM ("
-    " SELECT f.district, r.facility_id, s.specialty, hist_sum(r.duration_hist) AS h" ROLLUP_JOIN
-        ROLLUP_RANGE " GROUP BY f.district, r.facility_id, s.specialty)",
-    "SELECT f.district, r.facility_id, s.specialty, sum(r.fulfilled + r.noshow), sum(r.noshow),"
-    " 1.0 * sum(r.noshow) / sum(r.fulfilled + r.noshow)" ROLLUP_JOIN ROLLUP_RANGE
-    " GROUP BY f.district, r.facility_id, s.specialty",
+/* The same aggregates through the scheduler's API (scheduler.h, "Statistics"): what the
+ * dashboard calls. It reads the daily summary (table stats_daily, schema 3) that the store keeps
+ * current in the transaction of every write to appointments and consultations; the last three
+ * raw queries are one call (it returns waits, durations and no-show rate together). */
+static const guint api_groupings[] = {
+    SCHED_STATS_BY_DAY | SCHED_STATS_BY_FACILITY,
+    SCHED_STATS_BY_WEEK | SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_SPECIALTY,
+    SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_SPECIALTY,
+    SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_SPECIALTY,
+    SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_SPECIALTY,
 };
 
 static guint64 rng_state = 0x9E3779B97F4A7C15ULL;
@@ -716,35 +630,6 @@ static int cmp_double(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
-}
-
-static double median_ms(sqlite3 *db, const char *sql, gint64 from, gint64 to, int runs, guint *n)
-{
-  g_autofree double *t = g_new(double, runs);
-  for (int i = 0; i < runs; i++)
-    t[i] = time_query(db, sql, from, to, n);
-  qsort(t, runs, sizeof(double), cmp_double);
-  return t[runs / 2];
-}
-
-/* The query plan on one line, JSON-escaped enough for our fixed SQL. */
-static char *query_plan(sqlite3 *db, const char *sql)
-{
-  g_autofree char *explain = g_strconcat("EXPLAIN QUERY PLAN ", sql, NULL);
-  sqlite3_stmt *st = NULL;
-  stmt_or_die(db, explain, &st);
-  sqlite3_bind_int64(st, 1, 0);
-  sqlite3_bind_int64(st, 2, 1);
-  GString *plan = g_string_new(NULL);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    const char *detail = (const char *)sqlite3_column_text(st, 3);
-    g_string_append_printf(plan, "%s%s", plan->len ? "; " : "", detail ? detail : "");
-  }
-  sqlite3_finalize(st);
-  for (gsize i = 0; i < plan->len; i++)
-    if (plan->str[i] == '"' || plan->str[i] == '\\')
-      plan->str[i] = '\'';
-  return g_string_free(plan, FALSE);
 }
 
 static int cmd_aggregates(const char *db_path, const char *scratch, int rows, int runs)
@@ -873,67 +758,74 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
   /* The dashboard's range: the past year up to today's local midnight. */
   gint64 from = today - 365 * 86400, to = today;
   guint nq = G_N_ELEMENTS(aggregates);
-  g_autofree double *base = g_new0(double, nq), *first = g_new0(double, nq);
-  g_autofree double *indexed = g_new0(double, nq);
-  g_autofree guint *nrows = g_new0(guint, nq);
-  char **plan_base = g_new0(char *, nq + 1), **plan_idx = g_new0(char *, nq + 1);
-  for (guint i = 0; i < nq; i++) {
-    plan_base[i] = query_plan(db, aggregates[i].sql);
-    first[i] = time_query(db, aggregates[i].sql, from, to, &nrows[i]);
-    base[i] = median_ms(db, aggregates[i].sql, from, to, runs, &nrows[i]);
-  }
-  gint64 ti = g_get_monotonic_time();
-  for (guint i = 0; i < G_N_ELEMENTS(proposed_indexes); i++)
-    raw_exec(db, proposed_indexes[i]);
-  double index_s = (g_get_monotonic_time() - ti) / 1e6;
-  for (guint i = 0; i < nq; i++) {
-    plan_idx[i] = query_plan(db, aggregates[i].sql);
-    indexed[i] = median_ms(db, aggregates[i].sql, from, to, runs, &nrows[i]);
-  }
-
-  /* The rollup: build (the back-fill a migration would run), then the same aggregates. */
-  G_STATIC_ASSERT(G_N_ELEMENTS(rollup_queries) == G_N_ELEMENTS(aggregates));
-  if (sqlite3_create_function_v2(db, "hist_sum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, NULL,
-                                 hist_step, hist_final, NULL) != SQLITE_OK ||
-      sqlite3_create_function_v2(db, "hist_pct", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                 hist_pct, NULL, NULL, NULL) != SQLITE_OK) {
-    g_printerr("sched-bench: create function: %s\n", sqlite3_errmsg(db));
-    return 1;
-  }
-  gint64 tr = g_get_monotonic_time();
-  raw_exec(db, rollup_schema);
-  raw_exec(db, rollup_backfill);
-  double rollup_s = (g_get_monotonic_time() - tr) / 1e6;
-  gint64 rollup_rows = 0;
-  stmt_or_die(db, "SELECT count(*) FROM dashboard_daily", &st);
-  if (sqlite3_step(st) == SQLITE_ROW)
-    rollup_rows = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  g_autofree double *rolled = g_new0(double, nq);
-  g_autofree guint *rolled_rows = g_new0(guint, nq);
+  G_STATIC_ASSERT(G_N_ELEMENTS(api_groupings) == G_N_ELEMENTS(aggregates));
+  /* Before: the raw queries over the tables, one run each (they take seconds; the figures are
+   * there for comparison, docs/performance.md). */
+  g_autofree double *base = g_new0(double, nq), *api = g_new0(double, nq);
+  g_autofree guint *nrows = g_new0(guint, nq), *api_rows = g_new0(guint, nq);
   for (guint i = 0; i < nq; i++)
-    rolled[i] = median_ms(db, rollup_queries[i], from, to, runs, &rolled_rows[i]);
+    base[i] = time_query(db, aggregates[i].sql, from, to, &nrows[i]);
+  gint64 stats_rows = 0, raw_fulfilled = 0, raw_noshow = 0;
+  stmt_or_die(db,
+              "SELECT (SELECT count(*) FROM stats_daily), (SELECT count(*) FROM appointments"
+              " WHERE status = 'fulfilled' AND starts_at >= ?1 AND starts_at < ?2),"
+              " (SELECT count(*) FROM appointments WHERE status = 'noshow' AND starts_at >= ?1"
+              " AND starts_at < ?2)",
+              &st);
+  sqlite3_bind_int64(st, 1, from);
+  sqlite3_bind_int64(st, 2, to);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    stats_rows = sqlite3_column_int64(st, 0);
+    raw_fulfilled = sqlite3_column_int64(st, 1);
+    raw_noshow = sqlite3_column_int64(st, 2);
+  }
+  sqlite3_finalize(st);
   sqlite3_close(db);
 
+  /* After: the same aggregates through sched_stats_query(), median of `runs`, each call from
+   * the request to the rows in memory. */
+  g_autoptr(SchedStore) store = sched_store_open(scratch, &error);
+  if (!store)
+    die("open scratch", error);
+  for (guint i = 0; i < nq; i++) {
+    g_autofree double *t = g_new(double, runs);
+    for (int r = 0; r < runs; r++) {
+      SchedStatsQuery q = {.from = from, .to = to, .group_by = api_groupings[i]};
+      gint64 q0 = g_get_monotonic_time();
+      g_autoptr(GPtrArray) res = sched_stats_query(store, &q, &error);
+      t[r] = (g_get_monotonic_time() - q0) / 1000.0;
+      if (!res)
+        die("stats", error);
+      api_rows[i] = res->len;
+    }
+    qsort(t, runs, sizeof(double), cmp_double);
+    api[i] = t[runs / 2];
+  }
+  /* The summary must agree with the raw rows (all facilities are in Asia/Karachi and the range
+   * is whole local days, so the raw count by starts_at is the same range). */
+  SchedStatsQuery tq = {.from = from, .to = to};
+  g_autoptr(GPtrArray) total = sched_stats_query(store, &tq, &error);
+  if (!total)
+    die("stats", error);
+  const SchedStatsRow *tr = total->len ? g_ptr_array_index(total, 0) : NULL;
+  gboolean agree = tr && tr->consultations == raw_fulfilled && tr->noshows == raw_noshow;
+
   g_print("{\"appointments\":%" G_GINT64_FORMAT ",\"consultations\":%" G_GINT64_FORMAT
-          ",\"generate_s\":%.2f,\"index_build_s\":%.2f,\"from\":%" G_GINT64_FORMAT
-          ",\"to\":%" G_GINT64_FORMAT ",\"oldest\":%" G_GINT64_FORMAT ",\"runs\":%d,"
-          "\"indexes\":[",
-          n_appt, n_cons, generate_s, index_s, from, to, oldest, runs);
-  for (guint i = 0; i < G_N_ELEMENTS(proposed_indexes); i++)
-    g_print("%s\"%s\"", i ? "," : "", proposed_indexes[i]);
-  g_print("],\"rollup_build_s\":%.2f,\"rollup_rows\":%" G_GINT64_FORMAT ",\"queries\":[",
-          rollup_s, rollup_rows);
+          ",\"generate_s\":%.2f,\"from\":%" G_GINT64_FORMAT ",\"to\":%" G_GINT64_FORMAT
+          ",\"oldest\":%" G_GINT64_FORMAT ",\"runs\":%d,\"stats_rows\":%" G_GINT64_FORMAT
+          ",\"summary_agrees\":%s,\"total\":{\"consultations\":%" G_GINT64_FORMAT
+          ",\"noshows\":%" G_GINT64_FORMAT ",\"wait_p50_min\":%d,\"wait_p90_min\":%d,"
+          "\"duration_p50_min\":%d},\"queries\":[",
+          n_appt, n_cons, generate_s, from, to, oldest, runs, stats_rows, agree ? "true" : "false",
+          tr ? tr->consultations : 0, tr ? tr->noshows : 0, tr ? tr->wait_p50_min : -1,
+          tr ? tr->wait_p90_min : -1, tr ? tr->duration_p50_min : -1);
   for (guint i = 0; i < nq; i++)
-    g_print("%s{\"name\":\"%s\",\"rows\":%u,\"first_ms\":%.1f,\"base_ms\":%.1f,"
-            "\"indexed_ms\":%.1f,\"rollup_ms\":%.2f,\"rollup_result_rows\":%u,"
-            "\"plan_base\":\"%s\",\"plan_indexed\":\"%s\"}",
-            i ? "," : "", aggregates[i].name, nrows[i], first[i], base[i], indexed[i], rolled[i],
-            rolled_rows[i], plan_base[i], plan_idx[i]);
+    g_print("%s{\"name\":\"%s\",\"rows\":%u,\"base_ms\":%.1f,\"api_ms\":%.2f,\"api_rows\":%u,"
+            "\"group_by\":%u}",
+            i ? "," : "", aggregates[i].name, nrows[i], base[i], api[i], api_rows[i],
+            api_groupings[i]);
   g_print(",{\"name\":\"audio-fallback share\",\"skipped\":\"the schema has no audio-only column "
           "yet (consultations: waiting_since, started_at, ended_at, outcome)\"}]}\n");
-  g_strfreev(plan_base);
-  g_strfreev(plan_idx);
   g_array_unref(ds);
   return 0;
 }

@@ -1,6 +1,7 @@
 /* sched-test-util.c — raw SQLite helpers shared by the scheduler's unit tests: a second
  * connection that inspects what the store actually wrote. */
 #include "sched-test-util.h"
+#include "sched-stats-backend.h"
 
 #include <string.h>
 
@@ -9,6 +10,9 @@ sqlite3 *raw_open(const char *path)
   sqlite3 *db = NULL;
 
   g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
+  /* The statistics' triggers (schema 3) call the scheduler's own SQL functions: a connection
+   * that writes appointments or consultations must have them. */
+  g_assert_true(sched__stats_sqlite_register(db, NULL));
   return db;
 }
 

@@ -1,0 +1,90 @@
+/* sched-stats-backend.h — the storage contract of the scheduler's statistics (scheduler.h,
+ * "Statistics"). Private to scheduler/.
+ *
+ * The statistics are read from a daily summary, one row per (local day of the facility,
+ * facility, service) with counts and minute histograms of waits and durations. The summary is
+ * a pure function of the appointments and consultations tables (the rules are below, under
+ * "What counts"); the SQLite backend keeps it current with triggers in the same transaction as
+ * every write to those tables (schema 3), so no write path can forget it, and back-fills it in
+ * the migration. sched-stats.c groups the rows and computes percentiles; a backend only
+ * stores and fetches them. A PostgreSQL backend is one more `SchedStatsBackend` table.
+ *
+ * What counts (per appointment, in the local day of its starts_at in its facility's zone;
+ * appointments without a facility use SCHED_TIMEZONE_DEFAULT and facility 0):
+ * - consultations: status "fulfilled";
+ * - completed: "fulfilled" whose consultation's outcome is not "interrupted" (or that has no
+ *   consultation record);
+ * - noshows: status "noshow";
+ * - cancellations: status "cancelled", except lapsed holds (cancel_reason "hold expired");
+ * - wait (minutes, floor): "fulfilled" with waiting_since and started_at:
+ *   started_at - max(waiting_since, starts_at), at least 0 (arriving early is not waiting);
+ * - duration (minutes, floor): "fulfilled" with started_at and ended_at: ended_at - started_at;
+ * waits and durations of SCHED_STATS_MINUTES_MAX minutes or more count as that value. */
+#pragma once
+
+#include "sched-backend.h"
+
+G_BEGIN_DECLS
+
+/* One summary row as a backend hands it over. Strings and histograms are (transfer none),
+ * valid during the callback only. */
+typedef struct {
+  gint64 day;            /* local date of the facility: days since 1970-01-01 */
+  gint64 facility_id;    /* 0: appointments without a facility */
+  const char *district;  /* the facility's district; NULL for facility 0 */
+  gint64 service_id;     /* 0: appointments without a service */
+  const char *specialty; /* the service's specialty; NULL for service 0 */
+  gint64 consultations;
+  gint64 completed;
+  gint64 noshows;
+  gint64 cancellations;
+  const guint8 *wait_hist; /* encoded histogram (sched__stats_hist_*), NULL if empty */
+  gsize wait_hist_len;
+  const guint8 *duration_hist;
+  gsize duration_hist_len;
+} SchedStatsDaily;
+
+/* Returns FALSE to stop with `error` set. */
+typedef gboolean (*SchedStatsDailyFn)(const SchedStatsDaily *row, gpointer user_data,
+                                      GError **error);
+
+typedef struct {
+  const char *name;
+  /* Calls `fn` for every summary row whose day d satisfies, in its facility's zone,
+   * local_day(from) <= d < local_day(to). */
+  gboolean (*daily_rows)(SchedBackendDb *db, gint64 from, gint64 to, SchedStatsDailyFn fn,
+                         gpointer user_data, GError **error);
+} SchedStatsBackend;
+
+extern const SchedStatsBackend sched_stats_backend_sqlite;
+
+/* --- The SQLite side (sched-stats-sqlite.c), used by sched-sqlite.c --------------------- */
+
+/* Migration 3's SQL: the summary table, its triggers and the back-fill. */
+extern const char sched__stats_migration_sql[];
+
+/* Registers on a new connection the SQL functions the summary's triggers and back-fill call
+ * (sched_local_day, sched_hist, sched_hist_one, sched_hist_merge). Must run before the
+ * migrations and on every connection that writes appointments or consultations. Opaque
+ * pointer: a `sqlite3 *`. */
+gboolean sched__stats_sqlite_register(void *sqlite_db, GError **error);
+
+/* The connection of a SQLite backend handle (sched-sqlite.c). (transfer none) */
+void *sched__sqlite_handle(SchedBackendDb *db);
+
+/* --- Histograms (sched-stats.c; pure, MT safe) ------------------------------------------- */
+
+/* An encoded histogram is a sequence of 8-byte entries (minute, count), each a little-endian
+ * 32-bit integer (count signed), sorted by minute, no zero counts; empty = no bytes. */
+#define SCHED__STATS_HIST_ENTRY 8
+
+/* Adds `delta` observations of `minute` to the dense array `counts` of `n` minutes after
+ * decoding (minutes >= n are ignored). FALSE if `bytes` is malformed. */
+gboolean sched__stats_hist_accumulate(const guint8 *bytes, gsize len, gint64 *counts, gsize n);
+/* Encodes the non-zero entries of a dense array. (transfer full) *len receives the size; NULL
+ * and 0 if every count is 0. */
+guint8 *sched__stats_hist_encode(const gint64 *counts, gsize n, gsize *len);
+/* The local day (days since 1970-01-01) of `t` in `zone`. */
+gint64 sched__stats_local_day(GTimeZone *zone, gint64 t);
+
+G_END_DECLS

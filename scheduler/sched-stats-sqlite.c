@@ -1,0 +1,445 @@
+/* sched-stats-sqlite.c — the SQLite side of the scheduler's statistics (sched-stats-backend.h):
+ * migration 3 (the daily summary, its triggers, its back-fill), the SQL functions they call,
+ * and the read of the summary.
+ *
+ * The summary `stats_daily` is a pure function of `appointments` and `consultations`. Triggers
+ * keep it so: every insert, update or delete of either table subtracts the old row's
+ * contribution and adds the new one's, in the statement's own transaction, so ending a
+ * consultation, a no-show job, a cancellation (or an operator's set_status) updates the
+ * statistics atomically with the change, and no write path can forget to. A trigger fires only
+ * when a counted column changed and the appointment counts before or after (a booking, a hold,
+ * a check-in cost nothing).
+ *
+ * The triggers call C functions (a facility's local day needs its IANA zone, which SQLite does
+ * not know; histograms are blobs). Every connection that writes appointments or consultations
+ * must therefore register them (sched__stats_sqlite_register: the store does at open; the unit
+ * tests' and the benchmark's raw connections do too). A plain `sqlite3` shell can still read
+ * everything (integrity_check, exports, backups), but its writes to those two tables fail with
+ * "no such function: sched_local_day" rather than leave the summary wrong. */
+#include "sched-stats-backend.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+/* --- Migration 3 ---------------------------------------------------------------------------- */
+
+/* The contribution of one appointment `a` with its consultation `c` (columns may be NULL), as
+ * the columns of stats_daily, each multiplied by SIGN (+1 or -1). */
+#define STATS_KEY                                                                                  \
+  "sched_local_day(a.starts_at, (SELECT timezone FROM facilities WHERE id = a.facility_id)),"      \
+  " coalesce(a.facility_id, 0), coalesce(a.service_id, 0)"
+#define STATS_WAIT                                                                                 \
+  "CASE WHEN a.status = 'fulfilled' AND c.waiting_since IS NOT NULL AND c.started_at IS NOT NULL"  \
+  " THEN max(0, c.started_at - max(c.waiting_since, a.starts_at)) / 60 END"
+#define STATS_DURATION                                                                             \
+  "CASE WHEN a.status = 'fulfilled' AND c.started_at IS NOT NULL AND c.ended_at IS NOT NULL"       \
+  " THEN max(0, c.ended_at - c.started_at) / 60 END"
+#define STATS_COMPLETED "(a.status = 'fulfilled' AND coalesce(c.outcome, '') <> 'interrupted')"
+#define STATS_CANCELLED                                                                            \
+  "(a.status = 'cancelled' AND coalesce(a.cancel_reason, '') <> 'hold expired')"
+/* Whether an appointment row (`p` = NEW or OLD) counts at all. */
+#define STATS_COUNTS(p)                                                                            \
+  "(" p ".status IN ('fulfilled', 'noshow') OR (" p ".status = 'cancelled' AND"                    \
+  " coalesce(" p ".cancel_reason, '') <> 'hold expired'))"
+#define STATS_VALUES(SIGN)                                                                         \
+  STATS_KEY ", " SIGN " * (a.status = 'fulfilled'), " SIGN " * " STATS_COMPLETED ", " SIGN         \
+            " * (a.status = 'noshow'), " SIGN " * " STATS_CANCELLED ", sched_hist_one(" STATS_WAIT \
+            ", " SIGN "), sched_hist_one(" STATS_DURATION ", " SIGN ")"
+#define STATS_UPSERT(SIGN, FROM)                                                                   \
+  "INSERT INTO stats_daily (day, facility_id, service_id, consultations, completed, noshows,"      \
+  " cancellations, wait_hist, duration_hist) SELECT " STATS_VALUES(                                \
+      SIGN) " " FROM " ON CONFLICT (day, facility_id, service_id) DO UPDATE SET"                   \
+            " consultations = consultations + excluded.consultations,"                             \
+            " completed = completed + excluded.completed, noshows = noshows + excluded.noshows,"   \
+            " cancellations = cancellations + excluded.cancellations,"                             \
+            " wait_hist = sched_hist_merge(wait_hist, excluded.wait_hist),"                        \
+            " duration_hist = sched_hist_merge(duration_hist, excluded.duration_hist);"
+/* `a` as the NEW/OLD appointment row with its stored consultation. */
+#define STATS_FROM_APPT(p)                                                                         \
+  "FROM (SELECT " p ".id AS id, " p ".starts_at AS starts_at, " p                                  \
+  ".facility_id AS facility_id, " p ".service_id AS service_id, " p ".status AS status, " p        \
+  ".cancel_reason AS cancel_reason) a"                                                             \
+  " LEFT JOIN consultations c ON c.appointment_id = a.id WHERE " STATS_COUNTS("a")
+/* `c` as the NEW/OLD consultation row with its stored appointment. */
+#define STATS_FROM_CONS(p)                                                                         \
+  "FROM appointments a, (SELECT " p ".waiting_since AS waiting_since, " p                          \
+  ".started_at AS started_at, " p ".ended_at AS ended_at, " p ".outcome AS outcome) c"             \
+  " WHERE a.id = " p ".appointment_id AND " STATS_COUNTS("a")
+/* `c` as "no consultation record" for the stored appointment `p`.appointment_id. */
+#define STATS_FROM_NO_CONS(p)                                                                      \
+  "FROM appointments a, (SELECT NULL AS waiting_since, NULL AS started_at, NULL AS ended_at,"      \
+  " NULL AS outcome) c WHERE a.id = " p ".appointment_id AND " STATS_COUNTS("a")
+#define STATS_APPT_CHANGED                                                                         \
+  "(OLD.status IS NOT NEW.status OR OLD.starts_at IS NOT NEW.starts_at OR"                         \
+  " OLD.cancel_reason IS NOT NEW.cancel_reason OR OLD.facility_id IS NOT NEW.facility_id OR"       \
+  " OLD.service_id IS NOT NEW.service_id) AND (" STATS_COUNTS("OLD") " OR " STATS_COUNTS(          \
+      "NEW") ")"
+#define STATS_CONS_CHANGED                                                                         \
+  "(OLD.waiting_since IS NOT NEW.waiting_since OR OLD.started_at IS NOT NEW.started_at OR"         \
+  " OLD.ended_at IS NOT NEW.ended_at OR OLD.outcome IS NOT NEW.outcome)"
+
+const char sched__stats_migration_sql[] =
+    /* One row per local day of the facility, facility and service (0: none). Histograms:
+     * sched-stats-backend.h. No foreign keys: facility/service 0 stand for "none". */
+    "CREATE TABLE stats_daily ("
+    "  day INTEGER NOT NULL,"
+    "  facility_id INTEGER NOT NULL,"
+    "  service_id INTEGER NOT NULL,"
+    "  consultations INTEGER NOT NULL DEFAULT 0,"
+    "  completed INTEGER NOT NULL DEFAULT 0,"
+    "  noshows INTEGER NOT NULL DEFAULT 0,"
+    "  cancellations INTEGER NOT NULL DEFAULT 0,"
+    "  wait_hist BLOB,"
+    "  duration_hist BLOB,"
+    "  PRIMARY KEY (day, facility_id, service_id)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO stats_daily (day, facility_id, service_id, consultations, completed, noshows,"
+    " cancellations, wait_hist, duration_hist) SELECT " STATS_KEY ", sum(a.status = 'fulfilled'),"
+    " sum(" STATS_COMPLETED "), sum(a.status = 'noshow'), sum(" STATS_CANCELLED "),"
+    " sched_hist(" STATS_WAIT "), sched_hist(" STATS_DURATION ")"
+    " FROM appointments a LEFT JOIN consultations c ON c.appointment_id = a.id"
+    " WHERE " STATS_COUNTS(
+        "a") " GROUP BY 1, 2, 3;"
+             "CREATE TRIGGER stats_appointment_insert AFTER INSERT ON appointments"
+             " WHEN " STATS_COUNTS("NEW") " BEGIN " STATS_UPSERT(
+                 "1",
+                 STATS_FROM_APPT(
+                     "NEW")) " END;"
+                             "CREATE TRIGGER stats_appointment_update AFTER UPDATE ON appointments"
+                             " WHEN " STATS_APPT_CHANGED
+                             " BEGIN " STATS_UPSERT("-1", STATS_FROM_APPT("OLD")) STATS_UPSERT(
+                                 "1",
+                                 STATS_FROM_APPT(
+                                     "NEW")) " END;"
+                                             "CREATE TRIGGER stats_appointment_delete AFTER DELETE "
+                                             "ON appointments"
+                                             " WHEN " STATS_COUNTS("OLD") " BEGIN " STATS_UPSERT(
+                                                 "-1",
+                                                 STATS_FROM_APPT(
+                                                     "OLD")) " END;"
+                                                             "CREATE TRIGGER "
+                                                             "stats_consultation_insert AFTER "
+                                                             "INSERT ON consultations "
+                                                             "BEGIN " STATS_UPSERT("-1", STATS_FROM_NO_CONS("NEW")) STATS_UPSERT(
+                                                                 "1",
+                                                                 STATS_FROM_CONS(
+                                                                     "NEW")) " END;"
+                                                                             "CREATE TRIGGER "
+                                                                             "stats_consultation_"
+                                                                             "update AFTER UPDATE "
+                                                                             "ON consultations"
+                                                                             " WHEN"
+                                                                             " " STATS_CONS_CHANGED
+                                                                             " BEGIN " STATS_UPSERT(
+                                                                                 "-1",
+                                                                                 STATS_FROM_CONS(
+                                                                                     "OLD"))
+                                                                                 STATS_UPSERT(
+                                                                                     "1",
+                                                                                     STATS_FROM_CONS(
+                                                                                         "NEW")) " "
+                                                                                                 "E"
+                                                                                                 "N"
+                                                                                                 "D"
+                                                                                                 ";"
+                                                                                                 "C"
+                                                                                                 "R"
+                                                                                                 "E"
+                                                                                                 "A"
+                                                                                                 "T"
+                                                                                                 "E"
+                                                                                                 " "
+                                                                                                 "T"
+                                                                                                 "R"
+                                                                                                 "I"
+                                                                                                 "G"
+                                                                                                 "G"
+                                                                                                 "E"
+                                                                                                 "R"
+                                                                                                 " "
+                                                                                                 "s"
+                                                                                                 "t"
+                                                                                                 "a"
+                                                                                                 "t"
+                                                                                                 "s"
+                                                                                                 "_"
+                                                                                                 "c"
+                                                                                                 "o"
+                                                                                                 "n"
+                                                                                                 "s"
+                                                                                                 "u"
+                                                                                                 "l"
+                                                                                                 "t"
+                                                                                                 "a"
+                                                                                                 "t"
+                                                                                                 "i"
+                                                                                                 "o"
+                                                                                                 "n"
+                                                                                                 "_"
+                                                                                                 "d"
+                                                                                                 "e"
+                                                                                                 "l"
+                                                                                                 "e"
+                                                                                                 "t"
+                                                                                                 "e"
+                                                                                                 " "
+                                                                                                 "A"
+                                                                                                 "F"
+                                                                                                 "T"
+                                                                                                 "E"
+                                                                                                 "R"
+                                                                                                 " "
+                                                                                                 "D"
+                                                                                                 "E"
+                                                                                                 "L"
+                                                                                                 "E"
+                                                                                                 "T"
+                                                                                                 "E"
+                                                                                                 " "
+                                                                                                 "O"
+                                                                                                 "N"
+                                                                                                 " "
+                                                                                                 "c"
+                                                                                                 "o"
+                                                                                                 "n"
+                                                                                                 "s"
+                                                                                                 "u"
+                                                                                                 "l"
+                                                                                                 "t"
+                                                                                                 "a"
+                                                                                                 "t"
+                                                                                                 "i"
+                                                                                                 "o"
+                                                                                                 "n"
+                                                                                                 "s"
+                                                                                                 " "
+                                                                                                 "B"
+                                                                                                 "E"
+                                                                                                 "G"
+                                                                                                 "I"
+                                                                                                 "N"
+                                                                                                 " " STATS_UPSERT(
+                                                                                                     "-1",
+                                                                                                     STATS_FROM_CONS(
+                                                                                                         "OLD"))
+                                                                                                     STATS_UPSERT(
+                                                                                                         "1",
+                                                                                                         STATS_FROM_NO_CONS(
+                                                                                                             "OLD")) " END;";
+
+/* --- SQL functions ---------------------------------------------------------------------------- */
+
+typedef struct {
+  GHashTable *zones; /* IANA name → GTimeZone */
+  GTimeZone *fallback;
+} ZoneCache;
+
+static void zone_cache_free(void *p)
+{
+  ZoneCache *zc = p;
+  g_hash_table_unref(zc->zones);
+  g_time_zone_unref(zc->fallback);
+  g_free(zc);
+}
+
+static GTimeZone *zone_lookup(ZoneCache *zc, const char *name)
+{
+  GTimeZone *tz;
+
+  if (name == NULL)
+    name = SCHED_TIMEZONE_DEFAULT;
+  tz = g_hash_table_lookup(zc->zones, name);
+  if (tz == NULL) {
+    tz = g_time_zone_new_identifier(name);
+    if (tz == NULL) /* facilities' zones are validated on insert; never reached in practice */
+      tz = g_time_zone_ref(zc->fallback);
+    g_hash_table_insert(zc->zones, g_strdup(name), tz);
+  }
+  return tz;
+}
+
+/* sched_local_day(unix_s, zone_or_null) → days since 1970-01-01 of the local date. */
+static void fn_local_day(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  ZoneCache *zc = sqlite3_user_data(ctx);
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const char *name = (const char *)sqlite3_value_text(argv[1]);
+  sqlite3_result_int64(ctx,
+                       sched__stats_local_day(zone_lookup(zc, name), sqlite3_value_int64(argv[0])));
+}
+
+static void result_hist(sqlite3_context *ctx, const gint64 *counts, gsize n)
+{
+  gsize len = 0;
+  guint8 *bytes = sched__stats_hist_encode(counts, n, &len);
+  if (bytes == NULL)
+    sqlite3_result_null(ctx);
+  else
+    sqlite3_result_blob64(ctx, bytes, len, g_free);
+}
+
+static gsize clamp_minute(sqlite3_value *v)
+{
+  gint64 m = sqlite3_value_int64(v);
+  return (gsize)CLAMP(m, 0, SCHED_STATS_MINUTES_MAX);
+}
+
+#define DENSE_N (SCHED_STATS_MINUTES_MAX + 1)
+
+/* sched_hist_one(minute_or_null, count) → a histogram of one entry, or NULL. */
+static void fn_hist_one(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_int64(argv[1]) == 0) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  guint8 b[SCHED__STATS_HIST_ENTRY];
+  guint32 minute = GUINT32_TO_LE((guint32)clamp_minute(argv[0]));
+  gint32 count = GINT32_TO_LE((gint32)sqlite3_value_int64(argv[1]));
+  memcpy(b, &minute, 4);
+  memcpy(b + 4, &count, 4);
+  sqlite3_result_blob(ctx, b, sizeof b, SQLITE_TRANSIENT);
+}
+
+/* sched_hist_merge(a, b) → the sum of two histograms (NULL if empty). */
+static void fn_hist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  g_autofree gint64 *counts = g_new0(gint64, DENSE_N);
+  (void)argc;
+  for (int i = 0; i < 2; i++)
+    if (sqlite3_value_type(argv[i]) != SQLITE_NULL &&
+        !sched__stats_hist_accumulate(sqlite3_value_blob(argv[i]),
+                                      (gsize)sqlite3_value_bytes(argv[i]), counts, DENSE_N)) {
+      sqlite3_result_error(ctx, "malformed histogram", -1);
+      return;
+    }
+  result_hist(ctx, counts, DENSE_N);
+}
+
+/* sched_hist(minute) aggregate → the histogram of the non-NULL minutes. */
+typedef struct {
+  gint64 *counts;
+} HistAgg;
+
+static void fn_hist_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  HistAgg *agg = sqlite3_aggregate_context(ctx, sizeof *agg);
+  (void)argc;
+  if (agg == NULL) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+    return;
+  if (agg->counts == NULL)
+    agg->counts = g_new0(gint64, DENSE_N);
+  agg->counts[clamp_minute(argv[0])]++;
+}
+
+static void fn_hist_final(sqlite3_context *ctx)
+{
+  HistAgg *agg = sqlite3_aggregate_context(ctx, 0);
+  if (agg == NULL || agg->counts == NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  result_hist(ctx, agg->counts, DENSE_N);
+  g_free(agg->counts);
+  agg->counts = NULL;
+}
+
+gboolean sched__stats_sqlite_register(void *sqlite_db, GError **error)
+{
+  sqlite3 *db = sqlite_db;
+  /* INNOCUOUS: callable from triggers under SQLITE_DBCONFIG_TRUSTED_SCHEMA off. */
+  const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+  ZoneCache *zc = g_new0(ZoneCache, 1);
+
+  zc->zones =
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_time_zone_unref);
+  zc->fallback = g_time_zone_new_identifier(SCHED_TIMEZONE_DEFAULT);
+  if (zc->fallback == NULL)
+    zc->fallback = g_time_zone_new_utc();
+  /* On failure SQLite calls the destructor itself. */
+  if (sqlite3_create_function_v2(db, "sched_local_day", 2, flags, zc, fn_local_day, NULL, NULL,
+                                 zone_cache_free) != SQLITE_OK ||
+      sqlite3_create_function_v2(db, "sched_hist_one", 2, flags, NULL, fn_hist_one, NULL, NULL,
+                                 NULL) != SQLITE_OK ||
+      sqlite3_create_function_v2(db, "sched_hist_merge", 2, flags, NULL, fn_hist_merge, NULL, NULL,
+                                 NULL) != SQLITE_OK ||
+      sqlite3_create_function_v2(db, "sched_hist", 1, flags, NULL, NULL, fn_hist_step,
+                                 fn_hist_final, NULL) != SQLITE_OK) {
+    g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "cannot register the statistics functions: %s",
+                sqlite3_errmsg(db));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* --- Reading the summary ------------------------------------------------------------------- */
+
+static gboolean sqlite_daily_rows(SchedBackendDb *b, gint64 from, gint64 to, SchedStatsDailyFn fn,
+                                  gpointer user_data, GError **error)
+{
+  sqlite3 *db = sched__sqlite_handle(b);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  int rc;
+
+  /* Every zone is within a day of UTC, so the UTC days widened by one bound the range (the
+   * primary key's range scan); the exact bounds are per facility. */
+  rc = sqlite3_prepare_v2(
+      db,
+      "SELECT r.day, r.facility_id, f.district, r.service_id, s.specialty, r.consultations,"
+      " r.completed, r.noshows, r.cancellations, r.wait_hist, r.duration_hist"
+      " FROM stats_daily r LEFT JOIN facilities f ON f.id = r.facility_id"
+      " LEFT JOIN services s ON s.id = r.service_id"
+      " WHERE r.day BETWEEN ?3 AND ?4 AND r.day >= sched_local_day(?1, f.timezone)"
+      " AND r.day < sched_local_day(?2, f.timezone)",
+      -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    goto db_error;
+  if (sqlite3_bind_int64(st, 1, from) != SQLITE_OK || sqlite3_bind_int64(st, 2, to) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 3, from / 86400 - 1) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 4, to / 86400 + 1) != SQLITE_OK)
+    goto db_error;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    SchedStatsDaily row = {
+        .day = sqlite3_column_int64(st, 0),
+        .facility_id = sqlite3_column_int64(st, 1),
+        .district = (const char *)sqlite3_column_text(st, 2),
+        .service_id = sqlite3_column_int64(st, 3),
+        .specialty = (const char *)sqlite3_column_text(st, 4),
+        .consultations = sqlite3_column_int64(st, 5),
+        .completed = sqlite3_column_int64(st, 6),
+        .noshows = sqlite3_column_int64(st, 7),
+        .cancellations = sqlite3_column_int64(st, 8),
+        .wait_hist = sqlite3_column_blob(st, 9),
+        .wait_hist_len = (gsize)sqlite3_column_bytes(st, 9),
+        .duration_hist = sqlite3_column_blob(st, 10),
+        .duration_hist_len = (gsize)sqlite3_column_bytes(st, 10),
+    };
+    if (!fn(&row, user_data, error))
+      goto out;
+  }
+  if (rc != SQLITE_DONE)
+    goto db_error;
+  ok = TRUE;
+  goto out;
+
+db_error:
+  g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "read statistics: %s", sqlite3_errmsg(db));
+out:
+  sqlite3_finalize(st);
+  return ok;
+}
+
+const SchedStatsBackend sched_stats_backend_sqlite = {
+    .name = "sqlite",
+    .daily_rows = sqlite_daily_rows,
+};

@@ -1,0 +1,336 @@
+/* sched-stats.c — the scheduler's statistics (scheduler.h, "Statistics"): argument checks,
+ * grouping of the daily summary's rows, percentiles; and the summary's histogram encoding and
+ * local-day rule, shared with the SQLite side (sched-stats-backend.h). */
+#include "sched-private.h"
+#include "sched-stats-backend.h"
+
+#include <string.h>
+
+/* --- Histograms and days (pure) ------------------------------------------------------------- */
+
+gboolean sched__stats_hist_accumulate(const guint8 *bytes, gsize len, gint64 *counts, gsize n)
+{
+  if (len % SCHED__STATS_HIST_ENTRY != 0 || (len > 0 && bytes == NULL))
+    return FALSE;
+  for (gsize off = 0; off < len; off += SCHED__STATS_HIST_ENTRY) {
+    guint32 minute;
+    gint32 count;
+    memcpy(&minute, bytes + off, 4);
+    memcpy(&count, bytes + off + 4, 4);
+    minute = GUINT32_FROM_LE(minute);
+    count = GINT32_FROM_LE(count);
+    if (minute < n)
+      counts[minute] += count;
+  }
+  return TRUE;
+}
+
+guint8 *sched__stats_hist_encode(const gint64 *counts, gsize n, gsize *len)
+{
+  gsize used = 0;
+  guint8 *bytes, *p;
+
+  for (gsize i = 0; i < n; i++)
+    used += counts[i] != 0;
+  *len = used * SCHED__STATS_HIST_ENTRY;
+  if (used == 0)
+    return NULL;
+  p = bytes = g_malloc(*len);
+  for (gsize i = 0; i < n; i++) {
+    if (counts[i] == 0)
+      continue;
+    guint32 minute = GUINT32_TO_LE((guint32)i);
+    gint32 count = GINT32_TO_LE((gint32)CLAMP(counts[i], G_MININT32, G_MAXINT32));
+    memcpy(p, &minute, 4);
+    memcpy(p + 4, &count, 4);
+    p += SCHED__STATS_HIST_ENTRY;
+  }
+  return bytes;
+}
+
+gint64 sched__stats_local_day(GTimeZone *zone, gint64 t)
+{
+  gint64 local =
+      t + g_time_zone_get_offset(zone, g_time_zone_find_interval(zone, G_TIME_TYPE_UNIVERSAL, t));
+  /* Floor division: days before 1970 are negative. */
+  return local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+}
+
+/* --- Query ------------------------------------------------------------------------------------ */
+
+#define HIST_N (SCHED_STATS_MINUTES_MAX + 1)
+#define ALL_GROUPS                                                                                 \
+  (SCHED_STATS_BY_DAY | SCHED_STATS_BY_WEEK | SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY |  \
+   SCHED_STATS_BY_SPECIALTY)
+
+/* A histogram grown to the largest minute seen (waits are mostly under an hour: a few hundred
+ * bytes per group instead of SCHED_STATS_MINUTES_MAX + 1 counts). */
+typedef struct {
+  gint64 *counts; /* NULL if empty */
+  gsize n;
+} Hist;
+
+static gboolean hist_add(Hist *h, const guint8 *bytes, gsize len)
+{
+  if (len % SCHED__STATS_HIST_ENTRY != 0 || (len > 0 && bytes == NULL))
+    return FALSE;
+  for (gsize off = 0; off < len; off += SCHED__STATS_HIST_ENTRY) {
+    guint32 minute;
+    gint32 count;
+    memcpy(&minute, bytes + off, 4);
+    memcpy(&count, bytes + off + 4, 4);
+    minute = MIN(GUINT32_FROM_LE(minute), (guint32)SCHED_STATS_MINUTES_MAX);
+    count = GINT32_FROM_LE(count);
+    if (minute >= h->n) {
+      gsize n = MAX((gsize)minute + 1, h->n * 2);
+      n = MIN(n, (gsize)HIST_N);
+      h->counts = g_renew(gint64, h->counts, n);
+      memset(h->counts + h->n, 0, (n - h->n) * sizeof(gint64));
+      h->n = n;
+    }
+    h->counts[minute] += count;
+  }
+  return TRUE;
+}
+
+typedef struct {
+  gint64 day; /* the day, the week's Monday, or G_MININT64 when not grouped by time */
+  char *district;
+  gint64 facility_id;
+  char *specialty;
+  gint64 consultations, completed, noshows, cancellations;
+  Hist waits, durations;
+} Group;
+
+static void group_free(gpointer p)
+{
+  Group *g = p;
+  g_free(g->district);
+  g_free(g->specialty);
+  g_free(g->waits.counts);
+  g_free(g->durations.counts);
+  g_free(g);
+}
+
+typedef struct {
+  guint group_by;
+  gint64 facility_id;
+  GHashTable *groups; /* key string → Group (owned) */
+} Collect;
+
+static gboolean collect_row(const SchedStatsDaily *row, gpointer user_data, GError **error)
+{
+  Collect *c = user_data;
+  const guint by = c->group_by;
+  Group key = {.day = G_MININT64};
+  g_autofree char *k = NULL;
+  Group *g;
+
+  if (c->facility_id != 0 && row->facility_id != c->facility_id)
+    return TRUE;
+  if (by & SCHED_STATS_BY_DAY)
+    key.day = row->day;
+  else if (by & SCHED_STATS_BY_WEEK) /* 1970-01-01 was a Thursday: Monday-based weeks */
+    key.day = row->day - ((row->day + 3) % 7 + 7) % 7;
+  if (by & (SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY))
+    key.district = (char *)row->district;
+  if (by & SCHED_STATS_BY_FACILITY)
+    key.facility_id = row->facility_id;
+  if (by & SCHED_STATS_BY_SPECIALTY)
+    key.specialty = (char *)row->specialty;
+  /* '\x1f' cannot occur in a district or specialty (no control characters); a leading marker
+   * tells NULL from "". */
+  k = g_strdup_printf("%" G_GINT64_FORMAT "\x1f%c%s\x1f%" G_GINT64_FORMAT "\x1f%c%s", key.day,
+                      key.district ? 's' : 'n', key.district ? key.district : "", key.facility_id,
+                      key.specialty ? 's' : 'n', key.specialty ? key.specialty : "");
+  g = g_hash_table_lookup(c->groups, k);
+  if (g == NULL) {
+    g = g_new0(Group, 1);
+    g->day = key.day;
+    g->district = g_strdup(key.district);
+    g->facility_id = key.facility_id;
+    g->specialty = g_strdup(key.specialty);
+    g_hash_table_insert(c->groups, g_steal_pointer(&k), g);
+  }
+  g->consultations += row->consultations;
+  g->completed += row->completed;
+  g->noshows += row->noshows;
+  g->cancellations += row->cancellations;
+  if (!hist_add(&g->waits, row->wait_hist, row->wait_hist_len) ||
+      !hist_add(&g->durations, row->duration_hist, row->duration_hist_len))
+    goto malformed;
+  return TRUE;
+malformed:
+  g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "malformed statistics histogram");
+  return FALSE;
+}
+
+/* The nearest-rank `p`-th percentile (0 < p <= 100) of a histogram; -1 if empty. */
+static int percentile(const Hist *h, gint64 n, int p)
+{
+  gint64 rank, seen = 0;
+
+  if (h->counts == NULL || n <= 0)
+    return -1;
+  rank = (n * p + 99) / 100; /* ceil(p / 100 * n) */
+  if (rank < 1)
+    rank = 1;
+  for (gsize i = 0; i < h->n; i++) {
+    seen += h->counts[i];
+    if (seen >= rank)
+      return (int)i;
+  }
+  return -1;
+}
+
+static gint64 total(const Hist *h)
+{
+  gint64 n = 0;
+  for (gsize i = 0; i < h->n; i++)
+    n += h->counts[i];
+  return n;
+}
+
+static char *format_day(gint64 day)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(day * 86400);
+  return dt ? g_date_time_format(dt, "%Y-%m-%d") : NULL;
+}
+
+static int cmp_null_str(const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return (a != NULL) - (b != NULL);
+  return strcmp(a, b);
+}
+
+static int cmp_group(gconstpointer pa, gconstpointer pb)
+{
+  const Group *a = *(Group *const *)pa, *b = *(Group *const *)pb;
+  int r;
+
+  if (a->day != b->day)
+    return a->day < b->day ? -1 : 1;
+  if ((r = cmp_null_str(a->district, b->district)) != 0)
+    return r;
+  if (a->facility_id != b->facility_id)
+    return a->facility_id < b->facility_id ? -1 : 1;
+  return cmp_null_str(a->specialty, b->specialty);
+}
+
+gboolean sched_stats_is_small(gint64 n)
+{
+  return n > 0 && n < SCHED_STATS_SMALL_COUNT;
+}
+
+void sched_stats_row_free(SchedStatsRow *row)
+{
+  if (row == NULL)
+    return;
+  g_free(row->date);
+  g_free(row->district);
+  g_free(row->specialty);
+  g_free(row);
+}
+
+static const SchedStatsBackend *stats_backend(SchedStore *store)
+{
+  if (store->backend == &sched_backend_sqlite)
+    return &sched_stats_backend_sqlite;
+  return NULL;
+}
+
+GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError **error)
+{
+  const SchedStatsBackend *be;
+  Collect c = {0};
+  g_autoptr(GPtrArray) groups = NULL;
+  GPtrArray *rows = NULL;
+
+  g_return_val_if_fail(store != NULL && q != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  if (!sched__valid_time(q->from)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "from", "out of range");
+    return NULL;
+  }
+  if (!sched__valid_time(q->to) || q->to <= q->from) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "to", "must be after from and in range");
+    return NULL;
+  }
+  if (q->to - q->from > (gint64)SCHED_STATS_RANGE_MAX_DAYS * 86400) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "to", "range over %d days",
+                       SCHED_STATS_RANGE_MAX_DAYS);
+    return NULL;
+  }
+  if ((q->group_by & ~(guint)ALL_GROUPS) != 0 ||
+      ((q->group_by & SCHED_STATS_BY_DAY) && (q->group_by & SCHED_STATS_BY_WEEK))) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "group_by", "unknown or conflicting groups");
+    return NULL;
+  }
+  if (q->facility_id < 0) {
+    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "facility_id", "no such facility");
+    return NULL;
+  }
+  if (q->facility_id > 0) {
+    g_autoptr(SchedFacility) f = store->backend->facility_get(store->db, q->facility_id, error);
+    if (f == NULL)
+      return NULL;
+  }
+  be = stats_backend(store);
+  if (be == NULL) {
+    g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "statistics: not supported by backend %s",
+                store->backend->name);
+    return NULL;
+  }
+
+  c.group_by = q->group_by;
+  c.facility_id = q->facility_id;
+  c.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, group_free);
+  if (!be->daily_rows(store->db, q->from, q->to, collect_row, &c, error))
+    goto out;
+
+  groups = g_ptr_array_new();
+  {
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, c.groups);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+      Group *g = v;
+      /* Rows whose appointments all moved away leave zeros behind: not a group. */
+      if (g->consultations || g->noshows || g->cancellations || total(&g->waits) ||
+          total(&g->durations))
+        g_ptr_array_add(groups, g);
+    }
+  }
+  g_ptr_array_sort(groups, cmp_group);
+
+  rows = g_ptr_array_new_with_free_func((GDestroyNotify)sched_stats_row_free);
+  for (guint i = 0; i < groups->len; i++) {
+    const Group *g = g_ptr_array_index(groups, i);
+    SchedStatsRow *r = g_new0(SchedStatsRow, 1);
+    gint64 due = g->consultations + g->noshows;
+
+    r->date = g->day == G_MININT64 ? NULL : format_day(g->day);
+    r->district = g_strdup(g->district);
+    r->facility_id = g->facility_id;
+    r->specialty = g_strdup(g->specialty);
+    r->consultations = g->consultations;
+    r->completed = g->completed;
+    r->noshows = g->noshows;
+    r->cancellations = g->cancellations;
+    r->noshow_rate = due > 0 ? (double)g->noshows / (double)due : 0.0;
+    r->waits = total(&g->waits);
+    r->wait_p50_min = percentile(&g->waits, r->waits, 50);
+    r->wait_p90_min = percentile(&g->waits, r->waits, 90);
+    r->durations = total(&g->durations);
+    r->duration_p50_min = percentile(&g->durations, r->durations, 50);
+    r->small = sched_stats_is_small(r->consultations) || sched_stats_is_small(r->completed) ||
+               sched_stats_is_small(r->noshows) || sched_stats_is_small(r->cancellations) ||
+               sched_stats_is_small(r->waits) || sched_stats_is_small(r->durations);
+    g_ptr_array_add(rows, r);
+  }
+out:
+  g_hash_table_unref(c.groups);
+  return rows;
+}

@@ -1,0 +1,562 @@
+/* test-stats.c — unit tests of the scheduler's statistics (scheduler.h, "Statistics") against
+ * a real SQLite file: the daily summary equals a brute-force computation over the raw
+ * appointments and consultations after random writes (inserts, status changes, consultation
+ * stamps and deletions, in two time zones), it follows the engine's events (a consultation
+ * ending, a no-show, a cancellation, a lapsed hold), and migration 3 back-fills it from a
+ * version-2 database that already holds data. */
+#include "scheduler.h"
+#include "sched-test-util.h"
+
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 2026-01-05 00:00:00 UTC, a Monday: 05:00 in Karachi. */
+#define DAY0 G_GINT64_CONSTANT(1767571200)
+#define AT(d, h, m) (DAY0 + (gint64)(d)*86400 + ((h)-5) * 3600 + (m)*60) /* Karachi time */
+#define PASSWORD "correct horse battery"
+
+typedef struct {
+  char *dir;
+  char *path;
+  SchedStore *store;
+  gint64 facility[3];
+  gint64 service[4];
+  gint64 doctor[2];
+  gint64 patient;
+} Fixture;
+
+static void fixture_set_up(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *zones[3] = {"Asia/Karachi", "America/New_York", "Asia/Karachi"};
+  const char *districts[3] = {"Lahore", "Queens", "Multan"};
+  const char *specs[4] = {"general", "paediatrics", "general", "cardiology"};
+
+  (void)data;
+  f->dir = g_dir_make_tmp("mw-stats-XXXXXX", &error);
+  g_assert_no_error(error);
+  f->path = g_build_filename(f->dir, "sched.db", NULL);
+  f->store = sched_store_open(f->path, &error);
+  g_assert_no_error(error);
+  for (int i = 0; i < 3; i++) {
+    g_autofree char *name = g_strdup_printf("Centre %d", i + 1);
+    f->facility[i] = sched_facility_add(f->store, name, districts[i], "public", zones[i], &error);
+    g_assert_no_error(error);
+  }
+  for (int i = 0; i < 4; i++) {
+    SchedService spec = {.facility_id = f->facility[i % 3],
+                         .name = (char *)"Video",
+                         .specialty = (char *)specs[i],
+                         .duration_min = 15};
+    f->service[i] = sched_service_add(f->store, &spec, &error);
+    g_assert_no_error(error);
+  }
+  f->doctor[0] = sched_doctor_add(f->store, "dr.one", "Dr One", PASSWORD, &error);
+  g_assert_no_error(error);
+  /* The second doctor copies the first's hash: one Argon2id hash per test is enough. */
+  raw_exec(f->path, "INSERT INTO staff (username, display_name, role, password_hash, created_at)"
+                    " SELECT 'dr.two', 'Dr Two', 'doctor', password_hash, 1 FROM staff");
+  f->doctor[1] = raw_int(f->path, "SELECT max(id) FROM staff");
+  const char *langs[] = {"ur", NULL};
+  g_assert_true(sched_doctor_set_profile(f->store, f->doctor[0], f->facility[0], "general", langs,
+                                         "female", &error));
+  g_assert_no_error(error);
+  f->patient = sched_patient_add(f->store, "Test Patient", NULL, &error);
+  g_assert_no_error(error);
+}
+
+static void fixture_tear_down(Fixture *f, gconstpointer data)
+{
+  (void)data;
+  sched_store_free(f->store);
+  g_autofree char *wal = g_strconcat(f->path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat(f->path, "-shm", NULL);
+  g_unlink(wal);
+  g_unlink(shm);
+  g_unlink(f->path);
+  g_rmdir(f->dir);
+  g_free(f->path);
+  g_free(f->dir);
+}
+
+/* --- Brute force ------------------------------------------------------------------------------ */
+
+typedef struct {
+  gint64 consultations, completed, noshows, cancellations;
+  GArray *waits, *durations; /* int minutes */
+} Expect;
+
+static void expect_free(gpointer p)
+{
+  Expect *e = p;
+  g_array_unref(e->waits);
+  g_array_unref(e->durations);
+  g_free(e);
+}
+
+static int cmp_int(gconstpointer a, gconstpointer b)
+{
+  return *(const int *)a - *(const int *)b;
+}
+
+static int nearest_rank(GArray *v, int p)
+{
+  if (v->len == 0)
+    return -1;
+  g_array_sort(v, cmp_int);
+  gint64 rank = ((gint64)v->len * p + 99) / 100;
+  return g_array_index(v, int, MAX(rank, 1) - 1);
+}
+
+static char *group_key(const char *date, const char *district, gint64 facility_id,
+                       const char *specialty)
+{
+  return g_strdup_printf("%s|%s|%" G_GINT64_FORMAT "|%s", date ? date : "-",
+                         district ? district : "-", facility_id, specialty ? specialty : "-");
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+  return (const char *)sqlite3_column_text(st, i);
+}
+
+static gint64 local_day(GTimeZone *tz, gint64 t)
+{
+  g_autoptr(GDateTime) at = g_date_time_new_from_unix_utc(t);
+  g_autoptr(GDateTime) local = g_date_time_to_timezone(at, tz);
+  g_autoptr(GDateTime) day =
+      g_date_time_new_utc(g_date_time_get_year(local), g_date_time_get_month(local),
+                          g_date_time_get_day_of_month(local), 0, 0, 0);
+  return g_date_time_to_unix(day) / 86400;
+}
+
+static char *day_string(gint64 day)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(day * 86400);
+  return g_date_time_format(dt, "%Y-%m-%d");
+}
+
+/* The expected rows of `group_by` over [from, to), computed from the raw tables. */
+static GHashTable *brute_force(const char *path, guint group_by, gint64 from, gint64 to)
+{
+  GHashTable *out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, expect_free);
+  sqlite3 *db = raw_open(path);
+  sqlite3_stmt *st = NULL;
+
+  g_assert_cmpint(
+      sqlite3_prepare_v2(db,
+                         "SELECT a.starts_at, coalesce(a.facility_id, 0), a.status,"
+                         " a.cancel_reason, c.appointment_id, c.waiting_since, c.started_at,"
+                         " c.ended_at, c.outcome, f.timezone, f.district, s.specialty"
+                         " FROM appointments a LEFT JOIN consultations c"
+                         " ON c.appointment_id = a.id LEFT JOIN facilities f"
+                         " ON f.id = a.facility_id LEFT JOIN services s ON s.id = a.service_id",
+                         -1, &st, NULL),
+      ==, SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    gint64 starts = sqlite3_column_int64(st, 0), fid = sqlite3_column_int64(st, 1);
+    const char *status = col_text(st, 2), *reason = col_text(st, 3);
+    gboolean has_c = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    const char *zone = col_text(st, 9) ? col_text(st, 9) : SCHED_TIMEZONE_DEFAULT;
+    gboolean fulfilled = strcmp(status, "fulfilled") == 0;
+    gboolean noshow = strcmp(status, "noshow") == 0;
+    gboolean cancelled = strcmp(status, "cancelled") == 0 && g_strcmp0(reason, "hold expired");
+    if (!fulfilled && !noshow && !cancelled)
+      continue;
+    g_autoptr(GTimeZone) tz = g_time_zone_new_identifier(zone);
+    gint64 day = local_day(tz, starts);
+    if (day < local_day(tz, from) || day >= local_day(tz, to))
+      continue;
+    g_autofree char *date = NULL;
+    if (group_by & SCHED_STATS_BY_DAY)
+      date = day_string(day);
+    else if (group_by & SCHED_STATS_BY_WEEK)
+      date = day_string(day - (day + 3) % 7);
+    const char *district =
+        group_by & (SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY) ? col_text(st, 10) : NULL;
+    gint64 facility = group_by & SCHED_STATS_BY_FACILITY ? fid : 0;
+    const char *specialty = group_by & SCHED_STATS_BY_SPECIALTY ? col_text(st, 11) : NULL;
+    char *key = group_key(date, district, facility, specialty);
+    Expect *e = g_hash_table_lookup(out, key);
+    if (e == NULL) {
+      e = g_new0(Expect, 1);
+      e->waits = g_array_new(FALSE, FALSE, sizeof(int));
+      e->durations = g_array_new(FALSE, FALSE, sizeof(int));
+      g_hash_table_insert(out, key, e);
+    } else {
+      g_free(key);
+    }
+    e->consultations += fulfilled;
+    e->completed += fulfilled && g_strcmp0(has_c ? col_text(st, 8) : NULL, "interrupted") != 0;
+    e->noshows += noshow;
+    e->cancellations += cancelled;
+    if (fulfilled && has_c) {
+      gboolean w = sqlite3_column_type(st, 5) != SQLITE_NULL;
+      gboolean s0 = sqlite3_column_type(st, 6) != SQLITE_NULL;
+      gboolean e0 = sqlite3_column_type(st, 7) != SQLITE_NULL;
+      gint64 waiting = sqlite3_column_int64(st, 5), started = sqlite3_column_int64(st, 6);
+      gint64 ended = sqlite3_column_int64(st, 7);
+      if (w && s0) {
+        int m = (int)MIN(MAX(0, started - MAX(waiting, starts)) / 60, SCHED_STATS_MINUTES_MAX);
+        g_array_append_val(e->waits, m);
+      }
+      if (s0 && e0) {
+        int m = (int)MIN(MAX(0, ended - started) / 60, SCHED_STATS_MINUTES_MAX);
+        g_array_append_val(e->durations, m);
+      }
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+/* Asserts sched_stats_query() gives exactly the brute force's rows. */
+static void assert_matches(Fixture *f, guint group_by, gint64 from, gint64 to)
+{
+  g_autoptr(GError) error = NULL;
+  SchedStatsQuery q = {.from = from, .to = to, .group_by = group_by};
+  g_autoptr(GPtrArray) rows = sched_stats_query(f->store, &q, &error);
+  g_autoptr(GHashTable) expect = brute_force(f->path, group_by, from, to);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(rows);
+  g_test_message("group_by %u: %u rows", group_by, rows->len);
+  g_assert_cmpuint(rows->len, ==, g_hash_table_size(expect));
+  for (guint i = 0; i < rows->len; i++) {
+    const SchedStatsRow *r = g_ptr_array_index(rows, i);
+    g_autofree char *key = group_key(r->date, r->district, r->facility_id, r->specialty);
+    Expect *e = g_hash_table_lookup(expect, key);
+    if (e == NULL)
+      g_error("unexpected group %s", key);
+    g_assert_cmpint(r->consultations, ==, e->consultations);
+    g_assert_cmpint(r->completed, ==, e->completed);
+    g_assert_cmpint(r->noshows, ==, e->noshows);
+    g_assert_cmpint(r->cancellations, ==, e->cancellations);
+    g_assert_cmpint(r->waits, ==, e->waits->len);
+    g_assert_cmpint(r->durations, ==, e->durations->len);
+    g_assert_cmpint(r->wait_p50_min, ==, nearest_rank(e->waits, 50));
+    g_assert_cmpint(r->wait_p90_min, ==, nearest_rank(e->waits, 90));
+    g_assert_cmpint(r->duration_p50_min, ==, nearest_rank(e->durations, 50));
+    gint64 due = e->consultations + e->noshows;
+    g_assert_cmpfloat_with_epsilon(r->noshow_rate, due ? (double)e->noshows / due : 0.0, 1e-12);
+    g_assert_cmpint(
+        r->small, ==,
+        sched_stats_is_small(e->consultations) || sched_stats_is_small(e->completed) ||
+            sched_stats_is_small(e->noshows) || sched_stats_is_small(e->cancellations) ||
+            sched_stats_is_small(e->waits->len) || sched_stats_is_small(e->durations->len));
+    if (i > 0) { /* ordered by date, district, facility, specialty */
+      const SchedStatsRow *p = g_ptr_array_index(rows, i - 1);
+      int c = g_strcmp0(p->date, r->date);
+      if (c == 0)
+        c = g_strcmp0(p->district, r->district);
+      if (c == 0)
+        c = (p->facility_id > r->facility_id) - (p->facility_id < r->facility_id);
+      if (c == 0)
+        c = g_strcmp0(p->specialty, r->specialty);
+      g_assert_cmpint(c, <, 0);
+    }
+  }
+}
+
+static const guint groupings[] = {
+    0,
+    SCHED_STATS_BY_DAY,
+    SCHED_STATS_BY_DAY | SCHED_STATS_BY_FACILITY,
+    SCHED_STATS_BY_WEEK | SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_SPECIALTY,
+    SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_SPECIALTY,
+    SCHED_STATS_BY_SPECIALTY,
+    SCHED_STATS_BY_DISTRICT,
+};
+
+static void assert_all_match(Fixture *f)
+{
+  for (guint g = 0; g < G_N_ELEMENTS(groupings); g++) {
+    assert_matches(f, groupings[g], AT(-40, 0, 0), AT(40, 0, 0));
+    assert_matches(f, groupings[g], AT(-3, 13, 0), AT(9, 2, 30)); /* partial days */
+  }
+}
+
+static char *sql_text_or_null(const char *s)
+{
+  return s ? g_strdup_printf("'%s'", s) : g_strdup("NULL");
+}
+
+static char *sql_offset_or_null(gboolean set, gint64 offset)
+{
+  return set ? g_strdup_printf("a.starts_at + %" G_GINT64_FORMAT, offset) : g_strdup("NULL");
+}
+
+/* Random raw writes: every path that changes the tables, through the triggers. */
+static void random_writes(Fixture *f, GRand *rng, int n)
+{
+  static const char *const statuses[] = {"booked",    "fulfilled", "fulfilled", "noshow",
+                                         "cancelled", "arrived",   "pending",   "checked-in"};
+  static const char *const outcomes[] = {"completed", "follow-up", "referred", "no-show",
+                                         "interrupted"};
+  static const char *const reasons[] = {"patient", "hold expired", NULL};
+  sqlite3 *db = raw_open(f->path);
+  gint64 count = raw_int(f->path, "SELECT count(*) FROM appointments");
+
+  g_assert_cmpint(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), ==, SQLITE_OK);
+  for (int k = 0; k < n; k++) {
+    g_autofree char *sql = NULL;
+    g_autofree char *reason = sql_text_or_null(reasons[g_rand_int_range(rng, 0, 3)]);
+    const char *status = statuses[g_rand_int_range(rng, 0, G_N_ELEMENTS(statuses))];
+    int op = g_rand_int_range(rng, 0, 10);
+    /* Ids are 1..count: appointments are never deleted here. */
+    gint64 id = count > 0 ? g_rand_int_range(rng, 1, (gint32)count + 1) : 0;
+
+    if (op < 4 || id == 0) { /* a new appointment, with or without a service */
+      int svc = g_rand_int_range(rng, -1, 4);
+      gint64 starts = AT(g_rand_int_range(rng, -30, 30), g_rand_int_range(rng, 0, 24),
+                         g_rand_int_range(rng, 0, 60));
+      sql = g_strdup_printf(
+          "INSERT INTO appointments (doctor_id, patient_id, starts_at, ends_at, status,"
+          " created_at, updated_at, service_id, facility_id, kind, cancel_reason)"
+          " VALUES (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+          ", %" G_GINT64_FORMAT ", '%s', 1, 1, nullif(%" G_GINT64_FORMAT ", 0),"
+          " nullif(%" G_GINT64_FORMAT ", 0), 'walkin', %s)", /* 0: the operator's path */
+          f->doctor[k % 2], f->patient, starts, starts + 900, status, svc < 0 ? 0 : f->service[svc],
+          svc < 0 ? 0 : f->facility[svc % 3], reason);
+      count++;
+    } else if (op < 6) { /* a status change (the engine, or set_status) */
+      sql = g_strdup_printf("UPDATE appointments SET status = '%s', cancel_reason = %s"
+                            " WHERE id = %" G_GINT64_FORMAT,
+                            status, reason, id);
+    } else if (op < 7) { /* a reschedule, across local days */
+      int shift = g_rand_int_range(rng, -3, 4) * 43200 + 60;
+      sql = g_strdup_printf("UPDATE appointments SET starts_at = starts_at + %d,"
+                            " ends_at = ends_at + %d WHERE id = %" G_GINT64_FORMAT,
+                            shift, shift, id);
+    } else if (op < 9) { /* a consultation stamped (insert or update) */
+      gint64 w = g_rand_int_range(rng, -1200, 1800);
+      /* Now and then over SCHED_STATS_MINUTES_MAX (a day): counted as that value. */
+      gboolean huge = g_rand_int_range(rng, 0, 20) == 0;
+      gint64 st = w + (huge ? 90000 : g_rand_int_range(rng, -600, 5400));
+      gint64 en = st + (huge ? 87000 : g_rand_int_range(rng, -60, 3000));
+      g_autofree char *ws = sql_offset_or_null(g_rand_int_range(rng, 0, 5) > 0, w);
+      g_autofree char *ss = sql_offset_or_null(g_rand_int_range(rng, 0, 5) > 0, st);
+      g_autofree char *es = sql_offset_or_null(g_rand_int_range(rng, 0, 4) > 0, en);
+      g_autofree char *os = sql_text_or_null(
+          g_rand_int_range(rng, 0, 4) ? outcomes[g_rand_int_range(rng, 0, 5)] : NULL);
+      sql = g_strdup_printf("INSERT INTO consultations (appointment_id, waiting_since,"
+                            " started_at, ended_at, outcome) SELECT a.id, %s, %s, %s, %s"
+                            " FROM appointments a WHERE a.id = %" G_GINT64_FORMAT
+                            " ON CONFLICT (appointment_id) DO UPDATE SET"
+                            " waiting_since = excluded.waiting_since,"
+                            " started_at = excluded.started_at, ended_at = excluded.ended_at,"
+                            " outcome = excluded.outcome",
+                            ws, ss, es, os, id);
+    } else { /* a consultation record removed */
+      sql =
+          g_strdup_printf("DELETE FROM consultations WHERE appointment_id = %" G_GINT64_FORMAT, id);
+    }
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+      g_error("%s: %s", sql, msg);
+  }
+  g_assert_cmpint(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close(db);
+}
+
+/* --- Tests ------------------------------------------------------------------------------------ */
+
+static void test_random(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed(GPOINTER_TO_UINT(data));
+
+  assert_all_match(f); /* empty */
+  for (int round = 0; round < 4; round++) {
+    random_writes(f, rng, 400);
+    assert_all_match(f);
+  }
+}
+
+/* The engine's events through the public API: a booking counts nothing until its
+ * consultation ends; a no-show, a cancellation count at once; a lapsed hold never. */
+static void test_events(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  SchedStatsQuery q = {.from = AT(-1, 0, 0), .to = AT(2, 0, 0), .group_by = 0};
+  gint64 ids[4];
+  (void)data;
+
+  SchedAvailability av = {.doctor_id = f->doctor[0],
+                          .service_id = f->service[0],
+                          .weekday = 1,
+                          .start_min = 9 * 60,
+                          .end_min = 13 * 60};
+  g_assert_cmpint(sched_availability_add(f->store, &av, &error), >, 0);
+  g_assert_no_error(error);
+  for (int i = 0; i < 4; i++) {
+    SchedBookingRequest r = {f->doctor[0], f->service[0], f->patient, AT(0, 9, 15 * i)};
+    ids[i] = sched_appointment_book_slot(f->store, &r, AT(-1, 12, 0), NULL, &error);
+    g_assert_no_error(error);
+  }
+  SchedBookingRequest hold = {f->doctor[0], f->service[0], f->patient, AT(0, 11, 0)};
+  g_assert_cmpint(sched_appointment_hold(f->store, &hold, AT(-1, 12, 0), &error), >, 0);
+  g_assert_no_error(error);
+  {
+    g_autoptr(GPtrArray) rows = sched_stats_query(f->store, &q, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 0); /* booked and pending count nothing */
+  }
+
+  /* ids[0]: waits 7 min past its start, lasts 12 min, ends completed. */
+  g_assert_true(sched_consultation_waiting(f->store, ids[0], AT(0, 8, 55), &error));
+  g_assert_true(sched_consultation_started(f->store, ids[0], AT(0, 9, 7), &error));
+  g_assert_true(sched_consultation_ended(f->store, ids[0], AT(0, 9, 19), "completed", &error));
+  g_assert_no_error(error);
+  /* ids[1]: cancelled; ids[2]: a no-show by the job; ids[3]: ended as interrupted. */
+  g_assert_true(sched_appointment_cancel(f->store, ids[1], "patient", AT(0, 8, 0), &error));
+  g_assert_no_error(error);
+  g_assert_true(sched_consultation_waiting(f->store, ids[3], AT(0, 9, 44), &error));
+  g_assert_true(sched_consultation_started(f->store, ids[3], AT(0, 9, 46), &error));
+  g_assert_true(sched_consultation_ended(f->store, ids[3], AT(0, 9, 50), "interrupted", &error));
+  g_assert_no_error(error);
+  guint n = 0;
+  g_assert_true(sched_appointments_mark_noshow(f->store, AT(0, 9, 50), &n, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(n, ==, 1);
+  g_assert_true(sched_holds_expire(f->store, AT(0, 10, 0), &n, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(n, ==, 1);
+
+  q.group_by = SCHED_STATS_BY_DAY | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_SPECIALTY;
+  g_autoptr(GPtrArray) rows = sched_stats_query(f->store, &q, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(rows->len, ==, 1);
+  SchedStatsRow *r = g_ptr_array_index(rows, 0);
+  g_assert_cmpstr(r->date, ==, "2026-01-05");
+  g_assert_cmpstr(r->district, ==, "Lahore");
+  g_assert_cmpint(r->facility_id, ==, f->facility[0]);
+  g_assert_cmpstr(r->specialty, ==, "general");
+  g_assert_cmpint(r->consultations, ==, 2);
+  g_assert_cmpint(r->completed, ==, 1);
+  g_assert_cmpint(r->noshows, ==, 1);
+  g_assert_cmpint(r->cancellations, ==, 1);
+  g_assert_cmpint(r->waits, ==, 2);
+  g_assert_cmpint(r->wait_p50_min, ==, 1); /* waits 7 and 1 (ids[3] waited from 09:45) */
+  g_assert_cmpint(r->wait_p90_min, ==, 7);
+  g_assert_cmpint(r->duration_p50_min, ==, 4); /* durations 12 and 4 */
+  g_assert_cmpfloat_with_epsilon(r->noshow_rate, 1.0 / 3.0, 1e-12);
+  g_assert_true(r->small);
+  assert_all_match(f);
+
+  /* The next local day (Karachi) and outside the range: nothing. */
+  q.from = AT(1, 0, 0);
+  g_autoptr(GPtrArray) none = sched_stats_query(f->store, &q, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(none->len, ==, 0);
+}
+
+/* Migration 3 on a version-2 database that already holds data. */
+static void test_backfill(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed(7);
+  g_autoptr(GError) error = NULL;
+  (void)data;
+
+  random_writes(f, rng, 1500);
+  /* Back to version 2: no summary, no triggers, no record of migration 3. */
+  sched_store_free(f->store);
+  raw_exec(f->path, "DROP TRIGGER stats_appointment_insert; DROP TRIGGER stats_appointment_update;"
+                    " DROP TRIGGER stats_appointment_delete; DROP TRIGGER"
+                    " stats_consultation_insert; DROP TRIGGER stats_consultation_update;"
+                    " DROP TRIGGER stats_consultation_delete; DROP TABLE stats_daily;"
+                    " DELETE FROM schema_migrations WHERE version = 3");
+  /* Data written at version 2, which no trigger saw. */
+  raw_exec(f->path, "UPDATE appointments SET status = 'fulfilled' WHERE id % 7 = 0");
+  g_assert_cmpint(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), ==, 2);
+  f->store = sched_store_open(f->path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(sched_store_schema_version(f->store), ==, 3);
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_daily"), >, 0);
+  assert_all_match(f);
+  /* And it stays current from then on. */
+  random_writes(f, rng, 300);
+  assert_all_match(f);
+}
+
+static void test_invalid(Fixture *f, gconstpointer data)
+{
+  static const struct {
+    SchedStatsQuery q;
+    SchedError code;
+    const char *field;
+  } cases[] = {
+      {{.from = 0, .to = DAY0}, SCHED_ERROR_INVALID, "from"},
+      {{.from = DAY0, .to = DAY0}, SCHED_ERROR_INVALID, "to"},
+      {{.from = DAY0, .to = DAY0 + 3661LL * 86400}, SCHED_ERROR_INVALID, "to"},
+      {{.from = DAY0, .to = DAY0 + 1, .group_by = 1 << 9}, SCHED_ERROR_INVALID, "group_by"},
+      {{.from = DAY0, .to = DAY0 + 1, .group_by = SCHED_STATS_BY_DAY | SCHED_STATS_BY_WEEK},
+       SCHED_ERROR_INVALID,
+       "group_by"},
+      {{.from = DAY0, .to = DAY0 + 1, .facility_id = 999}, SCHED_ERROR_NOT_FOUND, "facility_id"},
+  };
+  (void)data;
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = sched_stats_query(f->store, &cases[i].q, &error);
+    g_assert_null(rows);
+    g_assert_error(error, SCHED_ERROR, (gint)cases[i].code);
+    g_autofree char *field = sched_error_field(error);
+    g_assert_cmpstr(field, ==, cases[i].field);
+  }
+  g_assert_false(sched_stats_is_small(0));
+  g_assert_true(sched_stats_is_small(1));
+  g_assert_true(sched_stats_is_small(4));
+  g_assert_false(sched_stats_is_small(5));
+}
+
+/* A facility filter keeps only that facility's rows. */
+static void test_facility_filter(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed(11);
+  g_autoptr(GError) error = NULL;
+  (void)data;
+  random_writes(f, rng, 600);
+  SchedStatsQuery all = {
+      .from = AT(-40, 0, 0), .to = AT(40, 0, 0), .group_by = SCHED_STATS_BY_FACILITY};
+  SchedStatsQuery one = all;
+  one.facility_id = f->facility[1];
+  one.group_by = 0;
+  g_autoptr(GPtrArray) a = sched_stats_query(f->store, &all, &error);
+  g_assert_no_error(error);
+  g_autoptr(GPtrArray) o = sched_stats_query(f->store, &one, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(o->len, ==, 1);
+  gboolean found = FALSE;
+  for (guint i = 0; i < a->len; i++) {
+    SchedStatsRow *r = g_ptr_array_index(a, i);
+    if (r->facility_id != f->facility[1])
+      continue;
+    SchedStatsRow *x = g_ptr_array_index(o, 0);
+    g_assert_cmpint(r->consultations, ==, x->consultations);
+    g_assert_cmpint(r->noshows, ==, x->noshows);
+    g_assert_cmpint(r->cancellations, ==, x->cancellations);
+    g_assert_cmpint(r->wait_p90_min, ==, x->wait_p90_min);
+    found = TRUE;
+  }
+  g_assert_true(found);
+}
+
+int main(int argc, char *argv[])
+{
+  g_test_init(&argc, &argv, NULL);
+  for (guint seed = 1; seed <= 3; seed++) {
+    g_autofree char *name = g_strdup_printf("/sched/stats/random/%u", seed);
+    g_test_add(name, Fixture, GUINT_TO_POINTER(seed), fixture_set_up, test_random,
+               fixture_tear_down);
+  }
+  g_test_add("/sched/stats/events", Fixture, NULL, fixture_set_up, test_events, fixture_tear_down);
+  g_test_add("/sched/stats/backfill", Fixture, NULL, fixture_set_up, test_backfill,
+             fixture_tear_down);
+  g_test_add("/sched/stats/invalid", Fixture, NULL, fixture_set_up, test_invalid,
+             fixture_tear_down);
+  g_test_add("/sched/stats/facility-filter", Fixture, NULL, fixture_set_up, test_facility_filter,
+             fixture_tear_down);
+  return g_test_run();
+}
