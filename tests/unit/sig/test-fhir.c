@@ -100,7 +100,7 @@ static void test_appointment(void)
 
 static void test_appointment_walkin_and_service(void)
 {
-  SchedAppointment *a = sample_appointment("arrived", "walkin");
+  g_autoptr(SchedAppointment) a = sample_appointment("arrived", "walkin");
   a->facility_id = 0;
   SchedService sv = {.id = 5, .name = "General OPD", .specialty = "general"};
   json_t *r = sig_fhir_appointment(a, &sv);
