@@ -122,6 +122,12 @@ function call(d, agent, cookie, method, urlPath, body, timeout = 15000) {
       },
     }, (res) => {
       const chunks = [];
+      // A response cut off mid-body (the server died after its headers) ends with neither 'end'
+      // nor a request error: without these two the promise would never settle.
+      res.on('error', reject);
+      res.on('close', () => {
+        if (!res.complete) reject(new Error(`${method} ${urlPath}: response cut off`));
+      });
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;

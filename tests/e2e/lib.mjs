@@ -163,6 +163,12 @@ export function request(base, method, urlPath, { body, cookie, headers = {} } = 
       },
     }, (res) => {
       const chunks = [];
+      // A response cut off mid-body (the server died after its headers) ends with neither 'end'
+      // nor a request error: without these two the promise would never settle.
+      res.on('error', reject);
+      res.on('close', () => {
+        if (!res.complete) reject(new Error(`${method} ${urlPath}: response cut off`));
+      });
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString();

@@ -23,9 +23,11 @@ describe('rejections', () => {
     ({ patient_id: patientId } = await addPatient(d, { name: 'Sana Iqbal', phone: '+923009876543' }));
     bookings.expired = await book(d, { doctor: DOCTOR.username, patient: patientId, start: -7200, minutes: 15 });
     bookings.early = await book(d, { doctor: DOCTOR.username, patient: patientId, start: '+86400', minutes: 15 });
-    bookings.inUse = await book(d, { doctor: DOCTOR.username, patient: patientId, start: 'now', minutes: 30 });
-    bookings.malformed = await book(d, { doctor: DOCTOR.username, patient: patientId, start: 'now', minutes: 30 });
-    bookings.large = await book(d, { doctor: DOCTOR.username, patient: patientId, start: 'now', minutes: 30 });
+    // Three open links for the same doctor: consecutive 5-minute appointments (a doctor cannot
+    // be booked twice at one time), all inside their link's window now.
+    bookings.inUse = await book(d, { doctor: DOCTOR.username, patient: patientId, start: '-300', minutes: 5 });
+    bookings.malformed = await book(d, { doctor: DOCTOR.username, patient: patientId, start: 'now', minutes: 5 });
+    bookings.large = await book(d, { doctor: DOCTOR.username, patient: patientId, start: '+300', minutes: 5 });
     browser = await launchPerson('rejections');
   });
 
