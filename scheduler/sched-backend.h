@@ -58,9 +58,8 @@ typedef struct {
   gboolean (*session_delete)(SchedBackendDb *db, const char *secret_hash, GError **error);
   gboolean (*session_delete_expired)(SchedBackendDb *db, gint64 now, GError **error);
 
-  /* Patients. `phone` may be NULL. `patient_exists`: FALSE with NOT_FOUND if absent. */
-  gint64 (*patient_insert)(SchedBackendDb *db, const char *display_name, const char *phone,
-                           gint64 now, GError **error);
+  /* Patients (inserted by `patient_insert_full`). `patient_exists`: FALSE with NOT_FOUND if
+   * absent. */
   gboolean (*patient_exists)(SchedBackendDb *db, gint64 patient_id, GError **error);
 
   /* Appointments. `appointment_list_for_doctor`: overlapping [from, to), by start then id. */

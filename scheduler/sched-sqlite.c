@@ -723,23 +723,6 @@ out:
 
 /* --- Patients ------------------------------------------------------------------------------ */
 
-static gint64 sqlite_patient_insert(SchedBackendDb *b, const char *display_name, const char *phone,
-                                    gint64 now, GError **error)
-{
-  sqlite3_stmt *st =
-      prepare(b, "INSERT INTO patients (display_name, phone, created_at) VALUES (?, ?, ?)", error);
-  gint64 id = 0;
-
-  if (st == NULL || !bind_text(b, st, 1, display_name, error) ||
-      !bind_text(b, st, 2, phone, error) || !bind_int64(b, st, 3, now, error) ||
-      !step_done(b, st, "add patient", error))
-    goto out;
-  id = sqlite3_last_insert_rowid(b->db);
-out:
-  release(st);
-  return id;
-}
-
 static gboolean sqlite_patient_exists(SchedBackendDb *b, gint64 patient_id, GError **error)
 {
   sqlite3_stmt *st = prepare(b, "SELECT 1 FROM patients WHERE id = ?", error);
@@ -2229,7 +2212,6 @@ const SchedBackend sched_backend_sqlite = {
     .session_find = sqlite_session_find,
     .session_delete = sqlite_session_delete,
     .session_delete_expired = sqlite_session_delete_expired,
-    .patient_insert = sqlite_patient_insert,
     .patient_exists = sqlite_patient_exists,
     .appointment_insert = sqlite_appointment_insert,
     .appointment_get = sqlite_appointment_get,

@@ -479,26 +479,8 @@ void sched_session_close(SchedStore *store, const char *secret)
 gint64 sched_patient_add(SchedStore *store, const char *display_name, const char *phone,
                          GError **error)
 {
-  gint64 id;
-
-  g_return_val_if_fail(store != NULL, 0);
-  g_return_val_if_fail(error == NULL || *error == NULL, 0);
-
-  if (!sched__valid_text(display_name, SCHED_NAME_MAX_BYTES, FALSE)) {
-    sched__field_error(error, SCHED_ERROR_INVALID, "display_name",
-                       "a display name is 1 to %d bytes of UTF-8", SCHED_NAME_MAX_BYTES);
-    return 0;
-  }
-  if (phone != NULL && !sched__valid_phone(phone)) {
-    sched__field_error(error, SCHED_ERROR_INVALID, "phone",
-                       "a phone number is up to %d digits, '+', spaces, '-' or parentheses",
-                       SCHED_PHONE_MAX_BYTES);
-    return 0;
-  }
-  id = store->backend->patient_insert(store->db, display_name, phone, sched__now_s(), error);
-  if (id > 0)
-    g_debug("patient %" G_GINT64_FORMAT " added", id);
-  return id;
+  /* The same rules as the full form: one place validates a patient. */
+  return sched_patient_add_full(store, display_name, phone, NULL, error);
 }
 
 void sched_appointment_free(SchedAppointment *appointment)
