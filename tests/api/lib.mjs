@@ -6,6 +6,7 @@
 // Environment: MASHWARA_BIN (default <repo>/build/daemon/mashwara).
 
 import { spawn, execFile } from 'node:child_process';
+import { httpsJson, sessionCookie } from '../common/https.mjs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -154,52 +155,12 @@ export async function admin(d, sub, args = []) {
  * body parses).
  */
 export function request(d, method, urlPath, { body, cookie, headers = {}, timeout = 15000 } = {}) {
-  const u = new URL(urlPath, d.base);
-  const data = body === undefined ? null
-    : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: u.hostname, port: u.port, path: u.pathname + u.search, method,
-      agent: d.agent, timeout,
-      headers: {
-        // A request without a body says so (content-length: 0): node would otherwise send an
-        // empty chunked body to a POST, which the server does not read.
-        ...(data !== null ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
-          : method !== 'GET' && method !== 'HEAD' ? { 'content-length': 0 } : {}),
-        ...(cookie ? { cookie } : {}),
-        ...headers,
-      },
-    }, (res) => {
-      const chunks = [];
-      // A response cut off mid-body (the server died after its headers) ends with neither 'end'
-      // nor a request error: without these two the promise would never settle.
-      res.on('error', reject);
-      res.on('close', () => {
-        if (!res.complete) reject(new Error(`${method} ${urlPath}: response cut off`));
-      });
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let json = null;
-        try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timeout`)));
-    req.on('error', reject);
-    if (data !== null) req.write(data);
-    req.end();
-  });
+  return httpsJson(new URL(urlPath, d.base), { method, body, cookie, headers, timeout, agent: d.agent });
 }
 
 /** Logs in; resolves with the "mw_session=…" cookie pair to pass as `cookie`. */
 export async function login(d, username, password) {
-  const r = await request(d, 'POST', '/api/login', { body: { username, password } });
-  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
-  const set = [].concat(r.headers['set-cookie'] || []);
-  const c = set.map((s) => s.split(';')[0]).find((s) => s.startsWith('mw_session='));
-  if (!c) throw new Error(`login ${username}: no mw_session cookie in ${JSON.stringify(set)}`);
-  return c;
+  return sessionCookie(await request(d, 'POST', '/api/login', { body: { username, password } }), username);
 }
 
 /** A bound API client: api.get('/api/x'), api.post('/api/x', body), … with one cookie. */

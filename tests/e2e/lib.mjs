@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { httpsJson, sessionCookie } from '../common/https.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.MASHWARA_BIN || path.join(REPO, 'build', 'daemon', 'mashwara');
@@ -150,48 +150,13 @@ export const book = (d, { doctor, patient, start = 'now', minutes = 30 }) =>
 
 /** One HTTPS request from node (the daemon's certificate is self-signed). */
 export function request(base, method, urlPath, { body, cookie, headers = {} } = {}) {
-  const u = new URL(urlPath, base);
-  const data = body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: u.hostname, port: u.port, path: u.pathname + u.search, method,
-      rejectUnauthorized: false, timeout: 10000,
-      headers: {
-        ...(data !== null ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
-        ...(cookie ? { cookie } : {}),
-        ...headers,
-      },
-    }, (res) => {
-      const chunks = [];
-      // A response cut off mid-body (the server died after its headers) ends with neither 'end'
-      // nor a request error: without these two the promise would never settle.
-      res.on('error', reject);
-      res.on('close', () => {
-        if (!res.complete) reject(new Error(`${method} ${urlPath}: response cut off`));
-      });
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let json = null;
-        try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timeout`)));
-    req.on('error', reject);
-    if (data !== null) req.write(data);
-    req.end();
-  });
+  return httpsJson(new URL(urlPath, base), { method, body, cookie, headers, timeout: 10000,
+    rejectUnauthorized: false });
 }
 
 /** Logs in from node; resolves with the "mw_session=…" cookie pair. */
 export async function loginCookie(base, username, password) {
-  const r = await request(base, 'POST', '/api/login', { body: { username, password } });
-  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${r.text}`);
-  const set = [].concat(r.headers['set-cookie'] || []);
-  const c = set.map((s) => s.split(';')[0]).find((s) => s.startsWith('mw_session='));
-  if (!c) throw new Error(`login ${username}: no mw_session cookie in ${JSON.stringify(set)}`);
-  return c;
+  return sessionCookie(await request(base, 'POST', '/api/login', { body: { username, password } }), username);
 }
 
 /** A headless Chromium of its own (like a separate person's device), with one page. */

@@ -1,0 +1,58 @@
+// One HTTPS request with a JSON body and answer, shared by the API and end-to-end tests.
+import https from 'node:https';
+
+/**
+ * `url` (a URL), `method`; `body`: an object (sent as JSON) or a string/Buffer (sent as is);
+ * `agent` (e.g. one that trusts the daemon's certificate) or `rejectUnauthorized`.
+ * Resolves with {status, headers, text, json} (json null unless the body parses). Every way a
+ * request can end settles the promise: an idle socket after `timeout` ms, a network error, and
+ * a response cut off mid-body (the server died after its headers), which ends with neither
+ * 'end' nor a request error.
+ */
+export function httpsJson(url, { method = 'GET', body, cookie, headers = {}, timeout = 15000,
+  agent, rejectUnauthorized } = {}) {
+  const data = body === undefined ? null
+    : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  const what = `${method} ${url.pathname}`;
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: url.hostname, port: url.port, path: url.pathname + url.search, method, timeout,
+      ...(agent ? { agent } : {}),
+      ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}),
+      headers: {
+        // A request without a body says so (content-length: 0): node would otherwise send an
+        // empty chunked body to a POST, which the server does not read.
+        ...(data !== null ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
+          : method !== 'GET' && method !== 'HEAD' ? { 'content-length': 0 } : {}),
+        ...(cookie ? { cookie } : {}),
+        ...headers,
+      },
+    }, (res) => {
+      const chunks = [];
+      res.on('error', reject);
+      res.on('close', () => {
+        if (!res.complete) reject(new Error(`${what}: response cut off`));
+      });
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = null;
+        try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${what}: timeout`)));
+    req.on('error', reject);
+    if (data !== null) req.write(data);
+    req.end();
+  });
+}
+
+/** The "mw_session=…" cookie pair of a login answer; throws naming `who` if there is none. */
+export function sessionCookie(r, who) {
+  if (r.status !== 200) throw new Error(`login ${who}: ${r.status} ${r.text}`);
+  const set = [].concat(r.headers['set-cookie'] || []);
+  const c = set.map((s) => s.split(';')[0]).find((s) => s.startsWith('mw_session='));
+  if (!c) throw new Error(`login ${who}: no mw_session cookie in ${JSON.stringify(set)}`);
+  return c;
+}
