@@ -3,8 +3,8 @@
 // admitting a patient, the call (invite a guest, end with an outcome), sign out.
 
 import { Signaling } from './signaling.js';
-import { Call, watchFirstFrame } from './call.js';
-import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, mmss, clockTime, toggleTracks } from './ui.js';
+import { Call } from './call.js';
+import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, mmss, clockTime, toggleTracks, showRemoteTrack } from './ui.js';
 
 const mw = (window.__mw = { state: 'loading' });
 
@@ -126,13 +126,7 @@ function connect() {
   signaling = new Signaling(() => ({ type: 'hello' }));
   call = new Call(signaling, {
     getLocalStream: () => localStream,
-    onRemoteTrack: (pid, track, stream) => {
-      const p = people.get(String(pid));
-      const { video } = ensureTile($('#remote-videos'), pid, p ? personLabel(p.role, p.name) : null);
-      if (video.srcObject !== stream) video.srcObject = stream;
-      if (track.kind === 'video') watchFirstFrame(call, `sub:${pid}`, video);
-      video.play().catch(() => {});
-    },
+    onRemoteTrack: (pid, track, stream) => showRemoteTrack(call, people, pid, track, stream),
     onPcState: (pcId, state) => {
       if (pcId === 'pub' && state === 'failed') setNotice('Your media connection failed.', 'warn');
     },

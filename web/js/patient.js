@@ -3,8 +3,8 @@
 // refusal ends on the error view with plain words and the code in #error-code.
 
 import { Signaling, CLOSE_CODES } from './signaling.js';
-import { Call, watchFirstFrame } from './call.js';
-import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, explainError, clockTime, toggleTracks } from './ui.js';
+import { Call } from './call.js';
+import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, explainError, clockTime, toggleTracks, showRemoteTrack } from './ui.js';
 
 const mw = (window.__mw = { state: 'loading' });
 
@@ -116,13 +116,7 @@ function join() {
   signaling = new Signaling(() => ({ type: 'hello', token }));
   call = new Call(signaling, {
     getLocalStream: () => localStream,
-    onRemoteTrack: (pid, track, stream) => {
-      const p = people.get(String(pid));
-      const { video } = ensureTile($('#remote-videos'), pid, p ? personLabel(p.role, p.name) : null);
-      if (video.srcObject !== stream) video.srcObject = stream;
-      if (track.kind === 'video') watchFirstFrame(call, `sub:${pid}`, video);
-      video.play().catch(() => {});
-    },
+    onRemoteTrack: (pid, track, stream) => showRemoteTrack(call, people, pid, track, stream),
     onPcState: (pcId, state) => {
       if (pcId === 'pub' && state === 'failed' && !finished) setNotice('Your connection to the clinic failed. Trying again…', 'warn');
       if (pcId === 'pub' && state === 'connected') setNotice('');

@@ -2,6 +2,8 @@
 // status line (#state, with a machine-readable data-state for tests), video tiles keyed by
 // participant id, and the plain-words text for every refusal the server can give.
 
+import { watchFirstFrame } from './call.js';
+
 export const $ = (sel, root = document) => root.querySelector(sel);
 
 /** Shows the section #view-<name>, hides the others, and says the state in #state. */
@@ -175,4 +177,14 @@ export function toggleTracks(stream, kind, btn, onText, offText) {
   for (const t of tracks) t.enabled = !off;
   btn.setAttribute('aria-pressed', String(off));
   btn.textContent = off ? offText : onText;
+}
+
+// Shows a remote participant's track in their tile (made on first use) of #remote-videos, and
+// notes the first decoded frame of their video for the call's figures.
+export function showRemoteTrack(call, people, pid, track, stream) {
+  const p = people.get(String(pid));
+  const { video } = ensureTile($('#remote-videos'), pid, p ? personLabel(p.role, p.name) : null);
+  if (video.srcObject !== stream) video.srcObject = stream;
+  if (track.kind === 'video') watchFirstFrame(call, `sub:${pid}`, video);
+  video.play().catch(() => {});
 }

@@ -1,6 +1,8 @@
 /* sched-test-util.c — raw SQLite helpers shared by the scheduler's unit tests: a second
  * connection that inspects what the store actually wrote. */
 #include "sched-test-util.h"
+
+#include <glib/gstdio.h>
 #include "sched-stats-backend.h"
 
 #include <string.h>
@@ -66,4 +68,17 @@ char *raw_dump(const char *path)
   }
   sqlite3_close(db);
   return g_string_free(out, FALSE);
+}
+
+void remove_temp_dir(const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull(d);
+  while ((name = g_dir_read_name(d)) != NULL) {
+    g_autofree char *file = g_build_filename(dir, name, NULL);
+    g_assert_cmpint(g_remove(file), ==, 0);
+  }
+  g_assert_cmpint(g_rmdir(dir), ==, 0);
 }

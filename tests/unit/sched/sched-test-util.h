@@ -13,3 +13,5 @@ void raw_exec(const char *path, const char *sql);
 /* Every row of every table, as text: two equal dumps mean nothing was written in between.
  * (transfer full) */
 char *raw_dump(const char *path);
+/* Removes a test's temporary folder and every file in it (asserts each removal). */
+void remove_temp_dir(const char *dir);

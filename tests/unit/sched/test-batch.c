@@ -60,16 +60,8 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
   g_clear_pointer(&f->store, sched_store_free);
-  dir = g_dir_open(f->dir, 0, NULL);
-  while ((name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *file = g_build_filename(f->dir, name, NULL);
-    g_assert_cmpint(g_remove(file), ==, 0);
-  }
-  g_assert_cmpint(g_rmdir(f->dir), ==, 0);
+  remove_temp_dir(f->dir);
   g_free(f->path);
   g_free(f->dir);
 }
