@@ -97,10 +97,13 @@ typedef struct {
 } Counters;
 
 /* What the video branch's probe saw go to the subscriber (streaming thread writes, main thread
- * reads): the monotonic time in us of the last VP8 keyframe start, 0 = none yet. Refcounted:
- * shared by the branch and its probe. */
+ * reads): the monotonic time in us of the last VP8 keyframe start, 0 = none yet. The probe
+ * parses packets only while `armed` (the main thread arms it when the subscription wants a
+ * keyframe; the probe disarms it on the first one), so a settled branch pays one atomic load
+ * per packet. Refcounted: shared by the branch and its probe. */
 typedef struct {
   gatomicrefcount ref;
+  _Atomic gboolean armed;
   _Atomic gint64 keyframe_us;
   char *name; /* "<publisher> -> <subscriber>", for the log */
 } KeyframeWatch;
@@ -484,6 +487,9 @@ static GstPadProbeReturn keyframe_probe(GstPad *pad, GstPadProbeInfo *info, gpoi
 {
   KeyframeWatch *w = data;
   gboolean key = FALSE;
+  if (!(info->type & GST_PAD_PROBE_TYPE_EVENT_UPSTREAM) &&
+      !atomic_load_explicit(&w->armed, memory_order_relaxed))
+    return GST_PAD_PROBE_OK;
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     key = vp8_keyframe_start(GST_PAD_PROBE_INFO_BUFFER(info));
   } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
@@ -497,6 +503,7 @@ static GstPadProbeReturn keyframe_probe(GstPad *pad, GstPadProbeInfo *info, gpoi
   }
   if (key) {
     atomic_store(&w->keyframe_us, g_get_monotonic_time());
+    atomic_store(&w->armed, FALSE);
     GST_LOG("%s: keyframe forwarded", w->name);
   }
   return GST_PAD_PROBE_OK;
@@ -1108,6 +1115,7 @@ static gboolean keyframe_check(gpointer data)
                 "it to the subscriber's PLIs",
                 video->watch->name, (g_get_monotonic_time() - pc->connected_us) / 1000,
                 pc->keyframe_retries + 1);
+    atomic_store(&video->watch->armed, FALSE);
     return G_SOURCE_REMOVE;
   }
   pc->keyframe_retries++;
@@ -1138,8 +1146,10 @@ static void keyframe_check_schedule(SfuRoom *room, Pc *pc)
 static void subscription_wants_keyframe(SfuRoom *room, Pc *pc)
 {
   Participant *publisher = room_find(room, pc->publisher_id);
-  if (!publisher || !pc_video_branch(pc))
+  Branch *video = pc_video_branch(pc);
+  if (!publisher || !video)
     return;
+  atomic_store(&video->watch->armed, TRUE);
   pc->connected_us = g_get_monotonic_time();
   pc->keyframe_retries = 0;
   keyframe_request(room, publisher);
