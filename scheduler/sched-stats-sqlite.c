@@ -78,6 +78,8 @@
   "(OLD.waiting_since IS NOT NEW.waiting_since OR OLD.started_at IS NOT NEW.started_at OR"         \
   " OLD.ended_at IS NOT NEW.ended_at OR OLD.outcome IS NOT NEW.outcome)"
 
+/* The SQL reads as SQL, one statement or clause a line (clang-format turns it into a staircase). */
+// clang-format off
 const char sched__stats_migration_sql[] =
     /* One row per local day of the facility, facility and service (0: none). Histograms:
      * sched-stats-backend.h. No foreign keys: facility/service 0 stand for "none". */
@@ -93,139 +95,44 @@ const char sched__stats_migration_sql[] =
     "  duration_hist BLOB,"
     "  PRIMARY KEY (day, facility_id, service_id)"
     ") STRICT, WITHOUT ROWID;"
-    "INSERT INTO stats_daily (day, facility_id, service_id, consultations, completed, noshows,"
-    " cancellations, wait_hist, duration_hist) SELECT " STATS_KEY ", sum(a.status = 'fulfilled'),"
-    " sum(" STATS_COMPLETED "), sum(a.status = 'noshow'), sum(" STATS_CANCELLED "),"
+    "INSERT INTO stats_daily (day, facility_id, service_id, consultations, completed,"
+    " noshows, cancellations, wait_hist, duration_hist)"
+    " SELECT " STATS_KEY ", sum(a.status = 'fulfilled'), sum(" STATS_COMPLETED "),"
+    " sum(a.status = 'noshow'), sum(" STATS_CANCELLED "),"
     " sched_hist(" STATS_WAIT "), sched_hist(" STATS_DURATION ")"
     " FROM appointments a LEFT JOIN consultations c ON c.appointment_id = a.id"
-    " WHERE " STATS_COUNTS(
-        "a") " GROUP BY 1, 2, 3;"
-             "CREATE TRIGGER stats_appointment_insert AFTER INSERT ON appointments"
-             " WHEN " STATS_COUNTS("NEW") " BEGIN " STATS_UPSERT(
-                 "1",
-                 STATS_FROM_APPT(
-                     "NEW")) " END;"
-                             "CREATE TRIGGER stats_appointment_update AFTER UPDATE ON appointments"
-                             " WHEN " STATS_APPT_CHANGED
-                             " BEGIN " STATS_UPSERT("-1", STATS_FROM_APPT("OLD")) STATS_UPSERT(
-                                 "1",
-                                 STATS_FROM_APPT(
-                                     "NEW")) " END;"
-                                             "CREATE TRIGGER stats_appointment_delete AFTER DELETE "
-                                             "ON appointments"
-                                             " WHEN " STATS_COUNTS("OLD") " BEGIN " STATS_UPSERT(
-                                                 "-1",
-                                                 STATS_FROM_APPT(
-                                                     "OLD")) " END;"
-                                                             "CREATE TRIGGER "
-                                                             "stats_consultation_insert AFTER "
-                                                             "INSERT ON consultations "
-                                                             "BEGIN " STATS_UPSERT("-1", STATS_FROM_NO_CONS("NEW")) STATS_UPSERT(
-                                                                 "1",
-                                                                 STATS_FROM_CONS(
-                                                                     "NEW")) " END;"
-                                                                             "CREATE TRIGGER "
-                                                                             "stats_consultation_"
-                                                                             "update AFTER UPDATE "
-                                                                             "ON consultations"
-                                                                             " WHEN"
-                                                                             " " STATS_CONS_CHANGED
-                                                                             " BEGIN " STATS_UPSERT(
-                                                                                 "-1",
-                                                                                 STATS_FROM_CONS(
-                                                                                     "OLD"))
-                                                                                 STATS_UPSERT(
-                                                                                     "1",
-                                                                                     STATS_FROM_CONS(
-                                                                                         "NEW")) " "
-                                                                                                 "E"
-                                                                                                 "N"
-                                                                                                 "D"
-                                                                                                 ";"
-                                                                                                 "C"
-                                                                                                 "R"
-                                                                                                 "E"
-                                                                                                 "A"
-                                                                                                 "T"
-                                                                                                 "E"
-                                                                                                 " "
-                                                                                                 "T"
-                                                                                                 "R"
-                                                                                                 "I"
-                                                                                                 "G"
-                                                                                                 "G"
-                                                                                                 "E"
-                                                                                                 "R"
-                                                                                                 " "
-                                                                                                 "s"
-                                                                                                 "t"
-                                                                                                 "a"
-                                                                                                 "t"
-                                                                                                 "s"
-                                                                                                 "_"
-                                                                                                 "c"
-                                                                                                 "o"
-                                                                                                 "n"
-                                                                                                 "s"
-                                                                                                 "u"
-                                                                                                 "l"
-                                                                                                 "t"
-                                                                                                 "a"
-                                                                                                 "t"
-                                                                                                 "i"
-                                                                                                 "o"
-                                                                                                 "n"
-                                                                                                 "_"
-                                                                                                 "d"
-                                                                                                 "e"
-                                                                                                 "l"
-                                                                                                 "e"
-                                                                                                 "t"
-                                                                                                 "e"
-                                                                                                 " "
-                                                                                                 "A"
-                                                                                                 "F"
-                                                                                                 "T"
-                                                                                                 "E"
-                                                                                                 "R"
-                                                                                                 " "
-                                                                                                 "D"
-                                                                                                 "E"
-                                                                                                 "L"
-                                                                                                 "E"
-                                                                                                 "T"
-                                                                                                 "E"
-                                                                                                 " "
-                                                                                                 "O"
-                                                                                                 "N"
-                                                                                                 " "
-                                                                                                 "c"
-                                                                                                 "o"
-                                                                                                 "n"
-                                                                                                 "s"
-                                                                                                 "u"
-                                                                                                 "l"
-                                                                                                 "t"
-                                                                                                 "a"
-                                                                                                 "t"
-                                                                                                 "i"
-                                                                                                 "o"
-                                                                                                 "n"
-                                                                                                 "s"
-                                                                                                 " "
-                                                                                                 "B"
-                                                                                                 "E"
-                                                                                                 "G"
-                                                                                                 "I"
-                                                                                                 "N"
-                                                                                                 " " STATS_UPSERT(
-                                                                                                     "-1",
-                                                                                                     STATS_FROM_CONS(
-                                                                                                         "OLD"))
-                                                                                                     STATS_UPSERT(
-                                                                                                         "1",
-                                                                                                         STATS_FROM_NO_CONS(
-                                                                                                             "OLD")) " END;";
+    " WHERE " STATS_COUNTS("a") " GROUP BY 1, 2, 3;"
+    "CREATE TRIGGER stats_appointment_insert AFTER INSERT ON appointments WHEN "
+    STATS_COUNTS("NEW")
+    " BEGIN "
+    STATS_UPSERT("1", STATS_FROM_APPT("NEW"))
+    " END;"
+    "CREATE TRIGGER stats_appointment_update AFTER UPDATE ON appointments WHEN "
+    STATS_APPT_CHANGED
+    " BEGIN "
+    STATS_UPSERT("-1", STATS_FROM_APPT("OLD"))
+    STATS_UPSERT("1", STATS_FROM_APPT("NEW"))
+    " END;"
+    "CREATE TRIGGER stats_appointment_delete AFTER DELETE ON appointments WHEN "
+    STATS_COUNTS("OLD")
+    " BEGIN "
+    STATS_UPSERT("-1", STATS_FROM_APPT("OLD"))
+    " END;"
+    "CREATE TRIGGER stats_consultation_insert AFTER INSERT ON consultations BEGIN "
+    STATS_UPSERT("-1", STATS_FROM_NO_CONS("NEW"))
+    STATS_UPSERT("1", STATS_FROM_CONS("NEW"))
+    " END;"
+    "CREATE TRIGGER stats_consultation_update AFTER UPDATE ON consultations WHEN "
+    STATS_CONS_CHANGED
+    " BEGIN "
+    STATS_UPSERT("-1", STATS_FROM_CONS("OLD"))
+    STATS_UPSERT("1", STATS_FROM_CONS("NEW"))
+    " END;"
+    "CREATE TRIGGER stats_consultation_delete AFTER DELETE ON consultations BEGIN "
+    STATS_UPSERT("-1", STATS_FROM_CONS("OLD"))
+    STATS_UPSERT("1", STATS_FROM_NO_CONS("OLD"))
+    " END;";
+// clang-format on
 
 /* --- SQL functions ---------------------------------------------------------------------------- */
 
