@@ -82,3 +82,34 @@ void remove_temp_dir(const char *dir)
   }
   g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
+
+void make_test_clinic(SchedStore *store, TestClinic *out)
+{
+  g_autoptr(GError) error = NULL;
+  const char *const langs[] = {"ur", "en", NULL};
+  SchedService svc = {.name = "General consultation", .specialty = "general", .duration_min = 20};
+
+  out->facility_id = sched_facility_add(store, "BHU Shah Faisal", "Karachi East", "public",
+                                        "Asia/Karachi", &error);
+  g_assert_no_error(error);
+  out->doctor_id = sched_doctor_add(store, "dr.ayesha", "Dr Ayesha Khan", TEST_PASSWORD, &error);
+  g_assert_no_error(error);
+  g_assert_true(sched_doctor_set_profile(store, out->doctor_id, out->facility_id, "general", langs,
+                                         "female", &error));
+  svc.facility_id = out->facility_id;
+  out->service_id = sched_service_add(store, &svc, &error);
+  g_assert_no_error(error);
+  for (int wd = 1; wd <= 7; wd++) {
+    SchedAvailability a = {.doctor_id = out->doctor_id,
+                           .service_id = out->service_id,
+                           .weekday = wd,
+                           .start_min = 9 * 60,
+                           .end_min = 13 * 60};
+    g_assert_cmpint(sched_availability_add(store, &a, &error), >, 0);
+    g_assert_no_error(error);
+  }
+  out->patient_id = sched_patient_add_full(store, "Bilal Ahmed", TEST_PHONE, "ur", &error);
+  g_assert_no_error(error);
+  out->patient2_id = sched_patient_add_full(store, "Sara Malik", "0300-7654321", "en", &error);
+  g_assert_no_error(error);
+}

@@ -26,36 +26,17 @@ typedef struct {
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  SchedService svc = {.name = "General consultation", .specialty = "general", .duration_min = 20};
-  gint64 facility_id;
+  TestClinic c;
 
   f->dir = g_dir_make_tmp("mw-batch-XXXXXX", &error);
   g_assert_no_error(error);
   f->path = g_build_filename(f->dir, "mashwara.db", NULL);
   f->store = sched_store_open(f->path, &error);
   g_assert_no_error(error);
-  facility_id = sched_facility_add(f->store, "BHU Shah Faisal", "Karachi East", "public",
-                                   "Asia/Karachi", &error);
-  g_assert_no_error(error);
-  f->doctor_id =
-      sched_doctor_add(f->store, "dr.ayesha", "Dr Ayesha Khan", "correct horse battery", &error);
-  g_assert_no_error(error);
-  g_assert_true(
-      sched_doctor_set_profile(f->store, f->doctor_id, facility_id, "general", NULL, NULL, &error));
-  svc.facility_id = facility_id;
-  f->service_id = sched_service_add(f->store, &svc, &error);
-  g_assert_no_error(error);
-  for (int wd = 1; wd <= 7; wd++) {
-    SchedAvailability a = {.doctor_id = f->doctor_id,
-                           .service_id = f->service_id,
-                           .weekday = wd,
-                           .start_min = 9 * 60,
-                           .end_min = 13 * 60};
-    g_assert_cmpint(sched_availability_add(f->store, &a, &error), >, 0);
-    g_assert_no_error(error);
-  }
-  f->patient_id = sched_patient_add_full(f->store, "Bilal Ahmed", "+92 300 1234567", "ur", &error);
-  g_assert_no_error(error);
+  make_test_clinic(f->store, &c);
+  f->doctor_id = c.doctor_id;
+  f->service_id = c.service_id;
+  f->patient_id = c.patient_id;
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)

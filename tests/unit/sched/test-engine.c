@@ -12,8 +12,8 @@
 #define DAY0 G_GINT64_CONSTANT(1767571200)
 #define NOW DAY0
 #define AT(h, m) (DAY0 + ((h)-5) * 3600 + (m)*60) /* local Karachi time on DAY0 */
-#define PASSWORD "correct horse battery"
-#define PHONE "+92 300 1234567"
+#define PASSWORD TEST_PASSWORD
+#define PHONE TEST_PHONE
 
 typedef struct {
   char *dir;
@@ -110,35 +110,15 @@ static void fixture_empty(Fixture *f, gconstpointer data)
  * service every day 09:00-13:00 local, and two patients (Urdu and English). */
 static void fixture_clinic(Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  const char *const langs[] = {"ur", "en", NULL};
-  SchedService svc = {.name = "General consultation", .specialty = "general", .duration_min = 20};
+  TestClinic c;
 
   fixture_empty(f, data);
-  f->facility_id = sched_facility_add(f->store, "BHU Shah Faisal", "Karachi East", "public",
-                                      "Asia/Karachi", &error);
-  g_assert_no_error(error);
-  f->doctor_id = sched_doctor_add(f->store, "dr.ayesha", "Dr Ayesha Khan", PASSWORD, &error);
-  g_assert_no_error(error);
-  g_assert_true(sched_doctor_set_profile(f->store, f->doctor_id, f->facility_id, "general", langs,
-                                         "female", &error));
-  g_assert_no_error(error);
-  svc.facility_id = f->facility_id;
-  f->service_id = sched_service_add(f->store, &svc, &error);
-  g_assert_no_error(error);
-  for (int wd = 1; wd <= 7; wd++) {
-    SchedAvailability a = {.doctor_id = f->doctor_id,
-                           .service_id = f->service_id,
-                           .weekday = wd,
-                           .start_min = 9 * 60,
-                           .end_min = 13 * 60};
-    g_assert_cmpint(sched_availability_add(f->store, &a, &error), >, 0);
-    g_assert_no_error(error);
-  }
-  f->patient_id = sched_patient_add_full(f->store, "Bilal Ahmed", PHONE, "ur", &error);
-  g_assert_no_error(error);
-  f->patient2_id = sched_patient_add_full(f->store, "Sara Malik", "0300-7654321", "en", &error);
-  g_assert_no_error(error);
+  make_test_clinic(f->store, &c);
+  f->facility_id = c.facility_id;
+  f->doctor_id = c.doctor_id;
+  f->service_id = c.service_id;
+  f->patient_id = c.patient_id;
+  f->patient2_id = c.patient2_id;
 }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
