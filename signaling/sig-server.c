@@ -238,16 +238,11 @@ static void batch_finish(SigServer *server)
   }
 }
 
+/* The idle (end of this loop pass) or the timer (BATCH_MAX_DELAY_MS), whichever fires first;
+ * batch_finish() removes both, the one dispatching included, which GLib allows. */
 static gboolean batch_due(gpointer data)
 {
-  SigServer *server = data;
-  /* The source that fired is removed by returning REMOVE; forget its id first. */
-  if (server->batch_idle && g_main_current_source() &&
-      g_source_get_id(g_main_current_source()) == server->batch_idle)
-    server->batch_idle = 0;
-  else
-    server->batch_timer = 0;
-  batch_finish(server);
+  batch_finish(data);
   return G_SOURCE_REMOVE;
 }
 
