@@ -1655,3 +1655,39 @@ void sfu_room_get_stats(SfuRoom *room, SfuRoomStats *out)
     out->packets_forwarded += ps.packets_forwarded;
   }
 }
+
+const char *sfu_quality_label(guint score)
+{
+  static const char *const labels[] = {"unknown", "bad", "poor", "fair", "good", "excellent"};
+  return labels[MIN(score, 5u)];
+}
+
+const char *sfu_video_state_name(SfuVideoState state)
+{
+  switch (state) {
+  case SFU_VIDEO_ON:
+    return "on";
+  case SFU_VIDEO_WEAK_LINK:
+    return "weak_link";
+  case SFU_VIDEO_CHOSEN:
+    return "chosen";
+  }
+  return "?";
+}
+
+void sfu_room_set_audio_only(SfuRoom *room, const char *participant_id, gboolean audio_only)
+{
+  g_return_if_fail(room != NULL && room->alive && participant_id != NULL);
+  /* TODO(issue 4): the video gate; filled in by the relay's adaptation work. */
+  (void)audio_only;
+}
+
+gboolean sfu_room_get_quality(SfuRoom *room, const char *participant_id, SfuQuality *out)
+{
+  g_return_val_if_fail(room != NULL && participant_id != NULL && out != NULL, FALSE);
+  Participant *p = room_find(room, participant_id);
+  if (!p)
+    return FALSE;
+  memset(out, 0, sizeof *out);
+  return TRUE;
+}

@@ -64,6 +64,36 @@ const char *sfu_pc_state_name(SfuPcState state);
  * (sfu_room_remove_participant, sfu_room_free) get no callback at all, not even "closed".
  * SFU_PC_FAILED (ICE/DTLS failure, or webrtcbin refused an offer or answer): the relay keeps
  * the pc as it is; recover by removing the participant and adding it again. */
+#define SFU_NO_CAP G_MAXUINT
+
+/* Why video to a participant is paused. */
+typedef enum {
+  SFU_VIDEO_ON,        /* video flows */
+  SFU_VIDEO_WEAK_LINK, /* its downlink estimate is under the floor: audio only, the relay
+                        * probes and resumes video by itself */
+  SFU_VIDEO_CHOSEN,    /* the participant chose audio only (sfu_room_set_audio_only) */
+} SfuVideoState;
+
+/* Link quality of one participant. Down = relay -> participant (its subscriptions), up =
+ * participant -> relay (its publish connection). Ratios are 0..1, averaged over the last few
+ * seconds. */
+typedef struct {
+  guint score;            /* 1 (bad) .. 5 (excellent), from loss, RTT, jitter and bitrate */
+  double loss_down;       /* fraction of packets lost towards it (receiver reports) */
+  double loss_up;         /* fraction of its packets lost on the way in */
+  guint rtt_ms;           /* 0 = unknown */
+  guint jitter_ms;        /* interarrival jitter it reports */
+  guint estimate_bps;     /* downlink bandwidth estimate, 0 = unknown yet */
+  guint video_bps_down;   /* video bit rate the relay sends it now */
+  guint audio_bps_down;
+  guint video_bps_up;     /* video bit rate it publishes now */
+  SfuVideoState video;    /* video towards it */
+} SfuQuality;
+
+/* Plain words for a score: "excellent", "good", "fair", "poor", "bad". */
+const char *sfu_quality_label(guint score);
+const char *sfu_video_state_name(SfuVideoState state);
+
 typedef struct {
   /* The relay made an offer on peer connection `pc_id` of `participant_id`: send it to that
    * participant's browser, which answers with sfu_room_set_answer(). */
@@ -76,6 +106,13 @@ typedef struct {
    * connectionState would say). */
   void (*pc_state)(gpointer user_data, const char *participant_id, const char *pc_id,
                    SfuPcState state);
+  /* About once a second per participant: the quality of its link as the relay sees it
+   * (SfuQuality above). May be NULL. */
+  void (*quality)(gpointer user_data, const char *participant_id, const SfuQuality *quality);
+  /* The relay wants `publisher_id`'s browser to cap its video encoder at `video_bps` bit/s
+   * (what its subscribers can take); 0 = stop sending video (no subscriber takes video);
+   * SFU_NO_CAP = no cap. Sent when the cap changes by more than a few percent. May be NULL. */
+  void (*bitrate_cap)(gpointer user_data, const char *publisher_id, guint video_bps);
 } SfuRoomCallbacks;
 
 /* (transfer full) Checks that the GStreamer elements the relay needs exist. */
@@ -119,6 +156,13 @@ gboolean sfu_room_add_candidate(SfuRoom *room, const char *participant_id, const
  * than 300 ms to the last are skipped: the keyframe on its way serves them. The relay itself
  * asks when a subscription connects, and again if no keyframe went to the subscriber. */
 void sfu_room_request_keyframe(SfuRoom *room, const char *publisher_id);
+
+/* The participant's own choice: TRUE = receive audio only (video from everyone paused towards
+ * it, and its publishers capped accordingly); FALSE = video again (resumes with a keyframe). */
+void sfu_room_set_audio_only(SfuRoom *room, const char *participant_id, gboolean audio_only);
+
+/* The last SfuQuality computed for a participant. FALSE if unknown participant. */
+gboolean sfu_room_get_quality(SfuRoom *room, const char *participant_id, SfuQuality *out);
 
 typedef struct {
   guint64 packets_received;  /* RTP packets the relay received from this participant */
