@@ -21,6 +21,7 @@
 #define G_LOG_DOMAIN "mashwara-sfu"
 
 #include "sfu.h"
+#include "sfu-ingress.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -68,7 +69,10 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
 
 #define SFU_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
-enum { MEDIA_AUDIO, MEDIA_VIDEO, MEDIA_N };
+enum { MEDIA_AUDIO = SFU_INGRESS_AUDIO, MEDIA_VIDEO = SFU_INGRESS_VIDEO, MEDIA_N };
+/* Payload types of the relay's offers to publishers. */
+#define SFU_AUDIO_PT 111
+#define SFU_VIDEO_PT 96
 static const char *const media_names[MEDIA_N] = {"audio", "video"};
 
 G_DEFINE_QUARK(sfu - error - quark, sfu_error)
@@ -149,6 +153,7 @@ typedef struct {
   GSource *publish_timer;
   gint64 keyframe_request_us; /* last keyframe request sent to it (monotonic), 0 = none */
   gboolean published;         /* its subscriptions have been offered */
+  SfuIngress *ingress;        /* (owned) its packets from the pub webrtcbin to the tees */
   GHashTable *subs;           /* publisher id -> Pc* (owned) */
 } Participant;
 
@@ -176,6 +181,7 @@ typedef struct {
   guint serial;
   GWeakRef webrtc;
   GstElement *tee[MEDIA_N]; /* pub only: (owned ref) */
+  SfuIngress *ingress;      /* pub only: (owned ref) */
 } PcCtx;
 
 typedef enum { EV_OFFER, EV_CANDIDATE, EV_STATE, EV_STREAM } EventKind;
@@ -192,6 +198,7 @@ typedef struct {
   SfuPcState state;
   int media;
   GstCaps *caps;
+  GstPad *pad; /* EV_STREAM: the webrtcbin src pad */
 } Event;
 
 static void room_unref(SfuRoom *room);
@@ -276,6 +283,7 @@ static void pc_ctx_unref(gpointer data)
   g_weak_ref_clear(&ctx->webrtc);
   for (int m = 0; m < MEDIA_N; m++)
     g_clear_object(&ctx->tee[m]);
+  g_clear_pointer(&ctx->ingress, sfu_ingress_unref);
   g_free(ctx);
 }
 
@@ -306,6 +314,7 @@ static void event_free(gpointer data)
   g_free(ev->pc_id);
   g_free(ev->text);
   gst_clear_caps(&ev->caps);
+  gst_clear_object(&ev->pad);
   g_free(ev);
 }
 
@@ -626,8 +635,10 @@ static void on_connection_state(GstElement *webrtc, GParamSpec *pspec, gpointer 
   post_state(ctx, (SfuPcState)state);
 }
 
-/* A publisher's stream arrived: link it to its tee at once (an unlinked webrtcbin src pad
- * would make rtpbin return not-linked), then tell the main context. */
+/* A stream arrived on a publish connection: webrtcbin announces it on a src pad, which carries
+ * the first packets only (until the ingress takes the stream over at the jitter buffer's sink
+ * pad): it ends in a fakesink at once (an unlinked webrtcbin src pad would make rtpbin return
+ * not-linked). Then tell the main context, which starts the ingress. */
 static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
 {
   PcCtx *ctx = data;
@@ -637,37 +648,33 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
   if (!caps)
     caps = gst_pad_query_caps(pad, NULL);
   int media = media_of_caps(caps);
-  GstPad *tee_sink =
-      media >= 0 && ctx->tee[media] ? gst_element_get_static_pad(ctx->tee[media], "sink") : NULL;
-  if (!tee_sink || gst_pad_link(pad, tee_sink) != GST_PAD_LINK_OK) {
-    /* A second stream of one kind (e.g. an SSRC change) or a sub's stray pad: drop it. */
+  GstElement *sink = gst_element_factory_make("fakesink", NULL);
+  GstObject *bin = gst_object_get_parent(GST_OBJECT(webrtc));
+  if (sink && bin) {
+    g_object_set(sink, "async", FALSE, "sync", FALSE, NULL);
+    gst_bin_add(GST_BIN(bin), sink);
+    gst_element_sync_state_with_parent(sink);
+    GstPad *sp = gst_element_get_static_pad(sink, "sink");
+    gst_pad_link(pad, sp);
+    gst_object_unref(sp);
+  } else if (sink) {
+    gst_object_unref(sink);
+  }
+  if (bin)
+    gst_object_unref(bin);
+  if (media < 0 || !ctx->ingress) {
+    /* a subscription's stray pad */
     GST_WARNING("room %s %s/%s: unexpected stream %" GST_PTR_FORMAT, ctx->room->id,
                 ctx->participant_id, ctx->pc_id, caps);
-    GstElement *sink = gst_element_factory_make("fakesink", NULL);
-    GstObject *bin = gst_object_get_parent(GST_OBJECT(webrtc));
-    if (sink && bin) {
-      g_object_set(sink, "async", FALSE, "sync", FALSE, NULL);
-      gst_bin_add(GST_BIN(bin), sink);
-      gst_element_sync_state_with_parent(sink);
-      GstPad *sp = gst_element_get_static_pad(sink, "sink");
-      gst_pad_link(pad, sp);
-      gst_object_unref(sp);
-    } else if (sink) {
-      gst_object_unref(sink);
-    }
-    if (bin)
-      gst_object_unref(bin);
-    if (tee_sink)
-      gst_object_unref(tee_sink);
     gst_clear_caps(&caps);
     return;
   }
-  gst_object_unref(tee_sink);
   GST_INFO("room %s %s: %s stream %" GST_PTR_FORMAT, ctx->room->id, ctx->participant_id,
            media_names[media], caps);
   Event *ev = event_new(ctx, EV_STREAM);
   ev->media = media;
   ev->caps = caps;
+  ev->pad = gst_object_ref(pad);
   event_post(ctx, ev);
 }
 
@@ -710,11 +717,15 @@ static void configure_ice(SfuRelay *relay, GstElement *webrtc)
     g_object_set(webrtc, "turn-server", relay->turn_server, NULL);
 }
 
-/* webrtcbin thread: a publish connection's rtpsession is created on negotiation. */
+/* webrtcbin thread: a publish connection's rtpsession and jitter buffers are created on
+ * negotiation. */
 static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer data)
 {
+  PcCtx *ctx = data;
   GstElementFactory *f = gst_element_get_factory(element);
-  if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0) {
+  if (f && strcmp(GST_OBJECT_NAME(f), "rtpjitterbuffer") == 0 && ctx->ingress) {
+    sfu_ingress_watch_jitterbuffer(ctx->ingress, element);
+  } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0) {
     g_object_set(element, "bandwidth", SFU_PUBLISH_RTP_BANDWIDTH, NULL);
     GST_DEBUG("%s: %s bandwidth %.0f bit/s", GST_OBJECT_NAME(bin), GST_OBJECT_NAME(element),
               SFU_PUBLISH_RTP_BANDWIDTH);
@@ -743,8 +754,11 @@ static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, GError **err
   gboolean is_pub = strcmp(pc_id, "pub") == 0;
   for (int m = 0; is_pub && m < MEDIA_N; m++)
     ctx->tee[m] = gst_object_ref(p->tee[m]);
-  if (is_pub)
-    g_signal_connect(webrtc, "deep-element-added", G_CALLBACK(on_deep_element_added), NULL);
+  if (is_pub) {
+    ctx->ingress = sfu_ingress_ref(p->ingress);
+    g_signal_connect_data(webrtc, "deep-element-added", G_CALLBACK(on_deep_element_added),
+                          pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
+  }
 
   g_signal_connect_data(webrtc, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed),
                         pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
@@ -1188,6 +1202,7 @@ static gboolean event_dispatch(gpointer data)
       cb->pc_state(room->user_data, p->id, pc->pc_id, ev->state);
     break;
   case EV_STREAM:
+    sfu_ingress_start(p->ingress, ev->media, ev->pad, ev->caps);
     room_stream_ready(room, p, ev->media, ev->caps);
     break;
   }
@@ -1358,8 +1373,11 @@ static void participant_free(SfuRoom *room, Participant *p)
     g_hash_table_iter_remove(&it);
   }
   g_hash_table_unref(p->subs);
+  if (p->ingress)
+    sfu_ingress_close(p->ingress);
   if (p->pub)
     pc_free(room, p->pub);
+  g_clear_pointer(&p->ingress, sfu_ingress_unref);
   for (int m = 0; m < MEDIA_N; m++) {
     if (p->tee[m]) {
       gst_element_set_state(p->tee[m], GST_STATE_NULL);
@@ -1396,11 +1414,13 @@ void sfu_room_free(SfuRoom *room)
 
 static GstCaps *publish_caps(int media)
 {
-  /* What the relay accepts from a browser. Note: webrtcbin 1.22 leaves goog-remb out of the
-   * offer even when asked for it. */
+  /* What the relay accepts from a browser (payload= must match SFU_AUDIO_PT and SFU_VIDEO_PT).
+   * Opus: in-band FEC and DTX welcome (the browser's encoder turns FEC on as the loss it is
+   * told of grows). Note: webrtcbin 1.22 leaves goog-remb out of the offer even when asked. */
   if (media == MEDIA_AUDIO)
     return gst_caps_from_string("application/x-rtp,media=audio,encoding-name=OPUS,"
                                 "clock-rate=48000,payload=111,encoding-params=(string)2,"
+                                "useinbandfec=(string)1,usedtx=(string)1,"
                                 "rtcp-fb-transport-cc=(boolean)true,"
                                 "extmap-3=" SFU_TWCC_URI);
   return gst_caps_from_string("application/x-rtp,media=video,encoding-name=VP8,"
@@ -1449,6 +1469,10 @@ gboolean sfu_room_add_participant(SfuRoom *room, const char *participant_id, GEr
     gst_element_sync_state_with_parent(p->tee[m]);
   }
 
+  static const guint8 pts[MEDIA_N] = {SFU_AUDIO_PT, SFU_VIDEO_PT};
+  char *ingress_name = g_strdup_printf("room %s %s", room->id, participant_id);
+  p->ingress = sfu_ingress_new(ingress_name, p->tee, pts);
+  g_free(ingress_name);
   p->pub = pc_new(room, p, "pub", error);
   if (!p->pub)
     goto fail;
@@ -1462,6 +1486,9 @@ gboolean sfu_room_add_participant(SfuRoom *room, const char *participant_id, GEr
                   media_names[m]);
       goto fail;
     }
+    /* NACKs to the publisher come from the ingress; webrtcbin negotiates RTX for them. */
+    if (m == MEDIA_VIDEO)
+      g_object_set(trans, "do-nack", TRUE, NULL);
     gst_object_unref(trans);
   }
   gst_bin_add(GST_BIN(room->pipeline), p->pub->webrtc);
