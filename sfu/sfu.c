@@ -22,6 +22,7 @@
 
 #include "sfu.h"
 #include "sfu-ingress.h"
+#include "sfu-sdp.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -182,6 +183,7 @@ typedef struct {
   GWeakRef webrtc;
   GstElement *tee[MEDIA_N]; /* pub only: (owned ref) */
   SfuIngress *ingress;      /* pub only: (owned ref) */
+  gint audio_red_pt;        /* atomic: RED's payload type in the last offer, -1 = none */
 } PcCtx;
 
 typedef enum { EV_OFFER, EV_CANDIDATE, EV_STATE, EV_STREAM } EventKind;
@@ -303,6 +305,7 @@ static PcCtx *pc_ctx_new(SfuRoom *room, const char *participant_id, const char *
   ctx->pc_id = g_strdup(pc_id);
   ctx->serial = serial;
   g_weak_ref_init(&ctx->webrtc, webrtc);
+  ctx->audio_red_pt = -1;
   return ctx;
 }
 
@@ -565,6 +568,7 @@ static void on_local_description_set(GstPromise *promise, gpointer data)
   }
   /* Candidates are gathered by tasks queued after this one, so this event is queued first. */
   Event *ev = event_new(r->ctx, EV_OFFER);
+  g_printerr("OFFER %s/%s\n%s\n", r->ctx->participant_id, r->ctx->pc_id, r->sdp);
   ev->text = g_steal_pointer(&r->sdp);
   event_post(r->ctx, ev);
 }
@@ -590,7 +594,11 @@ static void on_offer_created(GstPromise *promise, gpointer data)
     goto out;
   OfferReply *r = g_new0(OfferReply, 1);
   r->ctx = pc_ctx_ref(ctx);
-  r->sdp = gst_sdp_message_as_text(offer->sdp);
+  char *text = gst_sdp_message_as_text(offer->sdp);
+  int red_pt = -1;
+  r->sdp = sfu_sdp_audio_red(text, SFU_AUDIO_PT, ctx->ingress != NULL, &red_pt);
+  g_free(text);
+  g_atomic_int_set(&ctx->audio_red_pt, red_pt);
   GstPromise *next =
       gst_promise_new_with_change_func(on_local_description_set, r, offer_reply_free);
   g_signal_emit_by_name(webrtc, "set-local-description", offer, next);
@@ -717,15 +725,35 @@ static void configure_ice(SfuRelay *relay, GstElement *webrtc)
     g_object_set(webrtc, "turn-server", relay->turn_server, NULL);
 }
 
+/* webrtcbin thread: a subscription's RED encoders get their payload type on negotiation. The
+ * audio one sends each Opus packet with the previous one as a redundant block (RFC 2198, as
+ * Chrome does): a lost packet costs nothing unless its successor is lost too. Video RED only
+ * carries ULPFEC, whose share the relay sets per leg. */
+static void on_redenc_pt(GObject *redenc, GParamSpec *pspec, gpointer data)
+{
+  PcCtx *ctx = data;
+  int pt = -1;
+  g_object_get(redenc, "pt", &pt, NULL);
+  int audio_red = g_atomic_int_get(&ctx->audio_red_pt);
+  if (pt > 0 && pt == audio_red) {
+    g_object_set(redenc, "distance", 1u, NULL);
+    GST_DEBUG("room %s %s/%s: audio RED (pt %d) with one redundant block", ctx->room->id,
+              ctx->participant_id, ctx->pc_id, pt);
+  }
+}
+
 /* webrtcbin thread: a publish connection's rtpsession and jitter buffers are created on
  * negotiation. */
 static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer data)
 {
   PcCtx *ctx = data;
   GstElementFactory *f = gst_element_get_factory(element);
-  if (f && strcmp(GST_OBJECT_NAME(f), "rtpjitterbuffer") == 0 && ctx->ingress) {
+  if (f && strcmp(GST_OBJECT_NAME(f), "rtpredenc") == 0 && !ctx->ingress) {
+    g_signal_connect_data(element, "notify::pt", G_CALLBACK(on_redenc_pt), pc_ctx_ref(ctx),
+                          pc_ctx_closure_unref, 0);
+  } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpjitterbuffer") == 0 && ctx->ingress) {
     sfu_ingress_watch_jitterbuffer(ctx->ingress, element);
-  } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0) {
+  } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0 && ctx->ingress) {
     g_object_set(element, "bandwidth", SFU_PUBLISH_RTP_BANDWIDTH, NULL);
     GST_DEBUG("%s: %s bandwidth %.0f bit/s", GST_OBJECT_NAME(bin), GST_OBJECT_NAME(element),
               SFU_PUBLISH_RTP_BANDWIDTH);
@@ -754,11 +782,10 @@ static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, GError **err
   gboolean is_pub = strcmp(pc_id, "pub") == 0;
   for (int m = 0; is_pub && m < MEDIA_N; m++)
     ctx->tee[m] = gst_object_ref(p->tee[m]);
-  if (is_pub) {
+  if (is_pub)
     ctx->ingress = sfu_ingress_ref(p->ingress);
-    g_signal_connect_data(webrtc, "deep-element-added", G_CALLBACK(on_deep_element_added),
-                          pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
-  }
+  g_signal_connect_data(webrtc, "deep-element-added", G_CALLBACK(on_deep_element_added),
+                        pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
 
   g_signal_connect_data(webrtc, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed),
                         pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
@@ -890,6 +917,9 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   if (trans) {
     g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                  "codec-preferences", publisher->caps[media], NULL);
+    if (media == MEDIA_VIDEO)
+      g_object_set(trans, "do-nack", TRUE, NULL);
+    gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
     gst_object_unref(trans);
   }
   gst_object_ref_sink(queue);
@@ -1486,9 +1516,13 @@ gboolean sfu_room_add_participant(SfuRoom *room, const char *participant_id, GEr
                   media_names[m]);
       goto fail;
     }
-    /* NACKs to the publisher come from the ingress; webrtcbin negotiates RTX for them. */
+    /* NACKs to the publisher come from the ingress; webrtcbin negotiates RTX for them. Audio
+     * comes as RED (each packet carries the previous one), which webrtcbin's rtpreddec
+     * unpacks before the ingress. */
     if (m == MEDIA_VIDEO)
       g_object_set(trans, "do-nack", TRUE, NULL);
+    else
+      gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
     gst_object_unref(trans);
   }
   gst_bin_add(GST_BIN(room->pipeline), p->pub->webrtc);
@@ -1582,6 +1616,7 @@ gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const ch
   Pc *pc = room_find_pc(room, participant_id, pc_id, error);
   if (!pc)
     return FALSE;
+  g_printerr("ANSWER %s/%s\n%s\n", participant_id, pc_id, sdp);
 
   GstSDPMessage *msg = NULL;
   gst_sdp_message_new(&msg);

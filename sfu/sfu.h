@@ -23,11 +23,11 @@ G_BEGIN_DECLS
 GQuark sfu_error_quark(void);
 
 typedef enum {
-  SFU_ERROR_FAILED,       /* GStreamer refused (missing element, state change failed) */
-  SFU_ERROR_FULL,         /* the room already has SFU_ROOM_MAX_PARTICIPANTS */
-  SFU_ERROR_NOT_FOUND,    /* no such participant or peer connection */
-  SFU_ERROR_INVALID_SDP,  /* the answer does not parse, or does not fit the offer */
-  SFU_ERROR_INVALID,      /* another bad argument (a malformed candidate, a duplicate id) */
+  SFU_ERROR_FAILED,      /* GStreamer refused (missing element, state change failed) */
+  SFU_ERROR_FULL,        /* the room already has SFU_ROOM_MAX_PARTICIPANTS */
+  SFU_ERROR_NOT_FOUND,   /* no such participant or peer connection */
+  SFU_ERROR_INVALID_SDP, /* the answer does not parse, or does not fit the offer */
+  SFU_ERROR_INVALID,     /* another bad argument (a malformed candidate, a duplicate id) */
 } SfuError;
 
 #define SFU_ROOM_MAX_PARTICIPANTS 4
@@ -78,16 +78,16 @@ typedef enum {
  * participant -> relay (its publish connection). Ratios are 0..1, averaged over the last few
  * seconds. */
 typedef struct {
-  guint score;            /* 1 (bad) .. 5 (excellent), from loss, RTT, jitter and bitrate */
-  double loss_down;       /* fraction of packets lost towards it (receiver reports) */
-  double loss_up;         /* fraction of its packets lost on the way in */
-  guint rtt_ms;           /* 0 = unknown */
-  guint jitter_ms;        /* interarrival jitter it reports */
-  guint estimate_bps;     /* downlink bandwidth estimate, 0 = unknown yet */
-  guint video_bps_down;   /* video bit rate the relay sends it now */
+  guint score;          /* 1 (bad) .. 5 (excellent), from loss, RTT, jitter and bitrate */
+  double loss_down;     /* fraction of packets lost towards it (receiver reports) */
+  double loss_up;       /* fraction of its packets lost on the way in */
+  guint rtt_ms;         /* 0 = unknown */
+  guint jitter_ms;      /* interarrival jitter it reports */
+  guint estimate_bps;   /* downlink bandwidth estimate, 0 = unknown yet */
+  guint video_bps_down; /* video bit rate the relay sends it now */
   guint audio_bps_down;
-  guint video_bps_up;     /* video bit rate it publishes now */
-  SfuVideoState video;    /* video towards it */
+  guint video_bps_up;  /* video bit rate it publishes now */
+  SfuVideoState video; /* video towards it */
 } SfuQuality;
 
 /* Plain words for a score: "excellent", "good", "fair", "poor", "bad". */
@@ -97,8 +97,7 @@ const char *sfu_video_state_name(SfuVideoState state);
 typedef struct {
   /* The relay made an offer on peer connection `pc_id` of `participant_id`: send it to that
    * participant's browser, which answers with sfu_room_set_answer(). */
-  void (*offer)(gpointer user_data, const char *participant_id, const char *pc_id,
-                const char *sdp);
+  void (*offer)(gpointer user_data, const char *participant_id, const char *pc_id, const char *sdp);
   /* A local ICE candidate ("candidate:..." line without "a="), for trickle ICE. */
   void (*candidate)(gpointer user_data, const char *participant_id, const char *pc_id,
                     guint mline_index, const char *candidate);
@@ -165,12 +164,12 @@ void sfu_room_set_audio_only(SfuRoom *room, const char *participant_id, gboolean
 gboolean sfu_room_get_quality(SfuRoom *room, const char *participant_id, SfuQuality *out);
 
 typedef struct {
-  guint64 packets_received;  /* RTP packets the relay received from this participant */
+  guint64 packets_received; /* RTP packets the relay received from this participant */
   guint64 bytes_received;
   guint64 packets_forwarded; /* RTP packets of this participant the relay sent to others */
   guint64 bytes_forwarded;
-  guint64 packets_sent;      /* RTP packets of others the relay sent to this participant */
-  guint peer_connections;    /* its publish connection + its subscriptions */
+  guint64 packets_sent;   /* RTP packets of others the relay sent to this participant */
+  guint peer_connections; /* its publish connection + its subscriptions */
 } SfuParticipantStats;
 
 gboolean sfu_room_get_participant_stats(SfuRoom *room, const char *participant_id,
@@ -186,8 +185,8 @@ typedef struct {
 void sfu_room_get_stats(SfuRoom *room, SfuRoomStats *out);
 
 typedef struct {
-  guint rooms;            /* live SfuRoom objects */
-  guint pipelines;        /* live GstPipelines (one per room) */
+  guint rooms;     /* live SfuRoom objects */
+  guint pipelines; /* live GstPipelines (one per room) */
   guint participants;
   guint peer_connections; /* live webrtcbin elements (a removed one until it is finalized,
                            * one main-loop turn later: its last bus messages name it) */
