@@ -568,7 +568,6 @@ static void on_local_description_set(GstPromise *promise, gpointer data)
   }
   /* Candidates are gathered by tasks queued after this one, so this event is queued first. */
   Event *ev = event_new(r->ctx, EV_OFFER);
-  g_printerr("OFFER %s/%s\n%s\n", r->ctx->participant_id, r->ctx->pc_id, r->sdp);
   ev->text = g_steal_pointer(&r->sdp);
   event_post(r->ctx, ev);
 }
@@ -1616,7 +1615,6 @@ gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const ch
   Pc *pc = room_find_pc(room, participant_id, pc_id, error);
   if (!pc)
     return FALSE;
-  g_printerr("ANSWER %s/%s\n%s\n", participant_id, pc_id, sdp);
 
   GstSDPMessage *msg = NULL;
   gst_sdp_message_new(&msg);
