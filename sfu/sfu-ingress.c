@@ -196,7 +196,8 @@ typedef struct {
 
 /* Under the lock: bookkeeping for one packet. FALSE = drop it (a duplicate). Fills `nacks`
  * with what to ask for now. */
-static gboolean account(SfuIngress *in, Stream *s, guint16 seq, gint64 now, NackList *nacks)
+static gboolean account(SfuIngress *in, Stream *s, guint16 seq, gsize size, gint64 now,
+                        NackList *nacks)
 {
   guint rtt = (guint)g_atomic_int_get(&in->rtt_ms);
   if (ring_has(s, seq)) {
@@ -205,6 +206,7 @@ static gboolean account(SfuIngress *in, Stream *s, guint16 seq, gint64 now, Nack
   }
   ring_put(s, seq);
   s->stats.packets++;
+  s->stats.bytes += size;
   if (!s->have_seq) {
     s->have_seq = TRUE;
     s->max_seq = seq;
@@ -212,6 +214,8 @@ static gboolean account(SfuIngress *in, Stream *s, guint16 seq, gint64 now, Nack
     gint16 ahead = (gint16)(seq - s->max_seq);
     if (ahead > 0) {
       /* New packets; a gap means loss on the way in. */
+      if (ahead > 1 && ahead - 1 <= MAX_PENDING)
+        s->stats.missing += (guint64)(ahead - 1);
       if (s->media == SFU_INGRESS_VIDEO && ahead > 1 && ahead - 1 <= MAX_PENDING) {
         for (guint16 m = s->max_seq + 1; m != seq; m++) {
           if (s->n_pending < MAX_PENDING) {
@@ -279,7 +283,7 @@ static gboolean ingress_packet(SfuIngress *in, GstPad *jb_sink, GstBuffer *buf)
     g_mutex_unlock(&in->lock);
     return FALSE;
   }
-  gboolean keep = account(in, s, seq, g_get_monotonic_time(), &nacks);
+  gboolean keep = account(in, s, seq, gst_buffer_get_size(buf), g_get_monotonic_time(), &nacks);
   GstPad *out = gst_object_ref(s->out);
   g_mutex_unlock(&in->lock);
 

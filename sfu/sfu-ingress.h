@@ -24,7 +24,9 @@ enum { SFU_INGRESS_AUDIO, SFU_INGRESS_VIDEO, SFU_INGRESS_N };
 typedef struct SfuIngress SfuIngress;
 
 typedef struct {
-  guint64 packets;    /* forwarded to the tee */
+  guint64 packets; /* forwarded to the tee */
+  guint64 bytes;
+  guint64 missing;    /* sequence numbers skipped on arrival: lost on the way in, or late */
   guint64 late;       /* forwarded after a later packet (reordered or retransmitted) */
   guint64 duplicates; /* dropped: already forwarded */
   guint64 nacks;      /* sequence numbers asked for again (each try counts) */

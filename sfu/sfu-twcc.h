@@ -1,21 +1,28 @@
-/* sfu-twcc.h — transport-cc feedback as GStreamer 1.22's rtpsession delivers it, turned into
- * SfuBwePacket for the estimator (sfu-bwe.h). Private to the sfu module (prefix sfu_twcc_).
- * Needs GStreamer core only (GstStructure), no webrtcbin. Any thread; no state. */
+/* sfu-twcc.h — transport-wide congestion control feedback as a subscriber's browser sends it
+ * (RTCP RTPFB FMT 15, draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1), parsed by the
+ * relay itself. Private to the sfu module; pure, no GStreamer.
+ *
+ * Why our own parser: webrtcbin 1.22 links a subscription's input pads to rtpbin before it
+ * knows the transport-cc extension, so its rtpsession never numbers the packets it sends and
+ * never reads the feedback. The relay forwards the publisher's own transport-wide sequence
+ * numbers instead, remembers when it sent each one (sfu-egress.c), and reads the feedback from
+ * rtpsession's on-feedback-rtcp signal. */
 #pragma once
 
-#include <gst/gst.h>
+#include <glib.h>
 
-#include "sfu-bwe.h"
+typedef struct {
+  guint16 seq;
+  gboolean received;
+  gint64 arrival_us; /* received: the receiver's clock (its reference time base) */
+} SfuTwccStatus;
 
-G_BEGIN_DECLS
+/* Parses one feedback message's FCI (from the base sequence number on). Writes at most `max`
+ * statuses in sequence order and returns how many it wrote, or -1 if the FCI is malformed
+ * (truncated, a reserved symbol, an empty run). */
+int sfu_twcc_parse_fci(const guint8 *fci, gsize len, SfuTwccStatus *out, guint max);
 
-/* Fills out[0..max) from an "RTPTWCCPackets" structure (the custom upstream event rtpsession
- * pushes on its send_rtp_sink pad for each transport-cc feedback it parses) and returns how
- * many it wrote. Times become microseconds. Sizes stay what 1.22 reports, RTP payload bytes
- * (no RTP/SRTP/UDP/IP headers), so the estimate is a payload rate, what encoders target. Packets
- * whose send time the relay's rtpsession did not know (no "local-ts") are skipped when received (no
- * delay information) and kept with send_us = -1 when lost. Returns 0 for a structure of another
- * name or shape. */
-guint sfu_twcc_packets_from_structure(const GstStructure *s, SfuBwePacket *out, guint max);
-
-G_END_DECLS
+/* REMB (draft-alvestrand-rmcat-remb, RTCP PSFB FMT 15 "application layer feedback"): the
+ * receiver's own estimate of what it can take, which Chrome sends on a leg when it does not
+ * send transport-cc feedback. Parses the FCI; FALSE if it is not a well-formed REMB. */
+gboolean sfu_remb_parse_fci(const guint8 *fci, gsize len, guint64 *bitrate_bps);

@@ -21,7 +21,9 @@
 #define G_LOG_DOMAIN "mashwara-sfu"
 
 #include "sfu.h"
+#include "sfu-egress.h"
 #include "sfu-ingress.h"
+#include "sfu-score.h"
 #include "sfu-sdp.h"
 
 #include <stdatomic.h>
@@ -67,8 +69,26 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
  * FIR or a forwarded PLI waits that long before it leaves (measured: FIR and six PLIs held
  * 330 ms). 1 Mbit/s (50 kbit/s of RTCP) brings that wait to a few ms. */
 #define SFU_PUBLISH_RTP_BANDWIDTH 1000000.0
+/* Adaptation, once a second per room (adapt_tick()). A leg's estimator starts where Chrome's
+ * does. Below SFU_VIDEO_FLOOR_BPS of room for video a leg pauses video (audio only) after
+ * SFU_WEAK_TICKS ticks in a row, and tries video again after SFU_PROBE_BACKOFF_MIN_S, doubling
+ * up to SFU_PROBE_BACKOFF_MAX_S after each failed try; a try lasts SFU_PROBE_S seconds at the
+ * floor rate and fails at the first sign of congestion. The video budget leaves
+ * SFU_HEADROOM_PCT of the estimate free for bursts (keyframes, retransmissions). */
+#define SFU_TICK_MS 1000
+#define SFU_LEG_START_BPS 300000
+#define SFU_VIDEO_FLOOR_BPS 100000
+#define SFU_WEAK_TICKS 3
+#define SFU_PROBE_BACKOFF_MIN_S 8
+#define SFU_PROBE_BACKOFF_MAX_S 60
+#define SFU_PROBE_S 4
+#define SFU_HEADROOM_PCT 10
+/* Audio a leg needs whatever it measures: Opus ~32 kbit/s, doubled by RED, plus headers. */
+#define SFU_AUDIO_RESERVE_BPS 60000
 
 #define SFU_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+/* Its extension id in every offer (publish_caps()); subscriptions inherit the publisher's. */
+#define SFU_TWCC_EXT_ID 3
 
 enum { MEDIA_AUDIO = SFU_INGRESS_AUDIO, MEDIA_VIDEO = SFU_INGRESS_VIDEO, MEDIA_N };
 /* Payload types of the relay's offers to publishers. */
@@ -133,6 +153,25 @@ typedef struct {
   gboolean unlinked;
 } Detach;
 
+/* A subscription leg's video state (main thread). */
+typedef enum { LEG_ON, LEG_WEAK, LEG_PROBE } LegState;
+
+typedef struct {
+  LegState state;
+  guint low_ticks;       /* consecutive ticks with the video budget under the floor */
+  gint64 next_probe_us;  /* LEG_WEAK: when to try video again */
+  gint64 probe_until_us; /* LEG_PROBE: when the try counts as a success */
+  guint backoff_s;       /* LEG_WEAK: wait before the next probe, doubles on failure */
+  guint video_cap_bps;   /* what the publisher may send for this leg; SFU_NO_CAP = unknown */
+  guint fec_percentage;  /* ULPFEC share on the leg's video */
+  guint rtt_ms;          /* from the subscriber's receiver reports, 0 = none yet */
+  double loss;           /* idem, 0..1 */
+  guint jitter_ms;
+  guint64 last_audio_bytes, last_video_bytes;
+  guint audio_bps, video_bps; /* sent on the leg over the last tick */
+  gint64 weak_since_us;       /* for the quality record; 0 = not weak */
+} Adapt;
+
 typedef struct {
   char *pc_id; /* "pub" or "sub:<publisher id>" */
   guint serial;
@@ -143,6 +182,9 @@ typedef struct {
   gint64 connected_us;     /* sub only: when it last connected (monotonic), 0 = not connected */
   GSource *keyframe_timer; /* sub only: keyframe_check() pending */
   guint keyframe_retries;  /* sub only: requests made by keyframe_check() since it connected */
+  SfuEgress *egress;       /* sub only: (owned) what goes down this leg */
+  GstElement *session;     /* (owned ref) its rtpsession, found on the first adaptation tick */
+  Adapt adapt;             /* sub only: the leg's video decisions */
 } Pc;
 
 typedef struct {
@@ -155,7 +197,14 @@ typedef struct {
   gint64 keyframe_request_us; /* last keyframe request sent to it (monotonic), 0 = none */
   gboolean published;         /* its subscriptions have been offered */
   SfuIngress *ingress;        /* (owned) its packets from the pub webrtcbin to the tees */
-  GHashTable *subs;           /* publisher id -> Pc* (owned) */
+  gboolean audio_only;        /* its own choice: receive no video */
+  guint rtt_ms;               /* from its subscriptions' receiver reports, 0 = unknown */
+  guint video_cap_bps;        /* last cap sent to its browser (SFU_NO_CAP = none) */
+  SfuQuality quality;         /* last computed */
+  SfuScoreSmoother *score;    /* (owned) */
+  guint64 last_bytes_received;
+  SfuIngressStats last_ingress[MEDIA_N];
+  GHashTable *subs; /* publisher id -> Pc* (owned) */
 } Participant;
 
 struct SfuRoom {
@@ -169,6 +218,8 @@ struct SfuRoom {
   GSource *bus_source;
   GPtrArray *participants; /* Participant*, in joining order */
   guint next_serial;
+  GSource *tick; /* the adaptation tick, once a second */
+  gint64 last_tick_us;
 };
 
 /* What a webrtcbin's signal handlers know. Immutable after creation; refcounted because
@@ -184,6 +235,7 @@ typedef struct {
   GstElement *tee[MEDIA_N]; /* pub only: (owned ref) */
   SfuIngress *ingress;      /* pub only: (owned ref) */
   gint audio_red_pt;        /* atomic: RED's payload type in the last offer, -1 = none */
+  SfuEgress *egress;        /* sub only: (owned ref) */
 } PcCtx;
 
 typedef enum { EV_OFFER, EV_CANDIDATE, EV_STATE, EV_STREAM } EventKind;
@@ -286,6 +338,7 @@ static void pc_ctx_unref(gpointer data)
   for (int m = 0; m < MEDIA_N; m++)
     g_clear_object(&ctx->tee[m]);
   g_clear_pointer(&ctx->ingress, sfu_ingress_unref);
+  g_clear_pointer(&ctx->egress, sfu_egress_unref);
   g_free(ctx);
 }
 
@@ -460,39 +513,6 @@ static void keyframe_watch_unref(gpointer data)
   g_free(w);
 }
 
-/* Does this RTP packet start a VP8 keyframe? RFC 7741: the payload descriptor (S=1, partition
- * 0, optional extensions), then the VP8 payload header whose P bit is 0 on a keyframe. */
-static gboolean vp8_keyframe_start(GstBuffer *buffer)
-{
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp))
-    return FALSE;
-  const guint8 *p = gst_rtp_buffer_get_payload(&rtp);
-  guint len = gst_rtp_buffer_get_payload_len(&rtp);
-  gboolean key = FALSE;
-  guint i = 1;
-  /* S=1 and PID=0: the start of partition 0 */
-  if (len < 1 || !(p[0] & 0x10) || (p[0] & 0x07) != 0)
-    goto out;
-  /* X: an extension byte follows */
-  if (p[0] & 0x80) {
-    if (len < 2)
-      goto out;
-    guint8 ext = p[1];
-    i = 2;
-    if (ext & 0x80) /* I: 7- or 15-bit PictureID */
-      i += (len > i && (p[i] & 0x80)) ? 2 : 1;
-    if (ext & 0x40) /* L: TL0PICIDX */
-      i++;
-    if (ext & 0x30) /* T or K: TID/Y/KEYIDX */
-      i++;
-  }
-  key = len > i && (p[i] & 0x01) == 0;
-out:
-  gst_rtp_buffer_unmap(&rtp);
-  return key;
-}
-
 /* On a video branch's queue src pad: notes each keyframe that goes to the subscriber, and logs
  * the subscriber's own keyframe requests (its PLIs, turned into upstream events). */
 static GstPadProbeReturn keyframe_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
@@ -503,11 +523,11 @@ static GstPadProbeReturn keyframe_probe(GstPad *pad, GstPadProbeInfo *info, gpoi
       !atomic_load_explicit(&w->armed, memory_order_relaxed))
     return GST_PAD_PROBE_OK;
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    key = vp8_keyframe_start(GST_PAD_PROBE_INFO_BUFFER(info));
+    key = sfu_vp8_keyframe_start(GST_PAD_PROBE_INFO_BUFFER(info));
   } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
     GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
     for (guint i = 0; !key && i < gst_buffer_list_length(list); i++)
-      key = vp8_keyframe_start(gst_buffer_list_get(list, i));
+      key = sfu_vp8_keyframe_start(gst_buffer_list_get(list, i));
   } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_UPSTREAM) {
     if (gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info)))
       GST_DEBUG("%s: the subscriber asks for a keyframe", w->name);
@@ -741,8 +761,28 @@ static void on_redenc_pt(GObject *redenc, GParamSpec *pspec, gpointer data)
   }
 }
 
-/* webrtcbin thread: a publish connection's rtpsession and jitter buffers are created on
- * negotiation. */
+/* RTCP thread: a subscriber's feedback on its leg: transport-cc goes to the leg's estimator;
+ * REMB (Chrome's own downlink estimate, which it sends on these legs) is taken as it is. */
+static void on_feedback_rtcp(GObject *session, guint type, guint fbtype, guint sender_ssrc,
+                             guint media_ssrc, GstBuffer *fci, gpointer data)
+{
+  PcCtx *ctx = data;
+  GST_LOG("room %s %s/%s: feedback %u/%u", ctx->room->id, ctx->participant_id, ctx->pc_id, type,
+          fbtype);
+  gboolean twcc = type == GST_RTCP_TYPE_RTPFB && fbtype == GST_RTCP_RTPFB_TYPE_TWCC;
+  gboolean remb = type == GST_RTCP_TYPE_PSFB && fbtype == GST_RTCP_PSFB_TYPE_AFB;
+  GstMapInfo map;
+  if ((!twcc && !remb) || !fci || !gst_buffer_map(fci, &map, GST_MAP_READ))
+    return;
+  if (twcc)
+    sfu_egress_on_feedback(ctx->egress, map.data, map.size);
+  else
+    sfu_egress_on_remb(ctx->egress, map.data, map.size);
+  gst_buffer_unmap(fci, &map);
+}
+
+/* webrtcbin thread: a publish connection's rtpsession and jitter buffers, and a
+ * subscription's rtpsession, are created on negotiation. */
 static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer data)
 {
   PcCtx *ctx = data;
@@ -752,6 +792,16 @@ static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *elem
                           pc_ctx_closure_unref, 0);
   } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpjitterbuffer") == 0 && ctx->ingress) {
     sfu_ingress_watch_jitterbuffer(ctx->ingress, element);
+  } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0 && ctx->egress) {
+    GObject *session = NULL;
+    g_object_get(element, "internal-session", &session, NULL);
+    GST_DEBUG("room %s %s/%s: reading feedback of %s", ctx->room->id, ctx->participant_id,
+              ctx->pc_id, GST_OBJECT_NAME(element));
+    if (session) {
+      g_signal_connect_data(session, "on-feedback-rtcp", G_CALLBACK(on_feedback_rtcp),
+                            pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
+      g_object_unref(session);
+    }
   } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0 && ctx->ingress) {
     g_object_set(element, "bandwidth", SFU_PUBLISH_RTP_BANDWIDTH, NULL);
     GST_DEBUG("%s: %s bandwidth %.0f bit/s", GST_OBJECT_NAME(bin), GST_OBJECT_NAME(element),
@@ -761,7 +811,8 @@ static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *elem
 
 /* A configured webrtcbin in state NULL, not yet in the pipeline. Its handlers are connected
  * before any state change: otherwise on-negotiation-needed never fires. */
-static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, GError **error)
+static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, SfuEgress *egress,
+                  GError **error)
 {
   guint serial = ++room->next_serial;
   g_autofree char *name = g_strdup_printf("pc%u", serial);
@@ -783,6 +834,8 @@ static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, GError **err
     ctx->tee[m] = gst_object_ref(p->tee[m]);
   if (is_pub)
     ctx->ingress = sfu_ingress_ref(p->ingress);
+  if (egress)
+    ctx->egress = sfu_egress_ref(egress);
   g_signal_connect_data(webrtc, "deep-element-added", G_CALLBACK(on_deep_element_added),
                         pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
 
@@ -889,6 +942,8 @@ static void pc_free(SfuRoom *room, Pc *pc)
   if (GST_OBJECT_PARENT(pc->webrtc) == GST_OBJECT(bin))
     gst_bin_remove(bin, pc->webrtc);
   gst_object_unref(pc->webrtc);
+  g_clear_pointer(&pc->egress, sfu_egress_unref);
+  gst_clear_object(&pc->session);
   g_free(pc->publisher_id);
   g_free(pc->pc_id);
   g_free(pc);
@@ -925,6 +980,8 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", SFU_BRANCH_QUEUE_BUFFERS,
                "max-size-bytes", 0, "max-size-time", (guint64)0, "silent", TRUE, NULL);
   GstPad *queue_src = gst_element_get_static_pad(queue, "src");
+  /* First: what the egress holds back, the probes below do not see. */
+  sfu_egress_watch(sub->egress, queue_src, media == MEDIA_VIDEO);
   BranchCounters *bc = g_new0(BranchCounters, 1);
   bc->publisher = counters_ref(publisher->counters);
   bc->subscriber = counters_ref(subscriber->counters);
@@ -974,12 +1031,21 @@ static void room_subscribe(SfuRoom *room, Participant *subscriber, Participant *
     return;
   g_autofree char *pc_id = g_strdup_printf("sub:%s", publisher->id);
   g_autoptr(GError) error = NULL;
-  Pc *pc = pc_new(room, subscriber, pc_id, &error);
+  g_autofree char *leg =
+      g_strdup_printf("room %s %s -> %s", room->id, publisher->id, subscriber->id);
+  SfuEgress *egress = sfu_egress_new(leg, SFU_LEG_START_BPS, SFU_TWCC_EXT_ID);
+  Pc *pc = pc_new(room, subscriber, pc_id, egress, &error);
   if (!pc) {
     GST_ERROR("room %s: %s", room->id, error->message);
+    sfu_egress_unref(egress);
     return;
   }
   pc->publisher_id = g_strdup(publisher->id);
+  pc->egress = egress;
+  pc->adapt.video_cap_bps = SFU_NO_CAP;
+  pc->adapt.backoff_s = SFU_PROBE_BACKOFF_MIN_S;
+  if (subscriber->audio_only)
+    sfu_egress_set_video(pc->egress, FALSE);
   /* In the bin (for linking) but still NULL until its transceivers are set up. */
   gst_bin_add(GST_BIN(room->pipeline), pc->webrtc);
   for (int m = 0; m < MEDIA_N; m++) {
@@ -1095,8 +1161,9 @@ static void room_stream_ready(SfuRoom *room, Participant *p, int media, GstCaps 
 static gboolean keyframe_request(SfuRoom *room, Participant *publisher)
 {
   gint64 now = g_get_monotonic_time();
-  if (publisher->keyframe_request_us &&
-      now - publisher->keyframe_request_us < SFU_KEYFRAME_MIN_INTERVAL_MS * 1000) {
+  /* A keyframe takes a round trip to come; asking again sooner only costs the uplink. */
+  gint64 min_interval_us = MAX(SFU_KEYFRAME_MIN_INTERVAL_MS, publisher->rtt_ms * 3 / 2) * 1000;
+  if (publisher->keyframe_request_us && now - publisher->keyframe_request_us < min_interval_us) {
     GST_DEBUG("room %s: keyframe request to %s: %" G_GINT64_FORMAT " ms after the last, skipped",
               room->id, publisher->id, (now - publisher->keyframe_request_us) / 1000);
     return FALSE;
@@ -1239,6 +1306,301 @@ static gboolean event_dispatch(gpointer data)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Adaptation and link quality (main thread, once a second)                                 */
+
+static GstElement *find_rtpsession(GstElement *webrtc)
+{
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(webrtc));
+  GValue item = G_VALUE_INIT;
+  GstElement *found = NULL;
+  while (!found && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    GstElement *e = g_value_get_object(&item);
+    GstElementFactory *f = gst_element_get_factory(e);
+    if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0)
+      found = gst_object_ref(e);
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  return found;
+}
+
+/* The subscriber's receiver reports about what the leg sends: loss, RTT, jitter of its video
+ * stream (or audio, if the leg has no video). */
+static void leg_read_reports(Pc *pc)
+{
+  if (!pc->session)
+    pc->session = find_rtpsession(pc->webrtc);
+  if (!pc->session)
+    return;
+  GstStructure *stats = NULL;
+  g_object_get(pc->session, "stats", &stats, NULL);
+  if (!stats)
+    return;
+  const GValue *arr = gst_structure_get_value(stats, "source-stats");
+  /* rtpsession 1.22 hands out a GValueArray */
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  GValueArray *sources =
+      arr && G_VALUE_HOLDS(arr, g_value_array_get_type()) ? g_value_get_boxed(arr) : NULL;
+  guint n = sources ? sources->n_values : 0;
+  gboolean have = FALSE;
+  guint best_clock = 0;
+  for (guint i = 0; i < n; i++) {
+    const GstStructure *src = gst_value_get_structure(g_value_array_get_nth(sources, i));
+    gboolean internal = FALSE, have_rb = FALSE;
+    gint clock_rate = 0;
+    guint fraction = 0, jitter = 0, rtt = 0;
+    gst_structure_get_boolean(src, "internal", &internal);
+    gst_structure_get_boolean(src, "have-rb", &have_rb);
+    gst_structure_get_int(src, "clock-rate", &clock_rate);
+    if (!internal || !have_rb || clock_rate <= 0)
+      continue;
+    /* video (90 kHz) first: it carries most of the leg's packets */
+    if (have && (guint)clock_rate < best_clock)
+      continue;
+    gst_structure_get_uint(src, "rb-fractionlost", &fraction);
+    gst_structure_get_uint(src, "rb-jitter", &jitter);
+    gst_structure_get_uint(src, "rb-round-trip", &rtt);
+    pc->adapt.loss = fraction / 256.0;
+    pc->adapt.jitter_ms = (guint)((guint64)jitter * 1000 / (guint)clock_rate);
+    if (rtt)
+      pc->adapt.rtt_ms = (guint)(((guint64)rtt * 1000) >> 16);
+    best_clock = (guint)clock_rate;
+    have = TRUE;
+  }
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  gst_structure_free(stats);
+}
+
+static void leg_set_fec(Pc *pc, guint percentage)
+{
+  if (pc->adapt.fec_percentage == percentage)
+    return;
+  for (guint i = 0; i < pc->branches->len; i++) {
+    Branch *b = g_ptr_array_index(pc->branches, i);
+    GstWebRTCRTPTransceiver *trans = NULL;
+    if (b->media != MEDIA_VIDEO)
+      continue;
+    g_object_get(b->sink_pad, "transceiver", &trans, NULL);
+    if (trans) {
+      g_object_set(trans, "fec-percentage", percentage, NULL);
+      gst_object_unref(trans);
+    }
+  }
+  pc->adapt.fec_percentage = percentage;
+}
+
+static void leg_set_video(SfuRoom *room, Pc *pc, gboolean on)
+{
+  if (!sfu_egress_set_video(pc->egress, on) || !on)
+    return;
+  Participant *publisher = room_find(room, pc->publisher_id);
+  if (publisher)
+    keyframe_request(room, publisher);
+}
+
+/* One leg's decisions: its ULPFEC share, its video state (on, weak = paused, probing), and
+ * what its publisher may send for it. */
+static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now, double dt)
+{
+  Adapt *a = &pc->adapt;
+  SfuEgressStats es;
+  sfu_egress_get_stats(pc->egress, &es);
+  a->audio_bps = (guint)((es.audio_bytes - a->last_audio_bytes) * 8 / dt);
+  a->video_bps = (guint)((es.video_bytes - a->last_video_bytes) * 8 / dt);
+  a->last_audio_bytes = es.audio_bytes;
+  a->last_video_bytes = es.video_bytes;
+  leg_read_reports(pc);
+  if (a->rtt_ms)
+    sfu_egress_set_rtt(pc->egress, a->rtt_ms);
+
+  /* FEC where retransmission is slow and loss is real: a share that grows with the loss. */
+  double loss = MAX(a->loss, es.feedback_loss);
+  guint fec = 0;
+  if (loss >= 0.01 && a->rtt_ms >= 100)
+    fec = CLAMP((guint)(loss * 100 * 2) + 5, 5u, 40u);
+  else if (loss >= 0.05)
+    fec = CLAMP((guint)(loss * 100 * 2), 5u, 40u);
+  leg_set_fec(pc, fec);
+
+  if (subscriber->audio_only) {
+    a->video_cap_bps = 0;
+    return;
+  }
+  if (!es.estimate_bps) {
+    a->video_cap_bps = SFU_NO_CAP; /* no feedback yet: let the publisher's own control rule */
+    return;
+  }
+  guint audio = MAX(a->audio_bps, (guint)SFU_AUDIO_RESERVE_BPS);
+  guint usable = es.estimate_bps / 100 * (100 - SFU_HEADROOM_PCT);
+  guint budget = usable > audio ? usable - audio : 0;
+  budget = budget * 100 / (100 + fec);
+  switch (a->state) {
+  case LEG_ON:
+    a->low_ticks = budget < SFU_VIDEO_FLOOR_BPS ? a->low_ticks + 1 : 0;
+    if (a->low_ticks >= SFU_WEAK_TICKS) {
+      a->state = LEG_WEAK;
+      a->weak_since_us = now;
+      a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
+      leg_set_video(room, pc, FALSE);
+      GST_INFO("room %s %s: video paused, %u bit/s of room for it (estimate %u)", room->id,
+               pc->pc_id, budget, es.estimate_bps);
+    }
+    break;
+  case LEG_WEAK:
+    if (now >= a->next_probe_us) {
+      a->state = LEG_PROBE;
+      a->probe_until_us = now + SFU_PROBE_S * G_USEC_PER_SEC;
+      leg_set_video(room, pc, TRUE);
+      GST_INFO("room %s %s: trying video again", room->id, pc->pc_id);
+    }
+    break;
+  case LEG_PROBE:
+    if (budget < SFU_VIDEO_FLOOR_BPS * 8 / 10 || loss > 0.15) {
+      a->state = LEG_WEAK;
+      a->backoff_s = MIN(a->backoff_s * 2, (guint)SFU_PROBE_BACKOFF_MAX_S);
+      a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
+      leg_set_video(room, pc, FALSE);
+      GST_INFO("room %s %s: no room for video yet; next try in %u s", room->id, pc->pc_id,
+               a->backoff_s);
+    } else if (now >= a->probe_until_us) {
+      a->state = LEG_ON;
+      a->low_ticks = 0;
+      a->backoff_s = SFU_PROBE_BACKOFF_MIN_S;
+      a->weak_since_us = 0;
+      GST_INFO("room %s %s: video is back", room->id, pc->pc_id);
+    }
+    break;
+  }
+  GST_DEBUG("room %s %s -> %s: estimate %u acked %u loss %.3f rtt %u ms fec %u%% audio %u "
+            "video %u budget %u state %d",
+            room->id, pc->publisher_id, subscriber->id, es.estimate_bps, es.acked_bps, loss,
+            a->rtt_ms, fec, a->audio_bps, a->video_bps, budget, a->state);
+  if (a->state == LEG_WEAK)
+    a->video_cap_bps = 0;
+  else if (a->state == LEG_PROBE)
+    a->video_cap_bps = SFU_VIDEO_FLOOR_BPS;
+  else
+    a->video_cap_bps = MAX(budget, (guint)SFU_VIDEO_FLOOR_BPS);
+}
+
+/* What a publisher may send: enough for its best-placed subscriber that takes video, no more
+ * (a weak subscriber is paused, not followed down). 0 when nobody takes its video. */
+static void publisher_cap(SfuRoom *room, Participant *p)
+{
+  guint cap = 0;
+  gboolean any = FALSE;
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *s = g_ptr_array_index(room->participants, i);
+    Pc *pc = s == p ? NULL : g_hash_table_lookup(s->subs, p->id);
+    if (!pc || pc->state != SFU_PC_CONNECTED)
+      continue;
+    any = TRUE;
+    cap = MAX(cap, pc->adapt.video_cap_bps); /* SFU_NO_CAP is the largest */
+  }
+  if (!any)
+    cap = SFU_NO_CAP;
+  guint old = p->video_cap_bps;
+  gboolean changed =
+      (old == SFU_NO_CAP) != (cap == SFU_NO_CAP) || (old == 0) != (cap == 0) ||
+      (cap != SFU_NO_CAP && old != SFU_NO_CAP && (cap > old + old / 10 || cap + cap / 10 < old));
+  if (!changed)
+    return;
+  p->video_cap_bps = cap;
+  GST_DEBUG("room %s: %s may send %u bit/s of video", room->id, p->id, cap);
+  if (room->callbacks->bitrate_cap)
+    room->callbacks->bitrate_cap(room->user_data, p->id, cap);
+}
+
+static void participant_quality(SfuRoom *room, Participant *p, gint64 now, double dt)
+{
+  SfuQuality q = {0};
+  guint rtt = 0, legs = 0;
+  guint wanted = 0;
+  gboolean weak = FALSE;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, p->subs);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    Pc *pc = value;
+    if (pc->state != SFU_PC_CONNECTED)
+      continue;
+    SfuEgressStats es;
+    sfu_egress_get_stats(pc->egress, &es);
+    q.loss_down = MAX(q.loss_down, pc->adapt.loss);
+    q.jitter_ms = MAX(q.jitter_ms, pc->adapt.jitter_ms);
+    rtt = MAX(rtt, pc->adapt.rtt_ms);
+    if (es.estimate_bps && (!q.estimate_bps || es.estimate_bps < q.estimate_bps))
+      q.estimate_bps = es.estimate_bps;
+    q.video_bps_down += pc->adapt.video_bps;
+    q.audio_bps_down += pc->adapt.audio_bps;
+    weak = weak || pc->adapt.state == LEG_WEAK;
+    Participant *pub = room_find(room, pc->publisher_id);
+    if (pub && pub->caps[MEDIA_VIDEO])
+      wanted += MAX(pub->quality.video_bps_up, (guint)SFU_VIDEO_FLOOR_BPS);
+    legs++;
+  }
+  q.rtt_ms = rtt;
+  p->rtt_ms = rtt;
+  if (rtt)
+    sfu_ingress_set_rtt(p->ingress, rtt);
+  /* Its uplink: what the ingress saw missing, and what it published. */
+  guint64 got = 0, missing = 0;
+  for (int m = 0; m < MEDIA_N; m++) {
+    SfuIngressStats st;
+    sfu_ingress_get_stats(p->ingress, m, &st);
+    got += st.packets - p->last_ingress[m].packets;
+    missing += st.missing - p->last_ingress[m].missing;
+    if (m == MEDIA_VIDEO)
+      q.video_bps_up = (guint)((st.bytes - p->last_ingress[m].bytes) * 8 / dt);
+    p->last_ingress[m] = st;
+  }
+  q.loss_up = got + missing ? (double)missing / (double)(got + missing) : 0;
+  q.video = p->audio_only ? SFU_VIDEO_CHOSEN : weak ? SFU_VIDEO_WEAK_LINK : SFU_VIDEO_ON;
+  if (legs || p->published) {
+    guint raw = sfu_score_compute(MAX(q.loss_down, q.loss_up), rtt, q.jitter_ms,
+                                  q.video == SFU_VIDEO_ON ? q.video_bps_down : 0,
+                                  q.video == SFU_VIDEO_ON ? wanted : 0);
+    /* Paused video is a poor link even if what still flows arrives well. */
+    if (q.video == SFU_VIDEO_WEAK_LINK)
+      raw = MIN(raw, 2u);
+    q.score = sfu_score_smoother_push(p->score, raw, now);
+  }
+  p->quality = q;
+  if (q.score && room->callbacks->quality)
+    room->callbacks->quality(room->user_data, p->id, &p->quality);
+}
+
+static gboolean adapt_tick(gpointer data)
+{
+  SfuRoom *room = data;
+  gint64 now = g_get_monotonic_time();
+  double dt = room->last_tick_us ? (now - room->last_tick_us) / 1e6 : SFU_TICK_MS / 1000.0;
+  if (dt <= 0)
+    dt = SFU_TICK_MS / 1000.0;
+  room->last_tick_us = now;
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *s = g_ptr_array_index(room->participants, i);
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, s->subs);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+      Pc *pc = value;
+      if (pc->state == SFU_PC_CONNECTED)
+        leg_adapt(room, s, pc, now, dt);
+    }
+  }
+  for (guint i = 0; i < room->participants->len; i++)
+    participant_quality(room, g_ptr_array_index(room->participants, i), now, dt);
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index(room->participants, i);
+    if (p->caps[MEDIA_VIDEO])
+      publisher_cap(room, p);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Bus (main thread)                                                                         */
 
 static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer data)
@@ -1377,6 +1739,10 @@ SfuRoom *sfu_room_new(SfuRelay *relay, const char *room_id, const SfuRoomCallbac
                         room_ref(room), (GDestroyNotify)room_unref);
   g_source_attach(room->bus_source, relay->context);
   gst_object_unref(bus);
+  /* The room outlives its tick: sfu_room_free() destroys it first. */
+  room->tick = g_timeout_source_new(SFU_TICK_MS);
+  g_source_set_callback(room->tick, adapt_tick, room, NULL);
+  g_source_attach(room->tick, relay->context);
   relay->rooms++;
 
   if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
@@ -1417,6 +1783,7 @@ static void participant_free(SfuRoom *room, Participant *p)
     gst_clear_caps(&p->caps[m]);
   }
   counters_unref(p->counters);
+  sfu_score_smoother_free(p->score);
   g_free(p->id);
   g_free(p);
   room->relay->participants--;
@@ -1429,6 +1796,8 @@ void sfu_room_free(SfuRoom *room)
   room->alive = FALSE;
   g_source_destroy(room->bus_source);
   g_clear_pointer(&room->bus_source, g_source_unref);
+  g_source_destroy(room->tick);
+  g_clear_pointer(&room->tick, g_source_unref);
   /* Stops every streaming thread at once; after this no probe or handler runs. */
   gst_element_set_state(room->pipeline, GST_STATE_NULL);
   for (guint i = 0; i < room->participants->len; i++)
@@ -1479,6 +1848,8 @@ gboolean sfu_room_add_participant(SfuRoom *room, const char *participant_id, GEr
   p->id = g_strdup(participant_id);
   p->counters = counters_new();
   p->subs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  p->score = sfu_score_smoother_new();
+  p->video_cap_bps = SFU_NO_CAP;
   room->relay->participants++;
   g_ptr_array_add(room->participants, p);
 
@@ -1502,7 +1873,7 @@ gboolean sfu_room_add_participant(SfuRoom *room, const char *participant_id, GEr
   char *ingress_name = g_strdup_printf("room %s %s", room->id, participant_id);
   p->ingress = sfu_ingress_new(ingress_name, p->tee, pts);
   g_free(ingress_name);
-  p->pub = pc_new(room, p, "pub", error);
+  p->pub = pc_new(room, p, "pub", NULL, error);
   if (!p->pub)
     goto fail;
   for (int m = 0; m < MEDIA_N; m++) {
@@ -1738,8 +2109,24 @@ const char *sfu_video_state_name(SfuVideoState state)
 void sfu_room_set_audio_only(SfuRoom *room, const char *participant_id, gboolean audio_only)
 {
   g_return_if_fail(room != NULL && room->alive && participant_id != NULL);
-  /* TODO(issue 4): the video gate; filled in by the relay's adaptation work. */
-  (void)audio_only;
+  Participant *p = room_find(room, participant_id);
+  if (!p || p->audio_only == audio_only)
+    return;
+  p->audio_only = audio_only;
+  GST_INFO("room %s: %s %s", room->id, p->id,
+           audio_only ? "chose audio only" : "wants video again");
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, p->subs);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    Pc *pc = value;
+    /* Back on: the leg starts over as on, and its own estimate decides from there. */
+    pc->adapt.state = LEG_ON;
+    pc->adapt.low_ticks = 0;
+    pc->adapt.weak_since_us = 0;
+    leg_set_video(room, pc, !audio_only);
+  }
+  adapt_tick(room);
 }
 
 gboolean sfu_room_get_quality(SfuRoom *room, const char *participant_id, SfuQuality *out)
@@ -1748,6 +2135,6 @@ gboolean sfu_room_get_quality(SfuRoom *room, const char *participant_id, SfuQual
   Participant *p = room_find(room, participant_id);
   if (!p)
     return FALSE;
-  memset(out, 0, sizeof *out);
+  *out = p->quality;
   return TRUE;
 }

@@ -1,5 +1,5 @@
 /* test-bwe.c — the bandwidth estimator (sfu-bwe.c) in a closed loop with a simulated link,
- * replays of feedback traces, and the GStreamer 1.22 "RTPTWCCPackets" conversion (sfu-twcc.c).
+ * replays of feedback traces, and the transport-cc feedback parser (sfu-twcc.c).
  *
  * The simulator (Sim) is deterministic (seeded GRand, 1 ms ticks) and plays the whole loop:
  *   sender: 40 kbit/s audio (100-byte packets every 20 ms) + 30 fps video at
@@ -881,86 +881,53 @@ static void test_trace_generate(void)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* GStreamer 1.22 "RTPTWCCPackets" -> SfuBwePacket */
+/* transport-cc feedback (RTPFB FMT 15 FCI) -> statuses */
 
-/* Builds the structure the way rtpstats.c rtp_twcc_stats_get_packets_structure() does in
- * 1.22.0: a GValueArray of "RTPTWCCPacket" structures under "packets". */
-static GstStructure *twcc_structure(guint n, const guint *seq, const guint64 *local_ts,
-                                    const guint64 *remote_ts, const guint *size,
-                                    const gboolean *lost)
+static void test_twcc_fci(void)
 {
-  GstStructure *ret = gst_structure_new_empty("RTPTWCCPackets");
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  GValueArray *array = g_value_array_new(0);
-  for (guint i = 0; i < n; i++) {
-    GstStructure *pkt = gst_structure_new(
-        "RTPTWCCPacket", "seqnum", G_TYPE_UINT, seq[i], "local-ts", G_TYPE_UINT64, local_ts[i],
-        "remote-ts", G_TYPE_UINT64, remote_ts[i], "payload-type", G_TYPE_UCHAR, (guchar)96, "size",
-        G_TYPE_UINT, size[i], "lost", G_TYPE_BOOLEAN, lost[i], NULL);
-    g_value_array_append(array, NULL);
-    GValue *val = g_value_array_get_nth(array, array->n_values - 1);
-    g_value_init(val, GST_TYPE_STRUCTURE);
-    g_value_take_boxed(val, pkt);
+  /* base 10, 5 packets, reference time 1 (64 ms), feedback count 7; one two-bit status
+   * vector: small, small, not received, large, small; deltas +1 ms, +2 ms, -1 ms, 0. */
+  static const guint8 vec[] = {0x00, 0x0a, 0x00, 0x05, 0x00, 0x00, 0x01, 0x07,
+                               0xd4, 0x90, 0x04, 0x08, 0xff, 0xfc, 0x00, 0x00};
+  SfuTwccStatus st[8];
+  g_assert_cmpint(sfu_twcc_parse_fci(vec, sizeof vec, st, 8), ==, 5);
+  const gint64 want[] = {65000, 67000, 0, 66000, 66000};
+  for (guint i = 0; i < 5; i++) {
+    g_assert_cmpuint(st[i].seq, ==, 10 + i);
+    g_assert_cmpint(st[i].received, ==, i != 2);
+    if (i != 2)
+      g_assert_cmpint(st[i].arrival_us, ==, want[i]);
   }
-  GValue value = G_VALUE_INIT;
-  g_value_init(&value, g_value_array_get_type());
-  g_value_take_boxed(&value, array);
-  G_GNUC_END_IGNORE_DEPRECATIONS
-  gst_structure_take_value(ret, "packets", &value);
-  return ret;
-}
-
-static void test_twcc_structure(void)
-{
-  const guint64 NONE = GST_CLOCK_TIME_NONE;
-  guint seq[] = {65534, 65535, 0, 1, 2};
-  guint64 local[] = {5000000000ull, 5000250000ull, 5001000999ull, 5002000000ull, NONE};
-  guint64 remote[] = {64000000ull, 64500000ull, NONE, 66000000ull, 67000000ull};
-  guint size[] = {1100, 1200, 900, 300, 0};
-  gboolean lost[] = {FALSE, FALSE, TRUE, FALSE, FALSE};
-  GstStructure *s = twcc_structure(5, seq, local, remote, size, lost);
-  g_autofree char *str = gst_structure_to_string(s);
-  g_test_message("%s", str);
-
-  SfuBwePacket out[8];
-  guint n = sfu_twcc_packets_from_structure(s, out, G_N_ELEMENTS(out));
-  /* The last one was received but its send time is unknown to the relay: skipped. */
-  g_assert_cmpuint(n, ==, 4);
-  g_assert_cmpuint(out[0].seq, ==, 65534);
-  g_assert_cmpint(out[0].send_us, ==, 5000000);
-  g_assert_cmpint(out[0].arrival_us, ==, 64000);
-  g_assert_cmpuint(out[0].size, ==, 1100);
-  g_assert_cmpint(out[1].send_us - out[0].send_us, ==, 250);
-  g_assert_cmpint(out[1].arrival_us - out[0].arrival_us, ==, 500);
-  g_assert_cmpuint(out[2].seq, ==, 0);
-  g_assert_cmpint(out[2].arrival_us, ==, -1); /* lost */
-  g_assert_cmpint(out[2].send_us, ==, 5001000);
-  g_assert_cmpuint(out[2].size, ==, 900);
-  g_assert_cmpuint(out[3].seq, ==, 1);
-  g_assert_cmpint(out[3].arrival_us, ==, 66000);
-
-  /* max is honoured. */
-  g_assert_cmpuint(sfu_twcc_packets_from_structure(s, out, 2), ==, 2);
-  gst_structure_free(s);
-
-  /* A lost packet rtptwcc.c could not match to a sent one: kept, send time unknown. */
-  guint seq2[] = {7};
-  guint64 local2[] = {NONE}, remote2[] = {NONE};
-  guint size2[] = {0};
-  gboolean lost2[] = {TRUE};
-  s = twcc_structure(1, seq2, local2, remote2, size2, lost2);
-  g_assert_cmpuint(sfu_twcc_packets_from_structure(s, out, 8), ==, 1);
-  g_assert_cmpint(out[0].send_us, ==, -1);
-  g_assert_cmpint(out[0].arrival_us, ==, -1);
-  gst_structure_free(s);
-
-  /* Not the event we want. */
-  s = gst_structure_new("GstForceKeyUnit", "all-headers", G_TYPE_BOOLEAN, TRUE, NULL);
-  g_assert_cmpuint(sfu_twcc_packets_from_structure(s, out, 8), ==, 0);
-  gst_structure_free(s);
-  s = gst_structure_new("RTPTWCCPackets", "packets", G_TYPE_STRING, "nope", NULL);
-  g_assert_cmpuint(sfu_twcc_packets_from_structure(s, out, 8), ==, 0);
-  gst_structure_free(s);
+  /* a run-length chunk across the sequence wrap: 65534, 65535, 0 received 250 us apart */
+  static const guint8 run[] = {0xff, 0xfe, 0x00, 0x03, 0x00, 0x00, 0x00,
+                               0x00, 0x20, 0x03, 0x01, 0x01, 0x01};
+  g_assert_cmpint(sfu_twcc_parse_fci(run, sizeof run, st, 8), ==, 3);
+  g_assert_cmpuint(st[0].seq, ==, 65534);
+  g_assert_cmpuint(st[2].seq, ==, 0);
+  g_assert_cmpint(st[2].arrival_us - st[0].arrival_us, ==, 500);
+  /* `max` bounds what is written, not what is parsed */
+  g_assert_cmpint(sfu_twcc_parse_fci(vec, sizeof vec, st, 2), ==, 2);
+  /* malformed: truncated deltas, truncated chunks, an empty run, a reserved symbol */
+  g_assert_cmpint(sfu_twcc_parse_fci(vec, sizeof vec - 2, st, 8), ==,
+                  -1); /* the last byte is padding */
+  g_assert_cmpint(sfu_twcc_parse_fci(vec, 9, st, 8), ==, -1);
+  static const guint8 empty_run[] = {0, 1, 0, 1, 0, 0, 0, 0, 0x20, 0x00};
+  g_assert_cmpint(sfu_twcc_parse_fci(empty_run, sizeof empty_run, st, 8), ==, -1);
+  static const guint8 reserved[] = {0, 1, 0, 1, 0, 0, 0, 0, 0x60, 0x01};
+  g_assert_cmpint(sfu_twcc_parse_fci(reserved, sizeof reserved, st, 8), ==, -1);
+  g_assert_cmpint(sfu_twcc_parse_fci(NULL, 0, st, 8), ==, -1);
+  /* random bytes never crash and never report more than the buffer can hold */
+  GRand *r = g_rand_new_with_seed(7);
+  for (int k = 0; k < 20000; k++) {
+    guint8 buf[64];
+    gsize len = (gsize)g_rand_int_range(r, 0, sizeof buf + 1);
+    for (gsize b = 0; b < len; b++)
+      buf[b] = (guint8)g_rand_int(r);
+    int n = sfu_twcc_parse_fci(buf, len, st, 8);
+    g_assert_cmpint(n, >=, -1);
+    g_assert_cmpint(n, <=, 8);
+  }
+  g_rand_free(r);
 }
 
 int main(int argc, char **argv)
@@ -979,7 +946,7 @@ int main(int argc, char **argv)
   g_test_add_func("/bwe/bounds", test_bounds);
   g_test_add_func("/bwe/trace/replay", test_trace_replay);
   g_test_add_func("/bwe/trace/generate", test_trace_generate);
-  g_test_add_func("/bwe/twcc/structure-1.22", test_twcc_structure);
+  g_test_add_func("/bwe/twcc/fci", test_twcc_fci);
   int ret = g_test_run();
   gst_deinit();
   return ret;

@@ -1,0 +1,338 @@
+/* sfu-egress.c — see sfu-egress.h. Per packet: one mutex and an RTP header map; a copy only
+ * on a leg whose video was paused once (its sequence numbers are shifted). */
+#define G_LOG_DOMAIN "mashwara-sfu"
+
+#include "sfu-egress.h"
+
+#include <gst/rtp/rtp.h>
+
+#include "sfu-twcc.h"
+
+GST_DEBUG_CATEGORY_STATIC(egress_debug);
+#define GST_CAT_DEFAULT egress_debug
+
+/* Estimator bounds: below 30 kbit/s nothing useful fits (Opus alone with RED is ~60); above
+ * 5 Mbit/s a consultation has no use for more. */
+#define EGRESS_MIN_BPS 30000
+#define EGRESS_MAX_BPS 5000000
+/* One TWCC feedback report carries at most this many packets worth reading. */
+#define EGRESS_MAX_FEEDBACK 1024
+/* Send times remembered per transport-wide sequence number: ~4 s of a 1 Mbit/s leg, more than
+ * any feedback delay worth using. */
+#define EGRESS_SENT_RING 4096
+/* Chrome sends REMB about once a second, and at once when its estimate drops. */
+#define EGRESS_REMB_FRESH_US (3 * G_USEC_PER_SEC)
+
+typedef struct {
+  guint16 seq;
+  gboolean valid;
+  guint size;
+  gint64 send_us;
+} Sent;
+
+struct SfuEgress {
+  gatomicrefcount ref;
+  char *name;
+  GMutex lock;
+  SfuBwe *bwe;
+  SfuEgressStats stats;
+  /* video renumbering, under the lock */
+  gboolean paused;
+  gboolean resync;       /* resumed; forward from the next keyframe */
+  gboolean shifted;      /* offset applies (video was paused once) */
+  guint16 offset;        /* out seq = in seq - offset */
+  guint16 resume_in_seq; /* packets before this one (in seq) are stale after a resume */
+  gboolean have_out;
+  guint16 last_out_seq;
+  SfuBwePacket *feedback;  /* scratch for one report */
+  SfuTwccStatus *statuses; /* idem */
+  guint8 twcc_ext_id;
+  guint64 remb_bps; /* the subscriber's last REMB */
+  gint64 remb_us;   /* when it came, 0 = never */
+  guint twcc_reports;
+  Sent sent[EGRESS_SENT_RING];
+};
+
+gboolean sfu_vp8_keyframe_start(GstBuffer *buffer)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp))
+    return FALSE;
+  const guint8 *p = gst_rtp_buffer_get_payload(&rtp);
+  guint len = gst_rtp_buffer_get_payload_len(&rtp);
+  gboolean key = FALSE;
+  guint i = 1;
+  /* S=1 and PID=0: the start of partition 0 */
+  if (len < 1 || !(p[0] & 0x10) || (p[0] & 0x07) != 0)
+    goto out;
+  /* X: an extension byte follows */
+  if (p[0] & 0x80) {
+    if (len < 2)
+      goto out;
+    guint8 ext = p[1];
+    i = 2;
+    if (ext & 0x80) /* I: 7- or 15-bit PictureID */
+      i += (len > i && (p[i] & 0x80)) ? 2 : 1;
+    if (ext & 0x40) /* L: TL0PICIDX */
+      i++;
+    if (ext & 0x30) /* T or K: TID/Y/KEYIDX */
+      i++;
+  }
+  key = len > i && (p[i] & 0x01) == 0;
+out:
+  gst_rtp_buffer_unmap(&rtp);
+  return key;
+}
+
+SfuEgress *sfu_egress_new(const char *name, guint start_bps, guint8 twcc_ext_id)
+{
+  static gsize debug_once = 0;
+  if (g_once_init_enter(&debug_once)) {
+    GST_DEBUG_CATEGORY_INIT(egress_debug, "mashwara-egress", 0, "Mashwara relay egress");
+    g_once_init_leave(&debug_once, 1);
+  }
+  SfuEgress *eg = g_new0(SfuEgress, 1);
+  g_atomic_ref_count_init(&eg->ref);
+  eg->name = g_strdup(name);
+  g_mutex_init(&eg->lock);
+  eg->bwe = sfu_bwe_new(start_bps, EGRESS_MIN_BPS, EGRESS_MAX_BPS);
+  eg->feedback = g_new(SfuBwePacket, EGRESS_MAX_FEEDBACK);
+  eg->statuses = g_new(SfuTwccStatus, EGRESS_MAX_FEEDBACK);
+  eg->twcc_ext_id = twcc_ext_id;
+  eg->stats.video_on = TRUE;
+  return eg;
+}
+
+SfuEgress *sfu_egress_ref(SfuEgress *eg)
+{
+  g_atomic_ref_count_inc(&eg->ref);
+  return eg;
+}
+
+void sfu_egress_unref(SfuEgress *eg)
+{
+  if (!eg || !g_atomic_ref_count_dec(&eg->ref))
+    return;
+  sfu_bwe_free(eg->bwe);
+  g_free(eg->feedback);
+  g_free(eg->statuses);
+  g_mutex_clear(&eg->lock);
+  g_free(eg->name);
+  g_free(eg);
+}
+
+/* Under the lock. Returns the buffer to forward (maybe a renumbered copy, which replaces the
+ * original) or NULL to drop it. */
+static GstBuffer *video_packet(SfuEgress *eg, GstBuffer *buf)
+{
+  if (eg->paused) {
+    eg->stats.video_dropped++;
+    return NULL;
+  }
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+    return buf;
+  guint16 in_seq = gst_rtp_buffer_get_seq(&rtp);
+  gst_rtp_buffer_unmap(&rtp);
+  if (eg->resync) {
+    if (!sfu_vp8_keyframe_start(buf)) {
+      eg->stats.video_dropped++;
+      return NULL;
+    }
+    eg->resync = FALSE;
+    eg->stats.waiting_keyframe = FALSE;
+    eg->resume_in_seq = in_seq;
+    if (eg->have_out) {
+      eg->offset = (guint16)(in_seq - (guint16)(eg->last_out_seq + 1));
+      eg->shifted = TRUE;
+    }
+    GST_INFO("%s: video resumes at a keyframe (sequence shift %u)", eg->name, eg->offset);
+  } else if (eg->shifted && (gint16)(in_seq - eg->resume_in_seq) < 0) {
+    eg->stats.video_dropped++; /* a retransmission from before the pause */
+    return NULL;
+  }
+  guint16 out_seq = (guint16)(in_seq - eg->offset);
+  if (!eg->have_out || (gint16)(out_seq - eg->last_out_seq) > 0) {
+    eg->last_out_seq = out_seq;
+    eg->have_out = TRUE;
+  }
+  if (!eg->shifted || eg->offset == 0)
+    return buf;
+  buf = gst_buffer_make_writable(buf);
+  if (gst_rtp_buffer_map(buf, GST_MAP_WRITE, &rtp)) {
+    gst_rtp_buffer_set_seq(&rtp, out_seq);
+    gst_rtp_buffer_unmap(&rtp);
+  }
+  return buf;
+}
+
+typedef struct {
+  SfuEgress *eg;
+  gboolean video;
+} Watch;
+
+static void watch_free(gpointer data)
+{
+  Watch *w = data;
+  sfu_egress_unref(w->eg);
+  g_free(w);
+}
+
+/* Under the lock: remembers when a packet with a transport-wide sequence number left. */
+static void note_sent(SfuEgress *eg, GstBuffer *buf, gint64 now)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!eg->twcc_ext_id || !gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+    return;
+  gpointer data = NULL;
+  guint size = 0;
+  if (gst_rtp_buffer_get_extension_onebyte_header(&rtp, eg->twcc_ext_id, 0, &data, &size) &&
+      size >= 2) {
+    const guint8 *d = data;
+    guint16 seq = (guint16)(d[0] << 8 | d[1]);
+    eg->sent[seq % EGRESS_SENT_RING] = (Sent){seq, TRUE, (guint)gst_buffer_get_size(buf), now};
+  }
+  gst_rtp_buffer_unmap(&rtp);
+}
+
+void sfu_egress_on_remb(SfuEgress *eg, const guint8 *fci, gsize len)
+{
+  guint64 bps = 0;
+  gboolean ok = sfu_remb_parse_fci(fci, len, &bps);
+  g_mutex_lock(&eg->lock);
+  if (ok) {
+    eg->remb_bps = bps;
+    eg->remb_us = g_get_monotonic_time();
+    eg->stats.feedback_reports++;
+  } else {
+    eg->stats.feedback_malformed++;
+  }
+  g_mutex_unlock(&eg->lock);
+}
+
+void sfu_egress_on_feedback(SfuEgress *eg, const guint8 *fci, gsize len)
+{
+  g_mutex_lock(&eg->lock);
+  int n = sfu_twcc_parse_fci(fci, len, eg->statuses, EGRESS_MAX_FEEDBACK);
+  guint m = 0;
+  for (int i = 0; i < n; i++) {
+    const SfuTwccStatus *st = &eg->statuses[i];
+    const Sent *sent = &eg->sent[st->seq % EGRESS_SENT_RING];
+    /* Sequence numbers this leg never carried (lost before the relay, or another leg's) are
+     * not this leg's business. */
+    if (!sent->valid || sent->seq != st->seq)
+      continue;
+    eg->feedback[m++] =
+        (SfuBwePacket){st->seq, sent->send_us, st->received ? st->arrival_us : -1, sent->size};
+  }
+  if (n < 0)
+    eg->stats.feedback_malformed++;
+  if (m) {
+    sfu_bwe_on_feedback(eg->bwe, eg->feedback, m, g_get_monotonic_time());
+    eg->stats.feedback_reports++;
+    eg->twcc_reports++;
+  }
+  g_mutex_unlock(&eg->lock);
+}
+
+static GstPadProbeReturn egress_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Watch *w = data;
+  SfuEgress *eg = w->eg;
+  gint64 now = g_get_monotonic_time();
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    g_mutex_lock(&eg->lock);
+    if (w->video) {
+      GstBuffer *out = video_packet(eg, buf);
+      if (!out) {
+        g_mutex_unlock(&eg->lock);
+        return GST_PAD_PROBE_DROP;
+      }
+      eg->stats.video_bytes += gst_buffer_get_size(out);
+      eg->stats.video_packets++;
+      note_sent(eg, out, now);
+      GST_PAD_PROBE_INFO_DATA(info) = out;
+    } else {
+      eg->stats.audio_bytes += gst_buffer_get_size(buf);
+      note_sent(eg, buf, now);
+    }
+    g_mutex_unlock(&eg->lock);
+    return GST_PAD_PROBE_OK;
+  }
+  /* A list: the relay's queues push single buffers, but keep lists correct. */
+  GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+  GstBufferList *out = gst_buffer_list_new_sized(gst_buffer_list_length(list));
+  g_mutex_lock(&eg->lock);
+  for (guint i = 0; i < gst_buffer_list_length(list); i++) {
+    GstBuffer *b = gst_buffer_ref(gst_buffer_list_get(list, i));
+    if (w->video) {
+      b = video_packet(eg, b);
+      if (!b)
+        continue;
+      eg->stats.video_bytes += gst_buffer_get_size(b);
+      eg->stats.video_packets++;
+    } else {
+      eg->stats.audio_bytes += gst_buffer_get_size(b);
+    }
+    note_sent(eg, b, now);
+    gst_buffer_list_add(out, b);
+  }
+  g_mutex_unlock(&eg->lock);
+  if (gst_buffer_list_length(out) == 0) {
+    gst_buffer_list_unref(out);
+    return GST_PAD_PROBE_DROP;
+  }
+  gst_buffer_list_unref(list);
+  GST_PAD_PROBE_INFO_DATA(info) = out;
+  return GST_PAD_PROBE_OK;
+}
+
+void sfu_egress_watch(SfuEgress *eg, GstPad *queue_src, gboolean video)
+{
+  Watch *w = g_new0(Watch, 1);
+  w->eg = sfu_egress_ref(eg);
+  w->video = video;
+  gst_pad_add_probe(queue_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                    egress_probe, w, watch_free);
+}
+
+gboolean sfu_egress_set_video(SfuEgress *eg, gboolean on)
+{
+  g_mutex_lock(&eg->lock);
+  gboolean changed = eg->stats.video_on != on;
+  if (changed) {
+    eg->stats.video_on = on;
+    eg->paused = !on;
+    eg->resync = on;
+    eg->stats.waiting_keyframe = on;
+  }
+  g_mutex_unlock(&eg->lock);
+  if (changed)
+    GST_INFO("%s: video %s", eg->name, on ? "resumes (waiting for a keyframe)" : "paused");
+  return changed;
+}
+
+void sfu_egress_get_stats(SfuEgress *eg, SfuEgressStats *out)
+{
+  g_mutex_lock(&eg->lock);
+  *out = eg->stats;
+  /* The subscriber's own REMB while it sends one (it sees its whole downlink); else ours from
+   * its transport-cc feedback. */
+  if (eg->remb_us && g_get_monotonic_time() - eg->remb_us < EGRESS_REMB_FRESH_US) {
+    out->estimate_bps = (guint)MIN(eg->remb_bps, (guint64)EGRESS_MAX_BPS);
+    out->estimate_from_remb = TRUE;
+  } else if (eg->twcc_reports) {
+    out->estimate_bps = sfu_bwe_estimate(eg->bwe);
+    out->acked_bps = sfu_bwe_acked_bps(eg->bwe);
+    out->feedback_loss = sfu_bwe_loss(eg->bwe);
+  }
+  g_mutex_unlock(&eg->lock);
+}
+
+void sfu_egress_set_rtt(SfuEgress *eg, guint rtt_ms)
+{
+  g_mutex_lock(&eg->lock);
+  sfu_bwe_on_rtt(eg->bwe, rtt_ms, g_get_monotonic_time());
+  g_mutex_unlock(&eg->lock);
+}

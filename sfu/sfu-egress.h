@@ -1,0 +1,64 @@
+/* sfu-egress.h — what goes down one subscription leg (one publisher's streams to one
+ * subscriber), private to the sfu module.
+ *
+ * Pad probes on the leg's branch queues (streaming threads) count what is sent, pause and
+ * resume its video, and remember when each transport-wide sequence number left; the
+ * subscriber's transport-cc feedback (sfu-twcc.h) then feeds the leg's bandwidth estimator.
+ *
+ * Pausing video leaves a hole in the sequence numbers; a browser would ask for every missing
+ * packet and stall on a broken reference chain. So once video was paused, it resumes only at a
+ * keyframe, and from then on every video packet's sequence number is shifted to continue the
+ * leg's own numbering (the buffer is copied on write; a leg that never paused is left alone).
+ *
+ * Threads: _new/_set_video/_get/_unref on the main thread; the probes on streaming threads.
+ * MT safe (one mutex per leg). Refcounted. */
+#pragma once
+
+#include <gst/gst.h>
+
+#include "sfu-bwe.h"
+#include "sfu-twcc.h"
+
+typedef struct SfuEgress SfuEgress;
+
+typedef struct {
+  guint64 audio_bytes; /* sent to the subscriber since the leg began */
+  guint64 video_bytes;
+  guint64 video_packets;
+  guint64 video_dropped;       /* held back while video was paused */
+  guint estimate_bps;          /* the leg's bandwidth estimate, 0 = no feedback yet */
+  gboolean estimate_from_remb; /* the subscriber's REMB, not our transport-cc estimator */
+  guint acked_bps;             /* what the subscriber acknowledged receiving lately */
+  double feedback_loss;        /* share of packets the feedback reported lost */
+  guint feedback_reports;
+  guint feedback_malformed;
+  gboolean video_on;
+  gboolean waiting_keyframe; /* video resumed, nothing forwarded until a keyframe */
+} SfuEgressStats;
+
+/* `name` is for the log; the estimator starts at `start_bps`; `twcc_ext_id` is the one-byte
+ * header extension id of transport-wide sequence numbers on the leg (0 = none). */
+SfuEgress *sfu_egress_new(const char *name, guint start_bps, guint8 twcc_ext_id);
+SfuEgress *sfu_egress_ref(SfuEgress *eg);
+void sfu_egress_unref(SfuEgress *eg);
+
+/* Probes on a branch queue's src pad. `video`: the pad carries video (gate, renumbering). */
+void sfu_egress_watch(SfuEgress *eg, GstPad *queue_src, gboolean video);
+
+/* The subscriber's transport-cc feedback (the FCI of an RTPFB FMT 15 packet). RTCP thread. */
+void sfu_egress_on_feedback(SfuEgress *eg, const guint8 *fci, gsize len);
+/* The subscriber's REMB (the FCI of a PSFB FMT 15 packet). RTCP thread. */
+void sfu_egress_on_remb(SfuEgress *eg, const guint8 *fci, gsize len);
+
+/* Main thread. Pausing is immediate; resuming waits for a keyframe (ask the publisher for one).
+ * Returns TRUE if the state changed. */
+gboolean sfu_egress_set_video(SfuEgress *eg, gboolean on);
+
+void sfu_egress_get_stats(SfuEgress *eg, SfuEgressStats *out);
+
+/* A round-trip time from RTCP, for the estimator. Any thread. */
+void sfu_egress_set_rtt(SfuEgress *eg, guint rtt_ms);
+
+/* Does this RTP packet start a VP8 keyframe? (RFC 7741 payload descriptor, then the VP8 payload
+ * header whose P bit is 0 on a keyframe.) */
+gboolean sfu_vp8_keyframe_start(GstBuffer *buffer);
