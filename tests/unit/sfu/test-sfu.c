@@ -36,6 +36,8 @@ typedef struct {
   GHashTable *clients; /* participant id -> Client* */
   guint offers;
   guint failures;
+  guint candidates;  /* relay candidates seen */
+  guint tcp_passive; /* ... of them with "tcptype passive" (ICE-TCP) */
   guint want_pcs; /* for pcs_reached() */
 } Harness;
 
@@ -343,6 +345,9 @@ static void on_candidate(gpointer user_data, const char *participant_id, const c
   Harness *h = user_data;
   /* The relay was told to gather on 127.0.0.1 only. */
   g_assert_nonnull(strstr(candidate, " 127.0.0.1 "));
+  h->candidates++;
+  if (strstr(candidate, " tcptype passive"))
+    h->tcp_passive++;
   Client *c = g_hash_table_lookup(h->clients, participant_id);
   ClientPc *cpc = c ? g_hash_table_lookup(c->pcs, pc_id) : NULL;
   if (cpc)
@@ -602,6 +607,47 @@ static gboolean has_offer(Harness *h)
   return h->offers >= 3;
 }
 
+static gboolean has_tcp_passive(Harness *h)
+{
+  return h->tcp_passive > 0;
+}
+
+static gboolean has_candidates(Harness *h)
+{
+  return h->candidates >= 1;
+}
+
+/* ICE-TCP is on by default (a browser whose network drops UDP connects to the passive TCP
+ * candidate); disable_ice_tcp leaves UDP only. */
+static void test_ice_tcp(void)
+{
+  for (int off = 0; off <= 1; off++) {
+    static const char *const addresses[] = {"127.0.0.1", NULL};
+    SfuConfig config = {.ice_addresses = addresses, .disable_ice_tcp = off};
+    Harness h = {0};
+    g_autoptr(GError) error = NULL;
+    h.relay = sfu_relay_new(&config, &error);
+    g_assert_no_error(error);
+    h.clients = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, client_free);
+    h.room = sfu_room_new(h.relay, "ice-tcp", &callbacks, &h, &error);
+    g_assert_no_error(error);
+    g_assert_true(sfu_room_add_participant(h.room, "p1", &error));
+    g_assert_true(run_until(&h, off ? has_candidates : has_tcp_passive, 10));
+    run_until(&h, NULL, 1); /* the rest of the gathering */
+    g_test_message("ice-tcp %s: %u candidates, %u passive TCP", off ? "off" : "on", h.candidates,
+                   h.tcp_passive);
+    if (off)
+      g_assert_cmpuint(h.tcp_passive, ==, 0);
+    else
+      g_assert_cmpuint(h.tcp_passive, >, 0);
+    sfu_room_free(g_steal_pointer(&h.room));
+    run_until(&h, NULL, 1);
+    g_assert_true(stats_zero(h.relay));
+    g_hash_table_unref(h.clients);
+    sfu_relay_free(h.relay);
+  }
+}
+
 static void test_errors(void)
 {
   Harness h = {0};
@@ -684,6 +730,7 @@ int main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sfu/errors", test_errors);
   g_test_add_func("/sfu/call", test_call);
+  g_test_add_func("/sfu/ice-tcp", test_ice_tcp);
   int ret = g_test_run();
   gst_deinit();
   return ret;
