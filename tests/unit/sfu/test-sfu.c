@@ -38,6 +38,7 @@ typedef struct {
   guint failures;
   guint candidates;  /* relay candidates seen */
   guint tcp_passive; /* ... of them with "tcptype passive" (ICE-TCP) */
+  guint tcp_passive_port; /* the last one's port */
   guint want_pcs; /* for pcs_reached() */
 } Harness;
 
@@ -346,8 +347,11 @@ static void on_candidate(gpointer user_data, const char *participant_id, const c
   /* The relay was told to gather on 127.0.0.1 only. */
   g_assert_nonnull(strstr(candidate, " 127.0.0.1 "));
   h->candidates++;
-  if (strstr(candidate, " tcptype passive"))
+  if (strstr(candidate, " tcptype passive")) {
+    g_auto(GStrv) f = g_strsplit(candidate, " ", -1);
     h->tcp_passive++;
+    h->tcp_passive_port = g_strv_length(f) > 5 ? (guint)g_ascii_strtoull(f[5], NULL, 10) : 0;
+  }
   Client *c = g_hash_table_lookup(h->clients, participant_id);
   ClientPc *cpc = c ? g_hash_table_lookup(c->pcs, pc_id) : NULL;
   if (cpc)
@@ -623,7 +627,8 @@ static void test_ice_tcp(void)
 {
   for (int off = 0; off <= 1; off++) {
     static const char *const addresses[] = {"127.0.0.1", NULL};
-    SfuConfig config = {.ice_addresses = addresses, .disable_ice_tcp = off};
+    SfuConfig config = {
+        .ice_addresses = addresses, .min_port = 41000, .max_port = 41099, .disable_ice_tcp = off};
     Harness h = {0};
     g_autoptr(GError) error = NULL;
     h.relay = sfu_relay_new(&config, &error);
@@ -640,6 +645,11 @@ static void test_ice_tcp(void)
       g_assert_cmpuint(h.tcp_passive, ==, 0);
     else
       g_assert_cmpuint(h.tcp_passive, >, 0);
+    /* The passive TCP port comes from the media port range too (one range to open). */
+    if (!off) {
+      g_assert_cmpuint(h.tcp_passive_port, >=, 41000);
+      g_assert_cmpuint(h.tcp_passive_port, <=, 41099);
+    }
     sfu_room_free(g_steal_pointer(&h.room));
     run_until(&h, NULL, 1);
     g_assert_true(stats_zero(h.relay));
