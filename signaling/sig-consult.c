@@ -327,8 +327,7 @@ static json_t *with_ice_servers(SigConn *conn, json_t *welcome)
 {
   const SigConfig *cfg = &conn->server->config;
   json_object_set_new(welcome, "ice_servers",
-                      sig_turn_ice_servers(cfg->turn_uris, cfg->turn_secret,
-                                           conn->participant_id,
+                      sig_turn_ice_servers(cfg->turn_uris, cfg->turn_secret, conn->participant_id,
                                            sig_now() + cfg->turn_credential_ttl_s));
   return welcome;
 }
@@ -372,11 +371,11 @@ static void hello_token(SigConn *conn, const char *token)
             conn->participant_id, conn->peer);
 
   sig_conn_send_json(
-      conn, with_ice_servers(
-                conn, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", "welcome",
-                                "participant_id", conn->participant_id, "role", conn->role, "name",
-                                conn->name ? conn->name : "", "appointment_id", (json_int_t)a->id,
-                                "doctor_name", a->doctor_name ? a->doctor_name : "")));
+      conn, with_ice_servers(conn, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", "welcome",
+                                             "participant_id", conn->participant_id, "role",
+                                             conn->role, "name", conn->name ? conn->name : "",
+                                             "appointment_id", (json_int_t)a->id, "doctor_name",
+                                             a->doctor_name ? a->doctor_name : "")));
 
   if (g_strcmp0(a->status, "fulfilled") == 0 || g_strcmp0(a->status, "noshow") == 0 ||
       g_strcmp0(a->status, "cancelled") == 0) {
@@ -423,11 +422,10 @@ static void hello_staff(SigConn *conn)
   conn->staff_id = staff->id;
   g_message("staff %" G_GINT64_FORMAT " connected as %s from %s", staff->id, conn->participant_id,
             conn->peer);
-  sig_conn_send_json(conn, with_ice_servers(conn, json_pack("{s:s, s:s, s:s, s:s, s:n}", "type",
-                                                            "welcome", "participant_id",
-                                                            conn->participant_id, "role",
-                                                            conn->role, "name", conn->name,
-                                                            "appointment_id")));
+  sig_conn_send_json(
+      conn, with_ice_servers(conn, json_pack("{s:s, s:s, s:s, s:s, s:n}", "type", "welcome",
+                                             "participant_id", conn->participant_id, "role",
+                                             conn->role, "name", conn->name, "appointment_id")));
   refresh_doctor(s, staff->id);
 }
 

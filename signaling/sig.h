@@ -35,7 +35,7 @@ typedef struct {
   /* ICE servers handed to browsers in `welcome` (docs/protocol.md): turn:/turns:/stun: URIs,
    * NULL = none. TURN credentials follow coturn's use-auth-secret (sig-turn.h). */
   const char *const *turn_uris;
-  const char *turn_secret;     /* coturn's static-auth-secret; NULL = no credentials; never logged */
+  const char *turn_secret; /* coturn's static-auth-secret; NULL = no credentials; never logged */
   guint turn_credential_ttl_s; /* each credential's lifetime (12 h) */
 } SigConfig;
 

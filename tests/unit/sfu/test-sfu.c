@@ -36,10 +36,10 @@ typedef struct {
   GHashTable *clients; /* participant id -> Client* */
   guint offers;
   guint failures;
-  guint candidates;  /* relay candidates seen */
-  guint tcp_passive; /* ... of them with "tcptype passive" (ICE-TCP) */
+  guint candidates;       /* relay candidates seen */
+  guint tcp_passive;      /* ... of them with "tcptype passive" (ICE-TCP) */
   guint tcp_passive_port; /* the last one's port */
-  guint want_pcs; /* for pcs_reached() */
+  guint want_pcs;         /* for pcs_reached() */
 } Harness;
 
 struct Client {
