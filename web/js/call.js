@@ -52,7 +52,15 @@ export class Call {
   }
 
   #create(pcId) {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+    let pc;
+    try {
+      pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+    } catch (e) {
+      // A server URL this browser refuses must not cost the call: without TURN, UDP and ICE-TCP
+      // to the relay still work.
+      console.error('call: ice_servers refused, going without:', e.message);
+      pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    }
     this.pcs.set(pcId, pc);
     this.createdAt.set(pcId, performance.now());
     pc.onicecandidate = (ev) => {
