@@ -414,6 +414,7 @@ static int serve(MwConfig *cfg)
       .ice_addresses = (const char *const *)cfg->ice_addresses,
       .min_port = (guint)cfg->min_port,
       .max_port = (guint)cfg->max_port,
+      .disable_ice_tcp = !cfg->ice_tcp,
       .stun_server = cfg->stun_server,
       .turn_server = cfg->turn_server,
       .context = NULL,
@@ -431,6 +432,9 @@ static int serve(MwConfig *cfg)
       .tls_key_path = key,
       .web_root = cfg->web_root,
       .public_url = cfg->public_url,
+      .turn_uris = (const char *const *)cfg->turn_uris,
+      .turn_secret = cfg->turn_secret,
+      .turn_credential_ttl_s = (guint)cfg->turn_credential_ttl_s,
   };
   g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
   SigServer *server = sig_server_new(&sig_cfg, store, relay, &error);

@@ -18,6 +18,8 @@ void mw_config_free(MwConfig *c)
   g_strfreev(c->ice_addresses);
   g_free(c->stun_server);
   g_free(c->turn_server);
+  g_strfreev(c->turn_uris);
+  g_free(c->turn_secret);
   g_free(c->web_root);
   g_free(c->tls_cert);
   g_free(c->tls_key);
@@ -45,6 +47,23 @@ static void take_int(GKeyFile *kf, const char *group, const char *key, int *out)
     *out = v;
 }
 
+static gboolean take_bool(GKeyFile *kf, const char *group, const char *key, gboolean *out,
+                          GError **error)
+{
+  g_autoptr(GError) e = NULL;
+  gboolean v = g_key_file_get_boolean(kf, group, key, &e);
+  if (!e) {
+    *out = v;
+    return TRUE;
+  }
+  if (g_error_matches(e, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE)) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "[%s] %s must be true or false",
+                group, key);
+    return FALSE;
+  }
+  return TRUE; /* absent */
+}
+
 static gboolean apply_key_file(MwConfig *c, const char *path, GError **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -67,6 +86,17 @@ static gboolean apply_key_file(MwConfig *c, const char *path, GError **error)
   take_int(kf, "ice", "max_port", &c->max_port);
   take_string(kf, "ice", "stun_server", &c->stun_server);
   take_string(kf, "ice", "turn_server", &c->turn_server);
+  if (!take_bool(kf, "ice", "tcp", &c->ice_tcp, error))
+    return FALSE;
+  char **turn = g_key_file_get_string_list(kf, "turn", "uris", NULL, NULL);
+  if (turn) {
+    for (char **u = turn; *u; u++)
+      g_strstrip(*u); /* "a; b" is a natural way to write a list */
+    g_strfreev(c->turn_uris);
+    c->turn_uris = turn;
+  }
+  take_string(kf, "turn", "secret", &c->turn_secret);
+  take_int(kf, "turn", "credential_lifetime_seconds", &c->turn_credential_ttl_s);
   take_int(kf, "tokens", "minutes_before_start", &c->token_before_min);
   take_int(kf, "tokens", "minutes_after_end", &c->token_after_min);
   take_string(kf, "notify", "sender", &c->notify_sender);
@@ -78,6 +108,29 @@ static gboolean apply_key_file(MwConfig *c, const char *path, GError **error)
   take_int(kf, "notify", "max_in_flight", &c->notify_max_in_flight);
   take_int(kf, "jobs", "noshow_grace_minutes", &c->jobs_noshow_grace_min);
   return TRUE;
+}
+
+/* [turn]: URIs a browser can use; a turn: URI needs the shared secret to make credentials. */
+static gboolean check_turn(const MwConfig *c, GError **error)
+{
+  gboolean needs_secret = FALSE;
+  for (char **u = c->turn_uris; u && *u; u++) {
+    if (g_str_has_prefix(*u, "turn:") || g_str_has_prefix(*u, "turns:"))
+      needs_secret = TRUE;
+    else if (!g_str_has_prefix(*u, "stun:") && !g_str_has_prefix(*u, "stuns:")) {
+      g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                  "[turn] uris: \"%s\" is not a turn:, turns:, stun: or stuns: URI", *u);
+      return FALSE;
+    }
+  }
+  const char *bad = NULL;
+  if (needs_secret && !c->turn_secret)
+    bad = "[turn] secret is required for turn: URIs (coturn's static-auth-secret)";
+  else if (c->turn_credential_ttl_s < 60 || c->turn_credential_ttl_s > 7 * 24 * 3600)
+    bad = "[turn] credential_lifetime_seconds must be 60..604800";
+  if (bad)
+    g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, bad);
+  return bad == NULL;
 }
 
 /* The [notify] and [jobs] values' ranges; the webhook's URL itself is checked by the sender. */
@@ -142,6 +195,8 @@ MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
   c->web_root = g_strdup(MASHWARA_WEB_ROOT);
   c->token_before_min = 15;
   c->token_after_min = 30;
+  c->ice_tcp = TRUE;
+  c->turn_credential_ttl_s = 12 * 3600;
   c->notify_sender = g_strdup("log");
   c->notify_max_attempts = 8;
   c->notify_timeout_s = 10;
@@ -179,7 +234,7 @@ MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
     mw_config_free(c);
     return NULL;
   }
-  if (!check_notify(c, error)) {
+  if (!check_notify(c, error) || !check_turn(c, error)) {
     mw_config_free(c);
     return NULL;
   }

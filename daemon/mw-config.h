@@ -12,7 +12,12 @@ typedef struct {
   char *public_url; /* no trailing slash */
   char **ice_addresses;
   int min_port, max_port;
+  gboolean ice_tcp; /* [ice] tcp: passive ICE-TCP candidates on the relay (TRUE) */
   char *stun_server, *turn_server;
+  /* [turn]: the TURN servers handed to browsers (coturn with use-auth-secret) */
+  char **turn_uris;          /* "turn:host:3478?transport=tcp", "stun:…"; NULL = none */
+  char *turn_secret;         /* coturn's static-auth-secret; never logged */
+  int turn_credential_ttl_s; /* lifetime of each credential handed out (12 h) */
   char *web_root;
   char *tls_cert, *tls_key; /* NULL = self-signed in data_dir/tls/ */
   int token_before_min, token_after_min;

@@ -9,7 +9,9 @@ BUILD_PKGS=(meson ninja-build pkg-config build-essential
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice libnice-dev
   libsrtp2-dev libwebsockets-dev libsqlite3-dev libjansson-dev libssl-dev libsodium-dev
   libsoup-3.0-dev sqlite3 openssl ca-certificates)
-TEST_PKGS=(chromium iproute2 iptables nodejs npm procps)
+# coturn: tests/e2e/restrictive.test.mjs starts its own turnserver (by pid, own config) inside
+# the test namespace; it never uses the package's service.
+TEST_PKGS=(chromium iproute2 iptables nodejs npm procps coturn)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then
@@ -31,4 +33,10 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+  # On a host with systemd, installing coturn enables and starts its service on 0.0.0.0:3478.
+  # The tests do not want it: stop the one this script installed. (In containers without
+  # systemd, or with a policy-rc.d that says no, it never starts.)
+  if [[ " ${missing[*]} " == *" coturn "* ]] && [[ -d /run/systemd/system ]]; then
+    $SUDO systemctl disable --now coturn >/dev/null 2>&1 || true
+  fi
 fi

@@ -102,6 +102,7 @@ struct SfuRelay {
   char **ice_addresses; /* NULL = every interface */
   guint min_port;
   guint max_port;
+  gboolean ice_tcp;
   char *stun_server;
   char *turn_server;
   GMainContext *context; /* (owned) */
@@ -723,6 +724,15 @@ static void configure_ice(SfuRelay *relay, GstElement *webrtc)
     g_object_set(ice, "min-rtp-port", relay->min_port, NULL);
   if (relay->max_port)
     g_object_set(ice, "max-rtp-port", relay->max_port, NULL);
+  /* ICE-TCP: libnice gathers passive TCP host candidates (a listening socket per component, in
+   * the same port range) and active ones (port 9), used only when a peer cannot reach the UDP
+   * ones: a patient's network that drops UDP connects to the passive one, RFC 4571 framing. On
+   * by default in libnice 0.1.21; set here so the configuration decides, not a library default.
+   * "ice-tcp"/"ice-udp" are GstWebRTCNice's (1.22), forwarded to its NiceAgent. */
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp"))
+    g_object_set(ice, "ice-tcp", relay->ice_tcp, "ice-udp", TRUE, NULL);
+  else if (relay->ice_tcp)
+    GST_WARNING("this GstWebRTCICE has no ice-tcp property: no ICE-TCP candidates");
   NiceAgent *agent = NULL;
   g_object_get(ice, "agent", &agent, NULL);
   /* A server has no NAT gateway to ask for port mappings; UPnP only adds SSDP traffic. */
@@ -1681,6 +1691,7 @@ SfuRelay *sfu_relay_new(const SfuConfig *config, GError **error)
     relay->ice_addresses = g_strdupv((char **)config->ice_addresses);
   relay->min_port = config->min_port;
   relay->max_port = config->max_port;
+  relay->ice_tcp = !config->disable_ice_tcp;
   relay->stun_server = g_strdup(config->stun_server);
   relay->turn_server = g_strdup(config->turn_server);
   relay->context = g_main_context_ref(config->context ? config->context : g_main_context_default());

@@ -41,6 +41,9 @@ typedef struct {
   const char *const *ice_addresses;
   guint min_port; /* UDP/TCP port range for media; 0 = any */
   guint max_port;
+  /* TRUE: UDP candidates only. FALSE (the default): also ICE-TCP (RFC 6544) host candidates,
+   * passive ones a browser whose network blocks UDP connects to over TCP. */
+  gboolean disable_ice_tcp;
   const char *stun_server; /* "stun://host:port" or NULL */
   const char *turn_server; /* "turn://user:pass@host:port" or NULL */
   GMainContext *context;   /* where callbacks run; NULL = the default main context */

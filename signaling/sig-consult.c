@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sig-private.h"
+#include "sig-turn.h"
 
 /* --- Small helpers ------------------------------------------------------------------------- */
 
@@ -321,6 +322,16 @@ static void conn_accept(SigConn *conn, const char *role, const char *name)
   g_hash_table_insert(conn->server->participants, conn->participant_id, conn);
 }
 
+/* Adds `ice_servers` to a welcome: the TURN credential is the participant's own, made now. */
+static json_t *with_ice_servers(SigConn *conn, json_t *welcome)
+{
+  const SigConfig *cfg = &conn->server->config;
+  json_object_set_new(welcome, "ice_servers",
+                      sig_turn_ice_servers(cfg->turn_uris, cfg->turn_secret, conn->participant_id,
+                                           sig_now() + cfg->turn_credential_ttl_s));
+  return welcome;
+}
+
 static void hello_token(SigConn *conn, const char *token)
 {
   SigServer *s = conn->server;
@@ -359,11 +370,12 @@ static void hello_token(SigConn *conn, const char *token)
   g_message("appointment %" G_GINT64_FORMAT ": %s %s connected from %s", a->id, conn->role,
             conn->participant_id, conn->peer);
 
-  sig_conn_send_json(conn,
-                     json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", "welcome",
-                               "participant_id", conn->participant_id, "role", conn->role, "name",
-                               conn->name ? conn->name : "", "appointment_id", (json_int_t)a->id,
-                               "doctor_name", a->doctor_name ? a->doctor_name : ""));
+  sig_conn_send_json(
+      conn, with_ice_servers(conn, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", "welcome",
+                                             "participant_id", conn->participant_id, "role",
+                                             conn->role, "name", conn->name ? conn->name : "",
+                                             "appointment_id", (json_int_t)a->id, "doctor_name",
+                                             a->doctor_name ? a->doctor_name : "")));
 
   if (g_strcmp0(a->status, "fulfilled") == 0 || g_strcmp0(a->status, "noshow") == 0 ||
       g_strcmp0(a->status, "cancelled") == 0) {
@@ -410,9 +422,10 @@ static void hello_staff(SigConn *conn)
   conn->staff_id = staff->id;
   g_message("staff %" G_GINT64_FORMAT " connected as %s from %s", staff->id, conn->participant_id,
             conn->peer);
-  sig_conn_send_json(conn, json_pack("{s:s, s:s, s:s, s:s, s:n}", "type", "welcome",
-                                     "participant_id", conn->participant_id, "role", conn->role,
-                                     "name", conn->name, "appointment_id"));
+  sig_conn_send_json(
+      conn, with_ice_servers(conn, json_pack("{s:s, s:s, s:s, s:s, s:n}", "type", "welcome",
+                                             "participant_id", conn->participant_id, "role",
+                                             conn->role, "name", conn->name, "appointment_id")));
   refresh_doctor(s, staff->id);
 }
 

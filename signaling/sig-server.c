@@ -644,6 +644,10 @@ SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *
   s->config.tls_key_path = g_strdup(config->tls_key_path);
   s->config.web_root = g_strdup(config->web_root);
   s->config.public_url = g_strdup(config->public_url);
+  s->config.turn_uris = (const char *const *)g_strdupv((char **)config->turn_uris);
+  s->config.turn_secret = g_strdup(config->turn_secret);
+  if (s->config.turn_credential_ttl_s == 0)
+    s->config.turn_credential_ttl_s = 12 * 3600;
   if (s->config.auth_timeout_s == 0)
     s->config.auth_timeout_s = 10;
   if (s->config.session_ttl_s == 0)
@@ -705,5 +709,7 @@ void sig_server_free(SigServer *server)
   g_free((char *)server->config.tls_key_path);
   g_free((char *)server->config.web_root);
   g_free((char *)server->config.public_url);
+  g_strfreev((char **)server->config.turn_uris);
+  g_free((char *)server->config.turn_secret);
   g_free(server);
 }

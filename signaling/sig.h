@@ -32,6 +32,11 @@ typedef struct {
   const char *public_url; /* base of the links the server hands out, no trailing slash */
   guint auth_timeout_s;   /* close a connection that has not said hello by then (10) */
   gint64 session_ttl_s;   /* staff session lifetime (12 h) */
+  /* ICE servers handed to browsers in `welcome` (docs/protocol.md): turn:/turns:/stun: URIs,
+   * NULL = none. TURN credentials follow coturn's use-auth-secret (sig-turn.h). */
+  const char *const *turn_uris;
+  const char *turn_secret; /* coturn's static-auth-secret; NULL = no credentials; never logged */
+  guint turn_credential_ttl_s; /* each credential's lifetime (12 h) */
 } SigConfig;
 
 typedef struct SigServer SigServer;

@@ -159,11 +159,14 @@ export async function loginCookie(base, username, password) {
   return sessionCookie(await request(base, 'POST', '/api/login', { body: { username, password } }), username);
 }
 
-/** A headless Chromium of its own (like a separate person's device), with one page. */
-export async function launchPerson(name) {
+/**
+ * A headless Chromium of its own (like a separate person's device), with one page.
+ * executablePath: another launcher (e.g. a script that runs Chromium in another namespace).
+ */
+export async function launchPerson(name, { executablePath = CHROMIUM } = {}) {
   const userDir = await mkdtemp(path.join(tmpdir(), `mw-e2e-chromium-${name}-`));
   const ctx = await chromium.launchPersistentContext(userDir, {
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     ignoreHTTPSErrors: true,
     args: CHROMIUM_ARGS,

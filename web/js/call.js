@@ -26,11 +26,14 @@ export class Call {
     this.firstFrameAt = new Map(); // pc id → ms from pc creation to first inbound video frame
     this.createdAt = new Map();
     this.connectedAt = new Map();  // pc id → ms from pc creation to connectionState "connected"
+    this.iceServers = [];          // from `welcome`: TURN with our own short-lived credential
     this.#bind();
   }
 
   #bind() {
     const s = this.signaling;
+    // Every (re)connect's welcome brings a fresh credential; pcs made after it use it.
+    s.on('welcome', (m) => { this.iceServers = Array.isArray(m.ice_servers) ? m.ice_servers : []; });
     s.on('offer', (m) => this.#queue(m.pc, () => this.#onOffer(m)));
     s.on('candidate', (m) => this.#onCandidate(m));
     s.on('participant_left', (m) => this.closeParticipant(m.participant_id));
@@ -49,7 +52,15 @@ export class Call {
   }
 
   #create(pcId) {
-    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    let pc;
+    try {
+      pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+    } catch (e) {
+      // A server URL this browser refuses must not cost the call: without TURN, UDP and ICE-TCP
+      // to the relay still work.
+      console.error('call: ice_servers refused, going without:', e.message);
+      pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+    }
     this.pcs.set(pcId, pc);
     this.createdAt.set(pcId, performance.now());
     pc.onicecandidate = (ev) => {

@@ -144,6 +144,55 @@ static void test_notify_and_jobs(void)
   g_rmdir(dir);
 }
 
+static void test_ice_and_turn(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("mw-daemon-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "m.conf", NULL);
+  const char *args[] = {"mashwara", "--config", path, NULL};
+
+  /* Defaults: ICE-TCP on, no TURN, credentials for 12 h. */
+  g_assert_true(g_file_set_contents(path, "[server]\nport=9443\n", -1, NULL));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MwConfig) d = load(args, &error);
+  g_assert_no_error(error);
+  g_assert_true(d->ice_tcp);
+  g_assert_null(d->turn_uris);
+  g_assert_null(d->turn_secret);
+  g_assert_cmpint(d->turn_credential_ttl_s, ==, 12 * 3600);
+
+  g_assert_true(g_file_set_contents(path,
+                                    "[ice]\ntcp=false\n[turn]\n"
+                                    "uris=turn:198.18.0.1:3478?transport=tcp; stun:198.18.0.1\n"
+                                    "secret=s3cret\ncredential_lifetime_seconds=3600\n",
+                                    -1, NULL));
+  g_autoptr(MwConfig) t = load(args, &error);
+  g_assert_no_error(error);
+  g_assert_false(t->ice_tcp);
+  g_assert_cmpuint(g_strv_length(t->turn_uris), ==, 2);
+  g_assert_cmpstr(t->turn_uris[0], ==, "turn:198.18.0.1:3478?transport=tcp");
+  g_assert_cmpstr(t->turn_uris[1], ==, "stun:198.18.0.1"); /* stripped */
+  g_assert_cmpstr(t->turn_secret, ==, "s3cret");
+  g_assert_cmpint(t->turn_credential_ttl_s, ==, 3600);
+
+  /* Refused: not a boolean, a turn: URI without a secret, not an ICE URI, a lifetime too short. */
+  static const char *const bad[] = {
+      "[ice]\ntcp=maybe\n",
+      "[turn]\nuris=turn:198.18.0.1:3478\n",
+      "[turn]\nuris=http://198.18.0.1\nsecret=s\n",
+      "[turn]\nuris=turn:198.18.0.1\nsecret=s\ncredential_lifetime_seconds=5\n",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_assert_true(g_file_set_contents(path, bad[i], -1, NULL));
+    g_autoptr(GError) e = NULL;
+    g_autoptr(MwConfig) c = load(args, &e);
+    if (c)
+      g_error("config %" G_GSIZE_FORMAT " (%s) was accepted", i, bad[i]);
+    g_assert_nonnull(e);
+  }
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
 static void test_self_signed(void)
 {
   g_autofree char *dir = g_dir_make_tmp("mw-tls-XXXXXX", NULL);
@@ -201,6 +250,7 @@ int main(int argc, char **argv)
   g_test_add_func("/daemon/config/key-file-and-flags", test_key_file_and_flags);
   g_test_add_func("/daemon/config/bad", test_bad_config);
   g_test_add_func("/daemon/config/notify-and-jobs", test_notify_and_jobs);
+  g_test_add_func("/daemon/config/ice-and-turn", test_ice_and_turn);
   g_test_add_func("/daemon/tls/self-signed", test_self_signed);
   return g_test_run();
 }

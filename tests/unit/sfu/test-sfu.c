@@ -36,7 +36,10 @@ typedef struct {
   GHashTable *clients; /* participant id -> Client* */
   guint offers;
   guint failures;
-  guint want_pcs; /* for pcs_reached() */
+  guint candidates;       /* relay candidates seen */
+  guint tcp_passive;      /* ... of them with "tcptype passive" (ICE-TCP) */
+  guint tcp_passive_port; /* the last one's port */
+  guint want_pcs;         /* for pcs_reached() */
 } Harness;
 
 struct Client {
@@ -343,6 +346,12 @@ static void on_candidate(gpointer user_data, const char *participant_id, const c
   Harness *h = user_data;
   /* The relay was told to gather on 127.0.0.1 only. */
   g_assert_nonnull(strstr(candidate, " 127.0.0.1 "));
+  h->candidates++;
+  if (strstr(candidate, " tcptype passive")) {
+    g_auto(GStrv) f = g_strsplit(candidate, " ", -1);
+    h->tcp_passive++;
+    h->tcp_passive_port = g_strv_length(f) > 5 ? (guint)g_ascii_strtoull(f[5], NULL, 10) : 0;
+  }
   Client *c = g_hash_table_lookup(h->clients, participant_id);
   ClientPc *cpc = c ? g_hash_table_lookup(c->pcs, pc_id) : NULL;
   if (cpc)
@@ -602,6 +611,53 @@ static gboolean has_offer(Harness *h)
   return h->offers >= 3;
 }
 
+static gboolean has_tcp_passive(Harness *h)
+{
+  return h->tcp_passive > 0;
+}
+
+static gboolean has_candidates(Harness *h)
+{
+  return h->candidates >= 1;
+}
+
+/* ICE-TCP is on by default (a browser whose network drops UDP connects to the passive TCP
+ * candidate); disable_ice_tcp leaves UDP only. */
+static void test_ice_tcp(void)
+{
+  for (int off = 0; off <= 1; off++) {
+    static const char *const addresses[] = {"127.0.0.1", NULL};
+    SfuConfig config = {
+        .ice_addresses = addresses, .min_port = 41000, .max_port = 41099, .disable_ice_tcp = off};
+    Harness h = {0};
+    g_autoptr(GError) error = NULL;
+    h.relay = sfu_relay_new(&config, &error);
+    g_assert_no_error(error);
+    h.clients = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, client_free);
+    h.room = sfu_room_new(h.relay, "ice-tcp", &callbacks, &h, &error);
+    g_assert_no_error(error);
+    g_assert_true(sfu_room_add_participant(h.room, "p1", &error));
+    g_assert_true(run_until(&h, off ? has_candidates : has_tcp_passive, 10));
+    run_until(&h, NULL, 1); /* the rest of the gathering */
+    g_test_message("ice-tcp %s: %u candidates, %u passive TCP", off ? "off" : "on", h.candidates,
+                   h.tcp_passive);
+    if (off)
+      g_assert_cmpuint(h.tcp_passive, ==, 0);
+    else
+      g_assert_cmpuint(h.tcp_passive, >, 0);
+    /* The passive TCP port comes from the media port range too (one range to open). */
+    if (!off) {
+      g_assert_cmpuint(h.tcp_passive_port, >=, 41000);
+      g_assert_cmpuint(h.tcp_passive_port, <=, 41099);
+    }
+    sfu_room_free(g_steal_pointer(&h.room));
+    run_until(&h, NULL, 1);
+    g_assert_true(stats_zero(h.relay));
+    g_hash_table_unref(h.clients);
+    sfu_relay_free(h.relay);
+  }
+}
+
 static void test_errors(void)
 {
   Harness h = {0};
@@ -684,6 +740,7 @@ int main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sfu/errors", test_errors);
   g_test_add_func("/sfu/call", test_call);
+  g_test_add_func("/sfu/ice-tcp", test_ice_tcp);
   int ret = g_test_run();
   gst_deinit();
   return ret;
