@@ -22,8 +22,8 @@ gboolean sched_patient_set_audio_only(SchedStore *store, gint64 patient_id, gboo
   g_return_val_if_fail(store != NULL, FALSE);
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
   if (patient_id <= 0) {
-    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "patient_id",
-                       "no patient %" G_GINT64_FORMAT, patient_id);
+    sched__field_error(error, SCHED_ERROR_NOT_FOUND, "patient_id", "no patient %" G_GINT64_FORMAT,
+                       patient_id);
     return FALSE;
   }
   return store->backend->patient_set_audio_only(store->db, patient_id, audio_only, error);
@@ -69,8 +69,8 @@ static gboolean check_quality(const SchedCallQuality *q, GError **error)
   return TRUE;
 }
 
-gboolean sched_consultation_quality_put(SchedStore *store, const SchedCallQuality *records,
-                                        guint n, GError **error)
+gboolean sched_consultation_quality_put(SchedStore *store, const SchedCallQuality *records, guint n,
+                                        GError **error)
 {
   const SchedBackend *be;
   gboolean ok = FALSE;
@@ -108,8 +108,7 @@ out:
   return FALSE;
 }
 
-GPtrArray *sched_consultation_quality_list(SchedStore *store, gint64 appointment_id,
-                                           GError **error)
+GPtrArray *sched_consultation_quality_list(SchedStore *store, gint64 appointment_id, GError **error)
 {
   g_return_val_if_fail(store != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);

@@ -1606,11 +1606,11 @@ out:
 
 static SchedPatient *sqlite_patient_get(SchedBackendDb *b, gint64 patient_id, GError **error)
 {
-  sqlite3_stmt *st = prepare(
-      b,
-      "SELECT id, display_name, phone, preferred_language, prefers_audio_only FROM patients"
-      " WHERE id = ?",
-      error);
+  sqlite3_stmt *st =
+      prepare(b,
+              "SELECT id, display_name, phone, preferred_language, prefers_audio_only FROM patients"
+              " WHERE id = ?",
+              error);
   SchedPatient *p = NULL;
   int rc;
 
@@ -1635,12 +1635,13 @@ out:
 static GPtrArray *sqlite_patient_search(SchedBackendDb *b, const char *query, const char *digits,
                                         guint limit, GError **error)
 {
-  sqlite3_stmt *st = prepare(b,
-                             "SELECT id, display_name, phone, preferred_language,"
-                             " prefers_audio_only FROM patients WHERE (?1 IS NULL AND ?2 IS NULL) OR display_name LIKE ?1"
-                             " ESCAPE '\\' OR (?2 IS NOT NULL AND " PHONE_DIGITS " LIKE ?2)"
-                             " ORDER BY id LIMIT ?3",
-                             error);
+  sqlite3_stmt *st = prepare(
+      b,
+      "SELECT id, display_name, phone, preferred_language,"
+      " prefers_audio_only FROM patients WHERE (?1 IS NULL AND ?2 IS NULL) OR display_name LIKE ?1"
+      " ESCAPE '\\' OR (?2 IS NOT NULL AND " PHONE_DIGITS " LIKE ?2)"
+      " ORDER BY id LIMIT ?3",
+      error);
   g_autofree char *like = NULL;
   g_autofree char *dlike = NULL;
   GPtrArray *list = NULL;
@@ -2209,8 +2210,7 @@ out:
 static gboolean sqlite_patient_set_audio_only(SchedBackendDb *b, gint64 patient_id,
                                               gboolean audio_only, GError **error)
 {
-  sqlite3_stmt *st =
-      prepare(b, "UPDATE patients SET prefers_audio_only = ? WHERE id = ?", error);
+  sqlite3_stmt *st = prepare(b, "UPDATE patients SET prefers_audio_only = ? WHERE id = ?", error);
   gboolean ok = FALSE;
 
   if (st == NULL || !bind_int64(b, st, 1, audio_only ? 1 : 0, error) ||

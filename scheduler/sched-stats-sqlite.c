@@ -141,6 +141,8 @@ const char sched__stats_migration_sql[] =
  * records, samples > 0 only) into integers: sample-weighted means of each record's rounded value,
  * by integer division. Integers make "subtract the old contribution, add the new one" cancel
  * exactly, whatever order SQLite reads the rows in (a float sum would not). */
+/* The SQL reads as SQL, one clause a line (clang-format would make a staircase of it). */
+// clang-format off
 #define Q_COLS "samples, avg_score, avg_loss, avg_rtt_ms, avg_video_kbps, audio_only_weak_s"
 #define Q_OLD_ROW                                                                                  \
   "SELECT OLD.samples, OLD.avg_score, OLD.avg_loss, OLD.avg_rtt_ms, OLD.avg_video_kbps,"            \
@@ -175,9 +177,9 @@ const char sched__stats_migration_sql[] =
 #define Q_APPT_ROWS(p) "SELECT " Q_COLS " FROM consultation_quality WHERE appointment_id = " p ".id"
 /* The stored appointment of a record; the stored records of that appointment. */
 #define Q_OF(p) " AND a.id = " p ".appointment_id"
-#define Q_ROWS(p) "SELECT " Q_COLS " FROM consultation_quality WHERE appointment_id = " p ".appointment_id"
+#define Q_ROWS(p) \
+  "SELECT " Q_COLS " FROM consultation_quality WHERE appointment_id = " p ".appointment_id"
 
-// clang-format off
 const char sched__quality_migration_sql[] =
     /* A patient's own choice of audio only, applied when they join a later call. */
     "ALTER TABLE patients ADD COLUMN prefers_audio_only INTEGER NOT NULL DEFAULT 0"

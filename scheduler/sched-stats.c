@@ -347,9 +347,9 @@ GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError
     r->avg_video_kbps = mean(g->video_kbps_sum, g->quality_consultations, 1.0);
     r->small = sched_stats_is_small(r->consultations) || sched_stats_is_small(r->completed) ||
                sched_stats_is_small(r->quality_consultations) ||
-               sched_stats_is_small(r->audio_fallbacks) ||
-               sched_stats_is_small(r->noshows) || sched_stats_is_small(r->cancellations) ||
-               sched_stats_is_small(r->waits) || sched_stats_is_small(r->durations);
+               sched_stats_is_small(r->audio_fallbacks) || sched_stats_is_small(r->noshows) ||
+               sched_stats_is_small(r->cancellations) || sched_stats_is_small(r->waits) ||
+               sched_stats_is_small(r->durations);
     g_ptr_array_add(rows, r);
   }
 out:

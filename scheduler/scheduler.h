@@ -329,9 +329,9 @@ gint64 sched_patient_add(SchedStore *store, const char *display_name, const char
 
 typedef struct {
   gint64 id;
-  char *display_name;       /* personal data: never log */
-  char *phone;              /* personal data: never log; NULL if none */
-  char *preferred_language; /* ISO 639-1 ("ur", "en", …); NULL if unknown (notices in Urdu) */
+  char *display_name;          /* personal data: never log */
+  char *phone;                 /* personal data: never log; NULL if none */
+  char *preferred_language;    /* ISO 639-1 ("ur", "en", …); NULL if unknown (notices in Urdu) */
   gboolean prefers_audio_only; /* chose "Audio only" in a call: later calls start that way */
 } SchedPatient;
 
@@ -758,8 +758,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedCallQuality, sched_call_quality_free)
  * (negative or not finite), "audio_only_weak_s"/"audio_only_chosen_s" (negative), "updated_at";
  * NOT_FOUND "appointment_id". Nothing written on error. The statistics' quality columns follow
  * in the same transaction (see "Statistics"). */
-gboolean sched_consultation_quality_put(SchedStore *store, const SchedCallQuality *records,
-                                        guint n, GError **error);
+gboolean sched_consultation_quality_put(SchedStore *store, const SchedCallQuality *records, guint n,
+                                        GError **error);
 /* The quality records of a consultation, by role. (element-type SchedCallQuality)
  * (transfer full); empty if none. */
 GPtrArray *sched_consultation_quality_list(SchedStore *store, gint64 appointment_id,
@@ -822,12 +822,12 @@ typedef struct {
   gint64 completed;
   gint64 noshows;
   gint64 cancellations;
-  double noshow_rate;   /* noshows / (consultations + noshows); 0 if both are 0 */
-  gint64 waits;         /* how many waits are known */
-  int wait_p50_min;     /* -1 if waits == 0 */
-  int wait_p90_min;     /* -1 if waits == 0 */
-  gint64 durations;     /* how many durations are known */
-  int duration_p50_min; /* -1 if durations == 0 */
+  double noshow_rate;           /* noshows / (consultations + noshows); 0 if both are 0 */
+  gint64 waits;                 /* how many waits are known */
+  int wait_p50_min;             /* -1 if waits == 0 */
+  int wait_p90_min;             /* -1 if waits == 0 */
+  gint64 durations;             /* how many durations are known */
+  int duration_p50_min;         /* -1 if durations == 0 */
   gint64 quality_consultations; /* fulfilled consultations with quality samples */
   gint64 audio_fallbacks;       /* ... of which video paused for a weak link at some point */
   double avg_score;             /* means over quality_consultations; -1 if there are none */

@@ -524,8 +524,8 @@ static void hello_token(SigConn *conn, const char *token)
                      json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "type", "welcome",
                                "participant_id", conn->participant_id, "role", conn->role, "name",
                                conn->name ? conn->name : "", "appointment_id", (json_int_t)a->id,
-                               "doctor_name", a->doctor_name ? a->doctor_name : "",
-                               "audio_only", conn->audio_only));
+                               "doctor_name", a->doctor_name ? a->doctor_name : "", "audio_only",
+                               conn->audio_only));
 
   if (g_strcmp0(a->status, "fulfilled") == 0 || g_strcmp0(a->status, "noshow") == 0 ||
       g_strcmp0(a->status, "cancelled") == 0) {
@@ -692,8 +692,8 @@ static void audio_only(SigConn *conn, gboolean on)
   if (conn->patient_id > 0) {
     g_autoptr(GError) error = NULL;
     if (!sched_patient_set_audio_only(conn->server->store, conn->patient_id, on, &error))
-      g_warning("patient %" G_GINT64_FORMAT ": audio-only choice not stored: %s",
-                conn->patient_id, error->message);
+      g_warning("patient %" G_GINT64_FORMAT ": audio-only choice not stored: %s", conn->patient_id,
+                error->message);
   }
   const SigCallMember *m = c ? sig_call_find(c->call, conn->participant_id) : NULL;
   if (m && m->in_call && c->room)

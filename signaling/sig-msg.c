@@ -13,9 +13,10 @@
 G_DEFINE_QUARK(mashwara - sig - error - quark, sig_error)
 
 static const char *const type_names[] = {
-    [SIG_MSG_HELLO] = "hello",         [SIG_MSG_ADMIT] = "admit", [SIG_MSG_ANSWER] = "answer",
-    [SIG_MSG_CANDIDATE] = "candidate", [SIG_MSG_LEAVE] = "leave", [SIG_MSG_END] = "end",
-    [SIG_MSG_INVITE] = "invite",       [SIG_MSG_AUDIO_ONLY] = "audio_only",
+    [SIG_MSG_HELLO] = "hello",   [SIG_MSG_ADMIT] = "admit",
+    [SIG_MSG_ANSWER] = "answer", [SIG_MSG_CANDIDATE] = "candidate",
+    [SIG_MSG_LEAVE] = "leave",   [SIG_MSG_END] = "end",
+    [SIG_MSG_INVITE] = "invite", [SIG_MSG_AUDIO_ONLY] = "audio_only",
 };
 
 const char *sig_msg_type_name(SigMsgType type)
@@ -242,16 +243,15 @@ char *sig_msg_quality(const char *participant_id, const char *role, const SfuQua
 {
   g_return_val_if_fail(participant_id != NULL && role != NULL && q != NULL, NULL);
   guint score = MIN(q->score, 5u);
-  json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:f, s:f, s:o, s:i, s:o, s:i, s:i}",
-                        "type", "quality", "participant", participant_id, "role", role, "score",
-                        score ? json_integer(score) : json_null(), "label",
-                        sfu_quality_label(score), "video", sfu_video_state_name(q->video),
-                        "loss_down", ratio(q->loss_down), "loss_up", ratio(q->loss_up), "rtt_ms",
-                        q->rtt_ms ? json_integer(q->rtt_ms) : json_null(), "jitter_ms",
-                        (int)MIN(q->jitter_ms, (guint)G_MAXINT), "estimate_kbps",
-                        kbps_or_null(q->estimate_bps), "video_kbps_down",
-                        (int)(((guint64)q->video_bps_down + 500) / 1000), "video_kbps_up",
-                        (int)(((guint64)q->video_bps_up + 500) / 1000));
+  json_t *o = json_pack(
+      "{s:s, s:s, s:s, s:o, s:s, s:s, s:f, s:f, s:o, s:i, s:o, s:i, s:i}", "type", "quality",
+      "participant", participant_id, "role", role, "score",
+      score ? json_integer(score) : json_null(), "label", sfu_quality_label(score), "video",
+      sfu_video_state_name(q->video), "loss_down", ratio(q->loss_down), "loss_up",
+      ratio(q->loss_up), "rtt_ms", q->rtt_ms ? json_integer(q->rtt_ms) : json_null(), "jitter_ms",
+      (int)MIN(q->jitter_ms, (guint)G_MAXINT), "estimate_kbps", kbps_or_null(q->estimate_bps),
+      "video_kbps_down", (int)(((guint64)q->video_bps_down + 500) / 1000), "video_kbps_up",
+      (int)(((guint64)q->video_bps_up + 500) / 1000));
   return sig_msg_dump(o);
 }
 
@@ -259,7 +259,7 @@ char *sig_msg_max_bitrate(guint video_bps)
 {
   json_t *kbps = video_bps == SFU_NO_CAP ? json_null()
                  : video_bps == 0        ? json_integer(0)
-                                         : json_integer(MAX(1, ((json_int_t)video_bps + 500) / 1000));
+                                  : json_integer(MAX(1, ((json_int_t)video_bps + 500) / 1000));
   return sig_msg_dump(json_pack("{s:s, s:o}", "type", "max_bitrate", "video_kbps", kbps));
 }
 

@@ -68,9 +68,9 @@ struct SigConsult {
   /* Link quality (sig-consult.c): the record's totals, written every QUALITY_WRITE_S and when
    * the call ends or empties; and per participant in the call, the rate limit of its quality
    * messages to the pages. */
-  SigQuality *quality;   /* from the first sample on */
-  guint quality_timer;   /* the periodic write */
-  GHashTable *links;     /* participant id → QualityLink (owned) */
+  SigQuality *quality; /* from the first sample on */
+  guint quality_timer; /* the periodic write */
+  GHashTable *links;   /* participant id → QualityLink (owned) */
 };
 
 /* sig-server.c */

@@ -87,7 +87,7 @@ static void fixture_tear_down(Fixture *f, gconstpointer data)
 
 typedef struct {
   gint64 consultations, completed, noshows, cancellations;
-  GArray *waits, *durations; /* int minutes */
+  GArray *waits, *durations;                                            /* int minutes */
   gint64 quality, fallbacks, score_milli, loss_ppm, rtt_ms, video_kbps; /* sums */
 } Expect;
 
@@ -367,8 +367,7 @@ static void random_writes(Fixture *f, GRand *rng, int n)
   static const char *const outcomes[] = {"completed", "follow-up", "referred", "no-show",
                                          "interrupted"};
   static const char *const reasons[] = {"patient", "hold expired", NULL};
-  static const char *const roles[] = {"patient", "doctor", "interpreter", "specialist",
-                                      "family"};
+  static const char *const roles[] = {"patient", "doctor", "interpreter", "specialist", "family"};
   sqlite3 *db = raw_open(f->path);
   gint64 count = raw_int(f->path, "SELECT count(*) FROM appointments");
 
@@ -438,13 +437,13 @@ static void random_writes(Fixture *f, GRand *rng, int n)
           " avg_video_kbps = excluded.avg_video_kbps,"
           " audio_only_weak_s = excluded.audio_only_weak_s",
           id, roles[g_rand_int_range(rng, 0, 5)], samples,
-          samples ? 1 + 4 * g_rand_double(rng) : 0.0, g_rand_double(rng),
-          600 * g_rand_double(rng), 2500 * g_rand_double(rng), weak,
-          g_rand_int_range(rng, 0, 100));
+          samples ? 1 + 4 * g_rand_double(rng) : 0.0, g_rand_double(rng), 600 * g_rand_double(rng),
+          2500 * g_rand_double(rng), weak, g_rand_int_range(rng, 0, 100));
     } else { /* a call-quality record removed */
-      sql = g_strdup_printf("DELETE FROM consultation_quality WHERE appointment_id = %" G_GINT64_FORMAT
-                            " AND role = '%s'",
-                            id, roles[g_rand_int_range(rng, 0, 5)]);
+      sql = g_strdup_printf(
+          "DELETE FROM consultation_quality WHERE appointment_id = %" G_GINT64_FORMAT
+          " AND role = '%s'",
+          id, roles[g_rand_int_range(rng, 0, 5)]);
     }
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
@@ -667,11 +666,23 @@ static void test_quality(Fixture *f, gconstpointer data)
 
   /* During the call: written every minute, not counted yet (the appointment is not fulfilled). */
   SchedCallQuality rec[2] = {
-      {.appointment_id = ids[0], .role = (char *)"patient", .samples = 60, .avg_score = 3.5,
-       .avg_loss = 0.04, .avg_rtt_ms = 180, .avg_video_kbps = 300, .audio_only_weak_s = 0,
+      {.appointment_id = ids[0],
+       .role = (char *)"patient",
+       .samples = 60,
+       .avg_score = 3.5,
+       .avg_loss = 0.04,
+       .avg_rtt_ms = 180,
+       .avg_video_kbps = 300,
+       .audio_only_weak_s = 0,
        .updated_at = AT(0, 9, 10)},
-      {.appointment_id = ids[0], .role = (char *)"doctor", .samples = 60, .avg_score = 4.5,
-       .avg_loss = 0.0, .avg_rtt_ms = 20, .avg_video_kbps = 900, .updated_at = AT(0, 9, 10)},
+      {.appointment_id = ids[0],
+       .role = (char *)"doctor",
+       .samples = 60,
+       .avg_score = 4.5,
+       .avg_loss = 0.0,
+       .avg_rtt_ms = 20,
+       .avg_video_kbps = 900,
+       .updated_at = AT(0, 9, 10)},
   };
   g_assert_true(sched_consultation_waiting(f->store, ids[0], AT(0, 8, 58), &error));
   g_assert_true(sched_consultation_started(f->store, ids[0], AT(0, 9, 0), &error));
@@ -722,10 +733,15 @@ static void test_quality(Fixture *f, gconstpointer data)
   }
   assert_all_match(f);
 
-  /* A second, clean consultation, and a no-show with quality records (not counted). */
-  SchedCallQuality clean = {.appointment_id = ids[1], .role = (char *)"patient", .samples = 10,
-                            .avg_score = 5, .avg_loss = 0, .avg_rtt_ms = 0,
-                            .avg_video_kbps = 1200, .updated_at = AT(0, 9, 30)};
+  /* A second consultation, with a clean link. */
+  SchedCallQuality clean = {.appointment_id = ids[1],
+                            .role = (char *)"patient",
+                            .samples = 10,
+                            .avg_score = 5,
+                            .avg_loss = 0,
+                            .avg_rtt_ms = 0,
+                            .avg_video_kbps = 1200,
+                            .updated_at = AT(0, 9, 30)};
   g_assert_true(sched_consultation_quality_put(f->store, &clean, 1, &error));
   g_assert_true(sched_consultation_ended(f->store, ids[1], AT(0, 9, 35), "follow-up", &error));
   g_assert_no_error(error);
@@ -757,16 +773,36 @@ static void test_quality(Fixture *f, gconstpointer data)
     SchedCallQuality *x = &two[1]; /* the second is bad: the first must not stay written */
     two[0].role = (char *)"doctor";
     switch (i) {
-    case 0: x->appointment_id = 0; break;
-    case 1: x->role = (char *)"nurse"; break;
-    case 2: x->samples = -1; break;
-    case 3: x->avg_score = 5.5; break;
-    case 4: x->avg_loss = 1.5; break;
-    case 5: x->avg_rtt_ms = NAN; break;
-    case 6: x->avg_video_kbps = -1; break;
-    case 7: x->audio_only_weak_s = -1; break;
-    case 8: x->updated_at = 0; break;
-    case 9: x->appointment_id = 999999; break;
+    case 0:
+      x->appointment_id = 0;
+      break;
+    case 1:
+      x->role = (char *)"nurse";
+      break;
+    case 2:
+      x->samples = -1;
+      break;
+    case 3:
+      x->avg_score = 5.5;
+      break;
+    case 4:
+      x->avg_loss = 1.5;
+      break;
+    case 5:
+      x->avg_rtt_ms = NAN;
+      break;
+    case 6:
+      x->avg_video_kbps = -1;
+      break;
+    case 7:
+      x->audio_only_weak_s = -1;
+      break;
+    case 8:
+      x->updated_at = 0;
+      break;
+    case 9:
+      x->appointment_id = 999999;
+      break;
     }
     g_assert_false(sched_consultation_quality_put(f->store, two, 2, &e));
     g_assert_error(e, SCHED_ERROR, (gint)bad[i].code);

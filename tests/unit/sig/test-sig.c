@@ -183,10 +183,18 @@ static void test_quality_totals(void)
 {
   g_autoptr(SigQuality) acc = sig_quality_new(42);
   g_assert_false(sig_quality_dirty(acc));
-  SfuQuality good = {.score = 5, .loss_down = 0.01, .loss_up = 0.03, .rtt_ms = 40,
-                     .video_bps_down = 800000, .video = SFU_VIDEO_ON};
-  SfuQuality weak = {.score = 2, .loss_down = 0.2, .loss_up = 0.1, .rtt_ms = 0,
-                     .video_bps_down = 0, .video = SFU_VIDEO_WEAK_LINK};
+  SfuQuality good = {.score = 5,
+                     .loss_down = 0.01,
+                     .loss_up = 0.03,
+                     .rtt_ms = 40,
+                     .video_bps_down = 800000,
+                     .video = SFU_VIDEO_ON};
+  SfuQuality weak = {.score = 2,
+                     .loss_down = 0.2,
+                     .loss_up = 0.1,
+                     .rtt_ms = 0,
+                     .video_bps_down = 0,
+                     .video = SFU_VIDEO_WEAK_LINK};
   SfuQuality chosen = {.score = 4, .rtt_ms = 60, .video = SFU_VIDEO_CHOSEN};
   SfuQuality unknown = {.score = 0, .video = SFU_VIDEO_WEAK_LINK};
   sig_quality_add(acc, "patient", &good, 1.0);
