@@ -97,7 +97,7 @@ static int admin_main(int argc, char **argv)
   g_autofree char *role = NULL, *languages = NULL, *gender = NULL, *from_s = NULL, *to_s = NULL;
   g_autofree char *start_at = NULL, *end_at = NULL, *valid_from = NULL, *valid_until = NULL;
   g_autofree char *reason = NULL, *language = NULL;
-  gint64 patient = 0, facility = 0, service = 0;
+  gint64 patient = 0, facility = 0, service = 0, appointment = 0;
   int minutes = 15, duration = 0, buffer_before = 0, buffer_after = 0, max_per_day = 0;
   int weekday = 0;
   GOptionEntry entries[] = {
@@ -111,6 +111,7 @@ static int admin_main(int argc, char **argv)
       {"language", 0, 0, G_OPTION_ARG_STRING, &language, "add-patient: preferred language", "L"},
       {"doctor", 0, 0, G_OPTION_ARG_STRING, &doctor, "the doctor's username (or staff id)", "U"},
       {"patient", 0, 0, G_OPTION_ARG_INT64, &patient, "book: patient id", "ID"},
+      {"appointment", 0, 0, G_OPTION_ARG_INT64, &appointment, "call-quality: appointment id", "ID"},
       {"start", 0, 0, G_OPTION_ARG_STRING, &start,
        "book: unix time, 'now', or +N/-N seconds from now; availability/break: HH:MM", "T"},
       {"end", 0, 0, G_OPTION_ARG_STRING, &end_at, "availability/break: HH:MM", "T"},
@@ -140,7 +141,7 @@ static int admin_main(int argc, char **argv)
   g_autoptr(GOptionContext) ctx =
       g_option_context_new("add-doctor|add-staff|add-patient|book|add-facility|add-service|"
                            "add-availability|add-break|add-exception|set-doctor-profile|"
-                           "integrity-check");
+                           "integrity-check|call-quality");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &error))
@@ -190,6 +191,29 @@ static int admin_main(int argc, char **argv)
         g_strdup_printf("%s/join/%s", public_url ? public_url : "https://localhost:8443", token);
     g_print("{\"appointment_id\":%" G_GINT64_FORMAT ",\"token\":\"%s\",\"link\":\"%s\"}\n", id,
             token, link);
+    return 0;
+  }
+  if (strcmp(cmd, "call-quality") == 0) {
+    /* The consultation's quality record, one object per participant role (no personal data). */
+    if (appointment <= 0)
+      return admin_fail("call-quality needs --appointment");
+    g_autoptr(GPtrArray) list = sched_consultation_quality_list(store, appointment, &error);
+    if (!list)
+      return admin_error(error);
+    g_autoptr(GString) out = g_string_new("{\"quality\":[");
+    for (guint i = 0; i < list->len; i++) {
+      const SchedCallQuality *q = g_ptr_array_index(list, i);
+      g_string_append_printf(
+          out,
+          "%s{\"role\":\"%s\",\"samples\":%" G_GINT64_FORMAT ",\"avg_score\":%.3f,"
+          "\"avg_loss\":%.6f,\"avg_rtt_ms\":%.1f,\"avg_video_kbps\":%.1f,"
+          "\"audio_only_weak_s\":%" G_GINT64_FORMAT ",\"audio_only_chosen_s\":%" G_GINT64_FORMAT
+          ",\"updated_at\":%" G_GINT64_FORMAT "}",
+          i ? "," : "", q->role, q->samples, q->avg_score, q->avg_loss, q->avg_rtt_ms,
+          q->avg_video_kbps, q->audio_only_weak_s, q->audio_only_chosen_s, q->updated_at);
+    }
+    g_string_append(out, "]}");
+    g_print("%s\n", out->str);
     return 0;
   }
   if (strcmp(cmd, "add-facility") == 0) {
@@ -273,7 +297,7 @@ static int admin_main(int argc, char **argv)
   }
   return admin_fail("unknown subcommand (add-doctor, add-staff, add-patient, book, add-facility, "
                     "add-service, add-availability, add-break, add-exception, "
-                    "set-doctor-profile, integrity-check)");
+                    "set-doctor-profile, integrity-check, call-quality)");
 }
 
 /* --- demo -------------------------------------------------------------------------------- */

@@ -204,6 +204,14 @@ typedef struct {
   void (*batch_begin)(SchedBackendDb *db);
   gboolean (*batch_commit)(SchedBackendDb *db, GError **error);
   gboolean (*batch_pending)(SchedBackendDb *db);
+
+  /* --- Since schema 4: call quality. `quality_put` inserts or replaces the record of
+   * (appointment_id, role); NOT_FOUND "appointment_id" if there is no such appointment.
+   * `quality_list`: by role. --- */
+  gboolean (*patient_set_audio_only)(SchedBackendDb *db, gint64 patient_id, gboolean audio_only,
+                                     GError **error);
+  gboolean (*quality_put)(SchedBackendDb *db, const SchedCallQuality *quality, GError **error);
+  GPtrArray *(*quality_list)(SchedBackendDb *db, gint64 appointment_id, GError **error);
 } SchedBackend;
 
 extern const SchedBackend sched_backend_sqlite;

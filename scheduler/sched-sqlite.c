@@ -211,6 +211,9 @@ static const Migration migrations[] = {
     /* 3: the statistics' daily summary, its triggers and its back-fill (the SQL is in
      * sched-stats-sqlite.c, next to the functions it calls). */
     {3, sched__stats_migration_sql},
+    /* 4: call quality (issue 4): patients' audio-only choice, the consultation_quality table,
+     * and the summary's quality columns (sched-stats-sqlite.c, with the triggers they need). */
+    {4, sched__quality_migration_sql},
 };
 
 /* Sets `error` from the connection's last error. The messages name tables and columns, never
@@ -1572,6 +1575,7 @@ static gpointer patient_row(sqlite3_stmt *st)
   p->display_name = column_strdup(st, 1);
   p->phone = column_strdup(st, 2);
   p->preferred_language = column_strdup(st, 3);
+  p->prefers_audio_only = sqlite3_column_int64(st, 4) != 0;
   return p;
 }
 
@@ -1602,8 +1606,11 @@ out:
 
 static SchedPatient *sqlite_patient_get(SchedBackendDb *b, gint64 patient_id, GError **error)
 {
-  sqlite3_stmt *st = prepare(
-      b, "SELECT id, display_name, phone, preferred_language FROM patients WHERE id = ?", error);
+  sqlite3_stmt *st =
+      prepare(b,
+              "SELECT id, display_name, phone, preferred_language, prefers_audio_only FROM patients"
+              " WHERE id = ?",
+              error);
   SchedPatient *p = NULL;
   int rc;
 
@@ -1628,12 +1635,13 @@ out:
 static GPtrArray *sqlite_patient_search(SchedBackendDb *b, const char *query, const char *digits,
                                         guint limit, GError **error)
 {
-  sqlite3_stmt *st = prepare(b,
-                             "SELECT id, display_name, phone, preferred_language FROM patients"
-                             " WHERE (?1 IS NULL AND ?2 IS NULL) OR display_name LIKE ?1"
-                             " ESCAPE '\\' OR (?2 IS NOT NULL AND " PHONE_DIGITS " LIKE ?2)"
-                             " ORDER BY id LIMIT ?3",
-                             error);
+  sqlite3_stmt *st = prepare(
+      b,
+      "SELECT id, display_name, phone, preferred_language,"
+      " prefers_audio_only FROM patients WHERE (?1 IS NULL AND ?2 IS NULL) OR display_name LIKE ?1"
+      " ESCAPE '\\' OR (?2 IS NOT NULL AND " PHONE_DIGITS " LIKE ?2)"
+      " ORDER BY id LIMIT ?3",
+      error);
   g_autofree char *like = NULL;
   g_autofree char *dlike = NULL;
   GPtrArray *list = NULL;
@@ -2197,6 +2205,111 @@ out:
   return list;
 }
 
+/* --- Since schema 4: call quality ----------------------------------------------------------- */
+
+static gboolean sqlite_patient_set_audio_only(SchedBackendDb *b, gint64 patient_id,
+                                              gboolean audio_only, GError **error)
+{
+  sqlite3_stmt *st = prepare(b, "UPDATE patients SET prefers_audio_only = ? WHERE id = ?", error);
+  gboolean ok = FALSE;
+
+  if (st == NULL || !bind_int64(b, st, 1, audio_only ? 1 : 0, error) ||
+      !bind_int64(b, st, 2, patient_id, error) || !step_done(b, st, "set audio only", error))
+    goto out;
+  if (sqlite3_changes(b->db) == 0) {
+    g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND,
+                "patient_id: no patient %" G_GINT64_FORMAT, patient_id);
+    goto out;
+  }
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
+}
+
+static gboolean bind_double(SchedBackendDb *b, sqlite3_stmt *st, int i, double v, GError **error)
+{
+  if (sqlite3_bind_double(st, i, v) != SQLITE_OK) {
+    set_error(b, error, "bind");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean sqlite_quality_put(SchedBackendDb *b, const SchedCallQuality *q, GError **error)
+{
+  sqlite3_stmt *st = prepare(
+      b,
+      "INSERT INTO consultation_quality (appointment_id, role, samples, avg_score, avg_loss,"
+      " avg_rtt_ms, avg_video_kbps, audio_only_weak_s, audio_only_chosen_s, updated_at)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (appointment_id, role) DO UPDATE SET"
+      " samples = excluded.samples, avg_score = excluded.avg_score,"
+      " avg_loss = excluded.avg_loss, avg_rtt_ms = excluded.avg_rtt_ms,"
+      " avg_video_kbps = excluded.avg_video_kbps,"
+      " audio_only_weak_s = excluded.audio_only_weak_s,"
+      " audio_only_chosen_s = excluded.audio_only_chosen_s, updated_at = excluded.updated_at",
+      error);
+  gboolean ok = FALSE;
+
+  if (st == NULL || !bind_int64(b, st, 1, q->appointment_id, error) ||
+      !bind_text(b, st, 2, q->role, error) || !bind_int64(b, st, 3, q->samples, error) ||
+      !bind_double(b, st, 4, q->avg_score, error) || !bind_double(b, st, 5, q->avg_loss, error) ||
+      !bind_double(b, st, 6, q->avg_rtt_ms, error) ||
+      !bind_double(b, st, 7, q->avg_video_kbps, error) ||
+      !bind_int64(b, st, 8, q->audio_only_weak_s, error) ||
+      !bind_int64(b, st, 9, q->audio_only_chosen_s, error) ||
+      !bind_int64(b, st, 10, q->updated_at, error))
+    goto out;
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    if (sqlite3_extended_errcode(b->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+      g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND,
+                  "appointment_id: no appointment %" G_GINT64_FORMAT, q->appointment_id);
+    else
+      set_error(b, error, "put call quality");
+    goto out;
+  }
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
+}
+
+static gpointer quality_row(sqlite3_stmt *st)
+{
+  SchedCallQuality *q = g_new0(SchedCallQuality, 1);
+
+  q->appointment_id = sqlite3_column_int64(st, 0);
+  q->role = column_strdup(st, 1);
+  q->samples = sqlite3_column_int64(st, 2);
+  q->avg_score = sqlite3_column_double(st, 3);
+  q->avg_loss = sqlite3_column_double(st, 4);
+  q->avg_rtt_ms = sqlite3_column_double(st, 5);
+  q->avg_video_kbps = sqlite3_column_double(st, 6);
+  q->audio_only_weak_s = sqlite3_column_int64(st, 7);
+  q->audio_only_chosen_s = sqlite3_column_int64(st, 8);
+  q->updated_at = sqlite3_column_int64(st, 9);
+  return q;
+}
+
+static GPtrArray *sqlite_quality_list(SchedBackendDb *b, gint64 appointment_id, GError **error)
+{
+  sqlite3_stmt *st = prepare(b,
+                             "SELECT appointment_id, role, samples, avg_score, avg_loss,"
+                             " avg_rtt_ms, avg_video_kbps, audio_only_weak_s,"
+                             " audio_only_chosen_s, updated_at FROM consultation_quality"
+                             " WHERE appointment_id = ? ORDER BY role",
+                             error);
+  GPtrArray *list = NULL;
+
+  if (st == NULL || !bind_int64(b, st, 1, appointment_id, error))
+    goto out;
+  list = collect(b, st, quality_row, (GDestroyNotify)sched_call_quality_free, "list call quality",
+                 error);
+out:
+  release(st);
+  return list;
+}
+
 const SchedBackend sched_backend_sqlite = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -2268,6 +2381,9 @@ const SchedBackend sched_backend_sqlite = {
     .batch_begin = sqlite_batch_begin,
     .batch_commit = sqlite_batch_commit,
     .batch_pending = sqlite_batch_pending,
+    .patient_set_audio_only = sqlite_patient_set_audio_only,
+    .quality_put = sqlite_quality_put,
+    .quality_list = sqlite_quality_list,
 };
 
 void *sched__sqlite_handle(SchedBackendDb *b)

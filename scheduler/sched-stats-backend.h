@@ -42,6 +42,14 @@ typedef struct {
   gsize wait_hist_len;
   const guint8 *duration_hist;
   gsize duration_hist_len;
+  /* Schema 4: call quality (scheduler.h "Statistics"): sums over quality_consultations of each
+   * consultation's value, in integer units. */
+  gint64 quality_consultations;
+  gint64 audio_fallbacks;
+  gint64 score_milli_sum; /* score x 1000 */
+  gint64 loss_ppm_sum;    /* loss x 1e6 */
+  gint64 rtt_ms_sum;
+  gint64 video_kbps_sum;
 } SchedStatsDaily;
 
 /* Returns FALSE to stop with `error` set. */
@@ -62,6 +70,9 @@ extern const SchedStatsBackend sched_stats_backend_sqlite;
 
 /* Migration 3's SQL: the summary table, its triggers and the back-fill. */
 extern const char sched__stats_migration_sql[];
+/* Migration 4's SQL: patients' audio-only choice, the consultation_quality table, and the
+ * summary's quality columns with their triggers (the table starts empty: nothing to back-fill). */
+extern const char sched__quality_migration_sql[];
 
 /* Registers on a new connection the SQL functions the summary's triggers and back-fill call
  * (sched_local_day, sched_hist, sched_hist_one, sched_hist_merge). Must run before the

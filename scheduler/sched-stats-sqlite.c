@@ -1,5 +1,6 @@
 /* sched-stats-sqlite.c — the SQLite side of the scheduler's statistics (sched-stats-backend.h):
- * migration 3 (the daily summary, its triggers, its back-fill), the SQL functions they call,
+ * migration 3 (the daily summary, its triggers, its back-fill), migration 4 (call quality: its
+ * table and the summary's quality columns with their triggers), the SQL functions they call,
  * and the read of the summary.
  *
  * The summary `stats_daily` is a pure function of `appointments` and `consultations`. Triggers
@@ -131,6 +132,117 @@ const char sched__stats_migration_sql[] =
     "CREATE TRIGGER stats_consultation_delete AFTER DELETE ON consultations BEGIN "
     STATS_UPSERT("-1", STATS_FROM_CONS("OLD"))
     STATS_UPSERT("1", STATS_FROM_NO_CONS("OLD"))
+    " END;";
+// clang-format on
+
+/* --- Migration 4: call quality ---------------------------------------------------------------- */
+
+/* A consultation's quality contribution folds the rows ROWS (Q_COLS of its consultation_quality
+ * records, samples > 0 only) into integers: sample-weighted means of each record's rounded value,
+ * by integer division. Integers make "subtract the old contribution, add the new one" cancel
+ * exactly, whatever order SQLite reads the rows in (a float sum would not). */
+/* The SQL reads as SQL, one clause a line (clang-format would make a staircase of it). */
+// clang-format off
+#define Q_COLS "samples, avg_score, avg_loss, avg_rtt_ms, avg_video_kbps, audio_only_weak_s"
+#define Q_OLD_ROW                                                                                  \
+  "SELECT OLD.samples, OLD.avg_score, OLD.avg_loss, OLD.avg_rtt_ms, OLD.avg_video_kbps,"            \
+  " OLD.audio_only_weak_s"
+#define Q_FOLD(ROWS)                                                                               \
+  "(SELECT sum(r.samples) AS n,"                                                                   \
+  " sum(r.samples * CAST(round(r.avg_score * 1000) AS INTEGER)) / sum(r.samples) AS score,"        \
+  " sum(r.samples * CAST(round(r.avg_loss * 1000000) AS INTEGER)) / sum(r.samples) AS loss,"       \
+  " sum(r.samples * CAST(round(r.avg_rtt_ms) AS INTEGER)) / sum(r.samples) AS rtt,"                \
+  " sum(r.samples * CAST(round(r.avg_video_kbps) AS INTEGER)) / sum(r.samples) AS kbps,"           \
+  " max(r.audio_only_weak_s) AS weak"                                                              \
+  " FROM (" ROWS ") r WHERE r.samples > 0) q"
+/* Adds SIGN x the contribution of the fulfilled appointment `a` (from A, narrowed by WHERE) whose
+ * records are ROWS. */
+#define Q_UPSERT(SIGN, A, ROWS, WHERE)                                                             \
+  "INSERT INTO stats_daily (day, facility_id, service_id, quality_consultations,"                  \
+  " audio_fallbacks, score_milli_sum, loss_ppm_sum, rtt_ms_sum, video_kbps_sum)"                   \
+  " SELECT " STATS_KEY ", " SIGN ", " SIGN " * (q.weak > 0), " SIGN " * q.score, " SIGN            \
+  " * q.loss, " SIGN " * q.rtt, " SIGN " * q.kbps FROM " A ", " Q_FOLD(ROWS)                       \
+  " WHERE a.status = 'fulfilled' AND q.n IS NOT NULL" WHERE                                        \
+  " ON CONFLICT (day, facility_id, service_id) DO UPDATE SET"                                      \
+  " quality_consultations = quality_consultations + excluded.quality_consultations,"               \
+  " audio_fallbacks = audio_fallbacks + excluded.audio_fallbacks,"                                 \
+  " score_milli_sum = score_milli_sum + excluded.score_milli_sum,"                                  \
+  " loss_ppm_sum = loss_ppm_sum + excluded.loss_ppm_sum,"                                          \
+  " rtt_ms_sum = rtt_ms_sum + excluded.rtt_ms_sum,"                                                \
+  " video_kbps_sum = video_kbps_sum + excluded.video_kbps_sum;"
+/* `a` as the NEW/OLD appointment row; its stored records. */
+#define Q_APPT(p)                                                                                  \
+  "(SELECT " p ".id AS id, " p ".starts_at AS starts_at, " p ".facility_id AS facility_id, " p     \
+  ".service_id AS service_id, " p ".status AS status) a"
+#define Q_APPT_ROWS(p) "SELECT " Q_COLS " FROM consultation_quality WHERE appointment_id = " p ".id"
+/* The stored appointment of a record; the stored records of that appointment. */
+#define Q_OF(p) " AND a.id = " p ".appointment_id"
+#define Q_ROWS(p) \
+  "SELECT " Q_COLS " FROM consultation_quality WHERE appointment_id = " p ".appointment_id"
+
+const char sched__quality_migration_sql[] =
+    /* A patient's own choice of audio only, applied when they join a later call. */
+    "ALTER TABLE patients ADD COLUMN prefers_audio_only INTEGER NOT NULL DEFAULT 0"
+    " CHECK (prefers_audio_only IN (0, 1));"
+    /* One row per consultation and participant role: the call's totals so far, rewritten
+     * (upserted) by the signaling service every minute and at the end. */
+    "CREATE TABLE consultation_quality ("
+    "  appointment_id INTEGER NOT NULL REFERENCES appointments(id),"
+    "  role TEXT NOT NULL CHECK (role IN ('patient', 'doctor', 'interpreter', 'specialist',"
+    "    'family')),"
+    "  samples INTEGER NOT NULL CHECK (samples >= 0),"
+    "  avg_score REAL NOT NULL,"
+    "  avg_loss REAL NOT NULL,"
+    "  avg_rtt_ms REAL NOT NULL,"
+    "  avg_video_kbps REAL NOT NULL,"
+    "  audio_only_weak_s INTEGER NOT NULL DEFAULT 0,"
+    "  audio_only_chosen_s INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (appointment_id, role)"
+    ") STRICT;"
+    "ALTER TABLE stats_daily ADD COLUMN quality_consultations INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE stats_daily ADD COLUMN audio_fallbacks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE stats_daily ADD COLUMN score_milli_sum INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE stats_daily ADD COLUMN loss_ppm_sum INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE stats_daily ADD COLUMN rtt_ms_sum INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE stats_daily ADD COLUMN video_kbps_sum INTEGER NOT NULL DEFAULT 0;"
+    /* The appointment side: its quality counts while it is fulfilled, on its day and group. */
+    "CREATE TRIGGER stats_quality_appointment_insert AFTER INSERT ON appointments"
+    " WHEN NEW.status = 'fulfilled' BEGIN "
+    Q_UPSERT("1", Q_APPT("NEW"), Q_APPT_ROWS("NEW"), "")
+    " END;"
+    "CREATE TRIGGER stats_quality_appointment_update AFTER UPDATE ON appointments WHEN"
+    " (OLD.status IS NOT NEW.status OR OLD.starts_at IS NOT NEW.starts_at OR"
+    " OLD.facility_id IS NOT NEW.facility_id OR OLD.service_id IS NOT NEW.service_id) AND"
+    " (OLD.status = 'fulfilled' OR NEW.status = 'fulfilled') BEGIN "
+    Q_UPSERT("-1", Q_APPT("OLD"), Q_APPT_ROWS("OLD"), "")
+    Q_UPSERT("1", Q_APPT("NEW"), Q_APPT_ROWS("NEW"), "")
+    " END;"
+    "CREATE TRIGGER stats_quality_appointment_delete AFTER DELETE ON appointments"
+    " WHEN OLD.status = 'fulfilled' BEGIN "
+    Q_UPSERT("-1", Q_APPT("OLD"), Q_APPT_ROWS("OLD"), "")
+    " END;"
+    /* The record side. AFTER triggers only (an upsert fires BEFORE INSERT even when it ends as
+     * an update): the old set of records is rebuilt as "the table now, without NEW, with OLD". */
+    "CREATE TRIGGER consultation_quality_key BEFORE UPDATE ON consultation_quality WHEN"
+    " OLD.appointment_id IS NOT NEW.appointment_id OR OLD.role IS NOT NEW.role BEGIN"
+    " SELECT RAISE(ABORT, 'consultation_quality: the key of a record never changes'); END;"
+    "CREATE TRIGGER stats_quality_insert AFTER INSERT ON consultation_quality BEGIN "
+    Q_UPSERT("-1", "appointments a", Q_ROWS("NEW") " AND role <> NEW.role", Q_OF("NEW"))
+    Q_UPSERT("1", "appointments a", Q_ROWS("NEW"), Q_OF("NEW"))
+    " END;"
+    "CREATE TRIGGER stats_quality_update AFTER UPDATE ON consultation_quality WHEN"
+    " OLD.samples IS NOT NEW.samples OR OLD.avg_score IS NOT NEW.avg_score OR"
+    " OLD.avg_loss IS NOT NEW.avg_loss OR OLD.avg_rtt_ms IS NOT NEW.avg_rtt_ms OR"
+    " OLD.avg_video_kbps IS NOT NEW.avg_video_kbps OR"
+    " OLD.audio_only_weak_s IS NOT NEW.audio_only_weak_s BEGIN "
+    Q_UPSERT("-1", "appointments a", Q_ROWS("OLD") " AND role <> OLD.role UNION ALL " Q_OLD_ROW,
+             Q_OF("OLD"))
+    Q_UPSERT("1", "appointments a", Q_ROWS("NEW"), Q_OF("NEW"))
+    " END;"
+    "CREATE TRIGGER stats_quality_delete AFTER DELETE ON consultation_quality BEGIN "
+    Q_UPSERT("-1", "appointments a", Q_ROWS("OLD") " UNION ALL " Q_OLD_ROW, Q_OF("OLD"))
+    Q_UPSERT("1", "appointments a", Q_ROWS("OLD"), Q_OF("OLD"))
     " END;";
 // clang-format on
 
@@ -303,7 +415,9 @@ static gboolean sqlite_daily_rows(SchedBackendDb *b, gint64 from, gint64 to, Sch
   rc = sqlite3_prepare_v2(
       db,
       "SELECT r.day, r.facility_id, f.district, r.service_id, s.specialty, r.consultations,"
-      " r.completed, r.noshows, r.cancellations, r.wait_hist, r.duration_hist"
+      " r.completed, r.noshows, r.cancellations, r.wait_hist, r.duration_hist,"
+      " r.quality_consultations, r.audio_fallbacks, r.score_milli_sum, r.loss_ppm_sum,"
+      " r.rtt_ms_sum, r.video_kbps_sum"
       " FROM stats_daily r LEFT JOIN facilities f ON f.id = r.facility_id"
       " LEFT JOIN services s ON s.id = r.service_id"
       " WHERE r.day BETWEEN ?3 AND ?4 AND r.day >= sched_local_day(?1, f.timezone)"
@@ -330,6 +444,12 @@ static gboolean sqlite_daily_rows(SchedBackendDb *b, gint64 from, gint64 to, Sch
         .wait_hist_len = (gsize)sqlite3_column_bytes(st, 9),
         .duration_hist = sqlite3_column_blob(st, 10),
         .duration_hist_len = (gsize)sqlite3_column_bytes(st, 10),
+        .quality_consultations = sqlite3_column_int64(st, 11),
+        .audio_fallbacks = sqlite3_column_int64(st, 12),
+        .score_milli_sum = sqlite3_column_int64(st, 13),
+        .loss_ppm_sum = sqlite3_column_int64(st, 14),
+        .rtt_ms_sum = sqlite3_column_int64(st, 15),
+        .video_kbps_sum = sqlite3_column_int64(st, 16),
     };
     if (!fn(&row, user_data, error))
       goto out;

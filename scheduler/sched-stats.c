@@ -100,6 +100,8 @@ typedef struct {
   char *specialty;
   gint64 consultations, completed, noshows, cancellations;
   Hist waits, durations;
+  gint64 quality_consultations, audio_fallbacks;
+  gint64 score_milli_sum, loss_ppm_sum, rtt_ms_sum, video_kbps_sum;
 } Group;
 
 static void group_free(gpointer p)
@@ -156,6 +158,12 @@ static gboolean collect_row(const SchedStatsDaily *row, gpointer user_data, GErr
   g->completed += row->completed;
   g->noshows += row->noshows;
   g->cancellations += row->cancellations;
+  g->quality_consultations += row->quality_consultations;
+  g->audio_fallbacks += row->audio_fallbacks;
+  g->score_milli_sum += row->score_milli_sum;
+  g->loss_ppm_sum += row->loss_ppm_sum;
+  g->rtt_ms_sum += row->rtt_ms_sum;
+  g->video_kbps_sum += row->video_kbps_sum;
   if (!hist_add(&g->waits, row->wait_hist, row->wait_hist_len) ||
       !hist_add(&g->durations, row->duration_hist, row->duration_hist_len))
     goto malformed;
@@ -189,6 +197,12 @@ static gint64 total(const Hist *h)
   for (gsize i = 0; i < h->n; i++)
     n += h->counts[i];
   return n;
+}
+
+/* sum / n / unit, or -1 when n is 0. */
+static double mean(gint64 sum, gint64 n, double unit)
+{
+  return n > 0 ? (double)sum / (double)n / unit : -1.0;
 }
 
 static char *format_day(gint64 day)
@@ -325,9 +339,17 @@ GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError
     r->wait_p90_min = percentile(&g->waits, r->waits, 90);
     r->durations = total(&g->durations);
     r->duration_p50_min = percentile(&g->durations, r->durations, 50);
+    r->quality_consultations = g->quality_consultations;
+    r->audio_fallbacks = g->audio_fallbacks;
+    r->avg_score = mean(g->score_milli_sum, g->quality_consultations, 1000.0);
+    r->avg_loss = mean(g->loss_ppm_sum, g->quality_consultations, 1e6);
+    r->avg_rtt_ms = mean(g->rtt_ms_sum, g->quality_consultations, 1.0);
+    r->avg_video_kbps = mean(g->video_kbps_sum, g->quality_consultations, 1.0);
     r->small = sched_stats_is_small(r->consultations) || sched_stats_is_small(r->completed) ||
-               sched_stats_is_small(r->noshows) || sched_stats_is_small(r->cancellations) ||
-               sched_stats_is_small(r->waits) || sched_stats_is_small(r->durations);
+               sched_stats_is_small(r->quality_consultations) ||
+               sched_stats_is_small(r->audio_fallbacks) || sched_stats_is_small(r->noshows) ||
+               sched_stats_is_small(r->cancellations) || sched_stats_is_small(r->waits) ||
+               sched_stats_is_small(r->durations);
     g_ptr_array_add(rows, r);
   }
 out:

@@ -329,9 +329,10 @@ gint64 sched_patient_add(SchedStore *store, const char *display_name, const char
 
 typedef struct {
   gint64 id;
-  char *display_name;       /* personal data: never log */
-  char *phone;              /* personal data: never log; NULL if none */
-  char *preferred_language; /* ISO 639-1 ("ur", "en", …); NULL if unknown (notices in Urdu) */
+  char *display_name;          /* personal data: never log */
+  char *phone;                 /* personal data: never log; NULL if none */
+  char *preferred_language;    /* ISO 639-1 ("ur", "en", …); NULL if unknown (notices in Urdu) */
+  gboolean prefers_audio_only; /* chose "Audio only" in a call: later calls start that way */
 } SchedPatient;
 
 void sched_patient_free(SchedPatient *patient);
@@ -724,6 +725,46 @@ SchedConsultation *sched_consultation_get(SchedStore *store, gint64 appointment_
 void sched_consultation_free(SchedConsultation *consultation);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedConsultation, sched_consultation_free)
 
+/* --- Call quality ---------------------------------------------------------------------------- */
+
+/* Remembers a patient's own choice of audio only (the page's "Audio only" switch), applied when
+ * they join a later call. NOT_FOUND "patient_id". */
+gboolean sched_patient_set_audio_only(SchedStore *store, gint64 patient_id, gboolean audio_only,
+                                      GError **error);
+
+/* The link quality of one participant role in one consultation, summed over the call by the
+ * signaling service from the relay's samples (about one a second). Guests of the same role share
+ * a record. */
+typedef struct {
+  gint64 appointment_id;      /* the consultation's appointment */
+  char *role;                 /* "patient", "doctor", "interpreter", "specialist", "family" */
+  gint64 samples;             /* quality samples taken */
+  double avg_score;           /* 1 (bad) .. 5 (excellent); 0 if no samples */
+  double avg_loss;            /* 0..1, per sample the worse of its two directions */
+  double avg_rtt_ms;          /* over the samples whose RTT was known; 0 if none */
+  double avg_video_kbps;      /* video bit rate the relay sent it (0 while paused) */
+  gint64 audio_only_weak_s;   /* seconds its video was paused for a weak link */
+  gint64 audio_only_chosen_s; /* seconds it had chosen audio only */
+  gint64 updated_at;          /* unix seconds of the last write */
+} SchedCallQuality;
+
+void sched_call_quality_free(SchedCallQuality *quality);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedCallQuality, sched_call_quality_free)
+
+/* Inserts or replaces (by appointment and role) `n` records in one transaction: each holds the
+ * call's totals so far, so the writer may repeat it (every minute, and at the end) and a crash
+ * loses only what came after the last write. INVALID "role", "samples", "avg_score" (outside
+ * 1..5, or not 0 with 0 samples), "avg_loss" (outside 0..1), "avg_rtt_ms", "avg_video_kbps"
+ * (negative or not finite), "audio_only_weak_s"/"audio_only_chosen_s" (negative), "updated_at";
+ * NOT_FOUND "appointment_id". Nothing written on error. The statistics' quality columns follow
+ * in the same transaction (see "Statistics"). */
+gboolean sched_consultation_quality_put(SchedStore *store, const SchedCallQuality *records, guint n,
+                                        GError **error);
+/* The quality records of a consultation, by role. (element-type SchedCallQuality)
+ * (transfer full); empty if none. */
+GPtrArray *sched_consultation_quality_list(SchedStore *store, gint64 appointment_id,
+                                           GError **error);
+
 /* --- Statistics ---------------------------------------------------------------------------- */
 
 /* Aggregates over past appointments for the health department's dashboard, read from a daily
@@ -738,6 +779,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedConsultation, sched_consultation_free)
  *   waiting); duration: ended_at - started_at; both in whole minutes (floor), percentiles at
  *   one-minute resolution (nearest rank), values of SCHED_STATS_MINUTES_MAX or more counted as
  *   SCHED_STATS_MINUTES_MAX.
+ * - call quality (schema 4), of fulfilled appointments with at least one quality sample: each
+ *   such consultation's values are the sample-weighted means over its roles' records (score in
+ *   thousandths, loss in millionths, RTT in ms, video in kbit/s; each record's value rounded
+ *   first, then integer division), and a row averages those over its quality_consultations, so
+ *   every consultation weighs the same; audio_fallbacks counts those whose video paused for a
+ *   weak link at all (some audio_only_weak_s > 0).
  * Appointments booked without a service (sched_appointment_book) count under facility 0
  * (district NULL) and specialty NULL, on the local day in SCHED_TIMEZONE_DEFAULT.
  * Privacy: rows hold counts per group only, never a patient or doctor field. Counts are raw:
@@ -775,13 +822,19 @@ typedef struct {
   gint64 completed;
   gint64 noshows;
   gint64 cancellations;
-  double noshow_rate;   /* noshows / (consultations + noshows); 0 if both are 0 */
-  gint64 waits;         /* how many waits are known */
-  int wait_p50_min;     /* -1 if waits == 0 */
-  int wait_p90_min;     /* -1 if waits == 0 */
-  gint64 durations;     /* how many durations are known */
-  int duration_p50_min; /* -1 if durations == 0 */
-  gboolean small;       /* some count, waits or durations is 1..SCHED_STATS_SMALL_COUNT - 1 */
+  double noshow_rate;           /* noshows / (consultations + noshows); 0 if both are 0 */
+  gint64 waits;                 /* how many waits are known */
+  int wait_p50_min;             /* -1 if waits == 0 */
+  int wait_p90_min;             /* -1 if waits == 0 */
+  gint64 durations;             /* how many durations are known */
+  int duration_p50_min;         /* -1 if durations == 0 */
+  gint64 quality_consultations; /* fulfilled consultations with quality samples */
+  gint64 audio_fallbacks;       /* ... of which video paused for a weak link at some point */
+  double avg_score;             /* means over quality_consultations; -1 if there are none */
+  double avg_loss;
+  double avg_rtt_ms;
+  double avg_video_kbps;
+  gboolean small; /* some count (quality ones too), waits or durations is 1..SMALL_COUNT - 1 */
 } SchedStatsRow;
 
 void sched_stats_row_free(SchedStatsRow *row);

@@ -389,9 +389,9 @@ static json_t *exception_json(const SchedException *e)
 
 static json_t *patient_json(const SchedPatient *p)
 {
-  return json_pack("{s:I, s:s, s:o, s:o}", "id", (json_int_t)p->id, "name", p->display_name,
+  return json_pack("{s:I, s:s, s:o, s:o, s:b}", "id", (json_int_t)p->id, "name", p->display_name,
                    "phone", str_or_null(p->phone), "preferred_language",
-                   str_or_null(p->preferred_language));
+                   str_or_null(p->preferred_language), "prefers_audio_only", p->prefers_audio_only);
 }
 
 static json_t *appointment_json(const SchedAppointment *a)

@@ -55,8 +55,13 @@ static SigConsult *consult_find(SigServer *s, gint64 appointment_id)
   return g_hash_table_lookup(s->consults, &appointment_id);
 }
 
+static void quality_stop(SigConsult *c);
+
 static void consult_destroy(SigConsult *c)
 {
+  quality_stop(c);
+  g_clear_pointer(&c->links, g_hash_table_unref);
+  g_clear_pointer(&c->quality, sig_quality_free);
   g_clear_pointer(&c->room, sfu_room_free);
   sig_call_free(c->call);
   g_free(c->room_id);
@@ -81,8 +86,10 @@ static SigConsult *consult_get(SigServer *s, gint64 appointment_id, gint64 docto
 /* Drops a consultation nobody is part of, unless its call is running (people may return). */
 static void consult_release_if_idle(SigConsult *c)
 {
-  if (sig_call_in_call_count(c->call) == 0)
+  if (sig_call_in_call_count(c->call) == 0) {
+    quality_stop(c);
     g_clear_pointer(&c->room, sfu_room_free);
+  }
   if (sig_call_members(c->call)->len == 0 && sig_call_state(c->call) != SIG_CALL_ACTIVE) {
     gint64 id = sig_call_appointment_id(c->call);
     g_hash_table_remove(c->server->consults, &id);
@@ -124,10 +131,154 @@ static void on_pc_state(gpointer user_data, const char *participant_id, const ch
                                        sfu_pc_state_name(state)));
 }
 
+/* --- Link quality ---------------------------------------------------------------------------- */
+
+/* The record is written this often during a call (a crash loses at most this much), and when the
+ * call ends or empties. */
+#define QUALITY_WRITE_S 60
+/* At most one quality message per participant per second to each page: a sample that comes
+ * sooner waits (the newest replaces an older one waiting). */
+#define QUALITY_MIN_INTERVAL_US G_USEC_PER_SEC
+/* A sample stands for the time since that participant's previous one; a longer gap (a stall)
+ * counts as one second. */
+#define QUALITY_MAX_GAP_S 5.0
+
+typedef struct {
+  SigConsult *consult;
+  char *participant_id;
+  gint64 last_sample_us; /* monotonic */
+  gint64 last_sent_us;
+  char *pending; /* the newest quality message not sent yet */
+  guint timer;   /* sends `pending` once the interval has passed */
+} QualityLink;
+
+static void quality_link_free(gpointer p)
+{
+  QualityLink *l = p;
+  g_clear_handle_id(&l->timer, g_source_remove);
+  g_free(l->pending);
+  g_free(l->participant_id);
+  g_free(l);
+}
+
+static void send_to_call(SigConsult *c, const char *text)
+{
+  GPtrArray *members = sig_call_members(c->call);
+  for (guint i = 0; i < members->len; i++) {
+    SigCallMember *m = g_ptr_array_index(members, i);
+    SigConn *mc = conn_of(c->server, m->participant_id);
+    if (m->in_call && mc && mc->consult == c)
+      sig_conn_send(mc, g_strdup(text));
+  }
+}
+
+static void quality_link_send(QualityLink *l)
+{
+  if (!l->pending)
+    return;
+  send_to_call(l->consult, l->pending);
+  g_clear_pointer(&l->pending, g_free);
+  l->last_sent_us = g_get_monotonic_time();
+}
+
+static gboolean quality_link_due(gpointer data)
+{
+  QualityLink *l = data;
+  l->timer = 0;
+  quality_link_send(l);
+  return G_SOURCE_REMOVE;
+}
+
+/* Writes the consultation's quality record if anything was added since the last write. */
+static void quality_write(SigConsult *c)
+{
+  if (!c->quality || !sig_quality_dirty(c->quality))
+    return;
+  gint64 appointment_id = sig_call_appointment_id(c->call);
+  g_autoptr(GArray) records = sig_quality_records(c->quality, sig_now());
+  g_autoptr(GError) error = NULL;
+  if (!sched_consultation_quality_put(c->server->store, (const SchedCallQuality *)records->data,
+                                      records->len, &error))
+    g_warning("appointment %" G_GINT64_FORMAT ": quality record not written: %s", appointment_id,
+              error->message);
+}
+
+static gboolean quality_due(gpointer data)
+{
+  quality_write(data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The call ended or emptied: writes the record and stops the timers (the totals stay, should
+ * the call go on). */
+static void quality_stop(SigConsult *c)
+{
+  quality_write(c);
+  g_clear_handle_id(&c->quality_timer, g_source_remove);
+  if (c->links)
+    g_hash_table_remove_all(c->links);
+}
+
+/* The relay's sample of one participant's link: into the record, and to every page. */
+static void on_quality(gpointer user_data, const char *participant_id, const SfuQuality *q)
+{
+  SigConsult *c = user_data;
+  const SigCallMember *m = sig_call_find(c->call, participant_id);
+  if (!m || !m->in_call || c->server->closing)
+    return;
+  gint64 now = g_get_monotonic_time();
+  if (!c->quality) {
+    /* A record written before (the daemon restarted during the call): go on from it. */
+    gint64 appointment_id = sig_call_appointment_id(c->call);
+    g_autoptr(GPtrArray) earlier =
+        sched_consultation_quality_list(c->server->store, appointment_id, NULL);
+    c->quality = sig_quality_new(appointment_id);
+    for (guint i = 0; earlier && i < earlier->len; i++)
+      sig_quality_seed(c->quality, g_ptr_array_index(earlier, i));
+  }
+  if (!c->quality_timer)
+    c->quality_timer = g_timeout_add_seconds(QUALITY_WRITE_S, quality_due, c);
+  if (!c->links)
+    c->links = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, quality_link_free);
+  QualityLink *l = g_hash_table_lookup(c->links, participant_id);
+  if (!l) {
+    l = g_new0(QualityLink, 1);
+    l->consult = c;
+    l->participant_id = g_strdup(participant_id);
+    g_hash_table_insert(c->links, l->participant_id, l);
+  }
+  double seconds = 1.0;
+  if (l->last_sample_us && now - l->last_sample_us <= QUALITY_MAX_GAP_S * G_USEC_PER_SEC)
+    seconds = (double)(now - l->last_sample_us) / G_USEC_PER_SEC;
+  l->last_sample_us = now;
+  sig_quality_add(c->quality, m->role, q, seconds);
+
+  g_free(l->pending);
+  l->pending = sig_msg_quality(participant_id, m->role, q);
+  if (l->timer)
+    return;
+  gint64 wait = l->last_sent_us + QUALITY_MIN_INTERVAL_US - now;
+  if (l->last_sent_us == 0 || wait <= 0)
+    quality_link_send(l);
+  else
+    l->timer = g_timeout_add((guint)((wait + 999) / 1000), quality_link_due, l);
+}
+
+/* The relay wants a publisher's browser to cap its video: only that page is told. */
+static void on_bitrate_cap(gpointer user_data, const char *publisher_id, guint video_bps)
+{
+  SigConsult *c = user_data;
+  SigConn *conn = conn_of(c->server, publisher_id);
+  if (conn && conn->consult == c)
+    sig_conn_send(conn, sig_msg_max_bitrate(video_bps));
+}
+
 static const SfuRoomCallbacks room_callbacks = {
     .offer = on_offer,
     .candidate = on_candidate,
     .pc_state = on_pc_state,
+    .quality = on_quality,
+    .bitrate_cap = on_bitrate_cap,
 };
 
 static gboolean consult_ensure_room(SigConsult *c)
@@ -249,6 +400,8 @@ static void call_joined(SigConsult *c, GPtrArray *newcomers /* SigConn* */)
     if (!sfu_room_add_participant(c->room, n->participant_id, &error)) {
       g_warning("participant %s: relay refused: %s", n->participant_id, error->message);
       send_error(n, "relay_refused", "the media relay could not add you to the call");
+    } else if (n->audio_only) {
+      sfu_room_set_audio_only(c->room, n->participant_id, TRUE);
     }
   }
   json_t *everyone = in_call_json(c);
@@ -291,6 +444,8 @@ static void depart(SigConn *conn, const char *reason)
   if (was_in_call) {
     if (c->room)
       sfu_room_remove_participant(c->room, conn->participant_id);
+    if (c->links)
+      g_hash_table_remove(c->links, conn->participant_id);
     g_message("appointment %" G_GINT64_FORMAT ": participant %s %s", appointment_id,
               conn->participant_id, reason);
     if (!c->server->closing) {
@@ -366,16 +521,23 @@ static void hello_token(SigConn *conn, const char *token)
               g_strcmp0(info->role, "patient") == 0 ? a->patient_name : info->role);
   conn->appointment_id = a->id;
   conn->token = g_strdup(token);
+  if (g_strcmp0(conn->role, "patient") == 0) {
+    /* The patient's remembered choice: the page starts in it, the relay applies it on joining. */
+    g_autoptr(SchedPatient) patient = sched_patient_get(s->store, a->patient_id, NULL);
+    conn->patient_id = a->patient_id;
+    conn->audio_only = patient && patient->prefers_audio_only;
+  }
   g_hash_table_insert(s->tokens_in_use, conn->token, conn);
   g_message("appointment %" G_GINT64_FORMAT ": %s %s connected from %s", a->id, conn->role,
             conn->participant_id, conn->peer);
 
   sig_conn_send_json(
-      conn, with_ice_servers(conn, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", "welcome",
-                                             "participant_id", conn->participant_id, "role",
-                                             conn->role, "name", conn->name ? conn->name : "",
-                                             "appointment_id", (json_int_t)a->id, "doctor_name",
-                                             a->doctor_name ? a->doctor_name : "")));
+      conn, with_ice_servers(
+                conn, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:b}", "type", "welcome",
+                                "participant_id", conn->participant_id, "role", conn->role, "name",
+                                conn->name ? conn->name : "", "appointment_id", (json_int_t)a->id,
+                                "doctor_name", a->doctor_name ? a->doctor_name : "", "audio_only",
+                                conn->audio_only)));
 
   if (g_strcmp0(a->status, "fulfilled") == 0 || g_strcmp0(a->status, "noshow") == 0 ||
       g_strcmp0(a->status, "cancelled") == 0) {
@@ -486,6 +648,7 @@ static void end_call(SigConn *conn, const char *outcome)
   sig_call_end(c->call);
   g_clear_pointer(&c->room, sfu_room_free);
   g_autoptr(GError) error = NULL;
+  quality_stop(c); /* the record first: the statistics count it once the consultation ends */
   if (!sched_consultation_ended(s->store, appointment_id, sig_now(), outcome, &error))
     g_warning("appointment %" G_GINT64_FORMAT ": record not closed: %s", appointment_id,
               error->message);
@@ -533,6 +696,24 @@ static void media(SigConn *conn, SigMsg *msg)
   }
 }
 
+/* A participant's own choice to receive audio only (any time after hello; applied in the relay
+ * at once if in the call, else on joining). A patient's choice is remembered for later calls. */
+static void audio_only(SigConn *conn, gboolean on)
+{
+  SigConsult *c = conn->consult;
+  conn->audio_only = on;
+  if (conn->patient_id > 0) {
+    g_autoptr(GError) error = NULL;
+    if (!sched_patient_set_audio_only(conn->server->store, conn->patient_id, on, &error))
+      g_warning("patient %" G_GINT64_FORMAT ": audio-only choice not stored: %s", conn->patient_id,
+                error->message);
+  }
+  const SigCallMember *m = c ? sig_call_find(c->call, conn->participant_id) : NULL;
+  if (m && m->in_call && c->room)
+    sfu_room_set_audio_only(c->room, conn->participant_id, on);
+  g_message("participant %s: audio only %s", conn->participant_id, on ? "on" : "off");
+}
+
 void sig_consult_on_message(SigConn *conn, SigMsg *msg)
 {
   if (conn->phase == SIG_CONN_CLOSING)
@@ -564,6 +745,8 @@ void sig_consult_on_message(SigConn *conn, SigMsg *msg)
     return end_call(conn, msg->outcome);
   case SIG_MSG_INVITE:
     return invite(conn, msg->appointment_id, msg->role);
+  case SIG_MSG_AUDIO_ONLY:
+    return audio_only(conn, msg->audio_only);
   }
 }
 

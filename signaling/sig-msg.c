@@ -13,9 +13,10 @@
 G_DEFINE_QUARK(mashwara - sig - error - quark, sig_error)
 
 static const char *const type_names[] = {
-    [SIG_MSG_HELLO] = "hello",         [SIG_MSG_ADMIT] = "admit", [SIG_MSG_ANSWER] = "answer",
-    [SIG_MSG_CANDIDATE] = "candidate", [SIG_MSG_LEAVE] = "leave", [SIG_MSG_END] = "end",
-    [SIG_MSG_INVITE] = "invite",
+    [SIG_MSG_HELLO] = "hello",   [SIG_MSG_ADMIT] = "admit",
+    [SIG_MSG_ANSWER] = "answer", [SIG_MSG_CANDIDATE] = "candidate",
+    [SIG_MSG_LEAVE] = "leave",   [SIG_MSG_END] = "end",
+    [SIG_MSG_INVITE] = "invite", [SIG_MSG_AUDIO_ONLY] = "audio_only",
 };
 
 const char *sig_msg_type_name(SigMsgType type)
@@ -163,6 +164,13 @@ static gboolean parse_fields(SigMsg *m, json_t *root, GError **error)
     return TRUE;
   case SIG_MSG_LEAVE:
     return TRUE;
+  case SIG_MSG_AUDIO_ONLY: {
+    json_t *v = json_object_get(root, "on");
+    if (!json_is_boolean(v))
+      return bad(error, "field \"%s\" must be true or false", "on");
+    m->audio_only = json_is_true(v);
+    return TRUE;
+  }
   }
   return bad(error, "unknown %s", "type");
 }
@@ -216,6 +224,43 @@ char *sig_msg_dump(json_t *object)
   char *r = g_strdup(s);
   free(s);
   return r;
+}
+
+/* A ratio for the pages: 0..1, 4 decimals (NaN as 0). */
+static double ratio(double v)
+{
+  if (!(v > 0))
+    return 0;
+  return v >= 1 ? 1 : (double)(gint64)(v * 10000 + 0.5) / 10000;
+}
+
+static json_t *kbps_or_null(guint bps)
+{
+  return bps ? json_integer((json_int_t)(((guint64)bps + 500) / 1000)) : json_null();
+}
+
+char *sig_msg_quality(const char *participant_id, const char *role, const SfuQuality *q)
+{
+  g_return_val_if_fail(participant_id != NULL && role != NULL && q != NULL, NULL);
+  guint score = MIN(q->score, 5u);
+  json_t *o = json_pack(
+      "{s:s, s:s, s:s, s:o, s:s, s:s, s:f, s:f, s:o, s:i, s:o, s:i, s:i}", "type", "quality",
+      "participant", participant_id, "role", role, "score",
+      score ? json_integer(score) : json_null(), "label", sfu_quality_label(score), "video",
+      sfu_video_state_name(q->video), "loss_down", ratio(q->loss_down), "loss_up",
+      ratio(q->loss_up), "rtt_ms", q->rtt_ms ? json_integer(q->rtt_ms) : json_null(), "jitter_ms",
+      (int)MIN(q->jitter_ms, (guint)G_MAXINT), "estimate_kbps", kbps_or_null(q->estimate_bps),
+      "video_kbps_down", (int)(((guint64)q->video_bps_down + 500) / 1000), "video_kbps_up",
+      (int)(((guint64)q->video_bps_up + 500) / 1000));
+  return sig_msg_dump(o);
+}
+
+char *sig_msg_max_bitrate(guint video_bps)
+{
+  json_t *kbps = video_bps == SFU_NO_CAP ? json_null()
+                 : video_bps == 0        ? json_integer(0)
+                                  : json_integer(MAX(1, ((json_int_t)video_bps + 500) / 1000));
+  return sig_msg_dump(json_pack("{s:s, s:o}", "type", "max_bitrate", "video_kbps", kbps));
 }
 
 char *sig_msg_error(const char *code, const char *message, gboolean fatal)

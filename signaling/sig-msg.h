@@ -6,6 +6,8 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "sfu.h"
+
 G_BEGIN_DECLS
 
 /* json_t with g_autoptr: the reference is dropped at scope exit. */
@@ -21,6 +23,7 @@ typedef enum {
   SIG_MSG_LEAVE,
   SIG_MSG_END,
   SIG_MSG_INVITE,
+  SIG_MSG_AUDIO_ONLY,
 } SigMsgType;
 
 typedef struct {
@@ -33,6 +36,7 @@ typedef struct {
   guint mline_index;     /* candidate */
   char *outcome;         /* end */
   char *role;            /* invite */
+  gboolean audio_only;   /* audio_only: its "on" */
 } SigMsg;
 
 /* Parses `len` bytes of `text`. On failure returns NULL with SIG_ERROR_MALFORMED and a
@@ -53,5 +57,13 @@ gboolean sig_msg_guest_role_is_valid(const char *role);
 /* Server→client builders. Each returns a new JSON text (transfer full). */
 char *sig_msg_dump(json_t *object); /* steals `object` */
 char *sig_msg_error(const char *code, const char *message, gboolean fatal);
+/* {"type": "quality", "participant", "role", "score", "label", "video", "loss_down", "loss_up",
+ * "rtt_ms", "jitter_ms", "estimate_kbps", "video_kbps_down", "video_kbps_up"}: one participant's
+ * link as the relay sees it (docs/protocol.md). Unknown values (score 0, RTT 0, estimate 0) are
+ * null; ratios are rounded to 4 decimals and clamped to 0..1. */
+char *sig_msg_quality(const char *participant_id, const char *role, const SfuQuality *quality);
+/* {"type": "max_bitrate", "video_kbps": N}: 0 = stop sending video; SFU_NO_CAP → null (no
+ * cap); any other cap is at least 1 kbit/s. */
+char *sig_msg_max_bitrate(guint video_bps);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 
 #include "sig-call.h"
 #include "sig-msg.h"
+#include "sig-quality.h"
 #include "sig.h"
 
 #define SIG_HTTP_MAX_BODY (16 * 1024)
@@ -53,6 +54,8 @@ struct SigConn {
   gint64 staff_id;
   gint64 appointment_id; /* patients and guests */
   char *token;
+  gint64 patient_id;   /* the patient's own connection; else 0 */
+  gboolean audio_only; /* chose to receive audio only (a patient's choice is remembered) */
   SigConsult *consult; /* the consultation it waits for or takes part in (patients, guests,
                           and a doctor while in a call) */
 };
@@ -62,6 +65,12 @@ struct SigConsult {
   SigCall *call;
   SfuRoom *room; /* while someone is in the call */
   char *room_id;
+  /* Link quality (sig-consult.c): the record's totals, written every QUALITY_WRITE_S and when
+   * the call ends or empties; and per participant in the call, the rate limit of its quality
+   * messages to the pages. */
+  SigQuality *quality; /* from the first sample on */
+  guint quality_timer; /* the periodic write */
+  GHashTable *links;   /* participant id → QualityLink (owned) */
 };
 
 /* sig-server.c */

@@ -38,6 +38,7 @@ export class Call {
     s.on('candidate', (m) => this.#onCandidate(m));
     s.on('participant_left', (m) => this.closeParticipant(m.participant_id));
     s.on('call_ended', () => this.closeAll());
+    s.on('max_bitrate', (m) => this.setMaxBitrate(m.video_kbps));
   }
 
   #queue(pcId, fn) {
@@ -119,6 +120,7 @@ export class Call {
     if (m.pc === 'pub') await this.#attachLocal(pc);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    if (m.pc === 'pub') await this.#applyVideoLimits(pc);
     this.signaling.send({ type: 'answer', pc: m.pc, sdp: pc.localDescription.sdp });
     const queued = this.pending.get(m.pc) || [];
     this.pending.delete(m.pc);
@@ -185,6 +187,38 @@ export class Call {
       try { pc.close(); } catch { /* already closed */ }
       this.hooks.onPcState?.(pcId, 'closed');
     }
+  }
+
+  // Our video sender's limits: the relay's cap (max_bitrate: kbit/s, 0 = stop sending video,
+  // null = no cap) and our own audio-only choice. Applied with setParameters on "pub"'s video
+  // sender, again after every (re)negotiation of "pub".
+  videoCapKbps = null;
+  videoPausedByUs = false;
+
+  /** The relay's cap on our video (docs/protocol.md, max_bitrate). */
+  setMaxBitrate(kbps) {
+    this.videoCapKbps = typeof kbps === 'number' && kbps >= 0 ? kbps : null;
+    return this.#queue('pub', () => this.#applyVideoLimits(this.pcs.get('pub')));
+  }
+
+  /** Our own choice: stop (true) or resume (false) sending video, whatever the cap says. */
+  setVideoPaused(paused) {
+    this.videoPausedByUs = !!paused;
+    return this.#queue('pub', () => this.#applyVideoLimits(this.pcs.get('pub')));
+  }
+
+  async #applyVideoLimits(pc) {
+    if (!pc || pc.signalingState === 'closed') return;
+    const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) return; // not negotiated yet
+    const enc = params.encodings[0];
+    const cap = this.videoCapKbps;
+    if (cap) enc.maxBitrate = cap * 1000;
+    else delete enc.maxBitrate;
+    enc.active = !this.videoPausedByUs && cap !== 0;
+    await sender.setParameters(params);
   }
 
   /** Closes the subscription to one participant (they left). */

@@ -5,6 +5,7 @@
 import { Signaling } from './signaling.js';
 import { Call } from './call.js';
 import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, mmss, clockTime, toggleTracks, showRemoteTrack } from './ui.js';
+import { qt, showQuality, dropQuality, setVideoNotice } from './ui.js';
 
 const mw = (window.__mw = { state: 'loading' });
 
@@ -17,6 +18,20 @@ let current = null;          // appointment id of the running call
 let waiting = [];            // the last waiting_room list
 const people = new Map();    // participant id → {role, name}
 let tickTimer = null;
+const videoPaused = new Map(); // participant id → the relay's video state towards them
+
+// Our own weak link first, then the patient's; an interpreter's or guest's state shows in the
+// connection list only.
+function showVideoNotice() {
+  const el = $('#video-notice');
+  if (videoPaused.get(me) === 'weak_link') return setVideoNotice(el, qt.weakSelfStaff, 'weak_link');
+  for (const [pid, state] of videoPaused) {
+    if (people.get(pid)?.role !== 'patient') continue;
+    if (state === 'weak_link') return setVideoNotice(el, qt.weakPatient, 'weak_link');
+    if (state === 'chosen') return setVideoNotice(el, qt.chosenPatient, 'chosen');
+  }
+  return setVideoNotice(el, '');
+}
 
 async function api(method, path, body) {
   const res = await fetch(path, {
@@ -168,8 +183,18 @@ function connect() {
     const p = people.get(pid);
     people.delete(pid);
     removeTile($('#remote-videos'), pid);
+    dropQuality($('#quality'), pid);
+    videoPaused.delete(pid);
+    showVideoNotice();
     const how = m.reason === 'dropped' ? 'lost the connection' : 'left the call';
     setNotice(`${p ? roleLabel(p.role) : 'A participant'} ${how}.`, 'warn');
+  });
+  signaling.on('quality', (m) => {
+    if (mw.state !== 'call') return;
+    showQuality($('#quality'), me, m);
+    const pid = String(m.participant);
+    videoPaused.set(pid, m.video || 'on');
+    showVideoNotice();
   });
   signaling.on('invited', (m) => {
     $('#invite-who').textContent = roleLabel(m.role).toLowerCase();
@@ -265,6 +290,10 @@ async function admit(appointmentId, btn) {
 function leaveCallView(text) {
   call.closeAll();
   people.clear();
+  videoPaused.clear();
+  $('#quality').replaceChildren();
+  $('#quality').hidden = true;
+  setVideoNotice($('#video-notice'), '');
   $('#remote-videos').replaceChildren();
   current = null;
   setView('day', 'Your day');

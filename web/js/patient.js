@@ -5,6 +5,7 @@
 import { Signaling, CLOSE_CODES } from './signaling.js';
 import { Call } from './call.js';
 import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, explainError, clockTime, toggleTracks, showRemoteTrack } from './ui.js';
+import { qt, showQuality, dropQuality, setVideoNotice } from './ui.js';
 
 const mw = (window.__mw = { state: 'loading' });
 
@@ -15,6 +16,8 @@ let signaling = null;
 let call = null;
 let me = null;            // our participant id
 let finished = false;     // ended, left or refused: nothing more to do
+let audioOnly = false;    // our "Audio only" switch (remembered by the server for a patient)
+let weakLink = false;     // the relay paused video towards us for a weak link
 const people = new Map(); // participant id → {role, name}
 
 function showError(code, extra = {}, closeCode = null) {
@@ -130,6 +133,8 @@ function join() {
   signaling.on('welcome', (m) => {
     me = String(m.participant_id);
     mw.participantId = me;
+    // The remembered choice: the server applies it in the relay; we stop our own camera too.
+    setAudioOnly(m.audio_only === true, false);
     if (m.reconnected) {
       // The server starts our media afresh on a new connection.
       call.closeAll();
@@ -163,6 +168,7 @@ function join() {
     const p = people.get(pid);
     people.delete(pid);
     removeTile($('#remote-videos'), pid);
+    dropQuality($('#quality'), pid);
     const who = p ? roleLabel(p.role) : 'Someone';
     const how = m.reason === 'dropped' ? 'lost their connection' : 'left the call';
     const wait = p && p.role === 'doctor' ? ' Please wait; the doctor can come back.' : '';
@@ -174,6 +180,14 @@ function join() {
   });
   signaling.on('error', (m) => {
     if (!m.fatal) console.warn('server said:', m.code, m.message);
+  });
+  signaling.on('quality', (m) => {
+    if (finished) return;
+    showQuality($('#quality'), me, m);
+    if (String(m.participant) === me) {
+      weakLink = m.video === 'weak_link';
+      showVideoNotice();
+    }
   });
   signaling.on('reconnecting', () => {
     if (finished) return;
@@ -190,6 +204,23 @@ function join() {
     if (c.error && c.error.code) $('#error-code').dataset.serverCode = c.error.code;
   });
   signaling.connect();
+}
+
+// Audio only: we neither send nor (the relay's side) receive video. `tell`: send the choice to
+// the server (false when it came from the server's welcome).
+function setAudioOnly(on, tell) {
+  audioOnly = !!on;
+  mw.audioOnly = audioOnly;
+  $('#btn-audio-only').setAttribute('aria-pressed', String(audioOnly));
+  if (call) call.setVideoPaused(audioOnly);
+  if (tell && signaling) signaling.send({ type: 'audio_only', on: audioOnly });
+  showVideoNotice();
+}
+
+function showVideoNotice() {
+  if (weakLink) setVideoNotice($('#video-notice'), qt.weakSelfPatient, 'weak_link');
+  else if (audioOnly) setVideoNotice($('#video-notice'), qt.audioOnlyOn, 'chosen');
+  else setVideoNotice($('#video-notice'), '');
 }
 
 function addPerson(p) {
@@ -221,6 +252,8 @@ $('#btn-hangup').addEventListener('click', hangUp);
 $('#btn-leave-waiting').addEventListener('click', hangUp);
 $('#btn-mute').addEventListener('click', (e) => toggleTracks(localStream, 'audio', e.currentTarget, 'Mute', 'Unmute'));
 $('#btn-camera').addEventListener('click', (e) => toggleTracks(localStream, 'video', e.currentTarget, 'Camera off', 'Camera on'));
+$('#btn-audio-only').textContent = qt.audioOnly;
+$('#btn-audio-only').addEventListener('click', () => setAudioOnly(!audioOnly, true));
 window.addEventListener('pagehide', () => { if (signaling && !finished) signaling.close(1001, 'page closed'); });
 
 checkLink();

@@ -188,3 +188,65 @@ export function showRemoteTrack(call, people, pid, track, stream) {
   if (track.kind === 'video') watchFirstFrame(call, `sub:${pid}`, video);
   video.play().catch(() => {});
 }
+
+// --- Link quality and audio only ---------------------------------------------------------------
+// Every string the quality indicator, the video-paused notices and the audio-only switch show,
+// in one place, so the Urdu version (issue 5) is one more table beside this one.
+export const QUALITY_TEXT = {
+  en: {
+    levels: { good: 'good', fair: 'fair', poor: 'poor', unknown: 'checking…' },
+    yours: 'Your connection',
+    theirs: (role) => `${roleLabel(role)}’s connection`,
+    weakSelfPatient: 'Your connection is weak: video is paused, you can still talk. Video comes back by itself.',
+    weakSelfStaff: 'Your connection is weak: video is paused, audio continues. Video comes back by itself.',
+    weakPatient: 'The patient’s connection is weak: video paused, audio continues.',
+    chosenPatient: 'The patient chose audio only: video paused, audio continues.',
+    audioOnly: 'Audio only',
+    audioOnlyOn: 'Audio only is on: no video is sent or received, you can still talk.',
+  },
+};
+export const qt = QUALITY_TEXT.en;
+
+/** "good", "fair" or "poor" for a quality message (the server's five labels, in three words). */
+export function qualityLevel(m) {
+  const s = Number(m && m.score);
+  if (!s) return 'unknown';
+  return s >= 4 ? 'good' : s === 3 ? 'fair' : 'poor';
+}
+
+/**
+ * Shows one participant's connection in `list` (a <ul>): "Your connection: good" for `me`,
+ * "Doctor’s connection: fair" for the others. Touches the DOM only when the words change, so a
+ * screen reader hears a change, not a tick every second.
+ */
+export function showQuality(list, me, m) {
+  if (!list || !m || m.participant == null) return;
+  const pid = String(m.participant);
+  let li = list.querySelector(`li[data-participant="${CSS.escape(pid)}"]`);
+  if (!li) {
+    li = document.createElement('li');
+    li.dataset.participant = pid;
+    if (pid === me) list.prepend(li); else list.append(li);
+  }
+  const level = qualityLevel(m);
+  const text = `${pid === me ? qt.yours : qt.theirs(m.role)}: ${qt.levels[level]}`;
+  li.dataset.level = level;
+  li.dataset.video = m.video || 'on';
+  li.dataset.score = String(m.score ?? '');
+  if (li.textContent !== text) li.textContent = text;
+  list.hidden = false;
+}
+
+/** Forgets a participant who left. */
+export function dropQuality(list, participantId) {
+  const li = list && list.querySelector(`li[data-participant="${CSS.escape(String(participantId))}"]`);
+  if (li) li.remove();
+}
+
+/** A standing notice (video paused, audio only); empty text hides it. Only changes are written. */
+export function setVideoNotice(el, text, reason = '') {
+  if (!el) return;
+  if (el.textContent !== (text || '')) el.textContent = text || '';
+  el.dataset.reason = text ? reason : '';
+  el.hidden = !text;
+}

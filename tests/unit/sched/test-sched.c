@@ -96,8 +96,9 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
 
 static void test_migrations(Fixture *f, gconstpointer data)
 {
-  static const char *const tables[] = {"staff",       "patients",       "appointments",
-                                       "join_tokens", "staff_sessions", "consultations"};
+  static const char *const tables[] = {
+      "staff",          "patients",      "appointments",        "join_tokens",
+      "staff_sessions", "consultations", "consultation_quality"};
   g_autoptr(GError) error = NULL;
   g_autofree char *before = NULL;
   g_autofree char *after = NULL;

@@ -3,11 +3,14 @@
  * appointments and consultations after random writes (inserts, status changes, consultation
  * stamps and deletions, in two time zones), it follows the engine's events (a consultation
  * ending, a no-show, a cancellation, a lapsed hold), and migration 3 back-fills it from a
- * version-2 database that already holds data. */
+ * version-2 database that already holds data. Since schema 4 the same holds for the call-quality
+ * columns (audio fallbacks, mean score, loss, RTT, video bit rate), fed by consultation_quality
+ * records written at random and through sched_consultation_quality_put(). */
 #include "scheduler.h"
 #include "sched-test-util.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,8 +87,57 @@ static void fixture_tear_down(Fixture *f, gconstpointer data)
 
 typedef struct {
   gint64 consultations, completed, noshows, cancellations;
-  GArray *waits, *durations; /* int minutes */
+  GArray *waits, *durations;                                            /* int minutes */
+  gint64 quality, fallbacks, score_milli, loss_ppm, rtt_ms, video_kbps; /* sums */
 } Expect;
+
+/* One consultation's quality, folded as scheduler.h "Statistics" says. */
+typedef struct {
+  gint64 n, score, loss, rtt, kbps, weak;
+} QualityFold;
+
+/* Appointment id → QualityFold of its records with samples > 0, from the raw table. */
+static GHashTable *quality_folds(sqlite3 *db)
+{
+  GHashTable *folds = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  sqlite3_stmt *st = NULL;
+
+  g_assert_cmpint(sqlite3_prepare_v2(db,
+                                     "SELECT appointment_id, samples, avg_score, avg_loss,"
+                                     " avg_rtt_ms, avg_video_kbps, audio_only_weak_s"
+                                     " FROM consultation_quality WHERE samples > 0",
+                                     -1, &st, NULL),
+                  ==, SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    gint64 id = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
+    QualityFold *q = g_hash_table_lookup(folds, &id);
+    if (q == NULL) {
+      gint64 *key = g_new(gint64, 1);
+      *key = id;
+      q = g_new0(QualityFold, 1);
+      g_hash_table_insert(folds, key, q);
+    }
+    /* Sums of samples x rounded value for now; divided below. */
+    q->n += n;
+    q->score += n * llround(sqlite3_column_double(st, 2) * 1000);
+    q->loss += n * llround(sqlite3_column_double(st, 3) * 1000000);
+    q->rtt += n * llround(sqlite3_column_double(st, 4));
+    q->kbps += n * llround(sqlite3_column_double(st, 5));
+    q->weak = MAX(q->weak, sqlite3_column_int64(st, 6));
+  }
+  sqlite3_finalize(st);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, folds);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    QualityFold *q = v;
+    q->score /= q->n;
+    q->loss /= q->n;
+    q->rtt /= q->n;
+    q->kbps /= q->n;
+  }
+  return folds;
+}
 
 static void expect_free(gpointer p)
 {
@@ -143,12 +195,13 @@ static GHashTable *brute_force(const char *path, guint group_by, gint64 from, gi
   GHashTable *out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, expect_free);
   sqlite3 *db = raw_open(path);
   sqlite3_stmt *st = NULL;
+  g_autoptr(GHashTable) folds = quality_folds(db);
 
   g_assert_cmpint(
       sqlite3_prepare_v2(db,
                          "SELECT a.starts_at, coalesce(a.facility_id, 0), a.status,"
                          " a.cancel_reason, c.appointment_id, c.waiting_since, c.started_at,"
-                         " c.ended_at, c.outcome, f.timezone, f.district, s.specialty"
+                         " c.ended_at, c.outcome, f.timezone, f.district, s.specialty, a.id"
                          " FROM appointments a LEFT JOIN consultations c"
                          " ON c.appointment_id = a.id LEFT JOIN facilities f"
                          " ON f.id = a.facility_id LEFT JOIN services s ON s.id = a.service_id",
@@ -191,6 +244,16 @@ static GHashTable *brute_force(const char *path, guint group_by, gint64 from, gi
     e->completed += fulfilled && g_strcmp0(has_c ? col_text(st, 8) : NULL, "interrupted") != 0;
     e->noshows += noshow;
     e->cancellations += cancelled;
+    gint64 aid = sqlite3_column_int64(st, 12);
+    const QualityFold *qf = fulfilled ? g_hash_table_lookup(folds, &aid) : NULL;
+    if (qf != NULL) {
+      e->quality++;
+      e->fallbacks += qf->weak > 0;
+      e->score_milli += qf->score;
+      e->loss_ppm += qf->loss;
+      e->rtt_ms += qf->rtt;
+      e->video_kbps += qf->kbps;
+    }
     if (fulfilled && has_c) {
       gboolean w = sqlite3_column_type(st, 5) != SQLITE_NULL;
       gboolean s0 = sqlite3_column_type(st, 6) != SQLITE_NULL;
@@ -241,9 +304,17 @@ static void assert_matches(Fixture *f, guint group_by, gint64 from, gint64 to)
     g_assert_cmpint(r->duration_p50_min, ==, nearest_rank(e->durations, 50));
     gint64 due = e->consultations + e->noshows;
     g_assert_cmpfloat_with_epsilon(r->noshow_rate, due ? (double)e->noshows / due : 0.0, 1e-12);
+    g_assert_cmpint(r->quality_consultations, ==, e->quality);
+    g_assert_cmpint(r->audio_fallbacks, ==, e->fallbacks);
+    const double q = (double)e->quality;
+    g_assert_cmpfloat_with_epsilon(r->avg_score, q ? e->score_milli / q / 1000 : -1, 1e-9);
+    g_assert_cmpfloat_with_epsilon(r->avg_loss, q ? e->loss_ppm / q / 1e6 : -1, 1e-12);
+    g_assert_cmpfloat_with_epsilon(r->avg_rtt_ms, q ? e->rtt_ms / q : -1, 1e-9);
+    g_assert_cmpfloat_with_epsilon(r->avg_video_kbps, q ? e->video_kbps / q : -1, 1e-9);
     g_assert_cmpint(
         r->small, ==,
         sched_stats_is_small(e->consultations) || sched_stats_is_small(e->completed) ||
+            sched_stats_is_small(e->quality) || sched_stats_is_small(e->fallbacks) ||
             sched_stats_is_small(e->noshows) || sched_stats_is_small(e->cancellations) ||
             sched_stats_is_small(e->waits->len) || sched_stats_is_small(e->durations->len));
     if (i > 0) { /* ordered by date, district, facility, specialty */
@@ -296,6 +367,7 @@ static void random_writes(Fixture *f, GRand *rng, int n)
   static const char *const outcomes[] = {"completed", "follow-up", "referred", "no-show",
                                          "interrupted"};
   static const char *const reasons[] = {"patient", "hold expired", NULL};
+  static const char *const roles[] = {"patient", "doctor", "interpreter", "specialist", "family"};
   sqlite3 *db = raw_open(f->path);
   gint64 count = raw_int(f->path, "SELECT count(*) FROM appointments");
 
@@ -304,7 +376,7 @@ static void random_writes(Fixture *f, GRand *rng, int n)
     g_autofree char *sql = NULL;
     g_autofree char *reason = sql_text_or_null(reasons[g_rand_int_range(rng, 0, 3)]);
     const char *status = statuses[g_rand_int_range(rng, 0, G_N_ELEMENTS(statuses))];
-    int op = g_rand_int_range(rng, 0, 10);
+    int op = g_rand_int_range(rng, 0, 13);
     /* Ids are 1..count: appointments are never deleted here. */
     gint64 id = count > 0 ? g_rand_int_range(rng, 1, (gint32)count + 1) : 0;
 
@@ -349,9 +421,29 @@ static void random_writes(Fixture *f, GRand *rng, int n)
                             " started_at = excluded.started_at, ended_at = excluded.ended_at,"
                             " outcome = excluded.outcome",
                             ws, ss, es, os, id);
-    } else { /* a consultation record removed */
+    } else if (op < 10) { /* a consultation record removed */
       sql =
           g_strdup_printf("DELETE FROM consultations WHERE appointment_id = %" G_GINT64_FORMAT, id);
+    } else if (op < 12) { /* a call-quality record written (insert, or update by upsert) */
+      gint64 samples = g_rand_int_range(rng, 0, 4) == 0 ? 0 : g_rand_int_range(rng, 1, 3600);
+      gint64 weak = g_rand_int_range(rng, 0, 3) == 0 ? g_rand_int_range(rng, 1, 600) : 0;
+      sql = g_strdup_printf(
+          "INSERT INTO consultation_quality (appointment_id, role, samples, avg_score, avg_loss,"
+          " avg_rtt_ms, avg_video_kbps, audio_only_weak_s, audio_only_chosen_s, updated_at)"
+          " VALUES (%" G_GINT64_FORMAT ", '%s', %" G_GINT64_FORMAT ", %.17g, %.17g, %.17g, %.17g,"
+          " %" G_GINT64_FORMAT ", %d, 1) ON CONFLICT (appointment_id, role) DO UPDATE SET"
+          " samples = excluded.samples, avg_score = excluded.avg_score,"
+          " avg_loss = excluded.avg_loss, avg_rtt_ms = excluded.avg_rtt_ms,"
+          " avg_video_kbps = excluded.avg_video_kbps,"
+          " audio_only_weak_s = excluded.audio_only_weak_s",
+          id, roles[g_rand_int_range(rng, 0, 5)], samples,
+          samples ? 1 + 4 * g_rand_double(rng) : 0.0, g_rand_double(rng), 600 * g_rand_double(rng),
+          2500 * g_rand_double(rng), weak, g_rand_int_range(rng, 0, 100));
+    } else { /* a call-quality record removed */
+      sql = g_strdup_printf(
+          "DELETE FROM consultation_quality WHERE appointment_id = %" G_GINT64_FORMAT
+          " AND role = '%s'",
+          id, roles[g_rand_int_range(rng, 0, 5)]);
     }
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
@@ -460,8 +552,14 @@ static void test_backfill(Fixture *f, gconstpointer data)
   (void)data;
 
   random_writes(f, rng, 1500);
-  /* Back to version 2: no summary, no triggers, no record of migration 3. */
+  /* Back to version 2: no summary, no triggers, no record of migrations 3 and 4. */
   sched_store_free(f->store);
+  raw_exec(f->path, "DROP TRIGGER stats_quality_appointment_insert;"
+                    " DROP TRIGGER stats_quality_appointment_update;"
+                    " DROP TRIGGER stats_quality_appointment_delete;"
+                    " DROP TABLE consultation_quality;"
+                    " ALTER TABLE patients DROP COLUMN prefers_audio_only;"
+                    " DELETE FROM schema_migrations WHERE version = 4");
   raw_exec(f->path, "DROP TRIGGER stats_appointment_insert; DROP TRIGGER stats_appointment_update;"
                     " DROP TRIGGER stats_appointment_delete; DROP TRIGGER"
                     " stats_consultation_insert; DROP TRIGGER stats_consultation_update;"
@@ -472,7 +570,7 @@ static void test_backfill(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), ==, 2);
   f->store = sched_store_open(f->path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(sched_store_schema_version(f->store), ==, 3);
+  g_assert_cmpint(sched_store_schema_version(f->store), ==, 4);
   g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_daily"), >, 0);
   assert_all_match(f);
   /* And it stays current from then on. */
@@ -543,6 +641,192 @@ static void test_facility_filter(Fixture *f, gconstpointer data)
   g_assert_true(found);
 }
 
+/* The call-quality calls through the public API: records are upserted by (appointment, role),
+ * checked field by field, counted in the statistics once (and only while) the appointment is
+ * fulfilled; a patient's audio-only choice is remembered. */
+static void test_quality(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  SchedStatsQuery q = {.from = AT(-1, 0, 0), .to = AT(2, 0, 0), .group_by = 0};
+  (void)data;
+
+  SchedAvailability av = {.doctor_id = f->doctor[0],
+                          .service_id = f->service[0],
+                          .weekday = 1,
+                          .start_min = 9 * 60,
+                          .end_min = 13 * 60};
+  g_assert_cmpint(sched_availability_add(f->store, &av, &error), >, 0);
+  g_assert_no_error(error);
+  gint64 ids[2];
+  for (int i = 0; i < 2; i++) {
+    SchedBookingRequest r = {f->doctor[0], f->service[0], f->patient, AT(0, 9, 15 * i)};
+    ids[i] = sched_appointment_book_slot(f->store, &r, AT(-1, 12, 0), NULL, &error);
+    g_assert_no_error(error);
+  }
+
+  /* During the call: written every minute, not counted yet (the appointment is not fulfilled). */
+  SchedCallQuality rec[2] = {
+      {.appointment_id = ids[0],
+       .role = (char *)"patient",
+       .samples = 60,
+       .avg_score = 3.5,
+       .avg_loss = 0.04,
+       .avg_rtt_ms = 180,
+       .avg_video_kbps = 300,
+       .audio_only_weak_s = 0,
+       .updated_at = AT(0, 9, 10)},
+      {.appointment_id = ids[0],
+       .role = (char *)"doctor",
+       .samples = 60,
+       .avg_score = 4.5,
+       .avg_loss = 0.0,
+       .avg_rtt_ms = 20,
+       .avg_video_kbps = 900,
+       .updated_at = AT(0, 9, 10)},
+  };
+  g_assert_true(sched_consultation_waiting(f->store, ids[0], AT(0, 8, 58), &error));
+  g_assert_true(sched_consultation_started(f->store, ids[0], AT(0, 9, 0), &error));
+  g_assert_true(sched_consultation_quality_put(f->store, rec, 2, &error));
+  g_assert_no_error(error);
+  {
+    g_autoptr(GPtrArray) rows = sched_stats_query(f->store, &q, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 0);
+  }
+  /* The last write, at the end: the patient's video paused 40 s for a weak link, 30 s chosen. */
+  rec[0].samples = 120;
+  rec[0].avg_score = 3.0;
+  rec[0].audio_only_weak_s = 40;
+  rec[0].audio_only_chosen_s = 30;
+  rec[0].updated_at = AT(0, 9, 11);
+  rec[1].samples = 120;
+  g_assert_true(sched_consultation_quality_put(f->store, rec, 2, &error));
+  g_assert_true(sched_consultation_ended(f->store, ids[0], AT(0, 9, 12), "completed", &error));
+  g_assert_no_error(error);
+
+  g_autoptr(GPtrArray) list = sched_consultation_quality_list(f->store, ids[0], &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 2);
+  const SchedCallQuality *doc = g_ptr_array_index(list, 0), *pat = g_ptr_array_index(list, 1);
+  g_assert_cmpstr(doc->role, ==, "doctor");
+  g_assert_cmpstr(pat->role, ==, "patient");
+  g_assert_cmpint(pat->samples, ==, 120);
+  g_assert_cmpfloat(pat->avg_score, ==, 3.0);
+  g_assert_cmpfloat(pat->avg_loss, ==, 0.04);
+  g_assert_cmpint(pat->audio_only_weak_s, ==, 40);
+  g_assert_cmpint(pat->audio_only_chosen_s, ==, 30);
+  g_assert_cmpint(pat->updated_at, ==, AT(0, 9, 11));
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM consultation_quality"), ==, 2);
+
+  {
+    g_autoptr(GPtrArray) rows = sched_stats_query(f->store, &q, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(rows->len, ==, 1);
+    const SchedStatsRow *r = g_ptr_array_index(rows, 0);
+    g_assert_cmpint(r->quality_consultations, ==, 1);
+    g_assert_cmpint(r->audio_fallbacks, ==, 1);
+    g_assert_cmpfloat_with_epsilon(r->avg_score, 3.75, 1e-9); /* (3.0 + 4.5) / 2, equal samples */
+    g_assert_cmpfloat_with_epsilon(r->avg_loss, 0.02, 1e-9);
+    g_assert_cmpfloat_with_epsilon(r->avg_rtt_ms, 100, 1e-9);
+    g_assert_cmpfloat_with_epsilon(r->avg_video_kbps, 600, 1e-9);
+    g_assert_true(r->small);
+  }
+  assert_all_match(f);
+
+  /* A second consultation, with a clean link. */
+  SchedCallQuality clean = {.appointment_id = ids[1],
+                            .role = (char *)"patient",
+                            .samples = 10,
+                            .avg_score = 5,
+                            .avg_loss = 0,
+                            .avg_rtt_ms = 0,
+                            .avg_video_kbps = 1200,
+                            .updated_at = AT(0, 9, 30)};
+  g_assert_true(sched_consultation_quality_put(f->store, &clean, 1, &error));
+  g_assert_true(sched_consultation_ended(f->store, ids[1], AT(0, 9, 35), "follow-up", &error));
+  g_assert_no_error(error);
+  {
+    g_autoptr(GPtrArray) rows = sched_stats_query(f->store, &q, &error);
+    g_assert_no_error(error);
+    const SchedStatsRow *r = g_ptr_array_index(rows, 0);
+    g_assert_cmpint(r->quality_consultations, ==, 2);
+    g_assert_cmpint(r->audio_fallbacks, ==, 1);
+    g_assert_cmpfloat_with_epsilon(r->avg_score, (3.75 + 5) / 2, 1e-9);
+  }
+  assert_all_match(f);
+
+  /* Refusals: nothing written. */
+  g_autofree char *before = raw_dump(f->path);
+  static const struct {
+    const char *field;
+    SchedError code;
+  } bad[] = {
+      {"appointment_id", SCHED_ERROR_NOT_FOUND}, {"role", SCHED_ERROR_INVALID},
+      {"samples", SCHED_ERROR_INVALID},          {"avg_score", SCHED_ERROR_INVALID},
+      {"avg_loss", SCHED_ERROR_INVALID},         {"avg_rtt_ms", SCHED_ERROR_INVALID},
+      {"avg_video_kbps", SCHED_ERROR_INVALID},   {"audio_only_weak_s", SCHED_ERROR_INVALID},
+      {"updated_at", SCHED_ERROR_INVALID},       {"appointment_id", SCHED_ERROR_NOT_FOUND},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_autoptr(GError) e = NULL;
+    SchedCallQuality two[2] = {clean, clean};
+    SchedCallQuality *x = &two[1]; /* the second is bad: the first must not stay written */
+    two[0].role = (char *)"doctor";
+    switch (i) {
+    case 0:
+      x->appointment_id = 0;
+      break;
+    case 1:
+      x->role = (char *)"nurse";
+      break;
+    case 2:
+      x->samples = -1;
+      break;
+    case 3:
+      x->avg_score = 5.5;
+      break;
+    case 4:
+      x->avg_loss = 1.5;
+      break;
+    case 5:
+      x->avg_rtt_ms = NAN;
+      break;
+    case 6:
+      x->avg_video_kbps = -1;
+      break;
+    case 7:
+      x->audio_only_weak_s = -1;
+      break;
+    case 8:
+      x->updated_at = 0;
+      break;
+    case 9:
+      x->appointment_id = 999999;
+      break;
+    }
+    g_assert_false(sched_consultation_quality_put(f->store, two, 2, &e));
+    g_assert_error(e, SCHED_ERROR, (gint)bad[i].code);
+    g_autofree char *field = sched_error_field(e);
+    g_assert_cmpstr(field, ==, bad[i].field);
+  }
+  g_autofree char *after = raw_dump(f->path);
+  g_assert_cmpstr(after, ==, before);
+
+  /* The patient's audio-only choice. */
+  g_autoptr(SchedPatient) p0 = sched_patient_get(f->store, f->patient, &error);
+  g_assert_no_error(error);
+  g_assert_false(p0->prefers_audio_only);
+  g_assert_true(sched_patient_set_audio_only(f->store, f->patient, TRUE, &error));
+  g_assert_no_error(error);
+  g_autoptr(SchedPatient) p1 = sched_patient_get(f->store, f->patient, &error);
+  g_assert_true(p1->prefers_audio_only);
+  g_assert_true(sched_patient_set_audio_only(f->store, f->patient, FALSE, &error));
+  g_autoptr(SchedPatient) p2 = sched_patient_get(f->store, f->patient, &error);
+  g_assert_false(p2->prefers_audio_only);
+  g_assert_false(sched_patient_set_audio_only(f->store, 424242, TRUE, &error));
+  g_assert_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND);
+}
+
 int main(int argc, char *argv[])
 {
   g_test_init(&argc, &argv, NULL);
@@ -555,6 +839,8 @@ int main(int argc, char *argv[])
   g_test_add("/sched/stats/backfill", Fixture, NULL, fixture_set_up, test_backfill,
              fixture_tear_down);
   g_test_add("/sched/stats/invalid", Fixture, NULL, fixture_set_up, test_invalid,
+             fixture_tear_down);
+  g_test_add("/sched/stats/quality", Fixture, NULL, fixture_set_up, test_quality,
              fixture_tear_down);
   g_test_add("/sched/stats/facility-filter", Fixture, NULL, fixture_set_up, test_facility_filter,
              fixture_tear_down);

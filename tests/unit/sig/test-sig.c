@@ -1,6 +1,8 @@
-/* test-sig.c — unit tests of the signaling module's pure parts: the message codec and the
- * consultation state machine. */
+/* test-sig.c — unit tests of the signaling module's pure parts: the message codec, the
+ * consultation state machine and the quality record's totals. */
 #include <string.h>
+
+#include "sig-quality.h"
 
 #include "sig-call.h"
 #include "sig-msg.h"
@@ -60,6 +62,13 @@ static void test_codec_valid(void)
   g_assert_cmpstr(inv->role, ==, "interpreter");
   g_autoptr(SigMsg) leave = parse_ok("{\"type\":\"leave\",\"extra\":[1,2]}");
   g_assert_cmpint(leave->type, ==, SIG_MSG_LEAVE);
+
+  g_autoptr(SigMsg) ao_on = parse_ok("{\"type\":\"audio_only\",\"on\":true}");
+  g_assert_cmpint(ao_on->type, ==, SIG_MSG_AUDIO_ONLY);
+  g_assert_true(ao_on->audio_only);
+  g_autoptr(SigMsg) ao_off = parse_ok("{\"type\":\"audio_only\",\"on\":false}");
+  g_assert_false(ao_off->audio_only);
+  g_assert_cmpstr(sig_msg_type_name(SIG_MSG_AUDIO_ONLY), ==, "audio_only");
 }
 
 static void test_codec_malformed(void)
@@ -91,6 +100,10 @@ static void test_codec_malformed(void)
       {"{\"type\":\"end\",\"outcome\":\"whatever\"}", "outcome"},
       {"{\"type\":\"invite\",\"appointment_id\":1,\"role\":\"doctor\"}", "role"},
       {"{\"type\":\"hello\",\"type\":\"admit\"}", "JSON"},
+      {"{\"type\":\"audio_only\"}", "on"},
+      {"{\"type\":\"audio_only\",\"on\":null}", "on"},
+      {"{\"type\":\"audio_only\",\"on\":1}", "on"},
+      {"{\"type\":\"audio_only\",\"on\":\"true\"}", "on"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autofree char *why = parse_bad(cases[i].text, strlen(cases[i].text));
@@ -123,6 +136,105 @@ static void test_codec_error_builder(void)
                   "not known\",\"fatal\":true}");
   g_autofree char *e2 = sig_msg_error("malformed_message", "x", FALSE);
   g_assert_null(strstr(e2, "fatal"));
+}
+
+/* The quality and max_bitrate messages the pages receive (docs/protocol.md). */
+static void test_codec_quality_builders(void)
+{
+  SfuQuality q = {.score = 4,
+                  .loss_down = 0.012345,
+                  .loss_up = 0.5,
+                  .rtt_ms = 84,
+                  .jitter_ms = 7,
+                  .estimate_bps = 1234567,
+                  .video_bps_down = 600400,
+                  .video_bps_up = 999,
+                  .video = SFU_VIDEO_WEAK_LINK};
+  g_autofree char *m = sig_msg_quality("p0001", "patient", &q);
+  g_assert_cmpstr(m, ==,
+                  "{\"type\":\"quality\",\"participant\":\"p0001\",\"role\":\"patient\","
+                  "\"score\":4,\"label\":\"good\",\"video\":\"weak_link\",\"loss_down\":0.0123,"
+                  "\"loss_up\":0.5,\"rtt_ms\":84,\"jitter_ms\":7,\"estimate_kbps\":1235,"
+                  "\"video_kbps_down\":600,\"video_kbps_up\":1}");
+  /* Unknown values are null; out-of-range ratios are clamped. */
+  SfuQuality u = {.score = 0, .loss_down = -1, .loss_up = 7, .video = SFU_VIDEO_CHOSEN};
+  g_autofree char *m2 = sig_msg_quality("p2", "doctor", &u);
+  g_assert_nonnull(strstr(m2, "\"score\":null,\"label\":\"unknown\",\"video\":\"chosen\""));
+  g_assert_nonnull(strstr(m2, "\"loss_down\":0.0,\"loss_up\":1.0,\"rtt_ms\":null"));
+  g_assert_nonnull(strstr(m2, "\"estimate_kbps\":null"));
+  SfuQuality big = {.score = 9, .video = SFU_VIDEO_ON};
+  g_autofree char *m3 = sig_msg_quality("p3", "family", &big);
+  g_assert_nonnull(strstr(m3, "\"score\":5,\"label\":\"excellent\",\"video\":\"on\""));
+
+  g_autofree char *b0 = sig_msg_max_bitrate(0);
+  g_assert_cmpstr(b0, ==, "{\"type\":\"max_bitrate\",\"video_kbps\":0}");
+  g_autofree char *b1 = sig_msg_max_bitrate(250000);
+  g_assert_cmpstr(b1, ==, "{\"type\":\"max_bitrate\",\"video_kbps\":250}");
+  g_autofree char *b2 = sig_msg_max_bitrate(SFU_NO_CAP);
+  g_assert_cmpstr(b2, ==, "{\"type\":\"max_bitrate\",\"video_kbps\":null}");
+  g_autofree char *b3 = sig_msg_max_bitrate(300); /* never rounds a cap down to "stop" */
+  g_assert_cmpstr(b3, ==, "{\"type\":\"max_bitrate\",\"video_kbps\":1}");
+  g_autofree char *b4 = sig_msg_max_bitrate(SFU_NO_CAP - 1);
+  g_assert_cmpstr(b4, ==, "{\"type\":\"max_bitrate\",\"video_kbps\":4294967}");
+}
+
+/* Totals per role: means over scored samples, paused seconds by reason, seeding from a record. */
+static void test_quality_totals(void)
+{
+  g_autoptr(SigQuality) acc = sig_quality_new(42);
+  g_assert_false(sig_quality_dirty(acc));
+  SfuQuality good = {.score = 5,
+                     .loss_down = 0.01,
+                     .loss_up = 0.03,
+                     .rtt_ms = 40,
+                     .video_bps_down = 800000,
+                     .video = SFU_VIDEO_ON};
+  SfuQuality weak = {.score = 2,
+                     .loss_down = 0.2,
+                     .loss_up = 0.1,
+                     .rtt_ms = 0,
+                     .video_bps_down = 0,
+                     .video = SFU_VIDEO_WEAK_LINK};
+  SfuQuality chosen = {.score = 4, .rtt_ms = 60, .video = SFU_VIDEO_CHOSEN};
+  SfuQuality unknown = {.score = 0, .video = SFU_VIDEO_WEAK_LINK};
+  sig_quality_add(acc, "patient", &good, 1.0);
+  sig_quality_add(acc, "patient", &weak, 1.5);
+  sig_quality_add(acc, "patient", &weak, 1.0);
+  sig_quality_add(acc, "patient", &unknown, 1.0); /* seconds only */
+  sig_quality_add(acc, "doctor", &chosen, 1.0);
+  sig_quality_add(acc, "doctor", &chosen, 2.0);
+  g_assert_true(sig_quality_dirty(acc));
+  g_autoptr(GArray) recs = sig_quality_records(acc, 1767571200);
+  g_assert_false(sig_quality_dirty(acc));
+  g_assert_cmpuint(recs->len, ==, 2);
+  SchedCallQuality *d = &g_array_index(recs, SchedCallQuality, 0);
+  SchedCallQuality *p = &g_array_index(recs, SchedCallQuality, 1);
+  g_assert_cmpstr(d->role, ==, "doctor");
+  g_assert_cmpstr(p->role, ==, "patient");
+  g_assert_cmpint(p->appointment_id, ==, 42);
+  g_assert_cmpint(p->samples, ==, 3);
+  g_assert_cmpfloat_with_epsilon(p->avg_score, 3.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon(p->avg_loss, (0.03 + 0.2 + 0.2) / 3, 1e-12); /* worse direction */
+  g_assert_cmpfloat_with_epsilon(p->avg_rtt_ms, 40.0, 1e-12); /* unknown RTTs left out */
+  g_assert_cmpfloat_with_epsilon(p->avg_video_kbps, 800.0 / 3, 1e-9);
+  g_assert_cmpint(p->audio_only_weak_s, ==, 4); /* 1.5 + 1 + 1 = 3.5, rounded */
+  g_assert_cmpint(p->audio_only_chosen_s, ==, 0);
+  g_assert_cmpint(p->updated_at, ==, 1767571200);
+  g_assert_cmpint(d->samples, ==, 2);
+  g_assert_cmpint(d->audio_only_chosen_s, ==, 3);
+  g_assert_cmpfloat_with_epsilon(d->avg_rtt_ms, 60.0, 1e-12);
+
+  /* A new accumulator seeded from the written records goes on where they ended. */
+  g_autoptr(SigQuality) again = sig_quality_new(42);
+  for (guint i = 0; i < recs->len; i++)
+    sig_quality_seed(again, &g_array_index(recs, SchedCallQuality, i));
+  sig_quality_add(again, "patient", &good, 1.0);
+  g_autoptr(GArray) recs2 = sig_quality_records(again, 1767571260);
+  SchedCallQuality *p2 = &g_array_index(recs2, SchedCallQuality, 1);
+  g_assert_cmpint(p2->samples, ==, 4);
+  g_assert_cmpfloat_with_epsilon(p2->avg_score, 14.0 / 4, 1e-12);
+  g_assert_cmpint(p2->audio_only_weak_s, ==, 4);
+  g_assert_cmpfloat_with_epsilon(p2->avg_rtt_ms, 40.0, 1e-12);
 }
 
 static void test_call_waiting_admit(void)
@@ -221,6 +333,8 @@ int main(int argc, char **argv)
   g_test_add_func("/sig/codec/malformed", test_codec_malformed);
   g_test_add_func("/sig/codec/error-builder", test_codec_error_builder);
   g_test_add_func("/sig/codec/validators", test_validators);
+  g_test_add_func("/sig/codec/quality-builders", test_codec_quality_builders);
+  g_test_add_func("/sig/quality/totals", test_quality_totals);
   g_test_add_func("/sig/call/waiting-admit", test_call_waiting_admit);
   g_test_add_func("/sig/call/guests-and-cap", test_call_guests_and_cap);
   g_test_add_func("/sig/call/leave-rejoin-end", test_call_leave_rejoin_end);
