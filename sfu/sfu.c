@@ -1353,31 +1353,40 @@ static void leg_read_reports(Pc *pc)
   GValueArray *sources =
       arr && G_VALUE_HOLDS(arr, g_value_array_get_type()) ? g_value_get_boxed(arr) : NULL;
   guint n = sources ? sources->n_values : 0;
-  gboolean have = FALSE;
-  guint best_clock = 0;
+  /* Our own streams (internal) give the clock rates; the subscriber's receiver reports sit on
+   * its remote source as rb-* about one of ours (rb-ssrc); rtpsession keeps the last one. */
+  GHashTable *clock_rates = g_hash_table_new(NULL, NULL);
+  for (guint i = 0; i < n; i++) {
+    const GstStructure *src = gst_value_get_structure(g_value_array_get_nth(sources, i));
+    gboolean internal = FALSE;
+    guint ssrc = 0;
+    gint clock_rate = 0;
+    gst_structure_get_boolean(src, "internal", &internal);
+    if (internal && gst_structure_get_uint(src, "ssrc", &ssrc) &&
+        gst_structure_get_int(src, "clock-rate", &clock_rate) && clock_rate > 0)
+      g_hash_table_insert(clock_rates, GUINT_TO_POINTER(ssrc), GINT_TO_POINTER(clock_rate));
+  }
   for (guint i = 0; i < n; i++) {
     const GstStructure *src = gst_value_get_structure(g_value_array_get_nth(sources, i));
     gboolean internal = FALSE, have_rb = FALSE;
-    gint clock_rate = 0;
-    guint fraction = 0, jitter = 0, rtt = 0;
+    guint rb_ssrc = 0, fraction = 0, jitter = 0, rtt = 0;
     gst_structure_get_boolean(src, "internal", &internal);
     gst_structure_get_boolean(src, "have-rb", &have_rb);
-    gst_structure_get_int(src, "clock-rate", &clock_rate);
-    if (!internal || !have_rb || clock_rate <= 0)
+    if (internal || !have_rb || !gst_structure_get_uint(src, "rb-ssrc", &rb_ssrc))
       continue;
-    /* video (90 kHz) first: it carries most of the leg's packets */
-    if (have && (guint)clock_rate < best_clock)
+    guint clock_rate =
+        GPOINTER_TO_UINT(g_hash_table_lookup(clock_rates, GUINT_TO_POINTER(rb_ssrc)));
+    if (!clock_rate)
       continue;
     gst_structure_get_uint(src, "rb-fractionlost", &fraction);
     gst_structure_get_uint(src, "rb-jitter", &jitter);
     gst_structure_get_uint(src, "rb-round-trip", &rtt);
     pc->adapt.loss = fraction / 256.0;
-    pc->adapt.jitter_ms = (guint)((guint64)jitter * 1000 / (guint)clock_rate);
+    pc->adapt.jitter_ms = (guint)((guint64)jitter * 1000 / clock_rate);
     if (rtt)
       pc->adapt.rtt_ms = (guint)(((guint64)rtt * 1000) >> 16);
-    best_clock = (guint)clock_rate;
-    have = TRUE;
   }
+  g_hash_table_unref(clock_rates);
   G_GNUC_END_IGNORE_DEPRECATIONS
   gst_structure_free(stats);
 }
