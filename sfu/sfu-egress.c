@@ -20,8 +20,6 @@ GST_DEBUG_CATEGORY_STATIC(egress_debug);
 /* Send times remembered per transport-wide sequence number: ~4 s of a 1 Mbit/s leg, more than
  * any feedback delay worth using. */
 #define EGRESS_SENT_RING 4096
-/* Chrome sends REMB about once a second, and at once when its estimate drops. */
-#define EGRESS_REMB_FRESH_US (3 * G_USEC_PER_SEC)
 
 typedef struct {
   guint16 seq;
@@ -50,6 +48,7 @@ struct SfuEgress {
   guint64 remb_bps; /* the subscriber's last REMB */
   gint64 remb_us;   /* when it came, 0 = never */
   guint twcc_reports;
+  gint64 twcc_us; /* when the last transport-cc report came */
   Sent sent[EGRESS_SENT_RING];
 };
 
@@ -231,6 +230,7 @@ void sfu_egress_on_feedback(SfuEgress *eg, const guint8 *fci, gsize len)
     sfu_bwe_on_feedback(eg->bwe, eg->feedback, m, g_get_monotonic_time());
     eg->stats.feedback_reports++;
     eg->twcc_reports++;
+    eg->twcc_us = g_get_monotonic_time();
   }
   g_mutex_unlock(&eg->lock);
 }
@@ -317,9 +317,11 @@ void sfu_egress_get_stats(SfuEgress *eg, SfuEgressStats *out)
 {
   g_mutex_lock(&eg->lock);
   *out = eg->stats;
-  /* The subscriber's own REMB while it sends one (it sees its whole downlink); else ours from
-   * its transport-cc feedback. */
-  if (eg->remb_us && g_get_monotonic_time() - eg->remb_us < EGRESS_REMB_FRESH_US) {
+  /* The subscriber's own REMB if it sends one (it sees its whole downlink), else ours from its
+   * transport-cc feedback, whichever came last. A silent subscriber (an outage) keeps its last
+   * estimate: falling back to "unknown" would lift its publisher's cap just as the link
+   * returns. */
+  if (eg->remb_us && eg->remb_us >= eg->twcc_us) {
     out->estimate_bps = (guint)MIN(eg->remb_bps, (guint64)EGRESS_MAX_BPS);
     out->estimate_from_remb = TRUE;
   } else if (eg->twcc_reports) {
