@@ -3,7 +3,9 @@
 // mode's setup() in srv, one headless Chromium per person inside pat and doc, connect(), then
 // 10 s of getStats showing each side decoding the other's video and audio, disconnect(),
 // teardown(). Everything it made is removed on exit. Run as root:
-//   node bench/weak/janus/selftest.mjs [--seconds 10] [--keep]
+//   node bench/weak/janus/selftest.mjs [--seconds 10] [--rounds 1] [--keep]
+// --rounds N: N connect/measure/disconnect rounds against the same Janus (as the driver does for
+// several profiles and cameras).
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync, existsSync } from 'node:fs';
@@ -19,7 +21,8 @@ const { chromium } = require('playwright-core');
 const { CHROMIUM_ARGS } = await import(path.join(REPO, 'tests', 'e2e', 'lib.mjs'));
 
 const argv = process.argv.slice(2);
-const SECONDS = Number(argv[argv.indexOf('--seconds') + 1]) || 10;
+const SECONDS = argv.includes('--seconds') ? Number(argv[argv.indexOf('--seconds') + 1]) || 10 : 10;
+const ROUNDS = argv.includes('--rounds') ? Number(argv[argv.indexOf('--rounds') + 1]) || 1 : 1;
 const KEEP = argv.includes('--keep');
 const ID = process.pid;
 const NS = { srv: `mwjan-${ID}-srv`, pat: `mwjan-${ID}-pat`, doc: `mwjan-${ID}-doc` };
@@ -105,7 +108,8 @@ const env = {
 const contexts = [];
 let setUp = false;
 let pages = null;
-const onSignal = () => { failed = true; log('interrupted'); };
+let interrupted = false;
+const onSignal = () => { failed = interrupted = true; log('interrupted: cleaning up'); };
 process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
 
@@ -118,34 +122,40 @@ try {
   const [patient, doctor] = await Promise.all([launch('pat', tmp), launch('doc', tmp)]);
   contexts.push(patient, doctor);
   log('chromium up in pat and doc');
-  pages = await mode.connect(env, { patient, doctor });
-  for (const [who, p] of [['patient', pages.patientPage], ['doctor', pages.doctorPage]]) {
-    for (const l of await selectedPair(p)) log(`${who} ${l}`);
-  }
-  log(`room as Janus reports it: ${JSON.stringify(await pages.doctorPage.evaluate(() => window.__janusRoomInfo()))}`);
-  const who = [['patient', pages.patientPage, 'doctor'], ['doctor', pages.doctorPage, 'patient']];
-  const first = {};
-  for (const [name, page, other] of who) first[name] = (await stats(page))[other];
-  let last = {};
-  for (let t = 2; t <= SECONDS; t += 2) {
-    await sleep(2000);
-    const row = [];
-    for (const [name, page, other] of who) {
-      const s = (last[name] = (await stats(page))[other]);
-      row.push(`${name}<-${other}: ${s.width}x${s.height} framesDecoded ${s.framesDecoded} video ${(s.videoBytes / 1024).toFixed(0)} KiB, audio packets ${s.audioPackets} samples ${s.audioSamples} energy ${s.audioEnergy.toFixed(3)}`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (ROUNDS > 1) log(`-- round ${round}/${ROUNDS}`);
+    pages = await mode.connect(env, { patient, doctor });
+    for (const [who, p] of [['patient', pages.patientPage], ['doctor', pages.doctorPage]]) {
+      for (const l of await selectedPair(p)) log(`${who} ${l}`);
     }
-    log(`t+${t}s ${row.join(' | ')}`);
-  }
-  for (const [name, , other] of who) {
-    const a = first[name], b = last[name];
-    const fps = (b.framesDecoded - a.framesDecoded) / SECONDS;
-    const kbps = ((b.videoBytes - a.videoBytes) * 8) / SECONDS / 1000;
-    const aps = (b.audioPackets - a.audioPackets) / SECONDS;
-    const sps = (b.audioSamples - a.audioSamples) / SECONDS;
-    const ok = fps > 5 && aps > 20 && sps > 8000 && b.audioEnergy > a.audioEnergy;
-    if (!ok) failed = true;
-    log(`${ok ? 'PASS' : 'FAIL'} ${name} receives ${other}: ${fps.toFixed(1)} frames/s decoded, ${kbps.toFixed(0)} kbit/s video, ` +
-      `${aps.toFixed(1)} audio packets/s, ${sps.toFixed(0)} audio samples/s`);
+    log(`room as Janus reports it: ${JSON.stringify(await pages.doctorPage.evaluate(() => window.__janusRoomInfo()))}`);
+    const who = [['patient', pages.patientPage, 'doctor'], ['doctor', pages.doctorPage, 'patient']];
+    const first = {};
+    for (const [name, page, other] of who) first[name] = (await stats(page))[other];
+    let last = {};
+    for (let t = 2; t <= SECONDS; t += 2) {
+      await sleep(2000);
+      if (interrupted) throw new Error('interrupted');
+      const row = [];
+      for (const [name, page, other] of who) {
+        const s = (last[name] = (await stats(page))[other]);
+        row.push(`${name}<-${other}: ${s.width}x${s.height} framesDecoded ${s.framesDecoded} video ${(s.videoBytes / 1024).toFixed(0)} KiB, audio packets ${s.audioPackets} samples ${s.audioSamples} energy ${s.audioEnergy.toFixed(3)}`);
+      }
+      log(`t+${t}s ${row.join(' | ')}`);
+    }
+    for (const [name, , other] of who) {
+      const a = first[name], b = last[name];
+      const fps = (b.framesDecoded - a.framesDecoded) / SECONDS;
+      const kbps = ((b.videoBytes - a.videoBytes) * 8) / SECONDS / 1000;
+      const aps = (b.audioPackets - a.audioPackets) / SECONDS;
+      const sps = (b.audioSamples - a.audioSamples) / SECONDS;
+      const ok = fps > 5 && aps > 20 && sps > 8000 && b.audioEnergy > a.audioEnergy;
+      if (!ok) failed = true;
+      log(`${ok ? 'PASS' : 'FAIL'} ${name} receives ${other}: ${fps.toFixed(1)} frames/s decoded, ${kbps.toFixed(0)} kbit/s video, ` +
+        `${aps.toFixed(1)} audio packets/s, ${sps.toFixed(0)} audio samples/s`);
+    }
+    await mode.disconnect(env, pages);
+    pages = null;
   }
 } catch (e) {
   failed = true;

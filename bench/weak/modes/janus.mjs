@@ -13,6 +13,7 @@ const CLIENT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 const ORIGIN = 'http://localhost';
 const CONNECT_TIMEOUT_MS = 45000;
 const servers = new WeakMap(); // env -> janus handle
+const leaving = new WeakSet(); // pages being disconnected (their hangup lines are expected)
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -20,6 +21,7 @@ async function openClient(ctx, display, env, wsUrl) {
   const page = await ctx.newPage();
   page.on('console', (m) => {
     const t = m.text();
+    if (leaving.has(page)) return;
     if (m.type() === 'error' || /error|failed|hangup|slowlink|refused/.test(t)) env.log(`janus/${display}: ${t}`);
   });
   page.on('pageerror', (e) => env.log(`janus/${display}: pageerror ${e.message}`));
@@ -80,6 +82,7 @@ export default {
   async disconnect(env, pages) {
     const list = [pages && pages.patientPage, pages && pages.doctorPage].filter(Boolean);
     await Promise.all(list.map(async (p) => {
+      leaving.add(p);
       await Promise.race([p.evaluate(() => window.__janusLeave && window.__janusLeave()).catch(() => {}), sleep(5000)]);
       await p.close().catch(() => {});
     }));
