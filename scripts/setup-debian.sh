@@ -9,7 +9,9 @@ BUILD_PKGS=(meson ninja-build pkg-config build-essential
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice libnice-dev
   libsrtp2-dev libwebsockets-dev libsqlite3-dev libjansson-dev libssl-dev libsodium-dev
   libsoup-3.0-dev sqlite3 openssl ca-certificates)
-TEST_PKGS=(chromium iproute2 iptables nodejs npm procps)
+# libnetfilter-queue-dev: bench/weak/nfq-delay, the delay stage of the weak-link test (Debian 12's
+# kernel here has no netem); meson builds it only when the library is found.
+TEST_PKGS=(chromium iproute2 iptables nodejs npm procps libnetfilter-queue-dev)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then
