@@ -1,0 +1,153 @@
+// The weak-link benchmark driver: for each mode × profile × camera, one call between a patient
+// and a doctor (each a headless Chromium in its own namespace), the patient's link following the
+// profile's schedule, getStats() sampled in both pages; then the figures per direction, a JSON
+// file and the Markdown report docs/weak-links.md. Run it through bench/weak/run.sh (root; it
+// makes the namespaces and runs this inside the srv one).
+//
+//   node bench/weak/run.mjs --prefix P [--quick] [--profiles a,b] [--modes ours,p2p,janus]
+//        [--cameras default,busy] [--seconds N] [--warmup N] [--no-doc] [--doc FILE]
+
+import { writeFile, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+  options: {
+    prefix: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    profiles: { type: 'string', default: 'good,rural-3g,edge,step,outage' },
+    modes: { type: 'string', default: 'ours,p2p,janus' },
+    cameras: { type: 'string', default: 'default,busy' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    'no-doc': { type: 'boolean', default: false },
+    doc: { type: 'string' },
+    command: { type: 'string' },
+  },
+});
+if (!opt.prefix) {
+  console.error('run.mjs: --prefix missing (start it with bench/weak/run.sh)');
+  process.exit(2);
+}
+process.env.MW_E2E_HOST ||= '198.18.0.1';
+const H = await import('./lib/harness.mjs');
+const { PROFILES } = await import('./lib/profiles.mjs');
+
+const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const profiles = list(opt.profiles);
+for (const p of profiles) if (!PROFILES[p]) throw new Error(`unknown profile ${p}`);
+const cameras = list(opt.cameras);
+const warmup = opt.warmup ? Number(opt.warmup) : opt.quick ? 5 : 10;
+const total = opt.seconds ? Number(opt.seconds) : null;
+
+const env = await H.makeEnv(opt.prefix);
+const modes = await H.loadModes(list(opt.modes), env.log);
+const results = [];
+const started = new Date();
+for (const mode of modes) {
+  env.log(`== mode ${mode.name}: setup`);
+  try {
+    await mode.setup(env);
+  } catch (e) {
+    env.log(`mode ${mode.name}: setup failed: ${e.message}`);
+    results.push({ mode: mode.name, error: `setup: ${e.message}` });
+    await mode.teardown(env).catch(() => {});
+    continue;
+  }
+  try {
+    for (const profile of profiles) {
+      for (const camera of cameras) {
+        env.log(`== ${mode.name} / ${profile} / ${camera}`);
+        const r = await H.runOne(env, mode, profile, camera, { quick: opt.quick, total, warmup });
+        results.push(r);
+        if (!r.error) {
+          for (const dir of ['patientRx', 'doctorRx']) {
+            const m = r[dir];
+            env.log(`  ${dir}: ${m.videoKbps} kbit/s ${m.fps} fps, freezes ${m.freezeCount} (${m.frozenSecondsPerMinute} s/min), ` +
+              `audio concealed ${m.audioConcealmentPct} %, audio-only ${m.audioOnlySeconds} s` +
+              (m.adaptSeconds !== undefined ? `, adapt ${m.adaptSeconds} s, ramp-up ${m.rampUpSeconds} s` : '') +
+              (m.videoResumeSeconds !== undefined ? `, video resume ${m.videoResumeSeconds} s, audio resume ${m.audioResumeSeconds} s` : ''));
+          }
+        }
+      }
+    }
+  } finally {
+    await mode.teardown(env).catch((e) => env.log(`teardown ${mode.name}: ${e.message}`));
+  }
+}
+await H.freeEnv(env);
+
+// ---- report ----------------------------------------------------------------------------------
+
+const sh = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return '?'; } };
+const cpu = (os.cpus()[0]?.model || '?').replace(/\s+/g, ' ');
+const meta = {
+  date: started.toISOString(),
+  machine: `${os.hostname()}: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}`,
+  chromium: sh('/usr/bin/chromium', ['--version']),
+  commit: sh('git', ['-C', H.REPO, 'rev-parse', '--short', 'HEAD']),
+  command: opt.command || `bash bench/weak/run.sh ${process.argv.slice(2).filter((a) => !a.startsWith('--prefix') && a !== opt.prefix).join(' ')}`.trim(),
+  quick: opt.quick, warmupSeconds: warmup, sampleMs: H.SAMPLE_MS,
+};
+await mkdir(H.OUT, { recursive: true });
+const stamp = started.toISOString().replace(/[:.]/g, '-');
+const jsonFile = path.join(H.OUT, `results-${stamp}.json`);
+await writeFile(jsonFile, JSON.stringify({ meta, profiles: PROFILES, results }, null, 1));
+env.log(`wrote ${path.relative(H.REPO, jsonFile)}`);
+
+const f = (x, unit = '') => (x === null || x === undefined ? '–' : `${x}${unit}`);
+const five = (xs) => {
+  const out = [];
+  for (let i = 0; i < xs.length; i += 5) {
+    const c = xs.slice(i, i + 5);
+    out.push(Math.round(c.reduce((a, b) => a + b, 0) / c.length));
+  }
+  return out.join(' ');
+};
+let md = `# Weak links: measured\n\nGenerated by \`bench/weak/run.mjs\` (see bench/weak/README.md for the topology, the profiles ` +
+  `and how each figure is defined). Do not edit by hand.\n\n` +
+  `- date: ${meta.date}\n- machine: ${meta.machine}\n- command: \`${meta.command}\`\n- chromium: ${meta.chromium}\n` +
+  `- commit: ${meta.commit}\n- window: ${opt.quick ? 'quick' : 'full'} schedule${total ? `, ${total} s` : ''}, after a ${warmup} s warm-up; getStats() every ${H.SAMPLE_MS} ms\n\n` +
+  `Directions: **patient rx** is what the patient's page received (the doctor's media, down the impaired link); ` +
+  `**doctor rx** is what the doctor's page received (the patient's media, up the impaired link).\n`;
+for (const profile of profiles) {
+  const rows = results.filter((r) => r.profile === profile);
+  if (!rows.length) continue;
+  md += `\n## ${profile}: ${PROFILES[profile].desc}\n\n`;
+  md += '| mode | camera | direction | ICE | video kbit/s | sent kbit/s | fps | freezes | frozen s/min | video loss % | audio concealed % | audio-only s | no-video s | not connected s | adapt s | ramp-up s | video resume s | audio resume s | call up s |\n';
+  md += '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  const series = [];
+  for (const r of rows) {
+    if (r.error) {
+      md += `| ${r.mode} | ${r.camera} | – | failed: ${r.error.split('\n')[0].slice(0, 120).replace(/\|/g, '/')} ||||||||||||||||\n`;
+      continue;
+    }
+    for (const [dir, label] of [['patientRx', 'patient rx'], ['doctorRx', 'doctor rx']]) {
+      const m = r[dir];
+      if (m.error) { md += `| ${r.mode} | ${r.camera} | ${label} | ${m.error} ||||||||||||||||\n`; continue; }
+      md += `| ${r.mode} | ${r.camera} | ${label} | ${f(m.transport)} | ${f(m.videoKbps)} | ${f(m.sentVideoKbps)} | ${f(m.fps)} | ${f(m.freezeCount)} | ${f(m.frozenSecondsPerMinute)} | ` +
+        `${f(m.videoLossPct)} | ${f(m.audioConcealmentPct)}${m.audioConcealmentOutsideOutagePct != null ? ` (${m.audioConcealmentOutsideOutagePct} outside the outage)` : ''} | ` +
+        `${f(m.audioOnlySeconds)} | ${f(m.noVideoSeconds)} | ${f(m.notConnectedSeconds)}${m.connectedAtEnd ? '' : ' (not connected at end)'} | ` +
+        `${f(m.adaptSeconds)} | ${f(m.rampUpSeconds)} | ${f(m.videoResumeSeconds)} | ${f(m.audioResumeSeconds)} | ${f(r.callUpSeconds)} |\n`;
+      series.push(`- ${r.mode}/${r.camera}/${label}: ${five(m.series)}`);
+    }
+  }
+  md += `\nReceived video kbit/s, 5 s means over the window${PROFILES[profile].phases.length > 1 ? ` (phases: ${rows[0].phases.map((p) => `${p.secs} s at ${p.loss === 100 ? 'outage' : `${p.kbit} kbit/s`}`).join(', ')})` : ''}:\n\n${series.join('\n')}\n`;
+}
+md += `\n## Cameras\n\n${cameras.map((c) => `- ${c}: ${H.CAMERAS[c].desc}`).join('\n')}\n`;
+const good = results.filter((r) => r.profile === 'good' && !r.error);
+if (good.length) {
+  md += `\nWhat each source made on the good profile (the doctor's page received the patient's camera):\n\n` +
+    good.map((r) => `- ${r.mode}/${r.camera}: ${r.doctorRx.videoKbps} kbit/s received, ${r.patientRx.sentVideoKbps ?? '–'} sent by the patient's page, ${r.doctorRx.fps} fps, ${r.doctorRx.maxWidth} px wide`).join('\n') + '\n';
+}
+if (!opt['no-doc']) {
+  const docFile = opt.doc || path.join(H.REPO, 'docs', 'weak-links.md');
+  await writeFile(docFile, md);
+  env.log(`wrote ${path.relative(H.REPO, docFile)}`);
+}
+const mdFile = path.join(H.OUT, `results-${stamp}.md`);
+await writeFile(mdFile, md);
+console.log(md);
+process.exit(results.some((r) => r.error) ? 1 : 0);
