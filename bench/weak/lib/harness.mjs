@@ -253,6 +253,9 @@ export function directionMetrics(samples, w0, w1, marks) {
     videoLossPct: r1((100 * Math.max(0, d('vLost'))) / Math.max(1, d('vPkts') + Math.max(0, d('vLost')))),
     audioConcealmentPct: d('aSamples') > 0 ? r1((100 * d('aConcealed')) / d('aSamples')) : null,
     audioPacketsPerSecond: r1(d('aPkts') / secs),
+    // Seconds with no audio packet at all (outside a scheduled outage and the 2 s after it).
+    audioSilentSeconds: b.filter((x) => x.aPkts === 0 && !(marks.outage && x.t >= (marks.outage - w0) / 1000 - 1 &&
+      x.t < (marks.recover - w0) / 1000 + 2)).length,
     audioOnlySeconds: b.filter((x) => x.aPkts > 0 && x.frames === 0).length,
     noVideoSeconds: b.filter((x) => x.frames === 0).length,
     notConnectedSeconds: b.filter((x) => x.bad).length,
@@ -297,16 +300,21 @@ export function directionMetrics(samples, w0, w1, marks) {
     }
   }
   if (marks.recover) {
-    // Resume: the first sample after the link came back that shows a newly decoded frame / mostly
-    // real (not concealed) audio. Resolution: the sampling interval (SAMPLE_MS).
+    // Resume: the first sample after the link came back from which media flows again for a
+    // second: video, a newly decoded frame and at least 5 more in the next second (a lone frame
+    // left in a buffer is not a resumed picture); audio, packets arriving and more real than
+    // concealed samples over the next second. Resolution: the sampling interval (SAMPLE_MS).
     const after = samples.filter((s) => s.t > marks.recover);
     let prev = at(samples, marks.recover);
     let video = null;
     let audio = null;
     for (const s of after) {
-      if (video === null && s.vFrames > prev.vFrames) video = s.t - marks.recover;
-      const ds = s.aSamples - prev.aSamples;
-      if (audio === null && s.aPkts > prev.aPkts && ds > 0 && (ds - (s.aConcealed - prev.aConcealed)) > 0.5 * ds) {
+      const next = at(samples, s.t + 1000);
+      if (next.t < s.t + 750) break; // the window ended
+      if (video === null && s.vFrames > prev.vFrames && next.vFrames - s.vFrames >= 5) video = s.t - marks.recover;
+      const ds = next.aSamples - prev.aSamples;
+      if (audio === null && s.aPkts > prev.aPkts && next.aPkts > s.aPkts && ds > 0 &&
+          ds - (next.aConcealed - prev.aConcealed) > 0.5 * ds) {
         audio = s.t - marks.recover;
       }
       prev = s;
