@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # The weak-link topology: three network namespaces, the patient's link impaired both ways.
 #
-#   PREFIX-pat                 PREFIX-srv                         PREFIX-doc
-#   pat0 198.18.1.2 ══════ srvpat 198.18.1.1                      doc0 198.18.2.2
-#        (impaired)            198.18.0.1 (mw0: daemon, Janus)         │
-#                              srvdoc 198.18.2.1 ──────────────────────┘ (clean)
+#   PREFIX-pat                  PREFIX-srv                               PREFIX-doc
+#   pat0 198.18.0.2 ═══════ srvpat ─┐                                   doc0 198.18.0.3
+#        (impaired)                 br0 198.18.0.1 (daemon, Janus)          │
+#                           srvdoc ─┘ ──────────────────────────────────────┘ (clean)
 #
-# srv forwards (ip_forward=1), so pat and doc also reach each other through it (the
-# peer-to-peer baseline's media crosses the same impaired link). IPv6 is off everywhere (ICE
-# would otherwise find link-local pairs that the IPv4 rules miss).
+# One L2 segment through a bridge in srv (see up() for why the server's address is on br0), so
+# pat and doc also reach each other through srv (the peer-to-peer baseline's media crosses the
+# same impaired link). IPv6 is off everywhere (ICE would otherwise find link-local pairs that
+# the IPv4 rules miss).
 #
 # Impairment of the patient link, each direction on its own:
 #   rate   tbf on the sending end's egress (pat0 for the upload, srvpat for the download);
 #   loss   iptables `-m statistic --mode random` DROP in the receiving end's mangle PREROUTING
-#          (ingress, so the sender's socket never sees an error), in a chain MWLOSS of its own that
-#          a profile change flushes and refills;
+#          (ingress, so the sender's socket never sees an error; in srv `-m physdev --physdev-in
+#          srvpat`, with br_netfilter on), in a chain MWLOSS that a profile change refills;
 #   delay  where the kernel has netem: a netem qdisc at the root of each egress, the tbf its
 #          child (tc-netem(8)'s recipe); else NFQUEUE in the receiving end's mangle PREROUTING
 #          (after MWLOSS) and bench/weak/nfq-delay holding each verdict for the one-way delay.
@@ -50,34 +51,36 @@ nsup() { # ns
 up() {
   mkdir -p "$STATE"
   nsup "$SRV"; nsup "$PAT"; nsup "$DOC"
-  ip netns exec "$SRV" sysctl -qw net.ipv4.ip_forward=1
-  # The server's own address on an interface of its own (a dummy; lo where the kernel lacks it).
-  if ip -n "$SRV" link add mw0 type dummy 2>/dev/null; then
-    ip -n "$SRV" link set mw0 up
-    ip -n "$SRV" addr add 198.18.0.1/32 dev mw0
-  else
-    ip -n "$SRV" addr add 198.18.0.1/32 dev lo
-  fi
-  # veth pairs made inside srv, their peers moved straight into pat/doc: no name ever appears in
-  # the host's namespace (other runs may be making theirs at the same time).
+  # One L2 segment: a bridge in srv holds the server's address and the two links are its ports.
+  # The server's address must be on the interface its packets leave by: libnice sends from the
+  # interface that holds the ICE address (on lo or a side interface, every UDP packet to a
+  # browser was lost and only ICE-TCP connected). pat and doc reach each other through the
+  # bridge, so the p2p call's media crosses the same impaired link.
+  ip -n "$SRV" link add br0 type bridge
   ip -n "$SRV" link add srvpat type veth peer name pat0 netns "$PAT"
   ip -n "$SRV" link add srvdoc type veth peer name doc0 netns "$DOC"
-  ip -n "$SRV" addr add 198.18.1.1/24 dev srvpat
-  ip -n "$SRV" addr add 198.18.2.1/24 dev srvdoc
-  ip -n "$PAT" addr add 198.18.1.2/24 dev pat0
-  ip -n "$DOC" addr add 198.18.2.2/24 dev doc0
-  for l in "$SRV srvpat" "$SRV srvdoc" "$PAT pat0" "$DOC doc0"; do
+  ip -n "$SRV" link set srvpat master br0
+  ip -n "$SRV" link set srvdoc master br0
+  ip -n "$SRV" addr add 198.18.0.1/24 dev br0
+  ip -n "$PAT" addr add 198.18.0.2/24 dev pat0
+  ip -n "$DOC" addr add 198.18.0.3/24 dev doc0
+  for l in "$SRV br0" "$SRV srvpat" "$SRV srvdoc" "$PAT pat0" "$DOC doc0"; do
     set -- $l
     ip -n "$1" link set "$2" up
   done
-  ip -n "$PAT" route add default via 198.18.1.1
-  ip -n "$DOC" route add default via 198.18.2.1
+  # Default routes (Chromium gathers no candidates without one); srv forwards nothing, so
+  # whatever a browser sends elsewhere (DNS to the host's resolver) ends there.
+  ip -n "$PAT" route add default via 198.18.0.1
+  ip -n "$DOC" route add default via 198.18.0.1
+  ip netns exec "$SRV" sysctl -qw net.ipv4.ip_forward=0
+  # Bridged packets (pat to doc) through iptables too (br_netfilter), so the upload's loss and
+  # delay apply to them as to packets for the server.
+  ip netns exec "$SRV" sysctl -qw net.bridge.bridge-nf-call-iptables=1
   # Loss chains and the delay hooks, both at the receiving end's ingress of the patient link.
-  for l in "$SRV srvpat" "$PAT pat0"; do
-    set -- $l
-    ip netns exec "$1" iptables -t mangle -N MWLOSS
-    ip netns exec "$1" iptables -t mangle -A PREROUTING -i "$2" -j MWLOSS
-  done
+  ip netns exec "$SRV" iptables -t mangle -N MWLOSS
+  ip netns exec "$SRV" iptables -t mangle -A PREROUTING -m physdev --physdev-in srvpat -j MWLOSS
+  ip netns exec "$PAT" iptables -t mangle -N MWLOSS
+  ip netns exec "$PAT" iptables -t mangle -A PREROUTING -i pat0 -j MWLOSS
   if has_netem; then echo netem >"$STATE/delay-kind"; else echo nfqueue >"$STATE/delay-kind"; fi
   echo "netns: $SRV $PAT $DOC up (delay by $(cat "$STATE/delay-kind"))"
 }
@@ -130,22 +133,25 @@ loss_dir() { # ns pct
 }
 
 # NFQUEUE delay: one nfq-delay per receiving end; restarted only when the delay changes.
-delay_nfq() { # ns dev oneway_ms tag
-  local ns=$1 dev=$2 ow=$3 tag=$4 pidf="$STATE/nfq-$4.pid" cur="$STATE/nfq-$4.ms"
+delay_nfq() { # ns "match" oneway_ms tag
+  local ns=$1 ow=$3 tag=$4
+  local -a match
+  local pidf="$STATE/nfq-$4.pid" cur="$STATE/nfq-$4.ms"
+  read -r -a match <<<"$2"
   if [[ -f $cur && $(cat "$cur") == "$ow" ]]; then return 0; fi
   if [[ -f $pidf ]]; then
     kill -TERM "$(cat "$pidf")" 2>/dev/null || true
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$(cat "$pidf")" 2>/dev/null || break; sleep 0.1; done
     rm -f "$pidf"
   fi
-  ip netns exec "$ns" iptables -t mangle -D PREROUTING -i "$dev" -j NFQUEUE --queue-num $QUEUE --queue-bypass 2>/dev/null || true
+  ip netns exec "$ns" iptables -t mangle -D PREROUTING "${match[@]}" -j NFQUEUE --queue-num $QUEUE --queue-bypass 2>/dev/null || true
   echo "$ow" >"$cur"
   ((ow > 0)) || return 0
   [[ -x $NFQ_DELAY ]] || { echo "netns: $NFQ_DELAY missing (meson compile -C build; needs libnetfilter-queue-dev)" >&2; exit 1; }
   ip netns exec "$ns" "$NFQ_DELAY" --queue $QUEUE --delay "$ow" </dev/null >>"$STATE/nfq-$tag.log" 2>&1 &
   echo $! >"$pidf"
   sleep 0.2 # bound before packets are sent to it (--queue-bypass covers the gap anyway)
-  ip netns exec "$ns" iptables -t mangle -A PREROUTING -i "$dev" -j NFQUEUE --queue-num $QUEUE --queue-bypass
+  ip netns exec "$ns" iptables -t mangle -A PREROUTING "${match[@]}" -j NFQUEUE --queue-num $QUEUE --queue-bypass
 }
 
 shape() { # kbit rtt loss
@@ -159,8 +165,8 @@ shape() { # kbit rtt loss
   loss_dir "$SRV" "$loss"
   loss_dir "$PAT" "$loss"
   if [[ $kind == nfqueue ]]; then
-    delay_nfq "$SRV" srvpat "$ow" up
-    delay_nfq "$PAT" pat0 "$ow" down
+    delay_nfq "$SRV" "-m physdev --physdev-in srvpat" "$ow" up
+    delay_nfq "$PAT" "-i pat0" "$ow" down
   fi
 }
 

@@ -55,7 +55,9 @@ if [ "${1:-}" = "--node-test" ]; then
   bash "$HERE/netns.sh" up "$P"
   cd "$REPO"
   set +e
-  ip netns exec "$P-srv" env MW_WEAK_PREFIX="$P" node --test --test-concurrency=1 --test-timeout=600000 "$@"
+  # In the background and waited for, so that a TERM to this script runs cleanup at once.
+  ip netns exec "$P-srv" env MW_WEAK_PREFIX="$P" node --test --test-concurrency=1 --test-timeout=600000 "$@" &
+  wait $!
   rc=$?
   set -e
   exit "$rc"
@@ -68,7 +70,8 @@ esac
 bash "$HERE/netns.sh" up "$P"
 cd "$REPO"
 set +e
-ip netns exec "$P-srv" node "$HERE/run.mjs" --prefix "$P" --command "bash bench/weak/run.sh $*" "$@"
+ip netns exec "$P-srv" node "$HERE/run.mjs" --prefix "$P" --command "bash bench/weak/run.sh $*" "$@" &
+wait $!
 rc=$?
 set -e
 exit "$rc"

@@ -30,7 +30,7 @@ export async function makeEnv(prefix, { log = (m) => console.log(m) } = {}) {
   const workDir = await mkdtemp(path.join(tmpdir(), `${prefix}-work-`));
   return {
     prefix, srvNs: `${prefix}-srv`, patNs: `${prefix}-pat`, docNs: `${prefix}-doc`,
-    srvAddr: '198.18.0.1', patAddr: '198.18.1.2', docAddr: '198.18.2.2',
+    srvAddr: '198.18.0.1', patAddr: '198.18.0.2', docAddr: '198.18.0.3',
     workDir, repo: REPO, log,
   };
 }
@@ -92,7 +92,10 @@ export async function launchIn(env, ns, name, camera) {
     executablePath: wrapper,
     headless: true,
     ignoreHTTPSErrors: true,
-    args: [...CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required', ...cam.args],
+    // No name lookups: Chromium's own background requests would otherwise send DNS queries
+    // across the impaired link (every mode reaches its server by address, or localhost).
+    args: [...CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required',
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost', ...cam.args],
     viewport: name === 'doctor' ? { width: 1280, height: 800 } : { width: 390, height: 780 },
     timeout: 30000,
   });
