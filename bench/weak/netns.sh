@@ -73,6 +73,12 @@ up() {
   ip -n "$PAT" route add default via 198.18.0.1
   ip -n "$DOC" route add default via 198.18.0.1
   ip netns exec "$SRV" sysctl -qw net.ipv4.ip_forward=0
+  # Chromium's background DNS queries (to the host's resolver, unreachable here) would cross the
+  # impaired link: refused where they start.
+  for ns in "$PAT" "$DOC"; do
+    ip netns exec "$ns" iptables -A OUTPUT -p udp --dport 53 -j REJECT
+    ip netns exec "$ns" iptables -A OUTPUT -p tcp --dport 53 -j REJECT --reject-with tcp-reset
+  done
   # Bridged packets (pat to doc) through iptables too (br_netfilter), so the upload's loss and
   # delay apply to them as to packets for the server.
   ip netns exec "$SRV" sysctl -qw net.bridge.bridge-nf-call-iptables=1

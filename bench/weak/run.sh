@@ -40,11 +40,14 @@ busy() {
 P="mwweak-$$"
 cleanup() {
   # Whatever is left in our namespaces (a hung browser) is ended by pid before they go.
-  local ns pids
-  for ns in "$P-srv" "$P-pat" "$P-doc"; do
-    pids="$(ip netns pids "$ns" 2>/dev/null || true)"
-    # shellcheck disable=SC2086
-    [ -n "$pids" ] && kill -TERM $pids 2>/dev/null || true
+  local ns pids sig
+  for sig in TERM KILL; do
+    for ns in "$P-srv" "$P-pat" "$P-doc"; do
+      pids="$(ip netns pids "$ns" 2>/dev/null || true)"
+      # shellcheck disable=SC2086
+      [ -n "$pids" ] && kill -$sig $pids 2>/dev/null || true
+    done
+    [ $sig = TERM ] && sleep 3
   done
   bash "$HERE/netns.sh" down "$P" 2>/dev/null || true
 }

@@ -92,10 +92,7 @@ export async function launchIn(env, ns, name, camera) {
     executablePath: wrapper,
     headless: true,
     ignoreHTTPSErrors: true,
-    // No name lookups: Chromium's own background requests would otherwise send DNS queries
-    // across the impaired link (every mode reaches its server by address, or localhost).
-    args: [...CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost', ...cam.args],
+    args: [...CHROMIUM_ARGS, '--autoplay-policy=no-user-gesture-required', ...cam.args],
     viewport: name === 'doctor' ? { width: 1280, height: 800 } : { width: 390, height: 780 },
     timeout: 30000,
   });
