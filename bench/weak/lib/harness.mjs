@@ -270,18 +270,19 @@ export function directionMetrics(samples, w0, w1, marks) {
   };
   const rel = (t) => (t - w0) / 1000;
   if (marks.down) {
-    // Adapted: from this second on, three seconds in a row of smooth video at the new capacity
-    // (fps at least half of what it was before the drop, at least 5; video loss under 5 %).
+    // Adapted: the video is smooth (fps at least half of the 10 s before the drop, at least 5;
+    // video loss under 5 %) from this second to the end of the low phase. 0: never disturbed;
+    // null: still not smooth in the phase's last 3 s.
     const pre = b.filter((x) => x.t < rel(marks.down) && x.t >= rel(marks.down) - 10);
     const preFps = mean(pre.map((x) => x.fps)) || 0;
     const want = Math.max(5, preFps / 2);
     const after = b.filter((x) => x.t >= Math.floor(rel(marks.down)) && (!marks.up || x.t < rel(marks.up) - 1));
+    const good = (x) => x.fps >= want && x.loss < 0.05;
     let adapt = null;
-    for (let i = 0; i + 2 < after.length; i++) {
-      if ([0, 1, 2].every((j) => after[i + j].fps >= want && after[i + j].loss < 0.05)) {
-        adapt = after[i].t - rel(marks.down);
-        break;
-      }
+    if (after.length >= 3 && after.slice(-3).every(good)) {
+      let lastBad = -1;
+      after.forEach((x, i) => { if (!good(x)) lastBad = i; });
+      adapt = lastBad < 0 ? 0 : after[lastBad].t + 1 - rel(marks.down);
     }
     m.adaptSeconds = adapt === null ? null : r1(Math.max(0, adapt));
     m.preDropKbps = r1(mean(pre.map((x) => x.kbps)));
@@ -300,21 +301,22 @@ export function directionMetrics(samples, w0, w1, marks) {
     }
   }
   if (marks.recover) {
-    // Resume: the first sample after the link came back from which media flows again for a
-    // second: video, a newly decoded frame and at least 5 more in the next second (a lone frame
-    // left in a buffer is not a resumed picture); audio, packets arriving and more real than
-    // concealed samples over the next second. Resolution: the sampling interval (SAMPLE_MS).
+    // Resume: the first sample after the link came back that shows media again and from which it
+    // keeps flowing for a second: video, a newly decoded frame and at least 5 more in the next
+    // second (a lone frame left in a buffer is not a resumed picture); audio, real (not
+    // concealed) samples played since the previous sample and more real than concealed ones over
+    // the next second. Resolution: the sampling interval (SAMPLE_MS).
     const after = samples.filter((s) => s.t > marks.recover);
     let prev = at(samples, marks.recover);
     let video = null;
     let audio = null;
+    const real = (x) => x.aSamples - x.aConcealed;
     for (const s of after) {
       const next = at(samples, s.t + 1000);
       if (next.t < s.t + 750) break; // the window ended
       if (video === null && s.vFrames > prev.vFrames && next.vFrames - s.vFrames >= 5) video = s.t - marks.recover;
-      const ds = next.aSamples - prev.aSamples;
-      if (audio === null && s.aPkts > prev.aPkts && next.aPkts > s.aPkts && ds > 0 &&
-          ds - (next.aConcealed - prev.aConcealed) > 0.5 * ds) {
+      const ds = next.aSamples - s.aSamples;
+      if (audio === null && s.aPkts > prev.aPkts && real(s) > real(prev) && ds > 0 && real(next) - real(s) > 0.5 * ds) {
         audio = s.t - marks.recover;
       }
       prev = s;
@@ -377,6 +379,8 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
     const [ps, ds] = await Promise.all([readSamples(patientPage), readSamples(doctorPage)]);
     res.patientRx = directionMetrics(ps, w0, w1, marks);
     res.doctorRx = directionMetrics(ds, w0, w1, marks);
+    // The raw samples, for `node bench/weak/lib/report.mjs --recompute` after a change of definition.
+    res.raw = { w0, w1, marks, patient: ps, doctor: ds };
   } catch (e) {
     res.error = e.message;
     log(`  ${mode.name}/${profileName}/${camera}: FAILED ${e.message}`);

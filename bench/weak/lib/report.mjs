@@ -67,15 +67,37 @@ export function markdown({ meta, profiles, results, cameras }) {
   return md;
 }
 
+// CLI: node bench/weak/lib/report.mjs [--recompute] OUT.md RESULTS.json…  Later files win for
+// the same mode/profile/camera; --recompute recomputes the figures from the raw samples.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [file, out] = process.argv.slice(2);
-  if (!file) {
-    console.error('usage: node bench/weak/lib/report.mjs RESULTS.json [OUT.md]');
+  let args = process.argv.slice(2);
+  const recompute = args[0] === '--recompute';
+  if (recompute) args = args.slice(1);
+  const [out, ...files] = args;
+  if (!out || !files.length) {
+    console.error('usage: node bench/weak/lib/report.mjs [--recompute] OUT.md RESULTS.json…');
     process.exit(2);
   }
-  const { CAMERAS } = await import('./harness.mjs');
-  const data = JSON.parse(await readFile(file, 'utf8'));
-  const md = markdown({ meta: data.meta, profiles: data.profiles, results: data.results, cameras: CAMERAS });
-  if (out) await writeFile(out, md);
-  else process.stdout.write(md);
+  const { CAMERAS, directionMetrics } = await import('./harness.mjs');
+  const byKey = new Map();
+  const metas = [];
+  let profiles = null;
+  for (const file of files) {
+    const data = JSON.parse(await readFile(file, 'utf8'));
+    metas.push(data.meta);
+    profiles = data.profiles;
+    for (const r of data.results) {
+      if (recompute && r.raw) {
+        r.patientRx = directionMetrics(r.raw.patient, r.raw.w0, r.raw.w1, r.raw.marks);
+        r.doctorRx = directionMetrics(r.raw.doctor, r.raw.w0, r.raw.w1, r.raw.marks);
+      }
+      byKey.set(`${r.mode}/${r.profile}/${r.camera}`, r);
+    }
+  }
+  const meta = { ...metas.at(-1), command: metas.map((m) => m.command).join('`, then `'),
+    date: metas.map((m) => m.date).join(', '), profilesRun: null, cameras: null };
+  const order = Object.keys(profiles);
+  const results = [...byKey.values()].sort((a, b) => order.indexOf(a.profile) - order.indexOf(b.profile));
+  await writeFile(out, markdown({ meta, profiles, results, cameras: CAMERAS }));
+  console.log(`wrote ${out}`);
 }
