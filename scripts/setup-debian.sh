@@ -11,7 +11,11 @@ BUILD_PKGS=(meson ninja-build pkg-config build-essential
   libsoup-3.0-dev sqlite3 openssl ca-certificates)
 # coturn: tests/e2e/restrictive.test.mjs starts its own turnserver (by pid, own config) inside
 # the test namespace; it never uses the package's service.
-TEST_PKGS=(chromium iproute2 iptables nodejs npm procps coturn)
+# libnetfilter-queue-dev: bench/weak/nfq-delay, the delay stage of the weak-link test (Debian 12's
+# kernel here has no netem); meson builds it only when the library is found.
+# janus: the weak-link benchmark's second anchor (bench/weak/modes/janus.mjs starts its own, by
+# pid, with its own loopback-free config inside the benchmark's namespaces).
+TEST_PKGS=(chromium iproute2 iptables nodejs npm procps coturn libnetfilter-queue-dev janus)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then
@@ -33,10 +37,13 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
-  # On a host with systemd, installing coturn enables and starts its service on 0.0.0.0:3478.
-  # The tests do not want it: stop the one this script installed. (In containers without
-  # systemd, or with a policy-rc.d that says no, it never starts.)
-  if [[ " ${missing[*]} " == *" coturn "* ]] && [[ -d /run/systemd/system ]]; then
-    $SUDO systemctl disable --now coturn >/dev/null 2>&1 || true
-  fi
+  # On a host with systemd, installing coturn or janus enables and starts its service (coturn
+  # on 0.0.0.0:3478). The tests and the benchmark start their own: stop the ones this script
+  # installed. (In containers without systemd, or with a policy-rc.d that says no, they never
+  # start.)
+  for svc in coturn janus; do
+    if [[ " ${missing[*]} " == *" $svc "* ]] && [[ -d /run/systemd/system ]]; then
+      $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+  done
 fi

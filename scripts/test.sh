@@ -2,7 +2,8 @@
 # Runs every test of Mashwara on a Debian 12 machine, installing what it needs first:
 #   1. a -Werror build and the unit tests (GLib g_test, TAP);
 #   2. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the end-to-end tests: the real daemon and headless Chromium in a network namespace.
+#   3. the end-to-end tests: the real daemon and headless Chromium in a network namespace;
+#   4. the weak-link check: the same over an impaired link (tests/weak, bench/weak).
 # The last line is "N passed, N failed". Needs root (network namespaces).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,9 @@ else
   fi
   step "end-to-end tests (Chromium, network namespace)"
   node_suite bash tests/e2e/run.sh
+  # ~3.5 min: our relay on the edge and outage profiles (bench/weak; nfq-delay from build-ci).
+  step "weak-link check (Chromium, three namespaces, the patient's link impaired)"
+  node_suite bash bench/weak/run.sh --node-test tests/weak/weak.test.mjs
 fi
 
 echo

@@ -20,6 +20,7 @@ export class Call {
     this.signaling = signaling;
     this.hooks = hooks;
     this.pcs = new Map();          // pc id → RTCPeerConnection
+    Object.defineProperty(window, '__pcs', { configurable: true, get: () => [...this.pcs.values()] }); // bench/weak reads it
     this.chains = new Map();       // pc id → Promise (the serial queue)
     this.pending = new Map();      // pc id → candidates that came before the offer
     this.remoteStreams = new Map(); // participant id → MediaStream

@@ -1,0 +1,69 @@
+// Mode "ours": the real mashwara daemon in the srv namespace (ICE on env.srvAddr), its real
+// patient page and doctor console, as tests/e2e does: an appointment booked with the admin CLI,
+// the patient opens the link and joins the waiting room, the doctor logs in and admits. Media
+// goes patient ⇄ relay ⇄ doctor; only the patient's side crosses the impaired link.
+// window.__pcs is kept by web/js/call.js.
+
+import {
+  startDaemon, addDoctor, addPatient, book, waitState,
+} from '../../../tests/e2e/lib.mjs';
+
+const DOCTOR = { username: 'dr.weak', name: 'Dr Weak Link', password: 'correct horse battery' };
+
+export default {
+  name: 'ours',
+
+  async setup(env) {
+    if (process.env.MW_E2E_HOST !== env.srvAddr) {
+      throw new Error(`ours: MW_E2E_HOST must be ${env.srvAddr} before tests/e2e/lib.mjs loads (bench/weak/run.sh sets it)`);
+    }
+    env.ours = { daemon: await startDaemon(), n: 0 };
+    await addDoctor(env.ours.daemon, DOCTOR);
+    env.log(`ours: daemon pid ${env.ours.daemon.pid} on ${env.ours.daemon.base}`);
+  },
+
+  async connect(env, { patient, doctor }) {
+    const d = env.ours.daemon;
+    const n = ++env.ours.n;
+    const t0 = Date.now();
+    const lap = (what) => env.log(`    ours: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const { patient_id } = await addPatient(d, { name: `Weak Patient ${n}`, phone: `+92300${String(1000000 + n)}` });
+    const appt = await book(d, { doctor: DOCTOR.username, patient: patient_id, start: 'now', minutes: 30 });
+    const patientPage = patient.pages()[0] || (await patient.newPage());
+    // Page loads cross the impaired link: give them time (edge: 150 kbit/s, 600 ms, 5 % loss).
+    await patientPage.goto(appt.link, { waitUntil: 'load', timeout: 90000 });
+    await waitState(patientPage, 'preview', 60000);
+    await patientPage.waitForSelector('#btn-join:not([disabled])', { timeout: 60000 });
+    await patientPage.click('#btn-join');
+    await waitState(patientPage, 'waiting', 60000);
+    lap('patient waiting');
+
+    const doctorPage = doctor.pages()[0] || (await doctor.newPage());
+    await doctorPage.goto(`${d.base}/console`, { waitUntil: 'load' });
+    await waitState(doctorPage, 'login');
+    await doctorPage.fill('#username', DOCTOR.username);
+    await doctorPage.fill('#password', DOCTOR.password);
+    await doctorPage.click('#btn-login');
+    await waitState(doctorPage, 'day');
+    await doctorPage.waitForSelector(`#waiting-room li[data-appointment="${appt.appointment_id}"]`, { timeout: 60000 });
+    lap('doctor sees the patient');
+    await doctorPage.click(`[data-testid="admit-${appt.appointment_id}"]`);
+    await waitState(doctorPage, 'call', 60000);
+    await waitState(patientPage, 'call', 60000);
+    lap('both in the call');
+    return { patientPage, doctorPage };
+  },
+
+  async disconnect(env, { patientPage, doctorPage }) {
+    for (const p of [doctorPage, patientPage]) await p.goto('about:blank').catch(() => {});
+  },
+
+  async teardown(env) {
+    if (!env.ours) return;
+    const exit = await env.ours.daemon.stop();
+    env.log(`ours: daemon exit ${JSON.stringify(exit)}`);
+    await env.ours.daemon.saveLog('weak-ours').catch(() => {});
+    await env.ours.daemon.cleanup();
+    env.ours = null;
+  },
+};

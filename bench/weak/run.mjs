@@ -1,0 +1,110 @@
+// The weak-link benchmark driver: for each mode × profile × camera, one call between a patient
+// and a doctor (each a headless Chromium in its own namespace), the patient's link following the
+// profile's schedule, getStats() sampled in both pages; then the figures per direction, a JSON
+// file and the Markdown report docs/weak-links.md. Run it through bench/weak/run.sh (root; it
+// makes the namespaces and runs this inside the srv one).
+//
+//   node bench/weak/run.mjs --prefix P [--quick] [--profiles a,b] [--modes ours,p2p,janus]
+//        [--cameras default,busy] [--seconds N] [--warmup N] [--no-doc] [--doc FILE]
+
+import { writeFile, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+  options: {
+    prefix: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    profiles: { type: 'string', default: 'good,rural-3g,edge,step,outage' },
+    modes: { type: 'string', default: 'ours,p2p,janus' },
+    cameras: { type: 'string', default: 'default,busy' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    'no-doc': { type: 'boolean', default: false },
+    doc: { type: 'string' },
+    command: { type: 'string' },
+  },
+});
+if (!opt.prefix) {
+  console.error('run.mjs: --prefix missing (start it with bench/weak/run.sh)');
+  process.exit(2);
+}
+process.env.MW_E2E_HOST ||= '198.18.0.1';
+const H = await import('./lib/harness.mjs');
+const { PROFILES } = await import('./lib/profiles.mjs');
+const { markdown } = await import('./lib/report.mjs');
+
+const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const profiles = list(opt.profiles);
+for (const p of profiles) if (!PROFILES[p]) throw new Error(`unknown profile ${p}`);
+const cameras = list(opt.cameras);
+const warmup = opt.warmup ? Number(opt.warmup) : opt.quick ? 5 : 10;
+const total = opt.seconds ? Number(opt.seconds) : null;
+
+const env = await H.makeEnv(opt.prefix);
+const modes = await H.loadModes(list(opt.modes), env.log);
+const results = [];
+const started = new Date();
+for (const mode of modes) {
+  env.log(`== mode ${mode.name}: setup`);
+  try {
+    await mode.setup(env);
+  } catch (e) {
+    env.log(`mode ${mode.name}: setup failed: ${e.message}`);
+    results.push({ mode: mode.name, error: `setup: ${e.message}` });
+    await mode.teardown(env).catch(() => {});
+    continue;
+  }
+  try {
+    for (const profile of profiles) {
+      for (const camera of cameras) {
+        env.log(`== ${mode.name} / ${profile} / ${camera}`);
+        const r = await H.runOne(env, mode, profile, camera, { quick: opt.quick, total, warmup });
+        results.push(r);
+        if (!r.error) {
+          for (const dir of ['patientRx', 'doctorRx']) {
+            const m = r[dir];
+            env.log(`  ${dir}: ${m.videoKbps} kbit/s ${m.fps} fps, freezes ${m.freezeCount} (${m.frozenSecondsPerMinute} s/min), ` +
+              `audio concealed ${m.audioConcealmentPct} %, audio-only ${m.audioOnlySeconds} s` +
+              (m.adaptSeconds !== undefined ? `, adapt ${m.adaptSeconds} s, ramp-up ${m.rampUpSeconds} s` : '') +
+              (m.videoResumeSeconds !== undefined ? `, video resume ${m.videoResumeSeconds} s, audio resume ${m.audioResumeSeconds} s` : ''));
+          }
+        }
+      }
+    }
+  } finally {
+    await mode.teardown(env).catch((e) => env.log(`teardown ${mode.name}: ${e.message}`));
+  }
+}
+await H.freeEnv(env);
+
+// ---- report ----------------------------------------------------------------------------------
+
+const sh = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return '?'; } };
+const cpu = (os.cpus()[0]?.model || '?').replace(/\s+/g, ' ');
+const meta = {
+  date: started.toISOString(),
+  machine: `${os.hostname()}: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}`,
+  chromium: sh('/usr/bin/chromium', ['--version']),
+  commit: sh('git', ['-C', H.REPO, 'rev-parse', '--short', 'HEAD']),
+  command: opt.command || `bash bench/weak/run.sh ${process.argv.slice(2).filter((a) => !a.startsWith('--prefix') && a !== opt.prefix).join(' ')}`.trim(),
+  quick: opt.quick, warmupSeconds: warmup, sampleMs: H.SAMPLE_MS, seconds: total, profilesRun: profiles, cameras,
+};
+await mkdir(H.OUT, { recursive: true });
+const stamp = started.toISOString().replace(/[:.]/g, '-');
+const jsonFile = path.join(H.OUT, `results-${stamp}.json`);
+await writeFile(jsonFile, JSON.stringify({ meta, profiles: PROFILES, results }, null, 1));
+env.log(`wrote ${path.relative(H.REPO, jsonFile)}`);
+
+const md = markdown({ meta, profiles: PROFILES, results, cameras: H.CAMERAS });
+if (!opt['no-doc']) {
+  const docFile = opt.doc || path.join(H.REPO, 'docs', 'weak-links.md');
+  await writeFile(docFile, md);
+  env.log(`wrote ${path.relative(H.REPO, docFile)}`);
+}
+const mdFile = path.join(H.OUT, `results-${stamp}.md`);
+await writeFile(mdFile, md);
+console.log(md);
+process.exit(results.some((r) => r.error) ? 1 : 0);

@@ -1,0 +1,83 @@
+// The weak-link check for CI: our relay on the `edge` profile (150 kbit/s, 600 ms RTT, 5 % loss
+// each way on the patient's link) and the `outage` profile (5 s of 100 % loss in a 1 Mbit/s,
+// 100 ms link), ~40 s each with Chromium's default camera, through the same harness as the
+// benchmark (bench/weak). It asserts what a patient and a doctor would notice, not how well the
+// relay adapts:
+//   - the call stays connected (every pc connected at the end; edge: at most 3 s not connected);
+//   - audio arrives throughout: no second without an audio packet (outside the outage);
+//   - edge: audio concealment under 15 % each way. 5 % random loss each way already conceals
+//     ~5 %; NetEq's stretching under 600 ms RTT jitter adds some; 15 % is where speech becomes
+//     hard to follow (a conservative reading of the ITU-T P.1203/E-model loss curves for Opus);
+//   - outage: audio resumes within 1.5 s and video within 5 s of the link coming back
+//     (1.5 s: a second of jitter-buffer refill plus the sampling resolution; 5 s: a keyframe
+//     request round trip and a keyframe through a 1 Mbit/s link, with room for a loaded runner).
+// Run it with `bash bench/weak/run.sh --node-test tests/weak/weak.test.mjs` (root; scripts/test.sh
+// does): that makes the namespaces and runs this file inside the server's one.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+const PREFIX = process.env.MW_WEAK_PREFIX;
+process.env.MW_E2E_HOST ||= '198.18.0.1';
+
+describe('weak links: our relay', { skip: PREFIX ? false : 'run it through bench/weak/run.sh --node-test' }, () => {
+  let H;
+  let env;
+  let mode;
+  const figures = {};
+
+  before(async () => {
+    H = await import('../../bench/weak/lib/harness.mjs');
+    env = await H.makeEnv(PREFIX);
+    [mode] = await H.loadModes(['ours'], env.log);
+    await mode.setup(env);
+  });
+
+  after(async () => {
+    if (mode) await mode.teardown(env).catch((e) => console.error(`teardown: ${e.message}`));
+    if (env) await H.freeEnv(env);
+    console.log(`figures: ${JSON.stringify(figures)}`);
+  });
+
+  const show = (name, r) => {
+    for (const dir of ['patientRx', 'doctorRx']) {
+      const m = r[dir];
+      figures[`${name}.${dir}`] = {
+        ice: m.transport, videoKbps: m.videoKbps, fps: m.fps, frozenSecondsPerMinute: m.frozenSecondsPerMinute,
+        audioConcealmentPct: m.audioConcealmentPct, audioSilentSeconds: m.audioSilentSeconds,
+        notConnectedSeconds: m.notConnectedSeconds, videoResumeSeconds: m.videoResumeSeconds,
+        audioResumeSeconds: m.audioResumeSeconds, series: m.series.join(' '),
+      };
+      console.log(`${name} ${dir}: ${JSON.stringify(figures[`${name}.${dir}`])}`);
+    }
+  };
+
+  it('edge: the call holds and the audio stays intelligible', { timeout: 240000 }, async () => {
+    const r = await H.runOne(env, mode, 'edge', 'default', { quick: true, total: 40, warmup: 5 });
+    assert.ok(!r.error, `the run failed: ${r.error}`);
+    show('edge', r);
+    for (const dir of ['patientRx', 'doctorRx']) {
+      const m = r[dir];
+      assert.ok(m.connectedAtEnd, `${dir}: every pc should be connected at the end`);
+      assert.ok(m.notConnectedSeconds <= 3, `${dir}: ${m.notConnectedSeconds} s not connected, want ≤ 3`);
+      assert.equal(m.audioSilentSeconds, 0, `${dir}: ${m.audioSilentSeconds} s without any audio packet`);
+      assert.ok(m.audioConcealmentPct !== null && m.audioConcealmentPct < 15,
+        `${dir}: audio concealment ${m.audioConcealmentPct} %, want < 15 %`);
+    }
+  });
+
+  it('outage: audio and video come back after 5 s of total loss', { timeout: 240000 }, async () => {
+    const r = await H.runOne(env, mode, 'outage', 'default', { quick: true, total: 40, warmup: 5 });
+    assert.ok(!r.error, `the run failed: ${r.error}`);
+    show('outage', r);
+    for (const dir of ['patientRx', 'doctorRx']) {
+      const m = r[dir];
+      assert.ok(m.connectedAtEnd, `${dir}: every pc should be connected at the end`);
+      assert.equal(m.audioSilentSeconds, 0, `${dir}: ${m.audioSilentSeconds} s without any audio packet outside the outage`);
+      assert.ok(m.audioResumeSeconds !== null && m.audioResumeSeconds <= 1.5,
+        `${dir}: audio resumed ${m.audioResumeSeconds} s after the link came back, want ≤ 1.5 s`);
+      assert.ok(m.videoResumeSeconds !== null && m.videoResumeSeconds <= 5,
+        `${dir}: video resumed ${m.videoResumeSeconds} s after the link came back, want ≤ 5 s`);
+    }
+  });
+});
