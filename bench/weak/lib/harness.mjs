@@ -210,6 +210,12 @@ function bins(samples, w0, w1) {
   for (let a = w0; a + 1000 <= w1 + 1; a += 1000) {
     const s0 = at(samples, a);
     const s1 = at(samples, a + 1000);
+    // No sample taken in this second (the page's sampler stalled): counted as a gap, not as a
+    // second in which nothing arrived; the next second's deltas include it.
+    if (s1.t <= s0.t || s1.t < a + 500) {
+      out.push({ t: (a - w0) / 1000, gap: true, kbps: 0, txKbps: 0, fps: 0, frames: 0, loss: 0, aPkts: 0, aSamples: 0, aConcealed: 0, bad: false });
+      continue;
+    }
     const dt = Math.max(0.001, (s1.t - s0.t) / 1000);
     const pk = s1.vPkts - s0.vPkts;
     const lost = Math.max(0, s1.vLost - s0.vLost);
@@ -254,11 +260,12 @@ export function directionMetrics(samples, w0, w1, marks) {
     audioConcealmentPct: d('aSamples') > 0 ? r1((100 * d('aConcealed')) / d('aSamples')) : null,
     audioPacketsPerSecond: r1(d('aPkts') / secs),
     // Seconds with no audio packet at all (outside a scheduled outage and the 2 s after it).
-    audioSilentSeconds: b.filter((x) => x.aPkts === 0 && !(marks.outage && x.t >= (marks.outage - w0) / 1000 - 1 &&
+    audioSilentSeconds: b.filter((x) => !x.gap && x.aPkts === 0 && !(marks.outage && x.t >= (marks.outage - w0) / 1000 - 1 &&
       x.t < (marks.recover - w0) / 1000 + 2)).length,
     audioOnlySeconds: b.filter((x) => x.aPkts > 0 && x.frames === 0).length,
-    noVideoSeconds: b.filter((x) => x.frames === 0).length,
+    noVideoSeconds: b.filter((x) => !x.gap && x.frames === 0).length,
     notConnectedSeconds: b.filter((x) => x.bad).length,
+    samplingGapSeconds: b.filter((x) => x.gap).length,
     connectedAtEnd: !!s1.st && s1.st.split(',').every((x) => x === 'connected'),
     // The transport ICE selected (udp / tcp) as last seen in the window.
     transport: s1.proto || null,
@@ -375,6 +382,12 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
       }
     }
     const w1 = Date.now();
+    // A loaded machine can leave a page's sampler a few seconds behind: wait for a sample past
+    // the window's end so that its last seconds are not read as "nothing arrived".
+    await waitFor(async () => {
+      const [p, d] = await Promise.all([lastSample(patientPage), lastSample(doctorPage)]);
+      return p && d && p.t >= w1 && d.t >= w1;
+    }, { timeout: 10000, interval: 250, what: 'samples past the window' }).catch((e) => { res.samplingNote = e.message; });
     res.marks = Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, r1((v - w0) / 1000)]));
     const [ps, ds] = await Promise.all([readSamples(patientPage), readSamples(doctorPage)]);
     res.patientRx = directionMetrics(ps, w0, w1, marks);
