@@ -56,10 +56,12 @@ static SigConsult *consult_find(SigServer *s, gint64 appointment_id)
 }
 
 static void quality_stop(SigConsult *c);
+static void liveness_stop(SigConsult *c);
 
 static void consult_destroy(SigConsult *c)
 {
   quality_stop(c);
+  liveness_stop(c);
   g_clear_pointer(&c->links, g_hash_table_unref);
   g_clear_pointer(&c->quality, sig_quality_free);
   g_clear_pointer(&c->room, sfu_room_free);
@@ -88,6 +90,7 @@ static void consult_release_if_idle(SigConsult *c)
 {
   if (sig_call_in_call_count(c->call) == 0) {
     quality_stop(c);
+    liveness_stop(c);
     g_clear_pointer(&c->room, sfu_room_free);
   }
   if (sig_call_members(c->call)->len == 0 && sig_call_state(c->call) != SIG_CALL_ACTIVE) {
@@ -281,12 +284,88 @@ static const SfuRoomCallbacks room_callbacks = {
     .bitrate_cap = on_bitrate_cap,
 };
 
+/* --- Liveness in a call ----------------------------------------------------------------------
+ * A participant in a call is alive while the relay receives its media: a frozen or vanished
+ * browser sends none, and is dropped LIVENESS_SILENT_MS after its last packet (the others are
+ * told at once by depart()). The WebSocket alone cannot tell this fast on a weak link: on a
+ * 150 kbit/s, 600 ms link with 5 % loss a pong can take longer than any timeout that would
+ * still catch a dead peer within seconds (measured: hung up every 6-10 s with a 4 s one), so
+ * its own hang-up waits longer (sig-server.c) and this check decides in a call. A participant
+ * gets LIVENESS_JOIN_GRACE_MS from joining to start sending (ICE, DTLS, a TURN allocation). */
+#define LIVENESS_CHECK_MS 500
+#define LIVENESS_SILENT_MS 3500
+#define LIVENESS_JOIN_GRACE_MS 15000
+
+typedef struct {
+  guint64 packets;
+  gint64 seen_us;   /* last time its packet count grew */
+  gint64 joined_us; /* when it was added to the relay */
+} MediaSeen;
+
+static gboolean liveness_check(gpointer data)
+{
+  SigConsult *c = data;
+  if (!c->room)
+    return G_SOURCE_CONTINUE;
+  gint64 now = g_get_monotonic_time();
+  GPtrArray *members = sig_call_members(c->call);
+  for (guint i = 0; i < members->len; i++) {
+    SigCallMember *m = g_ptr_array_index(members, i);
+    SigConn *mc = conn_of(c->server, m->participant_id);
+    SfuParticipantStats st;
+    if (!m->in_call || !mc || mc->phase != SIG_CONN_READY ||
+        !sfu_room_get_participant_stats(c->room, m->participant_id, &st))
+      continue;
+    MediaSeen *ms = g_hash_table_lookup(c->media_seen, m->participant_id);
+    if (!ms) {
+      ms = g_new0(MediaSeen, 1);
+      ms->joined_us = ms->seen_us = now;
+      g_hash_table_insert(c->media_seen, g_strdup(m->participant_id), ms);
+    }
+    if (st.packets_received != ms->packets) {
+      ms->packets = st.packets_received;
+      ms->seen_us = now;
+      continue;
+    }
+    gboolean started = ms->packets > 0;
+    if ((started && now - ms->seen_us > LIVENESS_SILENT_MS * 1000) ||
+        (!started && now - ms->joined_us > LIVENESS_JOIN_GRACE_MS * 1000)) {
+      g_message("appointment %" G_GINT64_FORMAT ": participant %s: no media for %" G_GINT64_FORMAT
+                " ms, dropping",
+                sig_call_appointment_id(c->call), m->participant_id, (now - ms->seen_us) / 1000);
+      g_hash_table_remove(c->media_seen, m->participant_id);
+      /* The close reaches sig_consult_on_closed(), which departs it as "dropped". */
+      sig_conn_close(mc, 4001, started ? "media lost" : "media never started");
+    }
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void liveness_start(SigConsult *c)
+{
+  if (c->liveness_timer)
+    return;
+  if (!c->media_seen)
+    c->media_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  c->liveness_timer = g_timeout_add(LIVENESS_CHECK_MS, liveness_check, c);
+}
+
+static void liveness_stop(SigConsult *c)
+{
+  if (c->liveness_timer)
+    g_source_remove(c->liveness_timer);
+  c->liveness_timer = 0;
+  g_clear_pointer(&c->media_seen, g_hash_table_unref);
+}
+
 static gboolean consult_ensure_room(SigConsult *c)
 {
   if (c->room)
     return TRUE;
   g_autoptr(GError) error = NULL;
   c->room = sfu_room_new(c->server->relay, c->room_id, &room_callbacks, c, &error);
+  if (c->room)
+    liveness_start(c);
   if (!c->room)
     g_warning("appointment %" G_GINT64_FORMAT ": no relay room: %s",
               sig_call_appointment_id(c->call), error->message);
@@ -446,6 +525,8 @@ static void depart(SigConn *conn, const char *reason)
       sfu_room_remove_participant(c->room, conn->participant_id);
     if (c->links)
       g_hash_table_remove(c->links, conn->participant_id);
+    if (c->media_seen)
+      g_hash_table_remove(c->media_seen, conn->participant_id);
     g_message("appointment %" G_GINT64_FORMAT ": participant %s %s", appointment_id,
               conn->participant_id, reason);
     if (!c->server->closing) {

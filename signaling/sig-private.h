@@ -71,6 +71,10 @@ struct SigConsult {
   SigQuality *quality; /* from the first sample on */
   guint quality_timer; /* the periodic write */
   GHashTable *links;   /* participant id → QualityLink (owned) */
+  /* Liveness in the call (sig-consult.c): participant id → MediaSeen (owned), checked every
+   * LIVENESS_CHECK_MS while the room exists. */
+  GHashTable *media_seen;
+  guint liveness_timer;
 };
 
 /* sig-server.c */

@@ -620,11 +620,13 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* Pings an idle WebSocket after 2 s and hangs up after 4 s without an answer, so a silent
- * network loss is noticed within 5 s. */
+/* Pings an idle WebSocket after 2 s and hangs up after 30 s without an answer. In a call a
+ * vanished participant is noticed sooner, by its media (sig-consult.c, liveness): a shorter
+ * hang-up here cut off patients on weak links whose pongs queue behind video (a 4 s one did,
+ * every 6-10 s, at 150 kbit/s and 600 ms RTT). */
 static const lws_retry_bo_t retry_policy = {
     .secs_since_valid_ping = 2,
-    .secs_since_valid_hangup = 4,
+    .secs_since_valid_hangup = 30,
 };
 
 /* --- Server -------------------------------------------------------------------------------- */
@@ -659,7 +661,7 @@ SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *
   s->tokens_in_use = g_hash_table_new(g_str_hash, g_str_equal);
   s->consults = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 
-  lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_glog);
+  lws_set_log_level(LLL_ERR | LLL_WARN | (g_getenv("MW_LWS_INFO") ? LLL_NOTICE | LLL_INFO : 0), lws_to_glog);
   if (!lws_loop)
     lws_loop = g_main_loop_new(NULL, FALSE);
   void *foreign_loops[1] = {lws_loop};
