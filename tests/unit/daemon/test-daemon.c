@@ -22,6 +22,20 @@ static MwConfig *load(const char *const *args, GError **error)
   return c;
 }
 
+/* Each of `bad`, written to `path` (which `args` names as the config file), is refused. */
+static void assert_refused(const char *path, const char *const *args, const char *const *bad,
+                           gsize n)
+{
+  for (gsize i = 0; i < n; i++) {
+    g_assert_true(g_file_set_contents(path, bad[i], -1, NULL));
+    g_autoptr(GError) e = NULL;
+    g_autoptr(MwConfig) c = load(args, &e);
+    if (c)
+      g_error("config %" G_GSIZE_FORMAT " (%s) was accepted", i, bad[i]);
+    g_assert_nonnull(e);
+  }
+}
+
 static void test_defaults(void)
 {
   const char *args[] = {"mashwara", NULL};
@@ -132,14 +146,7 @@ static void test_notify_and_jobs(void)
       "[jobs]\nnoshow_grace_minutes=0\n",
       "[jobs]\nnoshow_grace_minutes=100000\n",
   };
-  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-    g_assert_true(g_file_set_contents(path, bad[i], -1, NULL));
-    g_autoptr(GError) e = NULL;
-    g_autoptr(MwConfig) c = load(args, &e);
-    if (c)
-      g_error("config %" G_GSIZE_FORMAT " (%s) was accepted", i, bad[i]);
-    g_assert_nonnull(e);
-  }
+  assert_refused(path, args, bad, G_N_ELEMENTS(bad));
   g_unlink(path);
   g_rmdir(dir);
 }
@@ -181,14 +188,7 @@ static void test_ice_and_turn(void)
       "[turn]\nuris=http://198.18.0.1\nsecret=s\n",
       "[turn]\nuris=turn:198.18.0.1\nsecret=s\ncredential_lifetime_seconds=5\n",
   };
-  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
-    g_assert_true(g_file_set_contents(path, bad[i], -1, NULL));
-    g_autoptr(GError) e = NULL;
-    g_autoptr(MwConfig) c = load(args, &e);
-    if (c)
-      g_error("config %" G_GSIZE_FORMAT " (%s) was accepted", i, bad[i]);
-    g_assert_nonnull(e);
-  }
+  assert_refused(path, args, bad, G_N_ELEMENTS(bad));
   g_unlink(path);
   g_rmdir(dir);
 }
