@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
+  consoleLogin, startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
   stats, inbound, pageFetch, loginCookie, request, cleanupAll, sleep, videoKeyStats,
 } from './lib.mjs';
 
@@ -93,12 +93,7 @@ describe('consultation end to end', () => {
   step('the doctor logs in and sees the patient waiting, with a ticking wait time', async () => {
     people.doctor = await launchPerson('doctor');
     const page = people.doctor.page;
-    await page.goto(`${d.base}/console`, { waitUntil: 'load' });
-    await waitState(page, 'login');
-    await page.fill('#username', DOCTOR.username);
-    await page.fill('#password', DOCTOR.password);
-    await page.click('#btn-login');
-    await waitState(page, 'day');
+    await consoleLogin(page, d.base, DOCTOR.username, DOCTOR.password);
     await page.waitForSelector(`#appointments tr[data-appointment="${appt.appointment_id}"]`);
     const row = `#waiting-room li[data-appointment="${appt.appointment_id}"]`;
     await page.waitForSelector(row);

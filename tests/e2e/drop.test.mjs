@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import {
-  startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
+  consoleLogin, startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
   stats, inbound, loginCookie, request, cleanupAll, sleep, tapWebSockets, wireLog, waitMessage,
   browserPids, signalPids,
 } from './lib.mjs';
@@ -115,12 +115,7 @@ describe('drops and comebacks', () => {
   async function doctorSignsIn(name) {
     const doc = await person(name);
     const page = doc.page;
-    await page.goto(`${d.base}/console`, { waitUntil: 'load' });
-    await waitState(page, 'login');
-    await page.fill('#username', DOCTOR.username);
-    await page.fill('#password', DOCTOR.password);
-    await page.click('#btn-login');
-    await waitState(page, 'day');
+    await consoleLogin(page, d.base, DOCTOR.username, DOCTOR.password);
     await waitFor(() => page.evaluate(() => window.__mw.participantId), { timeout: 10000, what: `${name}'s welcome` });
     return doc;
   }

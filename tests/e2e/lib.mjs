@@ -402,3 +402,13 @@ export function videoKeyStats(page) {
     return out;
   }).catch(() => ({}));
 }
+
+/** Opens the clinic console on `page` and logs in; resolves on the doctor's day view. */
+export async function consoleLogin(page, base, username, password) {
+  await page.goto(`${base}/console`, { waitUntil: 'load' });
+  await waitState(page, 'login');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('#btn-login');
+  await waitState(page, 'day');
+}

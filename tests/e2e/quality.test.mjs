@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startDaemon, addDoctor, addPatient, book, admin, launchPerson, screenshot, waitState, waitFor,
+  consoleLogin, startDaemon, addDoctor, addPatient, book, admin, launchPerson, screenshot, waitState, waitFor,
   stats, inbound, loginCookie, request, cleanupAll, sleep, wsProbe,
 } from './lib.mjs';
 
@@ -123,12 +123,7 @@ describe('link quality and audio only', () => {
 
     people.doctor = await launchPerson('doctor');
     const dp = people.doctor.page;
-    await dp.goto(`${d.base}/console`, { waitUntil: 'load' });
-    await waitState(dp, 'login');
-    await dp.fill('#username', DOCTOR.username);
-    await dp.fill('#password', DOCTOR.password);
-    await dp.click('#btn-login');
-    await waitState(dp, 'day');
+    await consoleLogin(dp, d.base, DOCTOR.username, DOCTOR.password);
     ids.doctor = await dp.evaluate(() => window.__mw.participantId);
     await dp.waitForSelector(`[data-testid="admit-${appt.appointment_id}"]`);
     await dp.click(`[data-testid="admit-${appt.appointment_id}"]`);

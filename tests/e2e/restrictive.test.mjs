@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import {
-  startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
+  consoleLogin, startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
   stats, inbound, cleanupAll, sleep, videoKeyStats, HOST, CHROMIUM, OUT,
 } from './lib.mjs';
 
@@ -185,12 +185,7 @@ describe('restrictive networks: a patient without UDP', () => {
 
     people.doctor = await launchPerson('doctor');
     const page = people.doctor.page;
-    await page.goto(`${d.base}/console`, { waitUntil: 'load' });
-    await waitState(page, 'login');
-    await page.fill('#username', DOCTOR.username);
-    await page.fill('#password', DOCTOR.password);
-    await page.click('#btn-login');
-    await waitState(page, 'day');
+    await consoleLogin(page, d.base, DOCTOR.username, DOCTOR.password);
   });
 
   after(async () => {

@@ -5,7 +5,7 @@
 // window.__pcs is kept by web/js/call.js.
 
 import {
-  startDaemon, addDoctor, addPatient, book, waitState,
+  consoleLogin, startDaemon, addDoctor, addPatient, book, waitState,
 } from '../../../tests/e2e/lib.mjs';
 
 const DOCTOR = { username: 'dr.weak', name: 'Dr Weak Link', password: 'correct horse battery' };
@@ -39,12 +39,7 @@ export default {
     lap('patient waiting');
 
     const doctorPage = doctor.pages()[0] || (await doctor.newPage());
-    await doctorPage.goto(`${d.base}/console`, { waitUntil: 'load' });
-    await waitState(doctorPage, 'login');
-    await doctorPage.fill('#username', DOCTOR.username);
-    await doctorPage.fill('#password', DOCTOR.password);
-    await doctorPage.click('#btn-login');
-    await waitState(doctorPage, 'day');
+    await consoleLogin(doctorPage, d.base, DOCTOR.username, DOCTOR.password);
     await doctorPage.waitForSelector(`#waiting-room li[data-appointment="${appt.appointment_id}"]`, { timeout: 60000 });
     lap('doctor sees the patient');
     await doctorPage.click(`[data-testid="admit-${appt.appointment_id}"]`);
