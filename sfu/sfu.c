@@ -164,7 +164,6 @@ typedef struct {
   gint64 probe_until_us; /* LEG_PROBE: when the try counts as a success */
   guint backoff_s;       /* LEG_WEAK: wait before the next probe, doubles on failure */
   guint video_cap_bps;   /* what the publisher may send for this leg; SFU_NO_CAP = unknown */
-  guint fec_percentage;  /* ULPFEC share on the leg's video */
   guint rtt_ms;          /* from the subscriber's receiver reports, 0 = none yet */
   double loss;           /* idem, 0..1 */
   guint jitter_ms;
@@ -981,9 +980,13 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   if (trans) {
     g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                  "codec-preferences", publisher->caps[media], NULL);
+    /* Video: RTX from webrtcbin's cache. No ULPFEC: webrtcbin 1.22's rtpulpfecenc aborted the
+     * whole process (assertion tmp_mask == 0 in gst_rtp_ulpfec_enc_stream_ctx_protect) on the
+     * step profile with a busy camera once its share was raised. Audio: RED. */
     if (media == MEDIA_VIDEO)
       g_object_set(trans, "do-nack", TRUE, NULL);
-    gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
+    else
+      gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
     gst_object_unref(trans);
   }
   gst_object_ref_sink(queue);
@@ -1391,24 +1394,6 @@ static void leg_read_reports(Pc *pc)
   gst_structure_free(stats);
 }
 
-static void leg_set_fec(Pc *pc, guint percentage)
-{
-  if (pc->adapt.fec_percentage == percentage)
-    return;
-  for (guint i = 0; i < pc->branches->len; i++) {
-    Branch *b = g_ptr_array_index(pc->branches, i);
-    GstWebRTCRTPTransceiver *trans = NULL;
-    if (b->media != MEDIA_VIDEO)
-      continue;
-    g_object_get(b->sink_pad, "transceiver", &trans, NULL);
-    if (trans) {
-      g_object_set(trans, "fec-percentage", percentage, NULL);
-      gst_object_unref(trans);
-    }
-  }
-  pc->adapt.fec_percentage = percentage;
-}
-
 static void leg_set_video(SfuRoom *room, Pc *pc, gboolean on)
 {
   if (!sfu_egress_set_video(pc->egress, on) || !on)
@@ -1433,14 +1418,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
   if (a->rtt_ms)
     sfu_egress_set_rtt(pc->egress, a->rtt_ms);
 
-  /* FEC where retransmission is slow and loss is real: a share that grows with the loss. */
   double loss = MAX(a->loss, es.feedback_loss);
-  guint fec = 0;
-  if (loss >= 0.01 && a->rtt_ms >= 100)
-    fec = CLAMP((guint)(loss * 100 * 2) + 5, 5u, 40u);
-  else if (loss >= 0.05)
-    fec = CLAMP((guint)(loss * 100 * 2), 5u, 40u);
-  leg_set_fec(pc, fec);
 
   if (subscriber->audio_only) {
     a->video_cap_bps = 0;
@@ -1453,10 +1431,17 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
   guint audio = MAX(a->audio_bps, (guint)SFU_AUDIO_RESERVE_BPS);
   guint usable = es.estimate_bps / 100 * (100 - SFU_HEADROOM_PCT);
   guint budget = usable > audio ? usable - audio : 0;
-  budget = budget * 100 / (100 + fec);
+  /* Is this leg what limits the stream? The subscriber's estimate covers the whole path, the
+   * publisher's uplink included, because the relay forwards at once: on a patient's weak
+   * uplink the doctor's REMB follows what arrives. Only a leg that takes clearly less than its
+   * publisher sends is the bottleneck; the publisher's own congestion control handles its
+   * uplink. */
+  Participant *publisher = room_find(room, pc->publisher_id);
+  guint incoming = publisher ? publisher->quality.video_bps_up + a->audio_bps : 0;
+  gboolean limiting = es.estimate_bps < (guint64)incoming * 85 / 100;
   switch (a->state) {
   case LEG_ON:
-    a->low_ticks = budget < SFU_VIDEO_FLOOR_BPS ? a->low_ticks + 1 : 0;
+    a->low_ticks = limiting && budget < SFU_VIDEO_FLOOR_BPS ? a->low_ticks + 1 : 0;
     if (a->low_ticks >= SFU_WEAK_TICKS) {
       a->state = LEG_WEAK;
       a->weak_since_us = now;
@@ -1475,7 +1460,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   case LEG_PROBE:
-    if (budget < SFU_VIDEO_FLOOR_BPS * 8 / 10 || loss > 0.15) {
+    if ((limiting && budget < SFU_VIDEO_FLOOR_BPS * 8 / 10) || loss > 0.15) {
       a->state = LEG_WEAK;
       a->backoff_s = MIN(a->backoff_s * 2, (guint)SFU_PROBE_BACKOFF_MAX_S);
       a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
@@ -1491,16 +1476,16 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   }
-  GST_DEBUG("room %s %s -> %s: estimate %u acked %u loss %.3f rtt %u ms fec %u%% audio %u "
-            "video %u budget %u state %d",
+  GST_DEBUG("room %s %s -> %s: estimate %u acked %u loss %.3f rtt %u ms audio %u "
+            "video %u budget %u state %d limiting %d",
             room->id, pc->publisher_id, subscriber->id, es.estimate_bps, es.acked_bps, loss,
-            a->rtt_ms, fec, a->audio_bps, a->video_bps, budget, a->state);
+            a->rtt_ms, a->audio_bps, a->video_bps, budget, a->state, limiting);
   if (a->state == LEG_WEAK)
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)
     a->video_cap_bps = SFU_VIDEO_FLOOR_BPS;
   else
-    a->video_cap_bps = MAX(budget, (guint)SFU_VIDEO_FLOOR_BPS);
+    a->video_cap_bps = limiting ? MAX(budget, (guint)SFU_VIDEO_FLOOR_BPS) : SFU_NO_CAP;
 }
 
 /* What a publisher may send: enough for its best-placed subscriber that takes video, no more
