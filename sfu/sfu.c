@@ -1431,17 +1431,9 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
   guint audio = MAX(a->audio_bps, (guint)SFU_AUDIO_RESERVE_BPS);
   guint usable = es.estimate_bps / 100 * (100 - SFU_HEADROOM_PCT);
   guint budget = usable > audio ? usable - audio : 0;
-  /* Is this leg what limits the stream? The subscriber's estimate covers the whole path, the
-   * publisher's uplink included, because the relay forwards at once: on a patient's weak
-   * uplink the doctor's REMB follows what arrives. Only a leg that takes clearly less than its
-   * publisher sends is the bottleneck; the publisher's own congestion control handles its
-   * uplink. */
-  Participant *publisher = room_find(room, pc->publisher_id);
-  guint incoming = publisher ? publisher->quality.video_bps_up + a->audio_bps : 0;
-  gboolean limiting = es.estimate_bps < (guint64)incoming * 85 / 100;
   switch (a->state) {
   case LEG_ON:
-    a->low_ticks = limiting && budget < SFU_VIDEO_FLOOR_BPS ? a->low_ticks + 1 : 0;
+    a->low_ticks = budget < SFU_VIDEO_FLOOR_BPS ? a->low_ticks + 1 : 0;
     if (a->low_ticks >= SFU_WEAK_TICKS) {
       a->state = LEG_WEAK;
       a->weak_since_us = now;
@@ -1460,7 +1452,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   case LEG_PROBE:
-    if ((limiting && budget < SFU_VIDEO_FLOOR_BPS * 8 / 10) || loss > 0.15) {
+    if (budget < SFU_VIDEO_FLOOR_BPS * 8 / 10 || loss > 0.15) {
       a->state = LEG_WEAK;
       a->backoff_s = MIN(a->backoff_s * 2, (guint)SFU_PROBE_BACKOFF_MAX_S);
       a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
@@ -1477,15 +1469,15 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     break;
   }
   GST_DEBUG("room %s %s -> %s: estimate %u acked %u loss %.3f rtt %u ms audio %u "
-            "video %u budget %u state %d limiting %d",
+            "video %u budget %u state %d",
             room->id, pc->publisher_id, subscriber->id, es.estimate_bps, es.acked_bps, loss,
-            a->rtt_ms, a->audio_bps, a->video_bps, budget, a->state, limiting);
+            a->rtt_ms, a->audio_bps, a->video_bps, budget, a->state);
   if (a->state == LEG_WEAK)
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)
     a->video_cap_bps = SFU_VIDEO_FLOOR_BPS;
   else
-    a->video_cap_bps = limiting ? MAX(budget, (guint)SFU_VIDEO_FLOOR_BPS) : SFU_NO_CAP;
+    a->video_cap_bps = MAX(budget, (guint)SFU_VIDEO_FLOOR_BPS);
 }
 
 /* What a publisher may send: enough for its best-placed subscriber that takes video, no more
