@@ -661,7 +661,8 @@ SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *
   s->tokens_in_use = g_hash_table_new(g_str_hash, g_str_equal);
   s->consults = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 
-  lws_set_log_level(LLL_ERR | LLL_WARN | (g_getenv("MW_LWS_INFO") ? LLL_NOTICE | LLL_INFO : 0), lws_to_glog);
+  lws_set_log_level(LLL_ERR | LLL_WARN | (g_getenv("MW_LWS_INFO") ? LLL_NOTICE | LLL_INFO : 0),
+                    lws_to_glog);
   if (!lws_loop)
     lws_loop = g_main_loop_new(NULL, FALSE);
   void *foreign_loops[1] = {lws_loop};
