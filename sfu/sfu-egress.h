@@ -27,7 +27,8 @@ typedef struct {
   guint64 video_packets;
   guint64 video_dropped;       /* held back while video was paused */
   guint estimate_bps;          /* the leg's bandwidth estimate, 0 = no feedback yet */
-  gboolean estimate_from_remb; /* the subscriber's REMB, not our transport-cc estimator */
+  gboolean estimate_from_remb; /* the subscriber's REMB */
+  guint twcc_estimate_bps;     /* our estimator's, from transport-cc feedback (advisory) */
   guint acked_bps;             /* what the subscriber acknowledged receiving lately */
   double feedback_loss;        /* share of packets the feedback reported lost */
   guint feedback_reports;

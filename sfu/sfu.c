@@ -980,13 +980,14 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   if (trans) {
     g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                  "codec-preferences", publisher->caps[media], NULL);
-    /* Video: RTX from webrtcbin's cache. No ULPFEC: webrtcbin 1.22's rtpulpfecenc aborted the
-     * whole process (assertion tmp_mask == 0 in gst_rtp_ulpfec_enc_stream_ctx_protect) on the
-     * step profile with a busy camera once its share was raised. Audio: RED. */
+    /* Video: RTX from webrtcbin's cache, and RED/ULPFEC negotiated but with a share of 0: webrtcbin
+     * 1.22's rtpulpfecenc aborted the whole process (assertion tmp_mask == 0 in
+     * gst_rtp_ulpfec_enc_stream_ctx_protect) on the step profile with a busy camera once the
+     * share was raised. (With RED offered on video Chrome sends REMB on the leg; without it,
+     * transport-cc.) Audio: RED with one redundant block. */
     if (media == MEDIA_VIDEO)
       g_object_set(trans, "do-nack", TRUE, NULL);
-    else
-      gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
+    gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
     gst_object_unref(trans);
   }
   gst_object_ref_sink(queue);
@@ -1431,9 +1432,15 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
   guint audio = MAX(a->audio_bps, (guint)SFU_AUDIO_RESERVE_BPS);
   guint usable = es.estimate_bps / 100 * (100 - SFU_HEADROOM_PCT);
   guint budget = usable > audio ? usable - audio : 0;
+  /* Pause only on evidence: the leg carries real video and still has no room, or it loses
+   * packets. A receiver's REMB grows only with what it receives (at most 1.5 times that), so a
+   * leg whose publisher sends little (a start, a still picture) always looks "small"; pausing
+   * it would stop the publisher and keep the estimate small for good (seen in CI: video
+   * stopped a few seconds into a call on a good link). */
+  gboolean evidence = a->video_bps >= SFU_VIDEO_FLOOR_BPS / 2 || loss > 0.10;
   switch (a->state) {
   case LEG_ON:
-    a->low_ticks = budget < SFU_VIDEO_FLOOR_BPS ? a->low_ticks + 1 : 0;
+    a->low_ticks = budget < SFU_VIDEO_FLOOR_BPS && evidence ? a->low_ticks + 1 : 0;
     if (a->low_ticks >= SFU_WEAK_TICKS) {
       a->state = LEG_WEAK;
       a->weak_since_us = now;
@@ -1452,7 +1459,8 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   case LEG_PROBE:
-    if (budget < SFU_VIDEO_FLOOR_BPS * 8 / 10 || loss > 0.15) {
+    if ((budget < SFU_VIDEO_FLOOR_BPS * 8 / 10 && a->video_bps >= SFU_VIDEO_FLOOR_BPS / 2) ||
+        loss > 0.15) {
       a->state = LEG_WEAK;
       a->backoff_s = MIN(a->backoff_s * 2, (guint)SFU_PROBE_BACKOFF_MAX_S);
       a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
