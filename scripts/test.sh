@@ -14,6 +14,9 @@ bash scripts/setup-debian.sh --test || { echo "setup failed"; echo "0 passed, 1 
 passed=0
 failed=0
 add() { passed=$((passed + $1)); failed=$((failed + $2)); }
+# Known failures of open issues, marked `todo` in their test files: run and reported every time,
+# counted apart (neither passed nor failed), so that they are seen and cannot pass unnoticed.
+todo=0
 
 step() { echo; echo "=== $*"; }
 
@@ -67,7 +70,8 @@ node_suite() {
   rc=${PIPESTATUS[0]}
   p=$(grep -E '^# pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
   f=$(grep -E '^# fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
-  p=${p:-0}; f=${f:-0}
+  t=$(grep -E '^# todo [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  p=${p:-0}; f=${f:-0}; todo=$((todo + ${t:-0}))
   if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
   add "$p" "$f"
   rm -f "$log"
@@ -89,5 +93,6 @@ else
 fi
 
 echo
+echo "known failing (todo, open issues): $todo"
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -52,7 +52,13 @@ describe('weak links: our relay', { skip: PREFIX ? false : 'run it through bench
     }
   };
 
-  it('edge: the call holds and the audio stays intelligible', { timeout: 240000 }, async () => {
+  // Known failing (issue 4 open): on edge the patient is still cut off now and then and takes
+  // ~20 s to rejoin over that link (CI at the issue's last stop: 12 s not connected, 20 s
+  // without audio). Run and reported every time as a TODO; scripts/test.sh counts it apart.
+  it('edge: the call holds and the audio stays intelligible', {
+    timeout: 240000,
+    todo: 'issue 4: on edge the patient is still cut off now and then and rejoins slowly',
+  }, async () => {
     const r = await H.runOne(env, mode, 'edge', 'default', { quick: true, total: 40, warmup: 5 });
     assert.ok(!r.error, `the run failed: ${r.error}`);
     show('edge', r);
