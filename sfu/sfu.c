@@ -1476,10 +1476,11 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   }
-  GST_DEBUG("room %s %s -> %s: estimate %u acked %u loss %.3f rtt %u ms audio %u "
-            "video %u budget %u state %d",
-            room->id, pc->publisher_id, subscriber->id, es.estimate_bps, es.acked_bps, loss,
-            a->rtt_ms, a->audio_bps, a->video_bps, budget, a->state);
+  GST_DEBUG("room %s %s -> %s: estimate %u (remb %d, ours from transport-cc %u, acked %u) "
+            "loss %.3f rtt %u ms audio %u video %u budget %u state %d",
+            room->id, pc->publisher_id, subscriber->id, es.estimate_bps, es.estimate_from_remb,
+            es.twcc_estimate_bps, es.acked_bps, loss, a->rtt_ms, a->audio_bps, a->video_bps, budget,
+            a->state);
   if (a->state == LEG_WEAK)
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)
