@@ -285,22 +285,44 @@ static const SfuRoomCallbacks room_callbacks = {
 };
 
 /* --- Liveness in a call ----------------------------------------------------------------------
- * A participant in a call is alive while the relay receives its media: a frozen or vanished
- * browser sends none, and is dropped LIVENESS_SILENT_MS after its last packet (the others are
- * told at once by depart()). The WebSocket alone cannot tell this fast on a weak link: on a
- * 150 kbit/s, 600 ms link with 5 % loss a pong can take longer than any timeout that would
- * still catch a dead peer within seconds (measured: hung up every 6-10 s with a 4 s one), so
- * its own hang-up waits longer (sig-server.c) and this check decides in a call. A participant
- * gets LIVENESS_JOIN_GRACE_MS from joining to start sending (ICE, DTLS, a TURN allocation). */
+ * A participant in a call is alive while the relay receives its media. A frozen or vanished
+ * browser sends none, and neither does one whose link is out for a while (a rural mobile link
+ * drops for seconds at a time). After LIVENESS_SILENT_MS without a packet the participant is
+ * "away": the others are told at once (participant_away) and everything is kept, the relay's
+ * peer connections, the page's and the participant id, so that when the link comes back media
+ * simply flows again within a round trip (participant_back), with no new peer connections,
+ * ICE or DTLS. Only after LIVENESS_AWAY_MS away is it dropped: its WebSocket is closed with
+ * 4001 "media lost", the others get participant_left "dropped", and its page joins again.
+ * The WebSocket alone cannot tell this fast on a weak link: on a 150 kbit/s, 600 ms link with
+ * 5 % loss a pong can take longer than any timeout that would still catch a dead peer within
+ * seconds (measured: hung up every 6-10 s with a 4 s one), so its own hang-up waits longer
+ * (sig-server.c) and this check decides in a call. A participant gets LIVENESS_JOIN_GRACE_MS
+ * from joining to start sending (ICE, DTLS, a TURN allocation). A closed tab is seen at once, by
+ * its WebSocket. */
 #define LIVENESS_CHECK_MS 500
 #define LIVENESS_SILENT_MS 3500
+#define LIVENESS_AWAY_MS 30000
 #define LIVENESS_JOIN_GRACE_MS 15000
 
 typedef struct {
   guint64 packets;
   gint64 seen_us;   /* last time its packet count grew */
   gint64 joined_us; /* when it was added to the relay */
+  gboolean away;    /* the others were told participant_away */
 } MediaSeen;
+
+/* Tells every other participant in the call `type` about `participant_id`. */
+static void tell_others(SigConsult *c, const char *participant_id, json_t *msg /* stolen */)
+{
+  GPtrArray *members = sig_call_members(c->call);
+  for (guint i = 0; i < members->len; i++) {
+    SigCallMember *o = g_ptr_array_index(members, i);
+    SigConn *oc = conn_of(c->server, o->participant_id);
+    if (o->in_call && oc && g_strcmp0(o->participant_id, participant_id) != 0)
+      sig_conn_send_json(oc, json_incref(msg));
+  }
+  json_decref(msg);
+}
 
 static gboolean liveness_check(gpointer data)
 {
@@ -308,6 +330,7 @@ static gboolean liveness_check(gpointer data)
   if (!c->room)
     return G_SOURCE_CONTINUE;
   gint64 now = g_get_monotonic_time();
+  gint64 appointment_id = sig_call_appointment_id(c->call);
   GPtrArray *members = sig_call_members(c->call);
   for (guint i = 0; i < members->len; i++) {
     SigCallMember *m = g_ptr_array_index(members, i);
@@ -323,16 +346,36 @@ static gboolean liveness_check(gpointer data)
       g_hash_table_insert(c->media_seen, g_strdup(m->participant_id), ms);
     }
     if (st.packets_received != ms->packets) {
+      if (ms->away) {
+        g_message("appointment %" G_GINT64_FORMAT
+                  ": participant %s: media again after %" G_GINT64_FORMAT " ms",
+                  appointment_id, m->participant_id, (now - ms->seen_us) / 1000);
+        ms->away = FALSE;
+        tell_others(c, m->participant_id,
+                    json_pack("{s:s, s:s}", "type", "participant_back", "participant_id",
+                              m->participant_id));
+      }
       ms->packets = st.packets_received;
       ms->seen_us = now;
       continue;
     }
     gboolean started = ms->packets > 0;
-    if ((started && now - ms->seen_us > LIVENESS_SILENT_MS * 1000) ||
+    gint64 silent_ms = (now - ms->seen_us) / 1000;
+    if (started && !ms->away && silent_ms > LIVENESS_SILENT_MS) {
+      g_message("appointment %" G_GINT64_FORMAT ": participant %s: no media for %" G_GINT64_FORMAT
+                " ms, away",
+                appointment_id, m->participant_id, silent_ms);
+      ms->away = TRUE;
+      tell_others(c, m->participant_id,
+                  json_pack("{s:s, s:s, s:I}", "type", "participant_away", "participant_id",
+                            m->participant_id, "drop_after_ms",
+                            (json_int_t)(LIVENESS_AWAY_MS + LIVENESS_SILENT_MS - silent_ms)));
+    }
+    if ((started && silent_ms > LIVENESS_SILENT_MS + LIVENESS_AWAY_MS) ||
         (!started && now - ms->joined_us > LIVENESS_JOIN_GRACE_MS * 1000)) {
       g_message("appointment %" G_GINT64_FORMAT ": participant %s: no media for %" G_GINT64_FORMAT
                 " ms, dropping",
-                sig_call_appointment_id(c->call), m->participant_id, (now - ms->seen_us) / 1000);
+                appointment_id, m->participant_id, silent_ms);
       g_hash_table_remove(c->media_seen, m->participant_id);
       /* The close reaches sig_consult_on_closed(), which departs it as "dropped". */
       sig_conn_close(mc, 4001, started ? "media lost" : "media never started");

@@ -144,6 +144,8 @@ function connect() {
     onRemoteTrack: (pid, track, stream) => showRemoteTrack(call, people, pid, track, stream),
     onPcState: (pcId, state) => {
       if (pcId === 'pub' && state === 'failed') setNotice('Your media connection failed.', 'warn');
+      if (pcId === 'pub' && state === 'disconnected') setNotice('Your connection is interrupted. Waiting for it to come back…', 'warn');
+      if (pcId === 'pub' && state === 'connected') setNotice('');
     },
   });
   mw.signaling = signaling;
@@ -188,6 +190,17 @@ function connect() {
     showVideoNotice();
     const how = m.reason === 'dropped' ? 'lost the connection' : 'left the call';
     setNotice(`${p ? roleLabel(p.role) : 'A participant'} ${how}.`, 'warn');
+  });
+  // Media from someone stopped: the server keeps their place for drop_after_ms and says
+  // participant_back when it flows again (or participant_left "dropped" when it gives up).
+  signaling.on('participant_away', (m) => {
+    const p = people.get(String(m.participant_id));
+    const secs = Math.round((m.drop_after_ms || 0) / 1000);
+    setNotice(`${p ? roleLabel(p.role) : 'A participant'}'s connection is interrupted. Waiting up to ${secs} s for it to come back…`, 'warn');
+  });
+  signaling.on('participant_back', (m) => {
+    const p = people.get(String(m.participant_id));
+    setNotice(`${p ? roleLabel(p.role) : 'The participant'} is connected again.`);
   });
   signaling.on('quality', (m) => {
     if (mw.state !== 'call') return;

@@ -122,6 +122,7 @@ function join() {
     onRemoteTrack: (pid, track, stream) => showRemoteTrack(call, people, pid, track, stream),
     onPcState: (pcId, state) => {
       if (pcId === 'pub' && state === 'failed' && !finished) setNotice('Your connection to the clinic failed. Trying again…', 'warn');
+      if (pcId === 'pub' && state === 'disconnected' && !finished) setNotice('Your connection is interrupted. Waiting for it to come back…', 'warn');
       if (pcId === 'pub' && state === 'connected') setNotice('');
     },
   });
@@ -173,6 +174,15 @@ function join() {
     const how = m.reason === 'dropped' ? 'lost their connection' : 'left the call';
     const wait = p && p.role === 'doctor' ? ' Please wait; the doctor can come back.' : '';
     setNotice(`${who} ${how}.${wait}`, 'warn');
+  });
+  signaling.on('participant_away', (m) => {
+    const p = people.get(String(m.participant_id));
+    const who = p ? roleLabel(p.role) : 'The other person';
+    setNotice(`${who}'s connection is interrupted. Please wait…`, 'warn');
+  });
+  signaling.on('participant_back', (m) => {
+    const p = people.get(String(m.participant_id));
+    setNotice(`${p ? roleLabel(p.role) : 'The other person'} is connected again.`);
   });
   signaling.on('call_ended', (m) => {
     const reason = m.reason === 'ended_by_doctor' ? 'The doctor ended the consultation.' : 'The consultation has ended.';
