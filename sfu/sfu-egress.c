@@ -4,6 +4,8 @@
 
 #include "sfu-egress.h"
 
+#include <string.h>
+
 #include <gst/rtp/rtp.h>
 
 #include "sfu-twcc.h"
@@ -20,6 +22,53 @@ GST_DEBUG_CATEGORY_STATIC(egress_debug);
 /* Send times remembered per transport-wide sequence number: ~4 s of a 1 Mbit/s leg, more than
  * any feedback delay worth using. */
 #define EGRESS_SENT_RING 4096
+
+/* The sequence numbers a leg sent lately, per medium: SRTP's sender refuses a packet whose
+ * index it used already or that lies more than 128 behind the newest (libsrtp's replay
+ * window), and webrtcbin 1.22's srtpenc turns that refusal into an error that ends the leg
+ * (seen on the step profile as the patient's uplink lost and recovered packets: "protect
+ * failed, code 9"). Such a packet is dropped here instead. */
+#define REPLAY_WINDOW 128
+
+typedef struct {
+  gboolean have;
+  guint16 newest;
+  guint64 seen[REPLAY_WINDOW / 64]; /* bit i: newest - i was sent */
+} ReplayGuard;
+
+/* TRUE when `seq` may be sent (and marks it sent). */
+static gboolean replay_guard_pass(ReplayGuard *g, guint16 seq)
+{
+  if (!g->have) {
+    g->have = TRUE;
+    g->newest = seq;
+    memset(g->seen, 0, sizeof g->seen);
+    g->seen[0] = 1;
+    return TRUE;
+  }
+  gint16 ahead = (gint16)(seq - g->newest);
+  if (ahead > 0) {
+    if (ahead >= REPLAY_WINDOW) {
+      memset(g->seen, 0, sizeof g->seen);
+    } else {
+      for (int k = 0; k < ahead; k++) { /* shift the 128-bit set left by `ahead` */
+        g->seen[1] = g->seen[1] << 1 | g->seen[0] >> 63;
+        g->seen[0] <<= 1;
+      }
+    }
+    g->seen[0] |= 1;
+    g->newest = seq;
+    return TRUE;
+  }
+  guint behind = (guint)(-ahead);
+  if (behind >= REPLAY_WINDOW - 1)
+    return FALSE;
+  guint64 bit = G_GUINT64_CONSTANT(1) << (behind % 64);
+  if (g->seen[behind / 64] & bit)
+    return FALSE;
+  g->seen[behind / 64] |= bit;
+  return TRUE;
+}
 
 typedef struct {
   guint16 seq;
@@ -42,6 +91,7 @@ struct SfuEgress {
   guint16 resume_in_seq; /* packets before this one (in seq) are stale after a resume */
   gboolean have_out;
   guint16 last_out_seq;
+  ReplayGuard replay[2];   /* audio, video */
   SfuBwePacket *feedback;  /* scratch for one report */
   SfuTwccStatus *statuses; /* idem */
   guint8 twcc_ext_id;
@@ -50,6 +100,20 @@ struct SfuEgress {
   guint twcc_reports;
   Sent sent[EGRESS_SENT_RING];
 };
+
+/* Under the lock: whether `buf` may go down the leg. */
+static gboolean replay_check(SfuEgress *eg, gboolean video, GstBuffer *buf)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+    return TRUE;
+  guint16 seq = gst_rtp_buffer_get_seq(&rtp);
+  gst_rtp_buffer_unmap(&rtp);
+  if (replay_guard_pass(&eg->replay[video ? 1 : 0], seq))
+    return TRUE;
+  eg->stats.replay_dropped++;
+  return FALSE;
+}
 
 gboolean sfu_vp8_keyframe_start(GstBuffer *buffer)
 {
@@ -247,11 +311,20 @@ static GstPadProbeReturn egress_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
         g_mutex_unlock(&eg->lock);
         return GST_PAD_PROBE_DROP;
       }
+      GST_PAD_PROBE_INFO_DATA(info) = out; /* the probe's buffer now (maybe a renumbered copy) */
+      if (!replay_check(eg, TRUE, out)) {
+        g_mutex_unlock(&eg->lock);
+        return GST_PAD_PROBE_DROP;
+      }
       eg->stats.video_bytes += gst_buffer_get_size(out);
       eg->stats.video_packets++;
       note_sent(eg, out, now);
       GST_PAD_PROBE_INFO_DATA(info) = out;
     } else {
+      if (!replay_check(eg, FALSE, buf)) {
+        g_mutex_unlock(&eg->lock);
+        return GST_PAD_PROBE_DROP;
+      }
       eg->stats.audio_bytes += gst_buffer_get_size(buf);
       note_sent(eg, buf, now);
     }
@@ -264,10 +337,15 @@ static GstPadProbeReturn egress_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
   g_mutex_lock(&eg->lock);
   for (guint i = 0; i < gst_buffer_list_length(list); i++) {
     GstBuffer *b = gst_buffer_ref(gst_buffer_list_get(list, i));
-    if (w->video) {
+    if (w->video)
       b = video_packet(eg, b);
-      if (!b)
-        continue;
+    if (b && !replay_check(eg, w->video, b)) {
+      gst_buffer_unref(b);
+      b = NULL;
+    }
+    if (!b)
+      continue;
+    if (w->video) {
       eg->stats.video_bytes += gst_buffer_get_size(b);
       eg->stats.video_packets++;
     } else {

@@ -26,6 +26,7 @@ typedef struct {
   guint64 video_bytes;
   guint64 video_packets;
   guint64 video_dropped;       /* held back while video was paused */
+  guint64 replay_dropped;      /* dropped: sent already, or too old for SRTP (replay_check()) */
   guint estimate_bps;          /* the leg's bandwidth estimate, 0 = no feedback yet */
   gboolean estimate_from_remb; /* the subscriber's REMB */
   guint twcc_estimate_bps;     /* our estimator's, from transport-cc feedback (advisory) */

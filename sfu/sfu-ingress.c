@@ -20,6 +20,8 @@ GST_DEBUG_CATEGORY_STATIC(ingress_debug);
 /* A retry waits max(NACK_MIN_RETRY_MS, 1.5 RTT); a packet older than NACK_GIVE_UP_MS is
  * useless to a live call. */
 #define NACK_MIN_RETRY_MS 60
+/* A packet this far behind the newest one forwarded is dropped (account()). */
+#define STALE_BEHIND 100
 #define NACK_GIVE_UP_MS 1000
 
 typedef struct {
@@ -202,6 +204,13 @@ static gboolean account(SfuIngress *in, Stream *s, guint16 seq, gsize size, gint
   guint rtt = (guint)g_atomic_int_get(&in->rtt_ms);
   if (ring_has(s, seq)) {
     s->stats.duplicates++;
+    return FALSE;
+  }
+  /* Every subscription leg encrypts with SRTP, whose sender refuses a packet more than its
+   * replay window (128) behind the newest it sent, and webrtcbin 1.22's srtpenc turns that
+   * refusal into an error that ends the leg. Such a packet is also too late to be of use. */
+  if (s->have_seq && (gint16)(s->max_seq - seq) >= STALE_BEHIND) {
+    s->stats.stale++;
     return FALSE;
   }
   ring_put(s, seq);

@@ -29,6 +29,7 @@ typedef struct {
   guint64 missing;    /* sequence numbers skipped on arrival: lost on the way in, or late */
   guint64 late;       /* forwarded after a later packet (reordered or retransmitted) */
   guint64 duplicates; /* dropped: already forwarded */
+  guint64 stale;      /* dropped: too far behind the newest forwarded (SRTP's replay window) */
   guint64 nacks;      /* sequence numbers asked for again (each try counts) */
   guint64 recovered;  /* of those, arrived after all */
   guint64 lost;       /* given up (never arrived) */

@@ -83,6 +83,10 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
 #define SFU_PROBE_BACKOFF_MAX_S 60
 #define SFU_PROBE_S 4
 #define SFU_HEADROOM_PCT 10
+/* A leg is short of room when its receiver's estimate is under this share of what its publisher
+ * sends (a receiver that backs off because of delay built up before the relay stays at about
+ * 85 % of what arrives). */
+#define SFU_LEG_SHORT_PCT 70
 /* Audio a leg needs whatever it measures: Opus ~32 kbit/s, doubled by RED, plus headers. */
 #define SFU_AUDIO_RESERVE_BPS 60000
 
@@ -159,13 +163,19 @@ typedef enum { LEG_ON, LEG_WEAK, LEG_PROBE } LegState;
 
 typedef struct {
   LegState state;
-  guint low_ticks;       /* consecutive ticks with the video budget under the floor */
-  gint64 next_probe_us;  /* LEG_WEAK: when to try video again */
-  gint64 probe_until_us; /* LEG_PROBE: when the try counts as a success */
-  guint backoff_s;       /* LEG_WEAK: wait before the next probe, doubles on failure */
-  guint video_cap_bps;   /* what the publisher may send for this leg; SFU_NO_CAP = unknown */
-  guint rtt_ms;          /* from the subscriber's receiver reports, 0 = none yet */
-  double loss;           /* idem, 0..1 */
+  guint low_ticks;            /* consecutive ticks with the video budget under the floor */
+  gint64 next_probe_us;       /* LEG_WEAK: when to try video again */
+  gint64 probe_until_us;      /* LEG_PROBE: when the try counts as a success */
+  guint backoff_s;            /* LEG_WEAK: wait before the next probe, doubles on failure */
+  guint video_cap_bps;        /* what the publisher may send for this leg; SFU_NO_CAP = unknown */
+  guint rtt_ms;               /* from the subscriber's receiver reports, 0 = none yet */
+  double loss;                /* idem, 0..1: the worse of audio and video */
+  double media_loss[MEDIA_N]; /* idem, per medium */
+  double own_loss;      /* what this leg lost itself: media_loss less the publisher's uplink */
+  guint loss_bound_bps; /* the loss-based bound on the leg's rate (leg_loss_bound()), 0 = none */
+  guint probe_estimate; /* LEG_PROBE: the estimate when the try began */
+  guint last_rb_highest[MEDIA_N]; /* last report's extended highest sequence number, per medium */
+  gint last_rb_lost[MEDIA_N];     /* and its cumulative packets lost */
   guint jitter_ms;
   guint64 last_audio_bytes, last_video_bytes;
   guint audio_bps, video_bps; /* sent on the leg over the last tick */
@@ -204,6 +214,11 @@ typedef struct {
   SfuScoreSmoother *score;    /* (owned) */
   guint64 last_bytes_received;
   SfuIngressStats last_ingress[MEDIA_N];
+  /* Its uplink over the last adaptation tick (publisher_uplink()): the share of its packets
+   * that never reached the relay (after retransmission), and what reached it, in bit/s. */
+  SfuIngressStats last_uplink[MEDIA_N];
+  double uplink_loss[MEDIA_N];
+  guint uplink_bps;
   GHashTable *subs; /* publisher id -> Pc* (owned) */
 } Participant;
 
@@ -980,14 +995,15 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   if (trans) {
     g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                  "codec-preferences", publisher->caps[media], NULL);
-    /* Video: RTX from webrtcbin's cache, and RED/ULPFEC negotiated but with a share of 0: webrtcbin
-     * 1.22's rtpulpfecenc aborted the whole process (assertion tmp_mask == 0 in
-     * gst_rtp_ulpfec_enc_stream_ctx_protect) on the step profile with a busy camera once the
-     * share was raised. (With RED offered on video Chrome sends REMB on the leg; without it,
-     * transport-cc.) Audio: RED with one redundant block. */
+    /* Video: RTX from webrtcbin's cache, and RED/ULPFEC negotiated with a ULPFEC share of 0
+     * (the transceiver's fec-percentage, whose default is 100: one FEC packet per media
+     * packet, twice the video's bandwidth; it was left at that default until the step profile
+     * showed it). With RED offered on video Chrome sends REMB on the leg; without it,
+     * transport-cc. Audio: RED with one redundant block, and no ULPFEC either. */
     if (media == MEDIA_VIDEO)
       g_object_set(trans, "do-nack", TRUE, NULL);
     gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
+    g_object_set(trans, "fec-percentage", 0u, NULL);
     gst_object_unref(trans);
   }
   gst_object_ref_sink(queue);
@@ -1385,7 +1401,26 @@ static void leg_read_reports(Pc *pc)
     gst_structure_get_uint(src, "rb-fractionlost", &fraction);
     gst_structure_get_uint(src, "rb-jitter", &jitter);
     gst_structure_get_uint(src, "rb-round-trip", &rtt);
-    pc->adapt.loss = fraction / 256.0;
+    /* rtpsession keeps the last report for ever: one that says nothing new (the stream is held
+     * back, or the receiver stopped reporting) is no loss. Otherwise the loss is counted since
+     * the previous report we read. */
+    int m = clock_rate == 48000 ? MEDIA_AUDIO : MEDIA_VIDEO;
+    guint highest = 0;
+    gint lost = 0;
+    gst_structure_get_uint(src, "rb-exthighestseq", &highest);
+    gst_structure_get_int(src, "rb-packetslost", &lost);
+    Adapt *a = &pc->adapt;
+    if (highest == a->last_rb_highest[m])
+      a->media_loss[m] = 0;
+    else if (a->last_rb_highest[m] && highest - a->last_rb_highest[m] < 1u << 16)
+      a->media_loss[m] =
+          CLAMP((double)(lost - a->last_rb_lost[m]) / (double)(highest - a->last_rb_highest[m]),
+                0.0, 1.0);
+    else
+      a->media_loss[m] = fraction / 256.0;
+    a->last_rb_highest[m] = highest;
+    a->last_rb_lost[m] = lost;
+    pc->adapt.loss = MAX(pc->adapt.media_loss[0], pc->adapt.media_loss[1]);
     pc->adapt.jitter_ms = (guint)((guint64)jitter * 1000 / clock_rate);
     if (rtt)
       pc->adapt.rtt_ms = (guint)(((guint64)rtt * 1000) >> 16);
@@ -1406,6 +1441,29 @@ static void leg_set_video(SfuRoom *room, Pc *pc, gboolean on)
 
 /* One leg's decisions: its ULPFEC share, its video state (on, weak = paused, probing), and
  * what its publisher may send for it. */
+/* The loss-based side of a leg's estimate (as a GCC sender does it): the receiver's estimate
+ * reads delay, and a link that drops packets without queueing them first (a policer, a small
+ * buffer, a radio) shows none. Above 10 % of its own loss the leg's rate bound falls to what it
+ * sent times (1 - loss/2); under 2 % it grows by 8 % a tick until the receiver's estimate rules
+ * again. Returns the estimate to use (0 while the receiver has none). */
+static guint leg_loss_bound(Adapt *a, guint receiver_bps, double loss)
+{
+  guint sent = a->audio_bps + a->video_bps;
+  if (a->state == LEG_WEAK) {
+    a->loss_bound_bps = 0; /* video is held back: pausing was the answer to the loss */
+  } else if (loss > 0.10 && sent) {
+    guint cut = (guint)(sent * (1.0 - loss / 2));
+    a->loss_bound_bps = a->loss_bound_bps ? MIN(a->loss_bound_bps, cut) : cut;
+  } else if (loss < 0.02 && a->loss_bound_bps) {
+    a->loss_bound_bps = a->loss_bound_bps + a->loss_bound_bps / 12 + 1;
+    if (receiver_bps && a->loss_bound_bps >= receiver_bps)
+      a->loss_bound_bps = 0;
+  }
+  if (!receiver_bps)
+    return 0;
+  return a->loss_bound_bps ? MIN(a->loss_bound_bps, receiver_bps) : receiver_bps;
+}
+
 static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now, double dt)
 {
   Adapt *a = &pc->adapt;
@@ -1419,25 +1477,40 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
   if (a->rtt_ms)
     sfu_egress_set_rtt(pc->egress, a->rtt_ms);
 
-  double loss = MAX(a->loss, es.feedback_loss);
+  /* A gap in what the publisher sent reaches every subscriber as loss too: a leg is judged by
+   * the loss it adds itself (its receiver's report less the publisher's uplink loss), or a
+   * patient's weak uplink would pause the doctor's view of them on a good downlink. */
+  Participant *publisher = room_find(room, pc->publisher_id);
+  a->own_loss = 0;
+  for (int m = 0; m < MEDIA_N; m++) {
+    double up = publisher ? publisher->uplink_loss[m] : 0;
+    a->own_loss = MAX(a->own_loss, a->media_loss[m] - up);
+  }
+  double loss = MAX(a->own_loss, es.feedback_loss);
 
   if (subscriber->audio_only) {
     a->video_cap_bps = 0;
     return;
   }
-  if (!es.estimate_bps) {
+  guint estimate = leg_loss_bound(a, es.estimate_bps, loss);
+  if (!estimate) {
     a->video_cap_bps = SFU_NO_CAP; /* no feedback yet: let the publisher's own control rule */
     return;
   }
   guint audio = MAX(a->audio_bps, (guint)SFU_AUDIO_RESERVE_BPS);
-  guint usable = es.estimate_bps / 100 * (100 - SFU_HEADROOM_PCT);
+  guint usable = estimate / 100 * (100 - SFU_HEADROOM_PCT);
   guint budget = usable > audio ? usable - audio : 0;
   /* Pause only on evidence: the leg carries real video and still has no room, or it loses
    * packets. A receiver's REMB grows only with what it receives (at most 1.5 times that), so a
    * leg whose publisher sends little (a start, a still picture) always looks "small"; pausing
    * it would stop the publisher and keep the estimate small for good (seen in CI: video
    * stopped a few seconds into a call on a good link). */
-  gboolean evidence = a->video_bps >= SFU_VIDEO_FLOOR_BPS / 2 || loss > 0.10;
+  /* The receiver's estimate also falls when delay builds up before the relay (the
+   * publisher's uplink is congested, and the relay forwards that delay): the leg is short of
+   * room only if its estimate is well under what the publisher sends, or it loses packets. */
+  guint arriving = publisher ? publisher->uplink_bps : 0;
+  gboolean short_of_room = estimate < (guint64)arriving * SFU_LEG_SHORT_PCT / 100;
+  gboolean evidence = (a->video_bps >= SFU_VIDEO_FLOOR_BPS / 2 && short_of_room) || loss > 0.10;
   switch (a->state) {
   case LEG_ON:
     a->low_ticks = budget < SFU_VIDEO_FLOOR_BPS && evidence ? a->low_ticks + 1 : 0;
@@ -1447,20 +1520,23 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
       a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
       leg_set_video(room, pc, FALSE);
       GST_INFO("room %s %s: video paused, %u bit/s of room for it (estimate %u)", room->id,
-               pc->pc_id, budget, es.estimate_bps);
+               pc->pc_id, budget, estimate);
     }
     break;
   case LEG_WEAK:
     if (now >= a->next_probe_us) {
       a->state = LEG_PROBE;
       a->probe_until_us = now + SFU_PROBE_S * G_USEC_PER_SEC;
+      a->probe_estimate = estimate;
       leg_set_video(room, pc, TRUE);
       GST_INFO("room %s %s: trying video again", room->id, pc->pc_id);
     }
     break;
   case LEG_PROBE:
-    if ((budget < SFU_VIDEO_FLOOR_BPS * 8 / 10 && a->video_bps >= SFU_VIDEO_FLOOR_BPS / 2) ||
-        loss > 0.15) {
+    /* A try fails on loss, or when the receiver's estimate falls (it saw delay build up). It
+     * cannot be judged by the estimate's size: while video was held back only audio arrived,
+     * and a receiver's estimate grows from what arrives, about 8 % a second. */
+    if (loss > 0.10 || estimate < a->probe_estimate * 85 / 100) {
       a->state = LEG_WEAK;
       a->backoff_s = MIN(a->backoff_s * 2, (guint)SFU_PROBE_BACKOFF_MAX_S);
       a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
@@ -1476,17 +1552,21 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   }
-  GST_DEBUG("room %s %s -> %s: estimate %u (remb %d, ours from transport-cc %u, acked %u) "
-            "loss %.3f rtt %u ms audio %u video %u budget %u state %d",
-            room->id, pc->publisher_id, subscriber->id, es.estimate_bps, es.estimate_from_remb,
-            es.twcc_estimate_bps, es.acked_bps, loss, a->rtt_ms, a->audio_bps, a->video_bps, budget,
-            a->state);
+  GST_DEBUG("room %s %s -> %s: estimate %u (loss bound %u, receiver's %u, remb %d, ours from "
+            "transport-cc %u, acked %u) "
+            "loss %.3f (reported %.3f) rtt %u ms arriving %u audio %u video %u budget %u state %d",
+            room->id, pc->publisher_id, subscriber->id, estimate, a->loss_bound_bps,
+            es.estimate_bps, es.estimate_from_remb, es.twcc_estimate_bps, es.acked_bps, loss,
+            a->loss, a->rtt_ms, arriving, a->audio_bps, a->video_bps, budget, a->state);
   if (a->state == LEG_WEAK)
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)
     a->video_cap_bps = SFU_VIDEO_FLOOR_BPS;
-  else
-    a->video_cap_bps = MAX(budget, (guint)SFU_VIDEO_FLOOR_BPS);
+  else /* the receiver's estimate less the audio actually sent: a receiver's estimate is at
+        * most ~1.5 times what arrives, so the headroom kept in `budget` would hold the
+        * publisher near the floor for good */
+    a->video_cap_bps =
+        MAX(estimate > a->audio_bps ? estimate - a->audio_bps : 0, (guint)SFU_VIDEO_FLOOR_BPS);
 }
 
 /* What a publisher may send: enough for its best-placed subscriber that takes video, no more
@@ -1576,6 +1656,28 @@ static void participant_quality(SfuRoom *room, Participant *p, gint64 now, doubl
     room->callbacks->quality(room->user_data, p->id, &p->quality);
 }
 
+/* What reached the relay from `p` over the last tick: its unrecovered loss per medium (video:
+ * given up after retransmission; audio, not retransmitted: skipped and never filled) and its
+ * bit rate. */
+static void publisher_uplink(Participant *p, double dt)
+{
+  guint64 bytes = 0;
+  for (int m = 0; m < MEDIA_N; m++) {
+    SfuIngressStats st;
+    sfu_ingress_get_stats(p->ingress, m, &st);
+    const SfuIngressStats *o = &p->last_uplink[m];
+    guint64 got = st.packets - o->packets;
+    guint64 gone = m == MEDIA_VIDEO ? st.lost - o->lost
+                   : st.missing - o->missing > st.late - o->late
+                       ? (st.missing - o->missing) - (st.late - o->late)
+                       : 0;
+    p->uplink_loss[m] = got + gone ? (double)gone / (double)(got + gone) : 0;
+    bytes += st.bytes - o->bytes;
+    p->last_uplink[m] = st;
+  }
+  p->uplink_bps = (guint)(bytes * 8 / dt);
+}
+
 static gboolean adapt_tick(gpointer data)
 {
   SfuRoom *room = data;
@@ -1584,6 +1686,11 @@ static gboolean adapt_tick(gpointer data)
   if (dt <= 0)
     dt = SFU_TICK_MS / 1000.0;
   room->last_tick_us = now;
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index(room->participants, i);
+    if (p->ingress)
+      publisher_uplink(p, dt);
+  }
   for (guint i = 0; i < room->participants->len; i++) {
     Participant *s = g_ptr_array_index(room->participants, i);
     GHashTableIter it;
