@@ -272,6 +272,9 @@ static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
       .body_len = pss->body ? pss->body->len : 0,
       .cookie_session = pss->cookie_session,
   };
+  char peer[64] = "";
+  lws_get_peer_simple(wsi, peer, sizeof peer);
+  req.peer = peer;
   SigHttpResponse resp = {0};
   if (pss->body_too_large) {
     resp.status = 413;
@@ -280,7 +283,7 @@ static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
     if (pss->method != LWSHUMETH_GET && pss->method != LWSHUMETH_HEAD &&
         !sched_store_batch_is_open(server->store))
       batch_open(server);
-    sig_api_handle(server, &req, &resp);
+    sig_audit_http(server, &req, &resp); /* sig_api_handle, recorded in the audit log */
     if (sched_store_batch_is_open(server->store)) {
       pss->wsi = wsi;
       pss->held = resp;
