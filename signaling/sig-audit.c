@@ -239,6 +239,17 @@ static void actor_from_token(SigServer *s, const char *token, Actor *a)
   }
 }
 
+/* The remote address as people write it: an IPv4 client on a dual-stack socket is reported as
+ * "::ffff:a.b.c.d"; NULL if unknown. (transfer none) */
+static const char *address_of(const char *peer)
+{
+  if (peer == NULL || peer[0] == '\0')
+    return NULL;
+  if (g_ascii_strncasecmp(peer, "::ffff:", 7) == 0 && strchr(peer + 7, '.') != NULL)
+    return peer + 7;
+  return peer;
+}
+
 static void log_failure(const char *what, const char *action, const GError *error)
 {
   g_warning("audit: %s (%s): %s", what, action, error ? error->message : "?");
@@ -301,7 +312,7 @@ void sig_audit_http(SigServer *s, const SigHttpRequest *req, SigHttpResponse *re
       .object_type = r.object_type,
       .object_id = r.object_id,
       .detail = detail,
-      .address = req->peer && req->peer[0] ? req->peer : NULL,
+      .address = address_of(req->peer),
       .outcome = outcome_of(resp->status),
   };
   if (resp->status < 400) {
@@ -510,7 +521,7 @@ void sig_audit_ws_end(SigConn *conn, const SigMsg *msg, const SigAuditWs *a)
 
   if (!a->audited)
     return;
-  SchedAuditEntry e = {.action = ws_action(msg->type), .address = conn->peer[0] ? conn->peer : NULL};
+  SchedAuditEntry e = {.action = ws_action(msg->type), .address = address_of(conn->peer)};
   ws_actor(conn, &e);
   gboolean refused = conn->refusals != a->refusals;
   e.outcome = refused ? "refused" : "ok";
@@ -545,7 +556,7 @@ void sig_audit_ws_dropped(SigConn *conn, gint64 appointment_id)
                        .object_type = "appointment",
                        .object_id = appointment_id,
                        .detail = "reason=dropped",
-                       .address = conn->peer[0] ? conn->peer : NULL,
+                       .address = address_of(conn->peer),
                        .outcome = "ok"};
   ws_actor(conn, &e);
   if (!sched_audit_append(conn->server->store, &e, NULL, &error))
