@@ -10,8 +10,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import https from 'node:https';
 import path from 'node:path';
-import { startDaemon, admin, adminRun, login, client, request, nowS } from './lib.mjs';
+import { startDaemon, admin, adminRun, login, client, request, nowS, waitFor } from './lib.mjs';
 
 const ADMIN = { username: 'audit.admin', name: 'Audit Admin', password: 'audit-admin-pass' };
 const DOCTOR = { username: 'dr.audit', name: 'Dr. Audit', password: 'audit-doctor-pass' };
@@ -47,6 +49,63 @@ async function findRow(want) {
 
 function sqlite(db, sql) {
   return execFileSync('sqlite3', [db, sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * A minimal WebSocket client (RFC 6455, text frames only) on the daemon's TLS port, enough to
+ * say hello and send consultation messages: node 20 has no WebSocket client that trusts a
+ * given CA. `messages` collects what the server sent (parsed JSON).
+ */
+function wsOpen(cookie) {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1', port: d.port, path: '/ws', agent: d.agent,
+      headers: {
+        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        'Sec-WebSocket-Protocol': 'mashwara.v1', ...(cookie ? { cookie } : {}),
+      },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+    req.on('upgrade', (res, socket, head) => {
+      const ws = { socket, messages: [], closed: false };
+      let buf = head;
+      socket.on('data', (chunk) => {
+        buf = Buffer.concat([buf, chunk]);
+        for (;;) {
+          if (buf.length < 2) return;
+          const op = buf[0] & 0x0f;
+          let len = buf[1] & 0x7f;
+          let off = 2;
+          if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+          else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+          if (buf.length < off + len) return;
+          const payload = buf.subarray(off, off + len);
+          buf = buf.subarray(off + len);
+          if (op === 1) ws.messages.push(JSON.parse(payload.toString()));
+          else if (op === 9) send(0x0a, payload); // ping → pong
+          else if (op === 8) ws.closed = true;
+        }
+      });
+      socket.on('close', () => { ws.closed = true; });
+      const send = (op, payload) => {
+        const mask = randomBytes(4);
+        const n = payload.length;
+        const hdr = n < 126 ? Buffer.from([0x80 | op, 0x80 | n])
+          : Buffer.from([0x80 | op, 0x80 | 126, n >> 8, n & 0xff]);
+        const body = Buffer.from(payload);
+        for (let i = 0; i < n; i++) body[i] ^= mask[i % 4];
+        socket.write(Buffer.concat([hdr, mask, body]));
+      };
+      ws.send = (obj) => send(1, Buffer.from(JSON.stringify(obj)));
+      ws.next = (type) => waitFor(() => ws.messages.find((m) => m.type === type),
+        { timeout: 10000, what: `a "${type}" message` });
+      ws.close = () => socket.destroy();
+      resolve(ws);
+    });
+    req.end();
+  });
 }
 
 before(async () => {
@@ -199,6 +258,84 @@ describe('the audit log records who did what, from where', () => {
     // And the chain links row to row.
     for (let i = 1; i < rows.length; i++) assert.equal(rows[i].prev_hash, rows[i - 1].hash);
     assert.equal(rows[0].id, 1);
+  });
+});
+
+describe('consultation events are recorded', () => {
+  it('records join, admit, audio-only, a refused admit, end with outcome and a dropped guest', async () => {
+    const booked = await admin(d, 'book', ['--doctor', DOCTOR.username, '--patient', String(fx.patientId),
+      '--start', 'now', '--minutes', '20']);
+    const apptId = booked.appointment_id;
+    const op = await findRow({ action: 'appointment.create', actor_kind: 'operator', object_id: apptId });
+    assert.equal(op.address, 'cli');
+
+    const console_ = await wsOpen(doc.cookie);
+    console_.send({ type: 'hello' });
+    await console_.next('welcome');
+    const patient = await wsOpen();
+    patient.send({ type: 'hello', token: booked.token });
+    await patient.next('welcome');
+    const join = await findRow({ action: 'consultation.join', actor_kind: 'patient' });
+    assert.equal(join.actor_id, fx.patientId);
+    assert.equal(join.object_id, apptId);
+    assert.equal(join.appointment_id, apptId);
+    assert.equal(join.address, '127.0.0.1');
+    assert.equal(join.outcome, 'ok');
+    await findRow({ action: 'console.connect', actor_id: fx.doctorId });
+
+    // A patient may not admit: refused, and recorded as the patient's.
+    patient.send({ type: 'admit', appointment_id: apptId });
+    await patient.next('error');
+    const refusedAdmit = await findRow({ action: 'consultation.admit', actor_kind: 'patient' });
+    assert.equal(refusedAdmit.outcome, 'refused');
+
+    console_.send({ type: 'admit', appointment_id: apptId });
+    await waitFor(async () => (await auditRows()).some((x) => x.action === 'consultation.admit'
+      && x.actor_id === fx.doctorId), { what: 'the admit row' });
+    const admitted = await findRow({ action: 'consultation.admit', actor_id: fx.doctorId });
+    assert.equal(admitted.outcome, 'ok');
+    assert.equal(admitted.object_id, apptId);
+
+    patient.send({ type: 'audio_only', on: true });
+    await waitFor(async () => (await auditRows()).some((x) => x.action === 'consultation.audio_only'),
+      { what: 'the audio_only row' });
+    const ao = await findRow({ action: 'consultation.audio_only' });
+    assert.equal(ao.detail, 'on=1');
+    assert.equal(ao.object_id, apptId);
+
+    // A guest joins and drops (closes the socket without leaving).
+    const inv = await api.post(`/api/appointments/${apptId}/guests`, { role: 'interpreter' });
+    assert.equal(inv.status, 403, 'only the appointment\'s doctor invites');
+    const guestLink = await doc.post(`/api/appointments/${apptId}/guests`, { role: 'interpreter' });
+    assert.equal(guestLink.status, 201, guestLink.text);
+    const invited = await findRow({ action: 'appointment.invite_guest', outcome: 'ok' });
+    assert.equal(invited.actor_id, fx.doctorId);
+    assert.equal(invited.object_id, apptId);
+    const guest = await wsOpen();
+    guest.send({ type: 'hello', token: guestLink.json.token });
+    await guest.next('welcome');
+    const gj = await findRow({ action: 'consultation.join', actor_kind: 'guest' });
+    assert.equal(gj.actor_role, 'interpreter');
+    assert.equal(gj.appointment_id, apptId);
+    guest.close();
+    await waitFor(async () => (await auditRows()).some((x) => x.action === 'consultation.leave'
+      && x.actor_kind === 'guest'), { what: 'the dropped guest\'s row' });
+    const dropped = await findRow({ action: 'consultation.leave', actor_kind: 'guest' });
+    assert.equal(dropped.detail, 'reason=dropped');
+
+    console_.send({ type: 'end', outcome: 'follow-up' });
+    await patient.next('call_ended');
+    const end = await findRow({ action: 'consultation.end', actor_id: fx.doctorId });
+    assert.equal(end.detail, 'outcome=follow-up');
+    assert.equal(end.object_id, apptId);
+    assert.equal(end.outcome, 'ok');
+    patient.close();
+    console_.close();
+
+    const text = JSON.stringify(await auditRows());
+    for (const secret of [...PERSONAL, booked.token, guestLink.json.token]) {
+      assert.ok(!text.includes(secret), `an audit row holds personal data or a token (${secret})`);
+    }
   });
 });
 
