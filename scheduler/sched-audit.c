@@ -21,8 +21,8 @@
 #define VERIFY_CHUNK 1000
 #define AT_MS_MAX (SCHED_TIME_MAX * 1000)
 
-static const char *const actor_kinds[] = {"staff",    "patient",  "guest",
-                                          "system",   "operator", "anonymous"};
+static const char *const actor_kinds[] = {"staff",  "patient",  "guest",
+                                          "system", "operator", "anonymous"};
 static const char *const outcomes[] = {"ok", "refused", "failed"};
 
 void sched_audit_record_free(SchedAuditRecord *r)
@@ -250,8 +250,7 @@ static gboolean broken(GError **error, gint64 *first_bad_id, gint64 id, const ch
   return FALSE;
 }
 
-gboolean sched_audit_verify(SchedStore *store, gint64 *first_bad_id, gint64 *rows,
-                            GError **error)
+gboolean sched_audit_verify(SchedStore *store, gint64 *first_bad_id, gint64 *rows, GError **error)
 {
   const SchedBackend *be;
   g_autofree char *prev = g_strdup(ZERO_HASH);

@@ -2401,7 +2401,7 @@ out:
 }
 
 #define AUDIT_COLUMNS                                                                              \
-  "id, at_ms, actor_kind, actor_id, actor_role, appointment_id, action, object_type, object_id,"  \
+  "id, at_ms, actor_kind, actor_id, actor_role, appointment_id, action, object_type, object_id,"   \
   " detail, address, outcome, prev_hash, hash"
 
 static SchedAuditRecord *audit_row(sqlite3_stmt *st)
@@ -2428,13 +2428,12 @@ static SchedAuditRecord *audit_row(sqlite3_stmt *st)
 static gboolean sqlite_audit_scan(SchedBackendDb *b, gint64 after_id, guint limit, GPtrArray *out,
                                   GError **error)
 {
-  sqlite3_stmt *st = prepare(
-      b, "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", error);
+  sqlite3_stmt *st =
+      prepare(b, "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", error);
   gboolean ok = FALSE;
   int rc;
 
-  if (st == NULL || !bind_int64(b, st, 1, after_id, error) ||
-      !bind_int64(b, st, 2, limit, error))
+  if (st == NULL || !bind_int64(b, st, 1, after_id, error) || !bind_int64(b, st, 2, limit, error))
     goto out;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
     g_ptr_array_add(out, audit_row(st));
@@ -2521,15 +2520,16 @@ static gboolean sqlite_retention_apply(SchedBackendDb *b, gint64 cutoff, gint64 
                                        SchedRetentionCounts *c, GError **error)
 {
   /* Patients: only once nothing of theirs is recent or still pending. */
-  return retention_step(b,
-                        "UPDATE patients SET display_name = '', phone = NULL,"
-                        " preferred_language = NULL, erased_at = ?2"
-                        " WHERE erased_at IS NULL AND created_at < ?1"
-                        " AND NOT EXISTS (SELECT 1 FROM appointments a"
-                        "   WHERE a.patient_id = patients.id AND a.ends_at >= ?1)"
-                        " AND NOT EXISTS (SELECT 1 FROM waitlist w"
-                        "   WHERE w.patient_id = patients.id AND w.status IN ('waiting', 'offered'))",
-                        cutoff, now, &c->patients, error) &&
+  return retention_step(
+             b,
+             "UPDATE patients SET display_name = '', phone = NULL,"
+             " preferred_language = NULL, erased_at = ?2"
+             " WHERE erased_at IS NULL AND created_at < ?1"
+             " AND NOT EXISTS (SELECT 1 FROM appointments a"
+             "   WHERE a.patient_id = patients.id AND a.ends_at >= ?1)"
+             " AND NOT EXISTS (SELECT 1 FROM waitlist w"
+             "   WHERE w.patient_id = patients.id AND w.status IN ('waiting', 'offered'))",
+             cutoff, now, &c->patients, error) &&
          retention_step(b,
                         "DELETE FROM join_tokens WHERE appointment_id IN"
                         " (SELECT id FROM appointments WHERE ends_at < ?1)",
@@ -2544,8 +2544,8 @@ static gboolean sqlite_retention_apply(SchedBackendDb *b, gint64 cutoff, gint64 
                         "UPDATE outbox SET recipient = NULL, body = '' WHERE created_at < ?1"
                         " AND (recipient IS NOT NULL OR body <> '')",
                         cutoff, now, &c->notices, error) &&
-         retention_step(b, "DELETE FROM staff_sessions WHERE expires_at <= ?2 AND ?1 = ?1",
-                        cutoff, now, &c->sessions, error);
+         retention_step(b, "DELETE FROM staff_sessions WHERE expires_at <= ?2 AND ?1 = ?1", cutoff,
+                        now, &c->sessions, error);
 }
 
 const SchedBackend sched_backend_sqlite = {

@@ -937,13 +937,12 @@ gboolean sched_audit_unit_is_open(SchedStore *store);
  * "audit_log: row <id>: <what>" and `*first_bad_id` (optional) the first row that fails (0 if
  * the rows are fine but a trigger is missing); a database failure is SCHED_ERROR_DB with
  * `*first_bad_id` 0. Reads the whole table: about a second per million rows. */
-gboolean sched_audit_verify(SchedStore *store, gint64 *first_bad_id, gint64 *rows,
-                            GError **error);
+gboolean sched_audit_verify(SchedStore *store, gint64 *first_bad_id, gint64 *rows, GError **error);
 
 /* Filters for sched_audit_list; 0/NULL members do not filter. */
 typedef struct {
-  gint64 before_id;      /* rows with id < before_id (paging backwards); 0: from the newest */
-  gint64 actor_id;       /* with actor_kind */
+  gint64 before_id; /* rows with id < before_id (paging backwards); 0: from the newest */
+  gint64 actor_id;  /* with actor_kind */
   const char *actor_kind;
   const char *object_type;
   gint64 object_id;

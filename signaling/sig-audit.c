@@ -53,9 +53,8 @@ static const struct {
 static const struct {
   const char *segment, *verb;
 } verbs[] = {
-    {"confirm", "confirm"},         {"cancel", "cancel"},
-    {"reschedule", "reschedule"},   {"check-in", "check_in"},
-    {"guests", "invite_guest"},     {"invite.ics", "invite_read"},
+    {"confirm", "confirm"},        {"cancel", "cancel"},       {"reschedule", "reschedule"},
+    {"check-in", "check_in"},      {"guests", "invite_guest"}, {"invite.ics", "invite_read"},
     {"profile", "profile_update"},
 };
 
@@ -350,9 +349,9 @@ static void fail(SigHttpResponse *resp, int status, const char *code, const char
 
 static json_t *record_json(const SchedAuditRecord *r)
 {
-  json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)r->id, "at_ms",
-                        (json_int_t)r->at_ms, "actor_kind", r->actor_kind, "action", r->action,
-                        "outcome", r->outcome);
+  json_t *o =
+      json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)r->id, "at_ms", (json_int_t)r->at_ms,
+                "actor_kind", r->actor_kind, "action", r->action, "outcome", r->outcome);
 #define OPT_INT(k, v) json_object_set_new(o, k, (v) ? json_integer((json_int_t)(v)) : json_null())
 #define OPT_STR(k, v) json_object_set_new(o, k, (v) ? json_string(v) : json_null())
   OPT_INT("actor_id", r->actor_id);
@@ -403,9 +402,9 @@ gboolean sig_audit_api_handle(SigServer *s, const SigHttpRequest *req, SigHttpRe
     fail(resp, 403, "forbidden", "only an admin reads the audit log", NULL);
     return TRUE;
   }
-  static const char *const known[] = {"before_id",  "limit",     "appointment_id", "object_type",
-                                      "object_id",  "actor_kind", "actor_id",       "from_ms",
-                                      "to_ms"};
+  static const char *const known[] = {"before_id",   "limit",     "appointment_id",
+                                      "object_type", "object_id", "actor_kind",
+                                      "actor_id",    "from_ms",   "to_ms"};
   for (const char *const *q = req->query; q && *q; q++) {
     gboolean ok = FALSE;
     for (gsize i = 0; i < G_N_ELEMENTS(known); i++)
@@ -500,8 +499,8 @@ gboolean sig_audit_ws_begin(SigConn *conn, const SigMsg *msg, SigAuditWs *a)
     return TRUE;
   a->audited = TRUE;
   a->refusals = conn->refusals;
-  a->appointment_id = conn->consult ? sig_call_appointment_id(conn->consult->call)
-                                    : conn->appointment_id;
+  a->appointment_id =
+      conn->consult ? sig_call_appointment_id(conn->consult->call) : conn->appointment_id;
   if (msg->type == SIG_MSG_ADMIT || msg->type == SIG_MSG_INVITE)
     a->appointment_id = msg->appointment_id;
   a->own_unit = !sched_audit_unit_is_open(store);

@@ -349,7 +349,7 @@ describe('mashwara admin audit-verify', () => {
     assert.ok(n >= 10, ok.stdout);
 
     const st = await d.stop();
-    assert.deepEqual(st, { code: 0, signal: null });
+    assert.deepEqual(st, { code: 0, signal: null }, `daemon exit: ${d.log().slice(-6000)}`);
     // A copy for the deletion below, before any tampering.
     const copy = path.join(d.dir, 'copy.db');
     sqlite(d.db, `VACUUM INTO '${copy}'`);

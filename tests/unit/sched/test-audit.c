@@ -136,7 +136,9 @@ static void test_personal_values_refused(Fixture *f, gconstpointer data)
   } bad[] = {
       {"action", {.actor_kind = "staff", .action = "read Bilal Ahmed", .outcome = "ok"}},
       {"detail",
-       {.actor_kind = "staff", .action = "patient.read", .detail = "+92 300 1234567",
+       {.actor_kind = "staff",
+        .action = "patient.read",
+        .detail = "+92 300 1234567",
         .outcome = "ok"}},
       {"address", {.actor_kind = "staff", .action = "x", .address = "a b", .outcome = "ok"}},
       {"actor_kind", {.actor_kind = "root", .action = "x", .outcome = "ok"}},
@@ -361,9 +363,9 @@ static char *stats_dump(Fixture *f)
   sqlite3 *db = raw_open(f->path);
   sqlite3_stmt *st = NULL;
   GString *out = g_string_new(NULL);
-  g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT * FROM stats_daily ORDER BY 1, 2, 3, 4", -1, &st,
-                                     NULL),
-                  ==, SQLITE_OK);
+  g_assert_cmpint(
+      sqlite3_prepare_v2(db, "SELECT * FROM stats_daily ORDER BY 1, 2, 3, 4", -1, &st, NULL), ==,
+      SQLITE_OK);
   while (sqlite3_step(st) == SQLITE_ROW) {
     for (int c = 0; c < sqlite3_column_count(st); c++) {
       const char *v = (const char *)sqlite3_column_text(st, c);
@@ -438,19 +440,20 @@ static void test_retention(Fixture *f, gconstpointer data)
   g_autoptr(SchedPatient) p2 = sched_patient_get(f->store, new_patient, &error);
   g_assert_cmpstr(p2->display_name, ==, "Sara Malik");
   g_assert_cmpstr(p2->phone, ==, "0300-7654321");
-  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM patients WHERE erased_at IS NOT NULL"),
-                  ==, 1);
-  /* Old appointments keep their facts; their tokens and reason are gone; recent ones keep theirs. */
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM patients WHERE erased_at IS NOT NULL"), ==,
+                  1);
+  /* Old appointments keep their facts; their tokens and reason are gone; recent ones keep theirs.
+   */
   g_autoptr(SchedAppointment) a = sched_appointment_get(f->store, done, &error);
   g_assert_cmpstr(a->status, ==, "fulfilled");
   g_assert_cmpint(a->starts_at, ==, t0);
   g_autoptr(SchedAppointment) ac = sched_appointment_get(f->store, cancelled, &error);
   g_assert_cmpstr(ac->status, ==, "cancelled");
   g_assert_null(ac->cancel_reason);
-  g_autofree char *tok_sql = g_strdup_printf(
-      "SELECT count(*) FROM join_tokens WHERE appointment_id IN (%" G_GINT64_FORMAT
-      ", %" G_GINT64_FORMAT ")",
-      done, cancelled);
+  g_autofree char *tok_sql =
+      g_strdup_printf("SELECT count(*) FROM join_tokens WHERE appointment_id IN (%" G_GINT64_FORMAT
+                      ", %" G_GINT64_FORMAT ")",
+                      done, cancelled);
   g_assert_cmpint(raw_int(f->path, tok_sql), ==, 0);
   g_autofree char *recent_sql = g_strdup_printf(
       "SELECT count(*) FROM join_tokens WHERE appointment_id = %" G_GINT64_FORMAT, recent);
