@@ -340,6 +340,27 @@ describe('consultation events are recorded', () => {
 });
 
 describe('mashwara admin audit-verify', () => {
+  it('keeps one chain while the daemon and the command line append at once', async () => {
+    const before = (await auditRows()).length;
+    const jobs = [];
+    for (let i = 0; i < 6; i++) {
+      jobs.push(adminRun(d, 'add-patient', ['--name', `Concurrent ${i}`]));
+      jobs.push(api.get(`/api/patients/${fx.patientId}`));
+      jobs.push(api.post('/api/patients', { name: `Parallel ${i}` }));
+    }
+    const results = await Promise.all(jobs);
+    for (const r of results) {
+      const ok = 'code' in r ? r.code === 0 : r.status < 300;
+      assert.ok(ok, JSON.stringify(r).slice(0, 300));
+    }
+    const rows = await auditRows();
+    assert.ok(rows.length >= before + 18, `${rows.length} rows after ${before}`);
+    for (let i = 1; i < rows.length; i++) {
+      assert.equal(rows[i].id, rows[i - 1].id + 1);
+      assert.equal(rows[i].prev_hash, rows[i - 1].hash);
+    }
+  });
+
   it('says ok on the untouched log, then names the row edited behind its back', async () => {
     const ok = await adminRun(d, 'audit-verify');
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);

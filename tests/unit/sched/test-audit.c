@@ -338,6 +338,37 @@ static void test_unit_in_batch(Fixture *f, gconstpointer data)
   g_assert_true(sched_audit_verify(f->store, NULL, NULL, &error));
 }
 
+/* Two connections (two processes, in production: the daemon and `mashwara admin`) appending to
+ * one file: each reads the head inside its own write transaction, so the chain never forks. */
+static void test_two_writers(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SchedStore) other = sched_store_open(f->path, &error);
+  g_assert_no_error(error);
+
+  for (int i = 0; i < 20; i++) {
+    SchedAuditEntry e = patient_created;
+    e.object_id = i + 1;
+    e.actor_kind = i % 2 ? "operator" : "staff";
+    gint64 id = 0;
+    g_assert_true(sched_audit_append(i % 2 ? other : f->store, &e, &id, &error));
+    g_assert_cmpint(id, ==, i + 1);
+  }
+  /* A unit on one connection, an append on the other after it committed. */
+  g_assert_true(sched_audit_unit_begin(f->store, &error));
+  gint64 pid = sched_patient_add_full(f->store, "Nadia Q", NULL, NULL, &error);
+  SchedAuditEntry e = patient_created;
+  e.object_id = pid;
+  g_assert_true(sched_audit_unit_commit(f->store, &e, &error));
+  g_assert_true(sched_audit_append(other, &patient_created, NULL, &error));
+  gint64 rows = 0;
+  g_assert_true(sched_audit_verify(other, NULL, &rows, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(rows, ==, 22);
+  g_assert_true(sched_audit_verify(f->store, NULL, &rows, &error));
+  g_assert_cmpint(rows, ==, 22);
+}
+
 /* --- Retention ---------------------------------------------------------------------------- */
 
 /* 09:00 in Karachi (04:00Z) on the UTC day `days` after today. */
@@ -507,6 +538,7 @@ int main(int argc, char **argv)
   ADD("/audit/unit/failed-change", test_unit_failed_change);
   ADD("/audit/unit/failed-audit", test_unit_failed_audit);
   ADD("/audit/unit/in-batch", test_unit_in_batch);
+  ADD("/audit/two-writers", test_two_writers);
   ADD("/audit/retention", test_retention);
   return g_test_run();
 }
