@@ -2449,24 +2449,42 @@ out:
 
 static GPtrArray *sqlite_audit_list(SchedBackendDb *b, const SchedAuditFilter *f, GError **error)
 {
-  /* One statement for every filter: an unset member (0/NULL) matches everything. */
-  sqlite3_stmt *st = prepare(
-      b,
-      "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE"
-      " (?1 = 0 OR id < ?1) AND (?2 IS NULL OR actor_kind = ?2) AND (?3 = 0 OR actor_id = ?3)"
-      " AND (?4 IS NULL OR object_type = ?4) AND (?5 = 0 OR object_id = ?5)"
-      " AND (?6 = 0 OR appointment_id = ?6 OR (object_type = 'appointment' AND object_id = ?6))"
-      " AND (?7 = 0 OR at_ms >= ?7) AND (?8 = 0 OR at_ms < ?8)"
-      " ORDER BY id DESC LIMIT ?9",
-      error);
+  /* The WHERE names only the filters set, so SQLite can use audit_log_by_object,
+   * _by_actor or _by_appointment (an "?1 = 0 OR …" form would scan the table); one cached
+   * statement per combination. Parameters keep their numbers whichever are used. */
+  g_autoptr(GString) sql = g_string_new("SELECT " AUDIT_COLUMNS " FROM audit_log WHERE 1");
+  sqlite3_stmt *st;
   GPtrArray *list = NULL;
   int rc;
 
-  if (st == NULL || !bind_int64(b, st, 1, f->before_id, error) ||
-      !bind_text(b, st, 2, f->actor_kind, error) || !bind_int64(b, st, 3, f->actor_id, error) ||
-      !bind_text(b, st, 4, f->object_type, error) || !bind_int64(b, st, 5, f->object_id, error) ||
-      !bind_int64(b, st, 6, f->appointment_id, error) || !bind_int64(b, st, 7, f->from_ms, error) ||
-      !bind_int64(b, st, 8, f->to_ms, error) || !bind_int64(b, st, 9, f->limit, error))
+  if (f->before_id)
+    g_string_append(sql, " AND id < ?1");
+  if (f->actor_kind)
+    g_string_append(sql, " AND actor_kind = ?2");
+  if (f->actor_id)
+    g_string_append(sql, " AND actor_id = ?3");
+  if (f->object_type)
+    g_string_append(sql, " AND object_type = ?4");
+  if (f->object_id)
+    g_string_append(sql, " AND object_id = ?5");
+  if (f->appointment_id)
+    g_string_append(sql, " AND (appointment_id = ?6 OR (object_type = 'appointment' AND"
+                         " object_id = ?6))");
+  if (f->from_ms)
+    g_string_append(sql, " AND at_ms >= ?7");
+  if (f->to_ms)
+    g_string_append(sql, " AND at_ms < ?8");
+  g_string_append(sql, " ORDER BY id DESC LIMIT ?9");
+  st = prepare(b, sql->str, error);
+  if (st == NULL || (f->before_id && !bind_int64(b, st, 1, f->before_id, error)) ||
+      (f->actor_kind && !bind_text(b, st, 2, f->actor_kind, error)) ||
+      (f->actor_id && !bind_int64(b, st, 3, f->actor_id, error)) ||
+      (f->object_type && !bind_text(b, st, 4, f->object_type, error)) ||
+      (f->object_id && !bind_int64(b, st, 5, f->object_id, error)) ||
+      (f->appointment_id && !bind_int64(b, st, 6, f->appointment_id, error)) ||
+      (f->from_ms && !bind_int64(b, st, 7, f->from_ms, error)) ||
+      (f->to_ms && !bind_int64(b, st, 8, f->to_ms, error)) ||
+      !bind_int64(b, st, 9, f->limit, error))
     goto out;
   list = g_ptr_array_new_with_free_func((GDestroyNotify)sched_audit_record_free);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW)
