@@ -936,7 +936,7 @@ gboolean sched_audit_unit_is_open(SchedStore *store);
  * checked (all of them, on success). On a broken chain: FALSE with SCHED_ERROR_INVALID
  * "audit_log: row <id>: <what>" and `*first_bad_id` (optional) the first row that fails (0 if
  * the rows are fine but a trigger is missing); a database failure is SCHED_ERROR_DB with
- * `*first_bad_id` 0. Reads the whole table: about a second per million rows. */
+ * `*first_bad_id` 0. Reads the whole table: about 3 s per million rows (60 ms for 20,000). */
 gboolean sched_audit_verify(SchedStore *store, gint64 *first_bad_id, gint64 *rows, GError **error);
 
 /* Filters for sched_audit_list; 0/NULL members do not filter. */
