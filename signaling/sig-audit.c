@@ -254,6 +254,14 @@ static void log_failure(const char *what, const char *action, const GError *erro
   g_warning("audit: %s (%s): %s", what, action, error ? error->message : "?");
 }
 
+gboolean sig_audit_http_is_audited(const SigHttpRequest *req)
+{
+  Route r;
+  gboolean audited = classify(req, &r);
+  g_free(r.action);
+  return audited;
+}
+
 void sig_audit_http(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp)
 {
   Route r;

@@ -128,6 +128,9 @@ json_t *sig_consult_metrics(SigServer *server);
 /* sig-audit.c: the audit log's hook points (see its header comment). sig_audit_http() runs
  * sig_api_handle() inside an audited unit and records the request (if its route is audited). */
 void sig_audit_http(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
+/* TRUE if the request's route is audited: it writes its row, so an audited read joins the group
+ * commit like a write instead of paying a commit of its own. */
+gboolean sig_audit_http_is_audited(const SigHttpRequest *req);
 /* GET /api/audit (admin): FALSE, touching nothing, for any other path. */
 gboolean sig_audit_api_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
 typedef struct {
