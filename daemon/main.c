@@ -89,6 +89,19 @@ static gint64 admin_doctor(SchedStore *store, const char *doctor, GError **error
   return staff->id;
 }
 
+/* Ends an audited unit opened around an operator's write: actor "operator", address "cli". */
+static gboolean admin_audit_commit(SchedStore *store, const char *action, const char *object_type,
+                                   gint64 object_id, GError **error)
+{
+  SchedAuditEntry e = {.actor_kind = "operator",
+                       .action = action,
+                       .object_type = object_type,
+                       .object_id = object_id,
+                       .address = "cli",
+                       .outcome = "ok"};
+  return sched_audit_unit_commit(store, &e, error);
+}
+
 static int admin_main(int argc, char **argv)
 {
   g_autofree char *db = NULL, *username = NULL, *name = NULL, *password = NULL, *phone = NULL;
@@ -96,8 +109,10 @@ static int admin_main(int argc, char **argv)
   g_autofree char *district = NULL, *sector = NULL, *timezone = NULL, *specialty = NULL;
   g_autofree char *role = NULL, *languages = NULL, *gender = NULL, *from_s = NULL, *to_s = NULL;
   g_autofree char *start_at = NULL, *end_at = NULL, *valid_from = NULL, *valid_until = NULL;
-  g_autofree char *reason = NULL, *language = NULL;
+  g_autofree char *reason = NULL, *language = NULL, *at_s = NULL;
   gint64 patient = 0, facility = 0, service = 0, appointment = 0;
+  gboolean now_flag = FALSE, dry_run = FALSE;
+  int days = SCHED_RETENTION_DAYS_DEFAULT;
   int minutes = 15, duration = 0, buffer_before = 0, buffer_after = 0, max_per_day = 0;
   int weekday = 0;
   GOptionEntry entries[] = {
@@ -136,12 +151,19 @@ static int admin_main(int argc, char **argv)
       {"from", 0, 0, G_OPTION_ARG_STRING, &from_s, "add-exception: unix time", "T"},
       {"to", 0, 0, G_OPTION_ARG_STRING, &to_s, "add-exception: unix time", "T"},
       {"reason", 0, 0, G_OPTION_ARG_STRING, &reason, "add-exception: e.g. leave", "R"},
+      {"days", 0, 0, G_OPTION_ARG_INT, &days, "retention-run: personal_data_days (365)", "N"},
+      {"now", 0, 0, G_OPTION_ARG_NONE, &now_flag,
+       "retention-run: run now, at the current time (the default clock)", NULL},
+      {"at", 0, 0, G_OPTION_ARG_STRING, &at_s,
+       "retention-run: the clock instead of now (unix time or +N/-N seconds)", "T"},
+      {"dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "retention-run: count only, change nothing",
+       NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL},
   };
   g_autoptr(GOptionContext) ctx =
       g_option_context_new("add-doctor|add-staff|add-patient|book|add-facility|add-service|"
                            "add-availability|add-break|add-exception|set-doctor-profile|"
-                           "integrity-check|call-quality");
+                           "integrity-check|call-quality|audit-verify|retention-run");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &error))
@@ -165,8 +187,14 @@ static int admin_main(int argc, char **argv)
   if (strcmp(cmd, "add-patient") == 0) {
     if (!name)
       return admin_fail("add-patient needs --name");
+    if (!sched_audit_unit_begin(store, &error))
+      return admin_error(error);
     gint64 id = sched_patient_add_full(store, name, phone, language, &error);
-    if (!id)
+    if (!id) {
+      sched_audit_unit_rollback(store);
+      return admin_error(error);
+    }
+    if (!admin_audit_commit(store, "patient.create", "patient", id, &error))
       return admin_error(error);
     g_print("{\"patient_id\":%" G_GINT64_FORMAT "}\n", id);
     return 0;
@@ -183,10 +211,16 @@ static int admin_main(int argc, char **argv)
       return admin_fail("no such doctor");
     gint64 doctor_id = staff->id;
     g_autofree char *token = NULL;
+    if (!sched_audit_unit_begin(store, &error))
+      return admin_error(error);
     gint64 id =
         sched_appointment_book(store, doctor_id, patient, t, t + minutes * 60, &token, &error);
-    if (!id)
+    if (!id) {
+      sched_audit_unit_rollback(store);
       return admin_fail(error->message);
+    }
+    if (!admin_audit_commit(store, "appointment.create", "appointment", id, &error))
+      return admin_error(error);
     g_autofree char *link =
         g_strdup_printf("%s/join/%s", public_url ? public_url : "https://localhost:8443", token);
     g_print("{\"appointment_id\":%" G_GINT64_FORMAT ",\"token\":\"%s\",\"link\":\"%s\"}\n", id,
@@ -289,6 +323,46 @@ static int admin_main(int argc, char **argv)
     g_print("{\"doctor_id\":%" G_GINT64_FORMAT "}\n", doctor_id);
     return 0;
   }
+  if (strcmp(cmd, "audit-verify") == 0) {
+    gint64 bad = 0, rows = 0;
+    if (!sched_audit_verify(store, &bad, &rows, &error)) {
+      if (bad > 0)
+        g_print("audit chain BROKEN at row %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
+                " rows before it are intact): %s\n",
+                bad, rows, error->message);
+      else
+        g_print("audit chain NOT OK (%" G_GINT64_FORMAT " rows checked): %s\n", rows,
+                error->message);
+      return 1;
+    }
+    SchedAuditFilter newest = {.limit = 1};
+    g_autoptr(GPtrArray) head = sched_audit_list(store, &newest, &error);
+    if (head && head->len > 0) {
+      const SchedAuditRecord *r = g_ptr_array_index(head, 0);
+      g_print("audit chain ok: %" G_GINT64_FORMAT " rows (head: row %" G_GINT64_FORMAT
+              " hash %s)\n",
+              rows, r->id, r->hash);
+    } else {
+      g_print("audit chain ok: %" G_GINT64_FORMAT " rows\n", rows);
+    }
+    return 0;
+  }
+  if (strcmp(cmd, "retention-run") == 0) {
+    gboolean ok_at = TRUE;
+    gint64 at = at_s ? parse_time(at_s, &ok_at) : 0;
+    if (!ok_at)
+      return admin_fail("--at must be a unix time, 'now', or +N/-N seconds");
+    (void)now_flag; /* the default: one run at the current clock, like the daemon's daily job */
+    SchedRetentionCounts c;
+    if (!sched_retention_run(store, at, days, dry_run, &c, &error))
+      return admin_error(error);
+    g_print("{\"dry_run\":%s,\"days\":%d,\"patients\":%" G_GINT64_FORMAT
+            ",\"appointments\":%" G_GINT64_FORMAT ",\"tokens\":%" G_GINT64_FORMAT
+            ",\"notices\":%" G_GINT64_FORMAT ",\"sessions\":%" G_GINT64_FORMAT "}\n",
+            dry_run ? "true" : "false", days, c.patients, c.appointments, c.tokens, c.notices,
+            c.sessions);
+    return 0;
+  }
   if (strcmp(cmd, "integrity-check") == 0) {
     if (!sched_store_integrity_check(store, &error))
       return admin_error(error);
@@ -297,7 +371,8 @@ static int admin_main(int argc, char **argv)
   }
   return admin_fail("unknown subcommand (add-doctor, add-staff, add-patient, book, add-facility, "
                     "add-service, add-availability, add-break, add-exception, "
-                    "set-doctor-profile, integrity-check, call-quality)");
+                    "set-doctor-profile, integrity-check, call-quality, audit-verify, "
+                    "retention-run)");
 }
 
 /* --- demo -------------------------------------------------------------------------------- */
@@ -432,6 +507,7 @@ static int serve(MwConfig *cfg)
   jobs_cfg.max_attempts = cfg->notify_max_attempts;
   jobs_cfg.retry_base_s = cfg->notify_retry_base_s;
   jobs_cfg.max_in_flight = (guint)cfg->notify_max_in_flight;
+  jobs_cfg.retention_days = cfg->retention_days;
   g_autoptr(MwJobs) jobs = mw_jobs_new(store, sender, &jobs_cfg);
 
   SfuConfig sfu_cfg = {

@@ -107,6 +107,7 @@ static gboolean apply_key_file(MwConfig *c, const char *path, GError **error)
   take_int(kf, "notify", "retry_base_seconds", &c->notify_retry_base_s);
   take_int(kf, "notify", "max_in_flight", &c->notify_max_in_flight);
   take_int(kf, "jobs", "noshow_grace_minutes", &c->jobs_noshow_grace_min);
+  take_int(kf, "retention", "personal_data_days", &c->retention_days);
   return TRUE;
 }
 
@@ -151,6 +152,9 @@ static gboolean check_notify(const MwConfig *c, GError **error)
     bad = "[notify] max_in_flight must be 1..64";
   else if (c->jobs_noshow_grace_min < 1 || c->jobs_noshow_grace_min > 24 * 60)
     bad = "[jobs] noshow_grace_minutes must be 1..1440";
+  else if (c->retention_days != 0 &&
+           (c->retention_days < 30 || c->retention_days > 36600)) /* SCHED_RETENTION_DAYS_MIN */
+    bad = "[retention] personal_data_days must be 0 (off) or 30..36600";
   if (bad)
     g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, bad);
   return bad == NULL;
@@ -203,6 +207,7 @@ MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
   c->notify_retry_base_s = 30;
   c->notify_max_in_flight = 8;
   c->jobs_noshow_grace_min = 15;
+  c->retention_days = 365; /* SCHED_RETENTION_DAYS_DEFAULT */
   if (config_file && !apply_key_file(c, config_file, error)) {
     mw_config_free(c);
     return NULL;

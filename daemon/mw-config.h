@@ -33,6 +33,9 @@ typedef struct {
   int notify_max_in_flight;   /* sends at once (8) */
   /* [jobs] */
   int jobs_noshow_grace_min; /* a booked patient absent this long after the start is a no-show */
+  /* [retention] */
+  int retention_days; /* personal data is erased this long after the care it served (365);
+                         0 turns the daily job off */
 } MwConfig;
 
 /* Parses argv (removing what it used) and the key file it names. (transfer full) */

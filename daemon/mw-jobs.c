@@ -2,7 +2,8 @@
  * (sched_outbox_claim), hands each to the notify sender, and records the result when it comes:
  * sched_outbox_done, or sched_outbox_failed with a retry time from exponential backoff, or with
  * retry_at 0 (given up, kept as failed with its last error) after max_attempts claims or a
- * permanent refusal. The other jobs are one scheduler transaction each.
+ * permanent refusal. The other jobs are one scheduler transaction each; the retention job (daily
+ * and once at start) writes its own audit row in its transaction.
  *
  * Why a lease longer than any send: a notice is re-claimed only when its lease lapses, so within
  * one process a send always finishes (the webhook has a deadline) before anyone may claim it
@@ -21,6 +22,7 @@ struct MwJobs {
   GHashTable *in_flight; /* gint64 * outbox id → GINT_TO_POINTER(attempts); ids owned */
   GMainContext *context; /* the thread-default context at mw_jobs_new() (ref held) */
   GSource *drain_timer, *holds_timer, *noshow_timer, *reminders_timer, *first_drain; /* refs */
+  GSource *retention_timer, *first_retention;                                        /* refs */
   GSource *more;    /* an idle drain while there is a backlog (ref), NULL if none pending */
   gboolean backlog; /* the last claim got all it asked for: more may be due */
   MwJobsStats stats;
@@ -40,6 +42,8 @@ void mw_jobs_config_init(MwJobsConfig *c, gint64 timeout_s)
       .holds_ms = 5000,
       .noshow_ms = 15000,
       .reminders_ms = 30000,
+      .retention_days = 0,
+      .retention_ms = 24 * 3600 * 1000,
   };
 }
 
@@ -171,6 +175,23 @@ static void queue_reminders(MwJobs *jobs, gint64 now)
     g_info("jobs: %u reminder(s) queued", n);
 }
 
+gboolean mw_jobs_run_retention(MwJobs *jobs, gint64 now)
+{
+  g_return_val_if_fail(jobs != NULL, FALSE);
+  if (jobs->config.retention_days <= 0)
+    return FALSE;
+  g_autoptr(GError) error = NULL;
+  SchedRetentionCounts c;
+  if (!sched_retention_run(jobs->store, now, jobs->config.retention_days, FALSE, &c, &error)) {
+    g_warning("jobs: retention: %s", error->message);
+    return FALSE;
+  }
+  g_info("jobs: retention (%d days): %" G_GINT64_FORMAT " patient(s) erased, %" G_GINT64_FORMAT
+         " token(s), %" G_GINT64_FORMAT " notice(s), %" G_GINT64_FORMAT " session(s)",
+         jobs->config.retention_days, c.patients, c.tokens, c.notices, c.sessions);
+  return TRUE;
+}
+
 void mw_jobs_run_housekeeping(MwJobs *jobs, gint64 now)
 {
   g_return_if_fail(jobs != NULL);
@@ -209,6 +230,20 @@ static gboolean on_reminders(gpointer data)
 {
   queue_reminders(data, now_s());
   return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_retention(gpointer data)
+{
+  mw_jobs_run_retention(data, now_s());
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_first_retention(gpointer data)
+{
+  MwJobs *jobs = data;
+  g_source_unref(g_steal_pointer(&jobs->first_retention));
+  mw_jobs_run_retention(jobs, now_s());
+  return G_SOURCE_REMOVE;
 }
 
 /* A timer on the jobs' context (0 ms: an idle); the context holds it. */
@@ -250,6 +285,10 @@ MwJobs *mw_jobs_new(SchedStore *store, NotifySender *sender, const MwJobsConfig 
     jobs->noshow_timer = add_timer(jobs, config->noshow_ms, on_noshow);
   if (config->reminders_ms)
     jobs->reminders_timer = add_timer(jobs, config->reminders_ms, on_reminders);
+  if (config->retention_days > 0 && config->retention_ms) {
+    jobs->retention_timer = add_timer(jobs, config->retention_ms, on_retention);
+    jobs->first_retention = add_timer(jobs, 0, on_first_retention);
+  }
   g_info("jobs: notices via the %s sender, at most %u at once, %d attempts",
          notify_sender_name(sender), config->max_in_flight, config->max_attempts);
   return jobs;
@@ -263,6 +302,8 @@ void mw_jobs_free(MwJobs *jobs)
   remove_timer(&jobs->holds_timer);
   remove_timer(&jobs->noshow_timer);
   remove_timer(&jobs->reminders_timer);
+  remove_timer(&jobs->retention_timer);
+  remove_timer(&jobs->first_retention);
   remove_timer(&jobs->first_drain);
   remove_timer(&jobs->more);
   /* Drops the results of sends in flight: their leases lapse and they go again. */

@@ -1,5 +1,6 @@
 /* mw-jobs.h — the daemon's periodic jobs, timers on the main loop: drain the scheduler's outbox
- * through a notify sender, expire lapsed holds, mark no-shows, queue reminders. The composition
+ * through a notify sender, expire lapsed holds, mark no-shows, queue reminders, and once a day
+ * erase personal data past its retention period. The composition
  * root's wiring of scheduler → notify: neither module knows the other.
  *
  * Threads: the main loop's thread only (the thread-default context at mw_jobs_new()). */
@@ -19,6 +20,8 @@ typedef struct {
   guint holds_ms;      /* how often lapsed holds are expired (5000) */
   guint noshow_ms;     /* how often no-shows are marked (15000) */
   guint reminders_ms;  /* how often reminders are queued (30000) */
+  int retention_days;  /* [retention] personal_data_days; 0 = the retention job is off (0) */
+  guint retention_ms;  /* how often the retention rules run (daily); they also run at start */
 } MwJobsConfig;
 
 /* The defaults above, with `timeout_s` the sender's request deadline (lease = 2 × it + 10). */
@@ -39,6 +42,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MwJobs, mw_jobs_free)
 guint mw_jobs_drain(MwJobs *jobs, gint64 now);
 /* One pass of the other jobs at `now` (holds, no-shows, reminders). */
 void mw_jobs_run_housekeeping(MwJobs *jobs, gint64 now);
+/* One retention run at `now` (sched_retention_run, with its audit row); FALSE if it failed or
+ * is off. */
+gboolean mw_jobs_run_retention(MwJobs *jobs, gint64 now);
 
 /* Counters since mw_jobs_new(), for tests and the log. */
 typedef struct {

@@ -212,6 +212,23 @@ typedef struct {
                                      GError **error);
   gboolean (*quality_put)(SchedBackendDb *db, const SchedCallQuality *quality, GError **error);
   GPtrArray *(*quality_list)(SchedBackendDb *db, gint64 appointment_id, GError **error);
+  /* --- Since schema 5: the audit log and retention (scheduler.h). The chain's rules (hashes,
+   * ids) live in sched-audit.c; a backend stores and fetches rows. --- */
+  /* The last row's id and hash (0 and NULL when empty). Call inside the write transaction that
+   * appends, so the head cannot move before the insert. */
+  gboolean (*audit_head)(SchedBackendDb *db, gint64 *id, char **hash, GError **error);
+  /* Inserts a whole row, its id, prev_hash and hash included (0 ids are stored as NULL). */
+  gboolean (*audit_insert)(SchedBackendDb *db, const SchedAuditRecord *record, GError **error);
+  /* Appends to `out` (SchedAuditRecord) the rows with id > after_id, by id, at most `limit`. */
+  gboolean (*audit_scan)(SchedBackendDb *db, gint64 after_id, guint limit, GPtrArray *out,
+                         GError **error);
+  /* Rows matching `filter`, newest first (limit already resolved). */
+  GPtrArray *(*audit_list)(SchedBackendDb *db, const SchedAuditFilter *filter, GError **error);
+  /* `*guarded`: both append-only triggers exist. */
+  gboolean (*audit_guarded)(SchedBackendDb *db, gboolean *guarded, GError **error);
+  /* Applies the retention rules inside the caller's transaction; fills `counts`. */
+  gboolean (*retention_apply)(SchedBackendDb *db, gint64 cutoff, gint64 now,
+                              SchedRetentionCounts *counts, GError **error);
 } SchedBackend;
 
 extern const SchedBackend sched_backend_sqlite;

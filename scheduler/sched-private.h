@@ -14,8 +14,10 @@ struct SchedStore {
   SchedTokenWindow window;
   SchedPolicy policy;
   char *public_url;
-  GHashTable *zones;   /* IANA name → GTimeZone (owned): a facility's zone never changes */
-  gboolean batch_open; /* between sched_store_batch_begin and _commit */
+  GHashTable *zones;        /* IANA name → GTimeZone (owned): a facility's zone never changes */
+  gboolean batch_open;      /* between sched_store_batch_begin and _commit */
+  gboolean unit_open;       /* between sched_audit_unit_begin and _commit/_rollback */
+  gboolean unit_owns_batch; /* the unit opened the batch it runs in (none was open) */
 };
 
 /* Calls sodium_init() once per process; aborts if libsodium cannot start (no CSPRNG). MT safe. */

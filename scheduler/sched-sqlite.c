@@ -214,6 +214,37 @@ static const Migration migrations[] = {
     /* 4: call quality (issue 4): patients' audio-only choice, the consultation_quality table,
      * and the summary's quality columns (sched-stats-sqlite.c, with the triggers they need). */
     {4, sched__quality_migration_sql},
+    /* 5: the audit log (issue "Trust"): append-only, hash-chained (sched-audit.c), guarded by
+     * triggers; and patients' erased_at for the retention job. No foreign keys: an audit row
+     * names objects of any type and must outlive nothing. */
+    {5, "CREATE TABLE audit_log ("
+        "  id INTEGER PRIMARY KEY,"
+        "  at_ms INTEGER NOT NULL,"
+        "  actor_kind TEXT NOT NULL CHECK (actor_kind IN ('staff', 'patient', 'guest', 'system',"
+        "    'operator', 'anonymous')),"
+        "  actor_id INTEGER CHECK (actor_id IS NULL OR actor_id > 0),"
+        "  actor_role TEXT,"
+        "  appointment_id INTEGER CHECK (appointment_id IS NULL OR appointment_id > 0),"
+        "  action TEXT NOT NULL,"
+        "  object_type TEXT,"
+        "  object_id INTEGER CHECK (object_id IS NULL OR object_id > 0),"
+        "  detail TEXT,"
+        "  address TEXT,"
+        "  outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused', 'failed')),"
+        "  prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64),"
+        "  hash TEXT NOT NULL CHECK (length(hash) = 64)"
+        ") STRICT;"
+        "CREATE INDEX audit_log_by_object ON audit_log(object_type, object_id);"
+        "CREATE INDEX audit_log_by_actor ON audit_log(actor_kind, actor_id);"
+        "CREATE INDEX audit_log_by_appointment ON audit_log(appointment_id)"
+        "  WHERE appointment_id IS NOT NULL;"
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN"
+        "  SELECT RAISE(ABORT, 'audit_log is append-only');"
+        "END;"
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN"
+        "  SELECT RAISE(ABORT, 'audit_log is append-only');"
+        "END;"
+        "ALTER TABLE patients ADD COLUMN erased_at INTEGER;"},
 };
 
 /* Sets `error` from the connection's last error. The messages name tables and columns, never
@@ -2310,6 +2341,231 @@ out:
   return list;
 }
 
+/* --- Audit log and retention (schema 5) ------------------------------------------------------ */
+
+static gboolean bind_id_or_null(SchedBackendDb *b, sqlite3_stmt *st, int i, gint64 v,
+                                GError **error)
+{
+  return bind_time_or_null(b, st, i, v, error);
+}
+
+static gboolean sqlite_audit_head(SchedBackendDb *b, gint64 *id, char **hash, GError **error)
+{
+  sqlite3_stmt *st = prepare(b, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", error);
+  gboolean ok = FALSE;
+  int rc;
+
+  *id = 0;
+  *hash = NULL;
+  if (st == NULL)
+    goto out;
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *id = sqlite3_column_int64(st, 0);
+    *hash = column_strdup(st, 1);
+  } else if (rc != SQLITE_DONE) {
+    set_error(b, error, "audit head");
+    goto out;
+  }
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
+}
+
+static gboolean sqlite_audit_insert(SchedBackendDb *b, const SchedAuditRecord *r, GError **error)
+{
+  sqlite3_stmt *st = prepare(b,
+                             "INSERT INTO audit_log (id, at_ms, actor_kind, actor_id, actor_role,"
+                             " appointment_id, action, object_type, object_id, detail, address,"
+                             " outcome, prev_hash, hash)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             error);
+  gboolean ok = FALSE;
+
+  if (st == NULL || !bind_int64(b, st, 1, r->id, error) || !bind_int64(b, st, 2, r->at_ms, error) ||
+      !bind_text(b, st, 3, r->actor_kind, error) ||
+      !bind_id_or_null(b, st, 4, r->actor_id, error) ||
+      !bind_text(b, st, 5, r->actor_role, error) ||
+      !bind_id_or_null(b, st, 6, r->appointment_id, error) ||
+      !bind_text(b, st, 7, r->action, error) || !bind_text(b, st, 8, r->object_type, error) ||
+      !bind_id_or_null(b, st, 9, r->object_id, error) || !bind_text(b, st, 10, r->detail, error) ||
+      !bind_text(b, st, 11, r->address, error) || !bind_text(b, st, 12, r->outcome, error) ||
+      !bind_text(b, st, 13, r->prev_hash, error) || !bind_text(b, st, 14, r->hash, error) ||
+      !step_done(b, st, "append audit row", error))
+    goto out;
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
+}
+
+#define AUDIT_COLUMNS                                                                              \
+  "id, at_ms, actor_kind, actor_id, actor_role, appointment_id, action, object_type, object_id,"   \
+  " detail, address, outcome, prev_hash, hash"
+
+static SchedAuditRecord *audit_row(sqlite3_stmt *st)
+{
+  SchedAuditRecord *r = g_new0(SchedAuditRecord, 1);
+
+  r->id = sqlite3_column_int64(st, 0);
+  r->at_ms = sqlite3_column_int64(st, 1);
+  r->actor_kind = column_strdup(st, 2);
+  r->actor_id = sqlite3_column_int64(st, 3);
+  r->actor_role = column_strdup(st, 4);
+  r->appointment_id = sqlite3_column_int64(st, 5);
+  r->action = column_strdup(st, 6);
+  r->object_type = column_strdup(st, 7);
+  r->object_id = sqlite3_column_int64(st, 8);
+  r->detail = column_strdup(st, 9);
+  r->address = column_strdup(st, 10);
+  r->outcome = column_strdup(st, 11);
+  r->prev_hash = column_strdup(st, 12);
+  r->hash = column_strdup(st, 13);
+  return r;
+}
+
+static gboolean sqlite_audit_scan(SchedBackendDb *b, gint64 after_id, guint limit, GPtrArray *out,
+                                  GError **error)
+{
+  sqlite3_stmt *st =
+      prepare(b, "SELECT " AUDIT_COLUMNS " FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", error);
+  gboolean ok = FALSE;
+  int rc;
+
+  if (st == NULL || !bind_int64(b, st, 1, after_id, error) || !bind_int64(b, st, 2, limit, error))
+    goto out;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    g_ptr_array_add(out, audit_row(st));
+  if (rc != SQLITE_DONE) {
+    set_error(b, error, "scan audit log");
+    goto out;
+  }
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
+}
+
+static GPtrArray *sqlite_audit_list(SchedBackendDb *b, const SchedAuditFilter *f, GError **error)
+{
+  /* The WHERE names only the filters set, so SQLite can use audit_log_by_object,
+   * _by_actor or _by_appointment (an "?1 = 0 OR …" form would scan the table); one cached
+   * statement per combination. Parameters keep their numbers whichever are used. */
+  g_autoptr(GString) sql = g_string_new("SELECT " AUDIT_COLUMNS " FROM audit_log WHERE 1");
+  sqlite3_stmt *st;
+  GPtrArray *list = NULL;
+  int rc;
+
+  if (f->before_id)
+    g_string_append(sql, " AND id < ?1");
+  if (f->actor_kind)
+    g_string_append(sql, " AND actor_kind = ?2");
+  if (f->actor_id)
+    g_string_append(sql, " AND actor_id = ?3");
+  if (f->object_type)
+    g_string_append(sql, " AND object_type = ?4");
+  if (f->object_id)
+    g_string_append(sql, " AND object_id = ?5");
+  if (f->appointment_id)
+    g_string_append(sql, " AND (appointment_id = ?6 OR (object_type = 'appointment' AND"
+                         " object_id = ?6))");
+  if (f->from_ms)
+    g_string_append(sql, " AND at_ms >= ?7");
+  if (f->to_ms)
+    g_string_append(sql, " AND at_ms < ?8");
+  g_string_append(sql, " ORDER BY id DESC LIMIT ?9");
+  st = prepare(b, sql->str, error);
+  if (st == NULL || (f->before_id && !bind_int64(b, st, 1, f->before_id, error)) ||
+      (f->actor_kind && !bind_text(b, st, 2, f->actor_kind, error)) ||
+      (f->actor_id && !bind_int64(b, st, 3, f->actor_id, error)) ||
+      (f->object_type && !bind_text(b, st, 4, f->object_type, error)) ||
+      (f->object_id && !bind_int64(b, st, 5, f->object_id, error)) ||
+      (f->appointment_id && !bind_int64(b, st, 6, f->appointment_id, error)) ||
+      (f->from_ms && !bind_int64(b, st, 7, f->from_ms, error)) ||
+      (f->to_ms && !bind_int64(b, st, 8, f->to_ms, error)) ||
+      !bind_int64(b, st, 9, f->limit, error))
+    goto out;
+  list = g_ptr_array_new_with_free_func((GDestroyNotify)sched_audit_record_free);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    g_ptr_array_add(list, audit_row(st));
+  if (rc != SQLITE_DONE) {
+    set_error(b, error, "list audit log");
+    g_clear_pointer(&list, g_ptr_array_unref);
+  }
+out:
+  release(st);
+  return list;
+}
+
+static gboolean sqlite_audit_guarded(SchedBackendDb *b, gboolean *guarded, GError **error)
+{
+  sqlite3_stmt *st = prepare(b,
+                             "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND"
+                             " tbl_name = 'audit_log' AND name IN ('audit_log_no_update',"
+                             " 'audit_log_no_delete')",
+                             error);
+  gboolean ok = FALSE;
+
+  if (st == NULL || !step_row(b, st, "audit triggers", error))
+    goto out;
+  *guarded = sqlite3_column_int(st, 0) == 2;
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
+}
+
+/* Runs one retention statement binding (?1 cutoff, ?2 now) as it uses them; adds its changes. */
+static gboolean retention_step(SchedBackendDb *b, const char *sql, gint64 cutoff, gint64 now,
+                               gint64 *count, GError **error)
+{
+  sqlite3_stmt *st = prepare(b, sql, error);
+  gboolean ok = FALSE;
+  int n = st != NULL ? sqlite3_bind_parameter_count(st) : 0;
+
+  if (st == NULL || (n >= 1 && !bind_int64(b, st, 1, cutoff, error)) ||
+      (n >= 2 && !bind_int64(b, st, 2, now, error)) || !step_done(b, st, "retention", error))
+    goto out;
+  *count += sqlite3_changes64(b->db);
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
+}
+
+static gboolean sqlite_retention_apply(SchedBackendDb *b, gint64 cutoff, gint64 now,
+                                       SchedRetentionCounts *c, GError **error)
+{
+  /* Patients: only once nothing of theirs is recent or still pending. */
+  return retention_step(
+             b,
+             "UPDATE patients SET display_name = '', phone = NULL,"
+             " preferred_language = NULL, erased_at = ?2"
+             " WHERE erased_at IS NULL AND created_at < ?1"
+             " AND NOT EXISTS (SELECT 1 FROM appointments a"
+             "   WHERE a.patient_id = patients.id AND a.ends_at >= ?1)"
+             " AND NOT EXISTS (SELECT 1 FROM waitlist w"
+             "   WHERE w.patient_id = patients.id AND w.status IN ('waiting', 'offered'))",
+             cutoff, now, &c->patients, error) &&
+         retention_step(b,
+                        "DELETE FROM join_tokens WHERE appointment_id IN"
+                        " (SELECT id FROM appointments WHERE ends_at < ?1)",
+                        cutoff, now, &c->tokens, error) &&
+         /* The statistics' triggers see the reason change; "hold expired" (which they count
+          * apart) is kept, every other reason counts the same as none. */
+         retention_step(b,
+                        "UPDATE appointments SET cancel_reason = NULL WHERE ends_at < ?1"
+                        " AND cancel_reason IS NOT NULL AND cancel_reason <> 'hold expired'",
+                        cutoff, now, &c->appointments, error) &&
+         retention_step(b,
+                        "UPDATE outbox SET recipient = NULL, body = '' WHERE created_at < ?1"
+                        " AND (recipient IS NOT NULL OR body <> '')",
+                        cutoff, now, &c->notices, error) &&
+         retention_step(b, "DELETE FROM staff_sessions WHERE expires_at <= ?2 AND ?1 = ?1", cutoff,
+                        now, &c->sessions, error);
+}
+
 const SchedBackend sched_backend_sqlite = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -2384,6 +2640,12 @@ const SchedBackend sched_backend_sqlite = {
     .patient_set_audio_only = sqlite_patient_set_audio_only,
     .quality_put = sqlite_quality_put,
     .quality_list = sqlite_quality_list,
+    .audit_head = sqlite_audit_head,
+    .audit_insert = sqlite_audit_insert,
+    .audit_scan = sqlite_audit_scan,
+    .audit_list = sqlite_audit_list,
+    .audit_guarded = sqlite_audit_guarded,
+    .retention_apply = sqlite_retention_apply,
 };
 
 void *sched__sqlite_handle(SchedBackendDb *b)

@@ -850,6 +850,143 @@ GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *query, GE
 /* TRUE if a count must be shown as "<5": 0 < n < SCHED_STATS_SMALL_COUNT. */
 gboolean sched_stats_is_small(gint64 n);
 
+/* --- Audit log (schema 5) ------------------------------------------------------------------
+ * An append-only record of every read or change of patient data and every consultation event:
+ * who, what, when, from where, and the outcome. Rows hold ids and fixed words only, never a
+ * name, phone number, note, token or free text, so they are never rewritten or erased (the
+ * retention job leaves them alone). Each row carries the SHA-256 of the one before it
+ * (prev_hash; 64 zeros for the first) and its own hash over a canonical serialisation of its
+ * fields and prev_hash (sched_audit_record_hash), so editing, deleting or reordering a row
+ * breaks the chain from that row on; triggers refuse UPDATE and DELETE on the table.
+ * The chain head is read and written inside the appending write transaction, so two writers
+ * (two processes on one file) serialise on SQLite's write lock and never fork the chain. */
+
+/* Who acted: "staff" (actor_id = staff id, actor_role its role), "patient" (by join token:
+ * actor_id = patient id, appointment_id = the token's), "guest" (by a guest's join token:
+ * actor_role the guest role, appointment_id), "system" (the daemon's own jobs), "operator"
+ * (`mashwara admin` on the command line), "anonymous" (no credential, or a refused one). */
+#define SCHED_AUDIT_WORD_MAX_BYTES 96
+
+typedef struct {
+  gint64 at_ms;            /* unix milliseconds, UTC; 0 = now */
+  const char *actor_kind;  /* required: see above */
+  gint64 actor_id;         /* 0 if none */
+  const char *actor_role;  /* NULL if none */
+  gint64 appointment_id;   /* a token's appointment; 0 if none */
+  const char *action;      /* required, e.g. "patient.read", "consultation.admit" */
+  const char *object_type; /* e.g. "patient", "appointment"; NULL if none */
+  gint64 object_id;        /* 0 if none (a list, a failed create) */
+  const char *detail;      /* fixed words and numbers only ("http=201", "outcome=completed") */
+  const char *address;     /* the remote address ("203.0.113.5", "cli"); NULL if none */
+  const char *outcome;     /* required: "ok", "refused" (4xx, not allowed) or "failed" (5xx) */
+} SchedAuditEntry;
+
+/* A stored row. (transfer full) with sched_audit_record_free. */
+typedef struct {
+  gint64 id; /* 1, 2, 3, … without gaps */
+  gint64 at_ms;
+  char *actor_kind;
+  gint64 actor_id;
+  char *actor_role;
+  gint64 appointment_id;
+  char *action;
+  char *object_type;
+  gint64 object_id;
+  char *detail;
+  char *address;
+  char *outcome;
+  char *prev_hash; /* 64 lowercase hex */
+  char *hash;      /* 64 lowercase hex */
+} SchedAuditRecord;
+
+void sched_audit_record_free(SchedAuditRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedAuditRecord, sched_audit_record_free)
+
+/* The hash a row must carry: lowercase hex SHA-256 of "mashwara-audit-v1" followed, for each of
+ * id, at_ms, actor_kind, actor_id, actor_role, appointment_id, action, object_type, object_id,
+ * detail, address, outcome, prev_hash in that order, by "|" and either "~" (NULL string) or
+ * "<byte length>:<value>" (integers in decimal). Pure; MT safe. (transfer full) */
+char *sched_audit_record_hash(const SchedAuditRecord *record);
+
+/* Appends one row. Joins the current audited unit or batch (its savepoint), else is one
+ * transaction of its own. `*id` (optional) receives the row's id. INVALID "actor_kind",
+ * "action", "object_type", "actor_role", "detail", "address", "outcome" for a value outside the
+ * allowed sets or characters ([A-Za-z0-9_.:=,+-], at most SCHED_AUDIT_WORD_MAX_BYTES; address
+ * also '[', ']', '%'), "at_ms" out of range. Nothing is written on error. */
+gboolean sched_audit_append(SchedStore *store, const SchedAuditEntry *entry, gint64 *id,
+                            GError **error);
+
+/* An audited unit of work: every scheduler write between _begin and _commit/_rollback joins one
+ * transaction (a savepoint of the open batch, else a transaction opened here), so that
+ * _commit's audit row and the change it describes are durable together or not at all:
+ * - _commit appends `entry` and ends the unit (commits, unless it lives inside a batch, which
+ *   then commits both). If the append fails, the unit's writes are rolled back too: FALSE.
+ * - _rollback undoes every write of the unit and appends nothing.
+ * Units do not nest. A failing scheduler call inside a unit has already undone its own writes;
+ * the caller may still _commit an entry with outcome "refused" for the attempt. */
+gboolean sched_audit_unit_begin(SchedStore *store, GError **error);
+gboolean sched_audit_unit_commit(SchedStore *store, const SchedAuditEntry *entry, GError **error);
+void sched_audit_unit_rollback(SchedStore *store);
+/* TRUE between sched_audit_unit_begin and _commit/_rollback. */
+gboolean sched_audit_unit_is_open(SchedStore *store);
+
+/* Walks the whole chain in id order. TRUE if every row's id follows the one before, its
+ * prev_hash is the previous row's hash (64 zeros for the first) and its hash matches its
+ * fields, and both append-only triggers exist. `*rows` (optional) receives how many rows were
+ * checked (all of them, on success). On a broken chain: FALSE with SCHED_ERROR_INVALID
+ * "audit_log: row <id>: <what>" and `*first_bad_id` (optional) the first row that fails (0 if
+ * the rows are fine but a trigger is missing); a database failure is SCHED_ERROR_DB with
+ * `*first_bad_id` 0. Reads the whole table: about 3 s per million rows (60 ms for 20,000). */
+gboolean sched_audit_verify(SchedStore *store, gint64 *first_bad_id, gint64 *rows, GError **error);
+
+/* Filters for sched_audit_list; 0/NULL members do not filter. */
+typedef struct {
+  gint64 before_id; /* rows with id < before_id (paging backwards); 0: from the newest */
+  gint64 actor_id;  /* with actor_kind */
+  const char *actor_kind;
+  const char *object_type;
+  gint64 object_id;
+  gint64 appointment_id; /* the actor's token appointment, or the object when it is one */
+  gint64 from_ms;        /* at_ms >= from_ms */
+  gint64 to_ms;          /* at_ms < to_ms */
+  guint limit;           /* 0 = 100; at most 1000 */
+} SchedAuditFilter;
+
+/* Rows matching every set member, newest first. (element-type SchedAuditRecord)
+ * (transfer full) INVALID "limit". */
+GPtrArray *sched_audit_list(SchedStore *store, const SchedAuditFilter *filter, GError **error);
+
+/* --- Retention (schema 5) ------------------------------------------------------------------
+ * Personal data is kept for a configured number of days after the care it served. A run at
+ * `now` with `days` erases, in one transaction with one audit row (system, "retention.run",
+ * counts only):
+ * - patients whose record is older than the cut-off (now - days) and who have no appointment
+ *   ending on or after it and no live waitlist entry: name blanked (""), phone and preferred
+ *   language cleared, erased_at stamped (their id, audio-only choice and appointments stay);
+ * - the join token hashes of appointments that ended before the cut-off;
+ * - the free-text cancel reason of those appointments ("hold expired" stays: the statistics
+ *   need it);
+ * - the recipient phone and text of notices created before the cut-off;
+ * - staff sessions expired at `now`.
+ * Appointments keep their doctor, facility, service, status, times and consultation record,
+ * so the statistics (stats_daily, consultation_quality) are unchanged. */
+typedef struct {
+  gint64 patients;     /* patients erased */
+  gint64 appointments; /* cancel reasons cleared */
+  gint64 tokens;       /* join token hashes deleted */
+  gint64 notices;      /* outbox notices scrubbed */
+  gint64 sessions;     /* expired staff sessions deleted */
+} SchedRetentionCounts;
+
+#define SCHED_RETENTION_DAYS_DEFAULT 365
+#define SCHED_RETENTION_DAYS_MIN 30
+
+/* Runs the retention rules at `now` (0 = the real clock) for `days` (>= SCHED_RETENTION_DAYS_MIN,
+ * else INVALID "days"). `dry_run`: counts what would go, then rolls back (no audit row).
+ * `*counts` (optional) receives the counts. */
+gboolean sched_retention_run(SchedStore *store, gint64 now, int days, gboolean dry_run,
+                             SchedRetentionCounts *counts, GError **error);
+
 /* --- Group commit -------------------------------------------------------------------------
  * One fsync per commit (synchronous = FULL) caps how many writes a second one connection can
  * make durable. A batch lets the writes of several requests share one commit:

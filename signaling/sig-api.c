@@ -245,6 +245,8 @@ void sig_api_handle(SigServer *s, const SigHttpRequest *req, SigHttpResponse *re
 
   if (g_str_has_prefix(p, "/fhir/"))
     return sig_api_fhir_handle(s, req, resp);
+  if (sig_audit_api_handle(s, req, resp))
+    return;
   if (sig_api_clinic_handle(s, req, resp))
     return;
   if (strcmp(p, "/api/login") == 0) {

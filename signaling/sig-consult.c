@@ -17,12 +17,14 @@
 
 static void send_error(SigConn *conn, const char *code, const char *message)
 {
+  conn->refusals++;
   sig_conn_send(conn, sig_msg_error(code, message, FALSE));
 }
 
 static void refuse(SigConn *conn, const char *code, const char *message, int close_code,
                    const char *reason)
 {
+  conn->refusals++;
   sig_conn_send(conn, sig_msg_error(code, message, TRUE));
   sig_conn_close(conn, close_code, reason);
 }
@@ -838,7 +840,20 @@ static void audio_only(SigConn *conn, gboolean on)
   g_message("participant %s: audio only %s", conn->participant_id, on ? "on" : "off");
 }
 
+static void dispatch(SigConn *conn, SigMsg *msg);
+
+/* The hook point of the audit log for consultation events (sig-audit.c): the message's writes
+ * and its audit row are one transaction. */
 void sig_consult_on_message(SigConn *conn, SigMsg *msg)
+{
+  SigAuditWs audit;
+  if (!sig_audit_ws_begin(conn, msg, &audit))
+    return send_error(conn, "internal", "the server is busy; try again");
+  dispatch(conn, msg);
+  sig_audit_ws_end(conn, msg, &audit);
+}
+
+static void dispatch(SigConn *conn, SigMsg *msg)
 {
   if (conn->phase == SIG_CONN_CLOSING)
     return;
@@ -880,6 +895,8 @@ void sig_consult_on_closed(SigConn *conn)
   if (conn->phase == SIG_CONN_NEW || !conn->participant_id)
     return;
   conn->phase = SIG_CONN_CLOSING; /* no longer counts as online, takes no more messages */
+  if (conn->consult)
+    sig_audit_ws_dropped(conn, sig_call_appointment_id(conn->consult->call));
   depart(conn, "dropped");
   g_hash_table_remove(s->participants, conn->participant_id);
   if (conn->token && g_hash_table_lookup(s->tokens_in_use, conn->token) == conn)

@@ -58,6 +58,7 @@ struct SigConn {
   gboolean audio_only; /* chose to receive audio only (a patient's choice is remembered) */
   SigConsult *consult; /* the consultation it waits for or takes part in (patients, guests,
                           and a doctor while in a call) */
+  guint refusals;      /* error messages sent to it so far (sig-audit.c tells refusals apart) */
 };
 
 struct SigConsult {
@@ -93,6 +94,7 @@ typedef struct {
   const char *body;
   gsize body_len;
   const char *cookie_session; /* mw_session value or NULL */
+  const char *peer;           /* the remote address (for the audit log), or NULL */
 } SigHttpRequest;
 
 typedef struct {
@@ -122,3 +124,23 @@ void sig_consult_on_message(SigConn *conn, SigMsg *msg);
 void sig_consult_on_closed(SigConn *conn);
 void sig_consult_free_all(SigServer *server);
 json_t *sig_consult_metrics(SigServer *server);
+
+/* sig-audit.c: the audit log's hook points (see its header comment). sig_audit_http() runs
+ * sig_api_handle() inside an audited unit and records the request (if its route is audited). */
+void sig_audit_http(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
+/* TRUE if the request's route is audited: it writes its row, so an audited read joins the group
+ * commit like a write instead of paying a commit of its own. */
+gboolean sig_audit_http_is_audited(const SigHttpRequest *req);
+/* GET /api/audit (admin): FALSE, touching nothing, for any other path. */
+gboolean sig_audit_api_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
+typedef struct {
+  gboolean audited;
+  gboolean own_unit;
+  guint refusals;
+  gint64 appointment_id;
+} SigAuditWs;
+/* Around one signaling message: FALSE if it cannot be recorded (then it must not run). */
+gboolean sig_audit_ws_begin(SigConn *conn, const SigMsg *msg, SigAuditWs *audit);
+void sig_audit_ws_end(SigConn *conn, const SigMsg *msg, const SigAuditWs *audit);
+/* A connection lost while waiting or in a call. */
+void sig_audit_ws_dropped(SigConn *conn, gint64 appointment_id);

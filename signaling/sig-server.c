@@ -202,14 +202,15 @@ static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
 /* --- Group commit ----------------------------------------------------------------------------
  * synchronous = FULL costs one fsync per commit, and the loop is single-threaded, so one commit
  * per request caps bookings/s at 1 / fsync time. Instead, the first writing API request (any
- * method but GET/HEAD) opens a scheduler batch (sched_store_batch_begin): every scheduler call
- * until the batch ends runs in its own savepoint of one transaction, and every API response made
- * meanwhile (reads included: they may have seen the batch's uncommitted writes) is held in
- * server->deferred. When the loop has nothing else ready (a DEFAULT_IDLE source), or after
- * BATCH_MAX_DELAY_MS at the latest, batch_finish() commits once and only then releases the held
- * responses; if the commit fails, nothing of the batch was written and every held response
- * becomes a 500. A WebSocket message or close first ends the batch (batch_finish), so the
- * signaling path's scheduler writes commit on their own, before anything is sent for them. */
+ * method but GET/HEAD, or an audited read: it writes its audit row) opens a scheduler batch
+ * (sched_store_batch_begin): every scheduler call until the batch ends runs in its own savepoint of
+ * one transaction, and every API response made meanwhile (reads included: they may have seen the
+ * batch's uncommitted writes) is held in server->deferred. When the loop has nothing else ready (a
+ * DEFAULT_IDLE source), or after BATCH_MAX_DELAY_MS at the latest, batch_finish() commits once and
+ * only then releases the held responses; if the commit fails, nothing of the batch was written and
+ * every held response becomes a 500. A WebSocket message or close first ends the batch
+ * (batch_finish), so the signaling path's scheduler writes commit on their own, before anything is
+ * sent for them. */
 #define BATCH_MAX_DELAY_MS 5
 
 static void batch_finish(SigServer *server)
@@ -272,15 +273,19 @@ static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
       .body_len = pss->body ? pss->body->len : 0,
       .cookie_session = pss->cookie_session,
   };
+  char peer[64] = "";
+  lws_get_peer_simple(wsi, peer, sizeof peer);
+  req.peer = peer;
   SigHttpResponse resp = {0};
   if (pss->body_too_large) {
     resp.status = 413;
     resp.body = sig_api_error_body("body_too_large", "the request body is over 16 KiB", NULL);
   } else {
-    if (pss->method != LWSHUMETH_GET && pss->method != LWSHUMETH_HEAD &&
-        !sched_store_batch_is_open(server->store))
-      batch_open(server);
-    sig_api_handle(server, &req, &resp);
+    if ((pss->method != LWSHUMETH_GET && pss->method != LWSHUMETH_HEAD) ||
+        sig_audit_http_is_audited(&req)) /* an audited read writes its audit row */
+      if (!sched_store_batch_is_open(server->store))
+        batch_open(server);
+    sig_audit_http(server, &req, &resp); /* sig_api_handle, recorded in the audit log */
     if (sched_store_batch_is_open(server->store)) {
       pss->wsi = wsi;
       pss->held = resp;

@@ -304,6 +304,48 @@ static void test_housekeeping(Fixture *f, gconstpointer mode)
   g_assert_cmpuint(again->len, ==, before);
 }
 
+/* The retention job: off by default; by hand it erases what is old and leaves its audit row;
+ * with a period set it also runs once at start. */
+static void test_retention(Fixture *f, gconstpointer mode)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 appt = book(f, "+92 345 7654326", f->now + HOUR);
+  g_autoptr(SchedAppointment) a = sched_appointment_get(f->store, appt, &error);
+  {
+    g_autoptr(MwJobs) off = jobs_new(f, 8, 8, 5000);
+    g_assert_false(mw_jobs_run_retention(off, f->now));
+  }
+  NotifyConfig ncfg = {.webhook_url = f->gw.url, .timeout_ms = 5000};
+  NotifySender *sender = notify_sender_new(&notify_webhook_sender, &ncfg, &error);
+  MwJobsConfig cfg;
+  mw_jobs_config_init(&cfg, 1);
+  cfg.drain_ms = cfg.holds_ms = cfg.noshow_ms = cfg.reminders_ms = 0;
+  cfg.retention_days = 365;
+  cfg.retention_ms = 3600 * 1000;
+  g_autoptr(MwJobs) jobs = mw_jobs_new(f->store, sender, &cfg);
+  /* The run at start: nothing is old yet, one audit row. */
+  for (int i = 0; i < 100; i++) {
+    g_autoptr(GPtrArray) rows = sched_audit_list(f->store, NULL, &error);
+    if (rows->len > 0)
+      break;
+    g_main_context_iteration(NULL, FALSE);
+  }
+  g_autoptr(GPtrArray) first = sched_audit_list(f->store, NULL, &error);
+  g_assert_cmpuint(first->len, ==, 1);
+  g_assert_cmpstr(((SchedAuditRecord *)first->pdata[0])->action, ==, "retention.run");
+  g_autoptr(SchedPatient) kept = sched_patient_get(f->store, a->patient_id, &error);
+  g_assert_nonnull(kept->phone);
+  /* 400 days on, the patient's name and phone are gone. */
+  g_assert_true(mw_jobs_run_retention(jobs, f->now + 400 * 24 * HOUR));
+  g_autoptr(SchedPatient) erased = sched_patient_get(f->store, a->patient_id, &error);
+  g_assert_null(erased->phone);
+  g_assert_cmpstr(erased->display_name, ==, "");
+  g_autoptr(GPtrArray) rows = sched_audit_list(f->store, NULL, &error);
+  g_assert_cmpuint(rows->len, ==, 2);
+  g_assert_true(g_str_has_prefix(((SchedAuditRecord *)rows->pdata[0])->detail, "days=365,p=1,"));
+  g_assert_true(sched_audit_verify(f->store, NULL, NULL, &error));
+}
+
 int main(int argc, char **argv)
 {
   g_unsetenv("http_proxy");
@@ -324,6 +366,7 @@ int main(int argc, char **argv)
   JOBS_TEST("/jobs/crash-mid-send", GW_HANG, test_crash_mid_send);
   JOBS_TEST("/jobs/max-in-flight", GW_HANG, test_max_in_flight);
   JOBS_TEST("/jobs/housekeeping", GW_OK, test_housekeeping);
+  JOBS_TEST("/jobs/retention", GW_OK, test_retention);
 #undef JOBS_TEST
   return g_test_run();
 }
