@@ -69,6 +69,12 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
  * FIR or a forwarded PLI waits that long before it leaves (measured: FIR and six PLIs held
  * 330 ms). 1 Mbit/s (50 kbit/s of RTCP) brings that wait to a few ms. */
 #define SFU_PUBLISH_RTP_BANDWIDTH 1000000.0
+/* A receiver whose reports stop for SFU_OUTAGE_REPORT_GAP_MS had an outage: for
+ * SFU_OUTAGE_SETTLE_MS after they resume, its loss and a falling estimate are not congestion. */
+#define SFU_OUTAGE_REPORT_GAP_MS 2500
+#define SFU_OUTAGE_SETTLE_MS 5000
+/* A subscription leg retransmits packets at most this old (rtprtxsend's cache). */
+#define SFU_RTX_MAX_AGE_MS 1000
 /* Adaptation, once a second per room (adapt_tick()). A leg's estimator starts where Chrome's
  * does. Below SFU_VIDEO_FLOOR_BPS of room for video a leg pauses video (audio only) after
  * SFU_WEAK_TICKS ticks in a row, and tries video again after SFU_PROBE_BACKOFF_MIN_S, doubling
@@ -172,10 +178,13 @@ typedef struct {
   double loss;                /* idem, 0..1: the worse of audio and video */
   double media_loss[MEDIA_N]; /* idem, per medium */
   double own_loss;      /* what this leg lost itself: media_loss less the publisher's uplink */
-  guint loss_bound_bps; /* the loss-based bound on the leg's rate (leg_loss_bound()), 0 = none */
   guint probe_estimate; /* LEG_PROBE: the estimate when the try began */
+  guint rate_bps;       /* the leg's rate controller (leg_rate()), 0 = not started */
+  guint prev_remb_bps;  /* the receiver's estimate at the previous tick */
   guint last_rb_highest[MEDIA_N]; /* last report's extended highest sequence number, per medium */
   gint last_rb_lost[MEDIA_N];     /* and its cumulative packets lost */
+  gint64 last_rb_us;              /* when a report last said something new (monotonic) */
+  gint64 outage_until_us; /* after a silence of the receiver's reports: an outage, not congestion */
   guint jitter_ms;
   guint64 last_audio_bytes, last_video_bytes;
   guint audio_bps, video_bps; /* sent on the leg over the last tick */
@@ -826,6 +835,11 @@ static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *elem
                             pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
       g_object_unref(session);
     }
+  } else if (f && strcmp(GST_OBJECT_NAME(f), "rtprtxsend") == 0 && ctx->egress) {
+    /* Retransmit only what is still worth having: after an outage the subscriber asks for
+     * every packet it missed, and answering from a 500-packet cache sent a burst at several
+     * times the leg's rate into the link that had just come back (then loss, then a pause). */
+    g_object_set(element, "max-size-time", (guint)SFU_RTX_MAX_AGE_MS, NULL);
   } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0 && ctx->ingress) {
     g_object_set(element, "bandwidth", SFU_PUBLISH_RTP_BANDWIDTH, NULL);
     GST_DEBUG("%s: %s bandwidth %.0f bit/s", GST_OBJECT_NAME(bin), GST_OBJECT_NAME(element),
@@ -1410,7 +1424,19 @@ static void leg_read_reports(Pc *pc)
     gst_structure_get_uint(src, "rb-exthighestseq", &highest);
     gst_structure_get_int(src, "rb-packetslost", &lost);
     Adapt *a = &pc->adapt;
-    if (highest == a->last_rb_highest[m])
+    gint64 now = g_get_monotonic_time();
+    if (highest != a->last_rb_highest[m] && a->last_rb_us &&
+        now - a->last_rb_us > SFU_OUTAGE_REPORT_GAP_MS * 1000) {
+      /* The first report after the receiver fell silent counts the whole outage as loss; it
+       * says nothing about congestion, and neither does its estimate for a few seconds (its
+       * rate meter saw nothing arrive). */
+      a->outage_until_us = now + SFU_OUTAGE_SETTLE_MS * 1000;
+      GST_INFO("room leg %s: reports again after %" G_GINT64_FORMAT " ms", pc->pc_id,
+               (now - a->last_rb_us) / 1000);
+    }
+    if (highest != a->last_rb_highest[m])
+      a->last_rb_us = now;
+    if (highest == a->last_rb_highest[m] || now < a->outage_until_us)
       a->media_loss[m] = 0;
     else if (a->last_rb_highest[m] && highest - a->last_rb_highest[m] < 1u << 16)
       a->media_loss[m] =
@@ -1441,27 +1467,38 @@ static void leg_set_video(SfuRoom *room, Pc *pc, gboolean on)
 
 /* One leg's decisions: its ULPFEC share, its video state (on, weak = paused, probing), and
  * what its publisher may send for it. */
-/* The loss-based side of a leg's estimate (as a GCC sender does it): the receiver's estimate
- * reads delay, and a link that drops packets without queueing them first (a policer, a small
- * buffer, a radio) shows none. Above 10 % of its own loss the leg's rate bound falls to what it
- * sent times (1 - loss/2); under 2 % it grows by 8 % a tick until the receiver's estimate rules
- * again. Returns the estimate to use (0 while the receiver has none). */
-static guint leg_loss_bound(Adapt *a, guint receiver_bps, double loss)
+/* The rate a leg may carry (audio and video), like a GCC sender's: the receiver's estimate
+ * (REMB) reads only delay, grows only with what arrives (at most 1.5 times it, about 8 % a
+ * second) and falls at once to 85 % of what arrives when it sees delay build up. Used as a cap
+ * directly it ratchets down (every dip sticks) and comes back slowly after a drop. So:
+ *  - its own loss over 10 %: the rate falls to what the leg sent times (1 - loss/2), but not
+ *    under half of it (one report after an outage counts the whole outage as loss);
+ *  - the receiver's estimate falling (by 5 % or more since the last tick), or far under what
+ *    is sent: the rate follows it down;
+ *  - otherwise, with loss under 2 %: the rate grows 15 % a tick, up to 1.5 times the larger of
+ *    what is sent and the receiver's estimate (what is proven, plus a step);
+ *  - between 2 and 10 % of loss it holds.
+ * Not updated while video is held back (only audio flows: nothing to learn). Returns the rate
+ * (0 while the receiver has sent no estimate). */
+static guint leg_rate(Adapt *a, guint remb, double loss, gint64 now)
 {
   guint sent = a->audio_bps + a->video_bps;
-  if (a->state == LEG_WEAK) {
-    a->loss_bound_bps = 0; /* video is held back: pausing was the answer to the loss */
-  } else if (loss > 0.10 && sent) {
-    guint cut = (guint)(sent * (1.0 - loss / 2));
-    a->loss_bound_bps = a->loss_bound_bps ? MIN(a->loss_bound_bps, cut) : cut;
-  } else if (loss < 0.02 && a->loss_bound_bps) {
-    a->loss_bound_bps = a->loss_bound_bps + a->loss_bound_bps / 12 + 1;
-    if (receiver_bps && a->loss_bound_bps >= receiver_bps)
-      a->loss_bound_bps = 0;
-  }
-  if (!receiver_bps)
+  gboolean fell =
+      a->prev_remb_bps && remb < (guint64)a->prev_remb_bps * 95 / 100 && now >= a->outage_until_us;
+  a->prev_remb_bps = remb;
+  if (!remb)
     return 0;
-  return a->loss_bound_bps ? MIN(a->loss_bound_bps, receiver_bps) : receiver_bps;
+  if (!a->rate_bps)
+    a->rate_bps = remb;
+  if (a->state == LEG_WEAK)
+    return a->rate_bps;
+  if (loss > 0.10 && sent)
+    a->rate_bps = MAX((guint)(MIN(a->rate_bps, sent) * (1.0 - loss / 2)), sent / 2);
+  else if (fell || (remb < (guint64)sent * 6 / 10 && now >= a->outage_until_us))
+    a->rate_bps = MIN(a->rate_bps, remb);
+  else if (loss < 0.02)
+    a->rate_bps = (guint)MIN((guint64)a->rate_bps * 115 / 100, (guint64)MAX(sent, remb) * 3 / 2);
+  return a->rate_bps;
 }
 
 static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now, double dt)
@@ -1492,7 +1529,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     a->video_cap_bps = 0;
     return;
   }
-  guint estimate = leg_loss_bound(a, es.estimate_bps, loss);
+  guint estimate = leg_rate(a, es.estimate_bps, loss, now);
   if (!estimate) {
     a->video_cap_bps = SFU_NO_CAP; /* no feedback yet: let the publisher's own control rule */
     return;
@@ -1527,7 +1564,8 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     if (now >= a->next_probe_us) {
       a->state = LEG_PROBE;
       a->probe_until_us = now + SFU_PROBE_S * G_USEC_PER_SEC;
-      a->probe_estimate = estimate;
+      a->probe_estimate = es.estimate_bps;
+      a->rate_bps = MAX(a->rate_bps, (guint)SFU_VIDEO_FLOOR_BPS + a->audio_bps);
       leg_set_video(room, pc, TRUE);
       GST_INFO("room %s %s: trying video again", room->id, pc->pc_id);
     }
@@ -1536,7 +1574,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     /* A try fails on loss, or when the receiver's estimate falls (it saw delay build up). It
      * cannot be judged by the estimate's size: while video was held back only audio arrived,
      * and a receiver's estimate grows from what arrives, about 8 % a second. */
-    if (loss > 0.10 || estimate < a->probe_estimate * 85 / 100) {
+    if (loss > 0.10 || es.estimate_bps < (guint64)a->probe_estimate * 85 / 100) {
       a->state = LEG_WEAK;
       a->backoff_s = MIN(a->backoff_s * 2, (guint)SFU_PROBE_BACKOFF_MAX_S);
       a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
@@ -1552,19 +1590,18 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   }
-  GST_DEBUG("room %s %s -> %s: estimate %u (loss bound %u, receiver's %u, remb %d, ours from "
+  GST_DEBUG("room %s %s -> %s: rate %u (receiver's estimate %u, remb %d, ours from "
             "transport-cc %u, acked %u) "
             "loss %.3f (reported %.3f) rtt %u ms arriving %u audio %u video %u budget %u state %d",
-            room->id, pc->publisher_id, subscriber->id, estimate, a->loss_bound_bps,
-            es.estimate_bps, es.estimate_from_remb, es.twcc_estimate_bps, es.acked_bps, loss,
-            a->loss, a->rtt_ms, arriving, a->audio_bps, a->video_bps, budget, a->state);
+            room->id, pc->publisher_id, subscriber->id, estimate, es.estimate_bps,
+            es.estimate_from_remb, es.twcc_estimate_bps, es.acked_bps, loss, a->loss, a->rtt_ms,
+            arriving, a->audio_bps, a->video_bps, budget, a->state);
   if (a->state == LEG_WEAK)
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)
     a->video_cap_bps = SFU_VIDEO_FLOOR_BPS;
-  else /* the receiver's estimate less the audio actually sent: a receiver's estimate is at
-        * most ~1.5 times what arrives, so the headroom kept in `budget` would hold the
-        * publisher near the floor for good */
+  else /* the leg's rate less the audio actually sent (the headroom kept in `budget` is for
+        * the decision to pause; as a cap it would hold the publisher below what it may send) */
     a->video_cap_bps =
         MAX(estimate > a->audio_bps ? estimate - a->audio_bps : 0, (guint)SFU_VIDEO_FLOOR_BPS);
 }
