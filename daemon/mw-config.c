@@ -83,8 +83,7 @@ static gboolean apply_key_file(MwConfig *c, const char *path, GError **error)
   take_string(kf, "server", "web_root", &c->web_root);
   take_string(kf, "server", "data_dir", &c->data_dir);
   take_int(kf, "server", "max_connections_per_address", &c->max_connections_per_address);
-  take_double(kf, "server", "requests_per_second_per_address",
-              &c->requests_per_second_per_address);
+  take_double(kf, "server", "requests_per_second_per_address", &c->requests_per_second_per_address);
   take_int(kf, "server", "request_burst_per_address", &c->request_burst_per_address);
   take_double(kf, "server", "requests_per_second_per_token", &c->requests_per_second_per_token);
   take_int(kf, "server", "request_burst_per_token", &c->request_burst_per_token);

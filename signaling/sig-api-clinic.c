@@ -30,9 +30,9 @@ typedef struct {
   SigHttpResponse *resp;
   const Route *route;
   const SchedStaff *staff; /* the caller (NULL without a session; borrowed from the request) */
-  json_t *body;      /* the parsed body object, or NULL */
-  gint64 id;         /* the numeric id in the path, if the pattern has one */
-  const char *word;  /* the free segment in the path ('*'), if any */
+  json_t *body;            /* the parsed body object, or NULL */
+  gint64 id;               /* the numeric id in the path, if the pattern has one */
+  const char *word;        /* the free segment in the path ('*'), if any */
 } Ctx;
 
 static void respond(Ctx *c, int status, json_t *body /* stolen */)
@@ -1191,11 +1191,7 @@ static const Route routes[] = {
       {"timezone", F_STRN, FALSE}}},
     {GET, "/api/facilities/#", h_facility_get, NULL, {{0}}},
 
-    {GET,
-     "/api/doctors",
-     h_doctor_list,
-     "facility_id,specialty,language,gender,name",
-     {{0}}},
+    {GET, "/api/doctors", h_doctor_list, "facility_id,specialty,language,gender,name", {{0}}},
     {POST,
      "/api/doctors",
      h_doctor_add,
@@ -1306,11 +1302,7 @@ static const Route routes[] = {
     {GET, "/api/appointments/#", h_appointment_get, NULL, {{0}}},
     {POST, "/api/appointments/#/confirm", h_confirm, NULL, {{0}}},
     {POST, "/api/appointments/#/cancel", h_cancel, NULL, {{"reason", F_STRN, FALSE}}},
-    {POST,
-     "/api/appointments/#/reschedule",
-     h_reschedule,
-     NULL,
-     {{"starts_at", F_TIME, TRUE}}},
+    {POST, "/api/appointments/#/reschedule", h_reschedule, NULL, {{"starts_at", F_TIME, TRUE}}},
     {POST, "/api/appointments/#/check-in", h_check_in, NULL, {{0}}},
     {GET, "/api/appointments/#/invite.ics", h_invite_staff, NULL, {{0}}},
     {POST,

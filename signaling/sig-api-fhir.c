@@ -4,9 +4,9 @@
  * scheduler queries. Errors are OperationOutcome resources.
  * Authorisation is the one table's (sig-authz.c), applied before this runs: a staff session is
  * required (this is patient data); admin reads everything, a doctor reads everything but other
- * doctors' Appointments (narrowed here with sig_authz_owns), an analyst gets 403. Unknown search parameters are ignored (FHIR's lenient default) and not echoed in the
- * self link; a known parameter with a bad value is a 400 naming it.
- * Thread: main loop. */
+ * doctors' Appointments (narrowed here with sig_authz_owns), an analyst gets 403. Unknown search
+ * parameters are ignored (FHIR's lenient default) and not echoed in the self link; a known
+ * parameter with a bad value is a 400 naming it. Thread: main loop. */
 #define G_LOG_DOMAIN "mashwara-sig"
 
 #include <string.h>
@@ -22,7 +22,7 @@ typedef struct {
   const SigHttpRequest *req;
   SigHttpResponse *resp;
   const SchedStaff *staff; /* borrowed from the request */
-  char *base; /* public_url + "/fhir" */
+  char *base;              /* public_url + "/fhir" */
 } Fhir;
 
 static void answer(Fhir *f, int status, json_t *resource /* stolen */)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+// clang-format off
 #define D SIG_ACCESS_DENY
 #define A SIG_ACCESS_ALL
 #define O SIG_ACCESS_OWN
@@ -112,6 +113,7 @@ static const SigAuthzRule rules[] = {
     WS("invite", DOCTOR_OWN),
     WS("audio_only", IN_CONSULTATION),
 };
+// clang-format on
 
 const SigAuthzRule *sig_authz_rules(gsize *n_rules)
 {
@@ -154,8 +156,7 @@ gboolean sig_authz_match(const char *pattern, const char *path, gint64 *id, cons
   return *p == '\0' && *s == '\0';
 }
 
-const SigAuthzRule *sig_authz_find_http(const char *method, const char *path,
-                                        gboolean *path_known)
+const SigAuthzRule *sig_authz_find_http(const char *method, const char *path, gboolean *path_known)
 {
   gboolean known = FALSE;
   const SigAuthzRule *found = NULL;

@@ -57,8 +57,7 @@ gboolean sig_authz_match(const char *pattern, const char *path, gint64 *id, cons
 
 /* The HTTP rule for `method` and `path`, or NULL; *path_known says whether the path exists
  * under another method (405) or not at all (404). */
-const SigAuthzRule *sig_authz_find_http(const char *method, const char *path,
-                                        gboolean *path_known);
+const SigAuthzRule *sig_authz_find_http(const char *method, const char *path, gboolean *path_known);
 /* The WebSocket rule of a message type ("hello", "admit", …), or NULL. */
 const SigAuthzRule *sig_authz_find_ws(const char *type);
 

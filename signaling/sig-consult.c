@@ -809,8 +809,8 @@ void sig_consult_on_message(SigConn *conn, SigMsg *msg)
    * every other message by the connection's role; "own" is narrowed below (the doctor's own
    * appointment, the participant's own consultation). */
   if (msg->type != SIG_MSG_HELLO) {
-    SigRole role = conn->phase == SIG_CONN_NEW ? SIG_ROLE_NONE
-                                               : sig_authz_participant_role(conn->role);
+    SigRole role =
+        conn->phase == SIG_CONN_NEW ? SIG_ROLE_NONE : sig_authz_participant_role(conn->role);
     if (sig_authz_decide(sig_authz_find_ws(sig_msg_type_name(msg->type)), role, NULL))
       return send_error(conn, "not_allowed",
                         conn->phase == SIG_CONN_NEW ? "say hello first"

@@ -50,8 +50,8 @@ static void prune(SigBuckets *b, gint64 now_us)
     if (((Bucket *)value)->tokens >= b->burst)
       g_hash_table_iter_remove(&it);
   }
-  for (gint64 age_us = (gint64)3600 * G_USEC_PER_SEC; g_hash_table_size(b->keys) > b->max_keys * 3 / 4;
-       age_us /= 2) {
+  for (gint64 age_us = (gint64)3600 * G_USEC_PER_SEC;
+       g_hash_table_size(b->keys) > b->max_keys * 3 / 4; age_us /= 2) {
     g_hash_table_iter_init(&it, b->keys);
     while (g_hash_table_iter_next(&it, &key, &value))
       if (now_us - ((Bucket *)value)->at_us >= age_us || age_us < G_USEC_PER_SEC)

@@ -271,13 +271,12 @@ static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
   if (retry_after > 0) {
     char ra[24];
     int n = g_snprintf(ra, sizeof(ra), "%" G_GINT64_FORMAT, retry_after);
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
-                                    (const unsigned char *)ra, n, &p, end))
+    if (lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"retry-after:", (const unsigned char *)ra, n, &p, end))
       return 1;
   }
-  if (pss->close_after &&
-      lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
-                                  (const unsigned char *)"close", 5, &p, end))
+  if (pss->close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                                      (const unsigned char *)"close", 5, &p, end))
     return 1;
   if (lws_finalize_write_http_header(wsi, start, &p, end))
     return 1;
@@ -468,10 +467,10 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     }
     gint64 wait = sig_buckets_take(server->rate_address, pss->peer, g_get_monotonic_time());
     if (wait > 0)
-      return http_respond(wsi, pss, 429,
-                          sig_api_error_body("too_many_requests",
-                                             "too many requests from your address", NULL),
-                          NULL, NULL, wait);
+      return http_respond(
+          wsi, pss, 429,
+          sig_api_error_body("too_many_requests", "too many requests from your address", NULL),
+          NULL, NULL, wait);
     if (pss->method == LWSHUMETH_POST || pss->method == LWSHUMETH_PUT ||
         pss->method == LWSHUMETH_PATCH) {
       g_autofree char *cl = header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);

@@ -38,7 +38,7 @@ typedef struct {
   const char *turn_secret; /* coturn's static-auth-secret; NULL = no credentials; never logged */
   guint turn_credential_ttl_s; /* each credential's lifetime (12 h) */
   /* Limits (docs/configuration.md; 0 = the default). A rate of < 0 turns that limit off. */
-  guint max_connections_per_address;     /* open TLS connections per client address (64) */
+  guint max_connections_per_address;      /* open TLS connections per client address (64) */
   double requests_per_second_per_address; /* HTTP requests, token bucket (100/s) ... */
   guint request_burst_per_address;        /* ... holding this many (1000) */
   double requests_per_second_per_token;   /* requests and hellos per join token (0.5/s) ... */

@@ -69,8 +69,8 @@ static void test_analyst_rows(void)
     if (a == SIG_ACCESS_DENY || a == SIG_ACCESS_TOKEN)
       continue;
     gboolean public_row = rules[i].access[SIG_ROLE_NONE] == SIG_ACCESS_ALL;
-    gboolean ok = public_row || a == SIG_ACCESS_AGGREGATE ||
-                  g_strcmp0(rules[i].pattern, "/api/me") == 0;
+    gboolean ok =
+        public_row || a == SIG_ACCESS_AGGREGATE || g_strcmp0(rules[i].pattern, "/api/me") == 0;
     if (!ok)
       g_test_message("analyst reaches %s", rules[i].pattern);
     g_assert_true(ok);
@@ -139,7 +139,7 @@ static void test_json_depth(void)
   g_assert_true(sig_json_depth_ok("{}", 2, 1));
   g_assert_false(sig_json_depth_ok("[[]]", 4, 1));
   g_assert_true(sig_json_depth_ok("{\"a\":\"[[[[\"}", 12, 1)); /* brackets in strings */
-  g_assert_true(sig_json_depth_ok("{\"a\\\"[[\":1}", 12, 1));   /* escaped quote */
+  g_assert_true(sig_json_depth_ok("{\"a\\\"[[\":1}", 12, 1));  /* escaped quote */
   g_autoptr(GString) s = g_string_new(NULL);
   for (int i = 0; i < 17; i++)
     g_string_append_c(s, '[');
