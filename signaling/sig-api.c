@@ -236,14 +236,17 @@ static void api_join(SigServer *s, const char *token, SigHttpResponse *resp)
                     (json_int_t)info->valid_until));
 }
 
-static void api_metrics(SigServer *s, SigHttpResponse *resp)
+/* Server-wide counters (no personal data) and the live consultations: a doctor's own only. */
+static void api_metrics(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp)
 {
+  gint64 doctor_id = req->role == SIG_ROLE_ADMIN ? 0 : req->staff->id;
   SfuRelayStats rs;
   sfu_relay_get_stats(s->relay, &rs);
-  json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o}", "connections",
-                        (int)g_hash_table_size(s->conns), "rooms", (int)rs.rooms, "pipelines",
-                        (int)rs.pipelines, "participants", (int)rs.participants, "peer_connections",
-                        (int)rs.peer_connections, "consultations", sig_consult_metrics(s));
+  json_t *o =
+      json_pack("{s:i, s:i, s:i, s:i, s:i, s:o}", "connections", (int)g_hash_table_size(s->conns),
+                "rooms", (int)rs.rooms, "pipelines", (int)rs.pipelines, "participants",
+                (int)rs.participants, "peer_connections", (int)rs.peer_connections, "consultations",
+                sig_consult_metrics(s, doctor_id));
   respond(resp, 200, o);
 }
 
@@ -393,7 +396,7 @@ static gboolean dispatch_own(SigServer *s, const SigHttpRequest *req, SigHttpRes
   else if (strcmp(p, "/api/appointments/today") == 0)
     api_today(s, req, resp);
   else if (strcmp(p, "/api/metrics") == 0)
-    api_metrics(s, resp);
+    api_metrics(s, req, resp);
   else if (strcmp(p, "/api/stats") == 0)
     api_stats(s, req, resp);
   else if (sig_authz_match("/api/join/*", p, NULL, &word))

@@ -41,7 +41,7 @@ static const SigAuthzRule rules[] = {
     HTTP("POST", "/api/logout", PUBLIC),
     HTTP("GET", "/api/me", STAFF_ANY),
     HTTP("GET", "/api/appointments/today", DOCTOR_OWN),
-    HTTP("GET", "/api/metrics", CLINICAL),
+    HTTP("GET", "/api/metrics", ADMIN_OR_OWN), /* a doctor: only their consultations listed */
     HTTP("GET", "/api/join/*", TOKEN_ONLY),
     HTTP("GET", "/api/join/*/invite.ics", TOKEN_ONLY),
     HTTP("POST", "/api/link-resend", PUBLIC),

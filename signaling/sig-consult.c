@@ -863,7 +863,7 @@ void sig_consult_on_closed(SigConn *conn)
     refresh_doctor(s, conn->staff_id);
 }
 
-json_t *sig_consult_metrics(SigServer *s)
+json_t *sig_consult_metrics(SigServer *s, gint64 doctor_id)
 {
   json_t *arr = json_array();
   GHashTableIter it;
@@ -871,6 +871,8 @@ json_t *sig_consult_metrics(SigServer *s)
   g_hash_table_iter_init(&it, s->consults);
   while (g_hash_table_iter_next(&it, NULL, &value)) {
     SigConsult *c = value;
+    if (doctor_id && sig_call_doctor_id(c->call) != doctor_id)
+      continue;
     json_t *parts = json_array();
     GPtrArray *members = sig_call_members(c->call);
     for (guint i = 0; i < members->len; i++) {

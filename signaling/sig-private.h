@@ -141,4 +141,5 @@ void sig_api_fhir_refuse(SigHttpResponse *resp, int status, const char *diagnost
 void sig_consult_on_message(SigConn *conn, SigMsg *msg);
 void sig_consult_on_closed(SigConn *conn);
 void sig_consult_free_all(SigServer *server);
-json_t *sig_consult_metrics(SigServer *server);
+/* The live consultations' relay counters; only `doctor_id`'s if > 0. */
+json_t *sig_consult_metrics(SigServer *server, gint64 doctor_id);

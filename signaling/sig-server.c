@@ -426,7 +426,7 @@ static int http_static(struct lws *wsi, SigServer *server, HttpPss *pss)
   if (!file)
     return http_respond(wsi, pss, 404, sig_api_error_body("not_found", "no such page", NULL), NULL,
                         NULL, 0);
-  unsigned char hdr[1024];
+  unsigned char hdr[2048]; /* the common headers are ~700 bytes, the CSP most of it */
   unsigned char *p = hdr, *end = hdr + sizeof(hdr);
   if (add_common_headers(wsi, &p, end))
     return -1;
