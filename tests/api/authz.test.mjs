@@ -545,7 +545,8 @@ describe('limits', () => {
   });
   after(async () => {
     if (!l) return;
-    await l.stop();
+    const r = await l.stop();
+    assert.equal(r.code, 0, `daemon exit: ${JSON.stringify(r)}`);
     await l.cleanup();
   });
 
@@ -656,7 +657,7 @@ describe('limits', () => {
   });
 
   it('the request rate per address is limited (429 + Retry-After)', async () => {
-    await l.stop();
+    assert.equal((await l.stop()).code, 0);
     await writeFile(path.join(l.dir, 'limits.conf'), '[server]\nrequests_per_second_per_address=0.2\nrequest_burst_per_address=5\n');
     l = await startDaemon({ dir: l.dir, extraArgs: ['--config', path.join(l.dir, 'limits.conf')] });
     const statuses = [];
