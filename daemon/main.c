@@ -163,11 +163,17 @@ static int admin_main(int argc, char **argv)
   g_autoptr(GOptionContext) ctx =
       g_option_context_new("add-doctor|add-staff|add-patient|book|add-facility|add-service|"
                            "add-availability|add-break|add-exception|set-doctor-profile|"
-                           "integrity-check|call-quality|audit-verify|retention-run");
+                           "integrity-check|call-quality|audit-verify|retention-run|authz-table");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &error))
     return admin_fail(error->message);
+  if (argc >= 3 && strcmp(argv[2], "authz-table") == 0) {
+    /* Who may call what (docs/api.md): needs no database. */
+    g_autofree char *table = sig_authz_table_text();
+    g_print("%s\n", table);
+    return 0;
+  }
   if (argc < 3 || !db)
     return admin_fail("usage: mashwara admin <subcommand> --db PATH … (see --help)");
   const char *cmd = argv[2];
@@ -535,6 +541,14 @@ static int serve(MwConfig *cfg)
       .turn_uris = (const char *const *)cfg->turn_uris,
       .turn_secret = cfg->turn_secret,
       .turn_credential_ttl_s = (guint)cfg->turn_credential_ttl_s,
+      .max_connections_per_address = (guint)cfg->max_connections_per_address,
+      .requests_per_second_per_address = cfg->requests_per_second_per_address,
+      .request_burst_per_address = (guint)cfg->request_burst_per_address,
+      .requests_per_second_per_token = cfg->requests_per_second_per_token,
+      .request_burst_per_token = (guint)cfg->request_burst_per_token,
+      .login_failures_per_account = (guint)cfg->login_failures_per_account,
+      .login_failures_per_address = (guint)cfg->login_failures_per_address,
+      .login_failure_window_s = (guint)cfg->login_failure_window_s,
   };
   g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
   SigServer *server = sig_server_new(&sig_cfg, store, relay, &error);

@@ -47,6 +47,14 @@ static void take_int(GKeyFile *kf, const char *group, const char *key, int *out)
     *out = v;
 }
 
+static void take_double(GKeyFile *kf, const char *group, const char *key, double *out)
+{
+  g_autoptr(GError) e = NULL;
+  double v = g_key_file_get_double(kf, group, key, &e);
+  if (!e)
+    *out = v;
+}
+
 static gboolean take_bool(GKeyFile *kf, const char *group, const char *key, gboolean *out,
                           GError **error)
 {
@@ -74,6 +82,14 @@ static gboolean apply_key_file(MwConfig *c, const char *path, GError **error)
   take_string(kf, "server", "public_url", &c->public_url);
   take_string(kf, "server", "web_root", &c->web_root);
   take_string(kf, "server", "data_dir", &c->data_dir);
+  take_int(kf, "server", "max_connections_per_address", &c->max_connections_per_address);
+  take_double(kf, "server", "requests_per_second_per_address", &c->requests_per_second_per_address);
+  take_int(kf, "server", "request_burst_per_address", &c->request_burst_per_address);
+  take_double(kf, "server", "requests_per_second_per_token", &c->requests_per_second_per_token);
+  take_int(kf, "server", "request_burst_per_token", &c->request_burst_per_token);
+  take_int(kf, "server", "login_failures_per_account", &c->login_failures_per_account);
+  take_int(kf, "server", "login_failures_per_address", &c->login_failures_per_address);
+  take_int(kf, "server", "login_failure_window_seconds", &c->login_failure_window_s);
   take_string(kf, "database", "path", &c->db_path);
   take_string(kf, "tls", "cert", &c->tls_cert);
   take_string(kf, "tls", "key", &c->tls_key);
@@ -236,6 +252,14 @@ MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
   if (c->port <= 0 || c->port > 65535) {
     g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "port %d is out of range",
                 c->port);
+    mw_config_free(c);
+    return NULL;
+  }
+  if (c->max_connections_per_address < 0 || c->request_burst_per_address < 0 ||
+      c->request_burst_per_token < 0 || c->login_failures_per_account < 0 ||
+      c->login_failures_per_address < 0 || c->login_failure_window_s < 0) {
+    g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "[server] limits must not be negative (rates: < 0 turns one off)");
     mw_config_free(c);
     return NULL;
   }

@@ -19,6 +19,15 @@ typedef struct {
   char *turn_secret;         /* coturn's static-auth-secret; never logged */
   int turn_credential_ttl_s; /* lifetime of each credential handed out (12 h) */
   char *web_root;
+  /* [server] limits (docs/configuration.md); 0 = the signaling server's default, a rate < 0 off */
+  int max_connections_per_address;
+  double requests_per_second_per_address;
+  int request_burst_per_address;
+  double requests_per_second_per_token;
+  int request_burst_per_token;
+  int login_failures_per_account;
+  int login_failures_per_address;
+  int login_failure_window_s;
   char *tls_cert, *tls_key; /* NULL = self-signed in data_dir/tls/ */
   int token_before_min, token_after_min;
   gboolean demo;

@@ -3,15 +3,14 @@
  * confirm, book, cancel, reschedule, check in, walk in), the waitlist, a doctor's day queue, the
  * outbox, the patient's "send my link again", and the .ics invites.
  *
- * Every route is one row of `routes`: method, path pattern, who may call it, the body's fields
- * and the query's keys. The request is checked against that row (session, role, JSON types,
- * unknown members) before its handler runs, so a handler only maps values to one scheduler
- * call and the scheduler's answer to HTTP. One request makes at most one scheduler write
+ * Every route is one row of `routes`: method, path pattern, the body's fields and the query's
+ * keys. Who may call it is not here: sig_api_handle() has already applied the one
+ * authorisation table (sig-authz.c) before this runs, and a handler of an "own" route narrows
+ * to the caller's records with sig_authz_owns(). The request is checked against its row (JSON
+ * types, unknown members) before its handler runs, so a handler only maps values to one
+ * scheduler call and the scheduler's answer to HTTP. One request makes at most one scheduler write
  * (POST /api/doctors makes two, after checking everything the second could refuse), so
  * "nothing is written on error" is the scheduler's per-call guarantee.
- * Authorisation (until one table covers every face): admin may do everything here; a doctor
- * may read their own appointments and queue and check their own patients in; an analyst gets
- * 403; no session 401.
  * Thread: main loop. Privacy: names and phones go into bodies for staff only, never into logs
  * (logs carry ids). */
 #define G_LOG_DOMAIN "mashwara-sig"
@@ -30,10 +29,10 @@ typedef struct {
   const SigHttpRequest *req;
   SigHttpResponse *resp;
   const Route *route;
-  SchedStaff *staff; /* the caller (NULL on public routes) */
-  json_t *body;      /* the parsed body object, or NULL */
-  gint64 id;         /* the numeric id in the path, if the pattern has one */
-  const char *word;  /* the free segment in the path ('*'), if any */
+  const SchedStaff *staff; /* the caller (NULL without a session; borrowed from the request) */
+  json_t *body;            /* the parsed body object, or NULL */
+  gint64 id;               /* the numeric id in the path, if the pattern has one */
+  const char *word;        /* the free segment in the path ('*'), if any */
 } Ctx;
 
 static void respond(Ctx *c, int status, json_t *body /* stolen */)
@@ -205,6 +204,10 @@ static gboolean check_body(Ctx *c, const FieldSpec *fields)
     return TRUE;
   }
   json_error_t jerr;
+  if (!sig_json_depth_ok(req->body, req->body_len, SIG_JSON_MAX_DEPTH)) {
+    fail(c, 400, "malformed_body", "the body nests too deeply", NULL);
+    return FALSE;
+  }
   c->body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
   if (!json_is_object(c->body)) {
     g_clear_pointer(&c->body, json_decref);
@@ -815,9 +818,9 @@ static void h_slot_search(Ctx *c)
 
 /* --- Handlers: appointments --------------------------------------------------------------- */
 
-static gboolean is_admin(const SchedStaff *st)
+static gboolean is_admin(Ctx *c)
 {
-  return g_strcmp0(st->role, "admin") == 0;
+  return c->req->role == SIG_ROLE_ADMIN;
 }
 
 /* The appointment at c->id if the caller may see it (admin, or its own doctor); else NULL with
@@ -833,7 +836,7 @@ static SchedAppointment *own_appointment(Ctx *c)
       fail_sched(c, error);
     return NULL;
   }
-  if (!is_admin(c->staff) && a->doctor_id != c->staff->id) {
+  if (!sig_authz_owns(c->req->role, c->staff->id, a->doctor_id)) {
     sched_appointment_free(a);
     fail(c, 403, "forbidden", "this is not your appointment", NULL);
     return NULL;
@@ -873,7 +876,7 @@ static void h_appointment_list(Ctx *c)
     return fail(c, 400, "invalid", "\"limit\" must be at most 5000", "limit");
   if (offset > G_MAXINT)
     return fail(c, 400, "invalid", "\"offset\" is out of range", "offset");
-  if (!is_admin(c->staff)) {
+  if (!is_admin(c)) {
     if (f.doctor_id && f.doctor_id != c->staff->id)
       return fail(c, 403, "forbidden", "doctors see their own appointments only", "doctor_id");
     f.doctor_id = c->staff->id;
@@ -979,7 +982,7 @@ static void h_queue(Ctx *c)
   gint64 doctor_id, at;
   if (!query_int(c, "doctor_id", 1, 0, &doctor_id) || !query_int(c, "at", 1, sig_now(), &at))
     return;
-  if (!is_admin(c->staff)) {
+  if (!is_admin(c)) {
     if (doctor_id && doctor_id != c->staff->id)
       return fail(c, 403, "forbidden", "doctors see their own queue only", "doctor_id");
     doctor_id = c->staff->id;
@@ -1150,16 +1153,9 @@ static void h_invite_patient(Ctx *c)
 
 /* --- Routing ------------------------------------------------------------------------------ */
 
-typedef enum {
-  WHO_PUBLIC, /* no session needed */
-  WHO_STAFF,  /* admin or doctor (the handler narrows a doctor to their own) */
-  WHO_ADMIN,
-} Who;
-
 struct Route {
   int method;
   const char *pattern; /* '/'-separated; "#" = a positive integer id, "*" = any one segment */
-  Who who;
   void (*handler)(Ctx *c);
   const char *query;          /* allowed query keys, comma-separated (NULL: none) */
   FieldSpec body[MAX_FIELDS]; /* body fields, for POST/PUT */
@@ -1171,13 +1167,12 @@ struct Route {
 #define DEL LWSHUMETH_DELETE
 
 static const Route routes[] = {
-    {POST, "/api/link-resend", WHO_PUBLIC, h_link_resend, NULL, {{"phone", F_STR, TRUE}}},
-    {GET, "/api/join/*/invite.ics", WHO_PUBLIC, h_invite_patient, NULL, {{0}}},
+    {POST, "/api/link-resend", h_link_resend, NULL, {{"phone", F_STR, TRUE}}},
+    {GET, "/api/join/*/invite.ics", h_invite_patient, NULL, {{0}}},
 
-    {GET, "/api/staff", WHO_ADMIN, h_staff_list, "role", {{0}}},
+    {GET, "/api/staff", h_staff_list, "role", {{0}}},
     {POST,
      "/api/staff",
-     WHO_ADMIN,
      h_staff_add,
      NULL,
      {{"username", F_STR, TRUE},
@@ -1185,27 +1180,20 @@ static const Route routes[] = {
       {"password", F_STR, TRUE},
       {"role", F_STR, TRUE}}},
 
-    {GET, "/api/facilities", WHO_ADMIN, h_facility_list, "name", {{0}}},
+    {GET, "/api/facilities", h_facility_list, "name", {{0}}},
     {POST,
      "/api/facilities",
-     WHO_ADMIN,
      h_facility_add,
      NULL,
      {{"name", F_STR, TRUE},
       {"district", F_STR, TRUE},
       {"sector", F_STR, TRUE},
       {"timezone", F_STRN, FALSE}}},
-    {GET, "/api/facilities/#", WHO_ADMIN, h_facility_get, NULL, {{0}}},
+    {GET, "/api/facilities/#", h_facility_get, NULL, {{0}}},
 
-    {GET,
-     "/api/doctors",
-     WHO_ADMIN,
-     h_doctor_list,
-     "facility_id,specialty,language,gender,name",
-     {{0}}},
+    {GET, "/api/doctors", h_doctor_list, "facility_id,specialty,language,gender,name", {{0}}},
     {POST,
      "/api/doctors",
-     WHO_ADMIN,
      h_doctor_add,
      NULL,
      {{"username", F_STR, TRUE},
@@ -1215,10 +1203,9 @@ static const Route routes[] = {
       {"specialty", F_STR, TRUE},
       {"languages", F_STRV, FALSE},
       {"gender", F_STRN, FALSE}}},
-    {GET, "/api/doctors/#", WHO_ADMIN, h_doctor_get, NULL, {{0}}},
+    {GET, "/api/doctors/#", h_doctor_get, NULL, {{0}}},
     {PUT,
      "/api/doctors/#/profile",
-     WHO_ADMIN,
      h_doctor_profile,
      NULL,
      {{"facility_id", F_ID, TRUE},
@@ -1226,10 +1213,9 @@ static const Route routes[] = {
       {"languages", F_STRV, FALSE},
       {"gender", F_STRN, FALSE}}},
 
-    {GET, "/api/services", WHO_ADMIN, h_service_list, "facility_id", {{0}}},
+    {GET, "/api/services", h_service_list, "facility_id", {{0}}},
     {POST,
      "/api/services",
-     WHO_ADMIN,
      h_service_add,
      NULL,
      {{"facility_id", F_ID, TRUE},
@@ -1239,12 +1225,11 @@ static const Route routes[] = {
       {"buffer_before_min", F_INT, FALSE},
       {"buffer_after_min", F_INT, FALSE},
       {"max_per_day", F_INT, FALSE}}},
-    {GET, "/api/services/#", WHO_ADMIN, h_service_get, NULL, {{0}}},
+    {GET, "/api/services/#", h_service_get, NULL, {{0}}},
 
-    {GET, "/api/availability", WHO_ADMIN, h_availability_list, "doctor_id", {{0}}},
+    {GET, "/api/availability", h_availability_list, "doctor_id", {{0}}},
     {POST,
      "/api/availability",
-     WHO_ADMIN,
      h_availability_add,
      NULL,
      {{"doctor_id", F_ID, TRUE},
@@ -1254,24 +1239,22 @@ static const Route routes[] = {
       {"end_min", F_INT, TRUE},
       {"valid_from", F_STRN, FALSE},
       {"valid_until", F_STRN, FALSE}}},
-    {DEL, "/api/availability/#", WHO_ADMIN, h_availability_remove, NULL, {{0}}},
+    {DEL, "/api/availability/#", h_availability_remove, NULL, {{0}}},
 
-    {GET, "/api/breaks", WHO_ADMIN, h_break_list, "doctor_id", {{0}}},
+    {GET, "/api/breaks", h_break_list, "doctor_id", {{0}}},
     {POST,
      "/api/breaks",
-     WHO_ADMIN,
      h_break_add,
      NULL,
      {{"doctor_id", F_ID, TRUE},
       {"weekday", F_INT, TRUE},
       {"start_min", F_INT, TRUE},
       {"end_min", F_INT, TRUE}}},
-    {DEL, "/api/breaks/#", WHO_ADMIN, h_break_remove, NULL, {{0}}},
+    {DEL, "/api/breaks/#", h_break_remove, NULL, {{0}}},
 
-    {GET, "/api/exceptions", WHO_ADMIN, h_exception_list, "doctor_id,facility_id,from,to", {{0}}},
+    {GET, "/api/exceptions", h_exception_list, "doctor_id,facility_id,from,to", {{0}}},
     {POST,
      "/api/exceptions",
-     WHO_ADMIN,
      h_exception_add,
      NULL,
      {{"doctor_id", F_ID0, FALSE},
@@ -1279,33 +1262,29 @@ static const Route routes[] = {
       {"starts_at", F_TIME, TRUE},
       {"ends_at", F_TIME, TRUE},
       {"reason", F_STRN, FALSE}}},
-    {DEL, "/api/exceptions/#", WHO_ADMIN, h_exception_remove, NULL, {{0}}},
+    {DEL, "/api/exceptions/#", h_exception_remove, NULL, {{0}}},
 
-    {GET, "/api/patients", WHO_ADMIN, h_patient_list, "q,limit", {{0}}},
+    {GET, "/api/patients", h_patient_list, "q,limit", {{0}}},
     {POST,
      "/api/patients",
-     WHO_ADMIN,
      h_patient_add,
      NULL,
      {{"name", F_STR, TRUE}, {"phone", F_STRN, FALSE}, {"preferred_language", F_STRN, FALSE}}},
-    {GET, "/api/patients/#", WHO_ADMIN, h_patient_get, NULL, {{0}}},
+    {GET, "/api/patients/#", h_patient_get, NULL, {{0}}},
 
     {GET,
      "/api/slots",
-     WHO_ADMIN,
      h_slot_search,
      "from,to,doctor_id,service_id,facility_id,specialty,language,gender,limit",
      {{0}}},
 
     {GET,
      "/api/appointments",
-     WHO_STAFF,
      h_appointment_list,
      "doctor_id,patient_id,facility_id,service_id,status,kind,from,to,limit,offset",
      {{0}}},
     {POST,
      "/api/appointments",
-     WHO_ADMIN,
      h_appointment_book,
      NULL,
      {{"doctor_id", F_ID, TRUE},
@@ -1314,36 +1293,28 @@ static const Route routes[] = {
       {"starts_at", F_TIME, TRUE}}},
     {POST,
      "/api/holds",
-     WHO_ADMIN,
      h_hold,
      NULL,
      {{"doctor_id", F_ID, TRUE},
       {"service_id", F_ID, TRUE},
       {"patient_id", F_ID, TRUE},
       {"starts_at", F_TIME, TRUE}}},
-    {GET, "/api/appointments/#", WHO_STAFF, h_appointment_get, NULL, {{0}}},
-    {POST, "/api/appointments/#/confirm", WHO_ADMIN, h_confirm, NULL, {{0}}},
-    {POST, "/api/appointments/#/cancel", WHO_ADMIN, h_cancel, NULL, {{"reason", F_STRN, FALSE}}},
-    {POST,
-     "/api/appointments/#/reschedule",
-     WHO_ADMIN,
-     h_reschedule,
-     NULL,
-     {{"starts_at", F_TIME, TRUE}}},
-    {POST, "/api/appointments/#/check-in", WHO_STAFF, h_check_in, NULL, {{0}}},
-    {GET, "/api/appointments/#/invite.ics", WHO_STAFF, h_invite_staff, NULL, {{0}}},
+    {GET, "/api/appointments/#", h_appointment_get, NULL, {{0}}},
+    {POST, "/api/appointments/#/confirm", h_confirm, NULL, {{0}}},
+    {POST, "/api/appointments/#/cancel", h_cancel, NULL, {{"reason", F_STRN, FALSE}}},
+    {POST, "/api/appointments/#/reschedule", h_reschedule, NULL, {{"starts_at", F_TIME, TRUE}}},
+    {POST, "/api/appointments/#/check-in", h_check_in, NULL, {{0}}},
+    {GET, "/api/appointments/#/invite.ics", h_invite_staff, NULL, {{0}}},
     {POST,
      "/api/walk-ins",
-     WHO_ADMIN,
      h_walkin,
      NULL,
      {{"doctor_id", F_ID, TRUE}, {"patient_id", F_ID, TRUE}, {"service_id", F_ID0, FALSE}}},
-    {GET, "/api/queue", WHO_STAFF, h_queue, "doctor_id,at", {{0}}},
+    {GET, "/api/queue", h_queue, "doctor_id,at", {{0}}},
 
-    {GET, "/api/waitlist", WHO_ADMIN, h_waitlist_list, "service_id,status", {{0}}},
+    {GET, "/api/waitlist", h_waitlist_list, "service_id,status", {{0}}},
     {POST,
      "/api/waitlist",
-     WHO_ADMIN,
      h_waitlist_add,
      NULL,
      {{"patient_id", F_ID, TRUE},
@@ -1351,43 +1322,10 @@ static const Route routes[] = {
       {"doctor_id", F_ID0, FALSE},
       {"not_before", F_TIME0, FALSE},
       {"not_after", F_TIME0, FALSE}}},
-    {DEL, "/api/waitlist/#", WHO_ADMIN, h_waitlist_remove, NULL, {{0}}},
+    {DEL, "/api/waitlist/#", h_waitlist_remove, NULL, {{0}}},
 
-    {GET, "/api/outbox", WHO_ADMIN, h_outbox_list, "appointment_id,limit", {{0}}},
+    {GET, "/api/outbox", h_outbox_list, "appointment_id,limit", {{0}}},
 };
-
-/* Matches `path` against `pattern`; fills the id ('#') and word ('*'). */
-static gboolean match(const char *pattern, const char *path, gint64 *id, const char **word)
-{
-  const char *p = pattern, *s = path;
-  while (*p && *s) {
-    if (*p == '#') {
-      const char *start = s;
-      while (g_ascii_isdigit(*s))
-        s++;
-      gint64 v;
-      g_autofree char *digits = g_strndup(start, (gsize)(s - start));
-      if (s == start || s - start > 18 || digits[0] == '0' ||
-          !g_ascii_string_to_signed(digits, 10, 1, G_MAXINT64, &v, NULL))
-        return FALSE;
-      *id = v;
-      p++;
-    } else if (*p == '*') {
-      const char *start = s;
-      while (*s && *s != '/')
-        s++;
-      if (s == start)
-        return FALSE;
-      *word = start;
-      p++;
-    } else if (*p == *s) {
-      p++, s++;
-    } else {
-      return FALSE;
-    }
-  }
-  return *p == '\0' && *s == '\0';
-}
 
 gboolean sig_api_clinic_handle(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp)
 {
@@ -1398,7 +1336,7 @@ gboolean sig_api_clinic_handle(SigServer *s, const SigHttpRequest *req, SigHttpR
   for (gsize i = 0; i < G_N_ELEMENTS(routes); i++) {
     gint64 rid = 0;
     const char *rword = NULL;
-    if (!match(routes[i].pattern, req->path, &rid, &rword))
+    if (!sig_authz_match(routes[i].pattern, req->path, &rid, &rword))
       continue;
     path_known = TRUE;
     if (routes[i].method == req->method) {
@@ -1421,26 +1359,13 @@ gboolean sig_api_clinic_handle(SigServer *s, const SigHttpRequest *req, SigHttpR
     token = slash ? g_strndup(word, (gsize)(slash - word)) : g_strdup(word);
     c.word = token;
   }
-  if (found->who != WHO_PUBLIC) {
-    c.staff = sig_http_session_staff(s, req);
-    if (!c.staff) {
-      fail(&c, 401, "not_authenticated", "log in first", NULL);
-      return TRUE;
-    }
-    gboolean admin = is_admin(c.staff);
-    gboolean doctor = g_strcmp0(c.staff->role, "doctor") == 0;
-    if (!admin && !(found->who == WHO_STAFF && doctor)) {
-      fail(&c, 403, "forbidden", "your role may not do this", NULL);
-      goto out;
-    }
-  }
+  c.staff = req->staff;
   if (!check_query(&c, found->query))
     goto out;
   if ((found->method == POST || found->method == PUT) && !check_body(&c, found->body))
     goto out;
   found->handler(&c);
 out:
-  g_clear_pointer(&c.staff, sched_staff_free);
   g_clear_pointer(&c.body, json_decref);
   return TRUE;
 }

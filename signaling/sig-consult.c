@@ -618,6 +618,9 @@ static void hello_token(SigConn *conn, const char *token)
   SigServer *s = conn->server;
   g_autoptr(SchedTokenInfo) info = NULL;
   g_autoptr(GError) error = NULL;
+  if (sig_buckets_take(s->rate_token, token, g_get_monotonic_time()) > 0)
+    return refuse(conn, "too_many_requests", "too many attempts with this link; try again later",
+                  1013, "try again later");
   SchedTokenVerdict v = sched_token_check(s->store, token, sig_now(), &info, &error);
   if (error)
     return refuse(conn, "internal", "the server could not check the link", 1011, "internal error");
@@ -706,6 +709,9 @@ static void hello_staff(SigConn *conn)
   g_autoptr(SchedStaff) staff = id ? sched_staff_get(s->store, id, NULL) : NULL;
   if (!staff)
     return refuse(conn, "not_authenticated", "log in first", 4403, "not authenticated");
+  if (sig_authz_decide(sig_authz_find_ws("hello"), sig_authz_staff_role(staff->role), NULL))
+    return refuse(conn, "forbidden", "your role does not take part in consultations", 4403,
+                  "not authenticated");
   conn_accept(conn, staff->role, staff->display_name);
   conn->staff_id = staff->id;
   g_message("staff %" G_GINT64_FORMAT " connected as %s from %s", staff->id, conn->participant_id,
@@ -857,6 +863,17 @@ static void dispatch(SigConn *conn, SigMsg *msg)
 {
   if (conn->phase == SIG_CONN_CLOSING)
     return;
+  /* The one table (sig-authz.c): hello is decided by the credential it presents (in hello_*),
+   * every other message by the connection's role; "own" is narrowed below (the doctor's own
+   * appointment, the participant's own consultation). */
+  if (msg->type != SIG_MSG_HELLO) {
+    SigRole role =
+        conn->phase == SIG_CONN_NEW ? SIG_ROLE_NONE : sig_authz_participant_role(conn->role);
+    if (sig_authz_decide(sig_authz_find_ws(sig_msg_type_name(msg->type)), role, NULL))
+      return send_error(conn, "not_allowed",
+                        conn->phase == SIG_CONN_NEW ? "say hello first"
+                                                    : "your role may not send this message");
+  }
   if (conn->phase == SIG_CONN_NEW) {
     if (msg->type != SIG_MSG_HELLO)
       return send_error(conn, "not_allowed", "say hello first");
@@ -906,7 +923,7 @@ void sig_consult_on_closed(SigConn *conn)
     refresh_doctor(s, conn->staff_id);
 }
 
-json_t *sig_consult_metrics(SigServer *s)
+json_t *sig_consult_metrics(SigServer *s, gint64 doctor_id)
 {
   json_t *arr = json_array();
   GHashTableIter it;
@@ -914,6 +931,8 @@ json_t *sig_consult_metrics(SigServer *s)
   g_hash_table_iter_init(&it, s->consults);
   while (g_hash_table_iter_next(&it, NULL, &value)) {
     SigConsult *c = value;
+    if (doctor_id && sig_call_doctor_id(c->call) != doctor_id)
+      continue;
     json_t *parts = json_array();
     GPtrArray *members = sig_call_members(c->call);
     for (guint i = 0; i < members->len; i++) {

@@ -175,11 +175,38 @@ static gboolean parse_fields(SigMsg *m, json_t *root, GError **error)
   return bad(error, "unknown %s", "type");
 }
 
+gboolean sig_json_depth_ok(const char *text, gsize len, guint max_depth)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < len; i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return FALSE;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
 SigMsg *sig_msg_parse(const char *text, gsize len, GError **error)
 {
   g_return_val_if_fail(text != NULL || len == 0, NULL);
   if (len > SIG_MSG_MAX_BYTES) {
     bad(error, "%s is over 64 KiB", "the message");
+    return NULL;
+  }
+  if (!sig_json_depth_ok(text, len, SIG_JSON_MAX_DEPTH)) {
+    bad(error, "%s nests too deeply", "the message");
     return NULL;
   }
   json_error_t jerr;

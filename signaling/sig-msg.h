@@ -14,6 +14,13 @@ G_BEGIN_DECLS
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_decref)
 
 #define SIG_MSG_MAX_BYTES (64 * 1024)
+/* Deepest nesting of arrays and objects accepted in a message or an API body (jansson itself
+ * allows 2048, and parses recursively). */
+#define SIG_JSON_MAX_DEPTH 16
+
+/* TRUE if the JSON text nests arrays and objects at most `max_depth` deep (strings are skipped,
+ * escapes included; the text need not be valid JSON otherwise). O(len), no allocation. */
+gboolean sig_json_depth_ok(const char *text, gsize len, guint max_depth);
 
 typedef enum {
   SIG_MSG_HELLO,

@@ -5,7 +5,9 @@
 
 #include <libwebsockets.h>
 
+#include "sig-authz.h"
 #include "sig-call.h"
+#include "sig-limits.h"
 #include "sig-msg.h"
 #include "sig-quality.h"
 #include "sig.h"
@@ -31,6 +33,14 @@ struct SigServer {
   GQueue deferred;
   guint batch_idle;  /* commits the batch once the loop has nothing else ready */
   guint batch_timer; /* ... or after BATCH_MAX_DELAY_MS at the latest */
+  /* Limits (sig-server.c, sig-api.c) */
+  GHashTable *wsi_address;   /* struct lws* → char* its client address (every open connection) */
+  GHashTable *address_conns; /* char* address → GUINT_TO_POINTER(open connections) */
+  GHashTable *over_cap;      /* struct lws* set: connections beyond the per-address cap */
+  SigBuckets *rate_address;  /* HTTP requests per address */
+  SigBuckets *rate_token;    /* token routes and hellos per join token */
+  SigBuckets *login_account; /* failed logins per username */
+  SigBuckets *login_address; /* failed logins per address */
 };
 
 typedef enum { SIG_CONN_NEW, SIG_CONN_READY, SIG_CONN_CLOSING } SigConnPhase;
@@ -94,7 +104,15 @@ typedef struct {
   const char *body;
   gsize body_len;
   const char *cookie_session; /* mw_session value or NULL */
-  const char *peer;           /* the remote address (for the audit log), or NULL */
+  const char *peer;           /* the client's address (also for the audit log), or NULL */
+  const char *host;           /* Host, Origin, Sec-Fetch-Site, X-CSRF-Token headers, or NULL */
+  const char *origin;
+  const char *sec_fetch_site;
+  const char *csrf_token;
+  /* Set by sig_api_handle before any handler runs: the live session's staff member (borrowed;
+   * NULL without one) and the caller's role in the authorisation table. */
+  const SchedStaff *staff;
+  SigRole role;
 } SigHttpRequest;
 
 typedef struct {
@@ -102,6 +120,7 @@ typedef struct {
   char *body;
   char *set_cookie;
   const char *content_type; /* static string; NULL means "application/json" */
+  gint64 retry_after;       /* > 0: a Retry-After header (seconds) */
 } SigHttpResponse;
 
 void sig_api_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
@@ -113,17 +132,21 @@ gboolean sig_api_clinic_handle(SigServer *server, const SigHttpRequest *req, Sig
 /* The value of the first query argument `key`, or NULL. */
 const char *sig_http_query_get(const SigHttpRequest *req, const char *key);
 /* The staff member behind the request's session cookie (transfer full), or NULL if there is no
- * live session. */
+ * live session (the audit log's actor, found before sig_api_handle runs). */
 SchedStaff *sig_http_session_staff(SigServer *server, const SigHttpRequest *req);
 
 /* sig-api-fhir.c: the FHIR R4 read and search face under /fhir/ (docs/api.md). */
 void sig_api_fhir_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
+/* An OperationOutcome refusal (401 login, 403 forbidden, 404 not-found, 405 not-supported, 429
+ * throttled) for a /fhir/ path. */
+void sig_api_fhir_refuse(SigHttpResponse *resp, int status, const char *diagnostics);
 
 /* sig-consult.c */
 void sig_consult_on_message(SigConn *conn, SigMsg *msg);
 void sig_consult_on_closed(SigConn *conn);
 void sig_consult_free_all(SigServer *server);
-json_t *sig_consult_metrics(SigServer *server);
+/* The live consultations' relay counters; only `doctor_id`'s if > 0. */
+json_t *sig_consult_metrics(SigServer *server, gint64 doctor_id);
 
 /* sig-audit.c: the audit log's hook points (see its header comment). sig_audit_http() runs
  * sig_api_handle() inside an audited unit and records the request (if its route is audited). */

@@ -51,6 +51,19 @@ static char *cookie_value(const char *header, const char *name)
   return NULL;
 }
 
+static char *custom_header_copy(struct lws *wsi, const char *name)
+{
+  int n = lws_hdr_custom_length(wsi, name, (int)strlen(name));
+  if (n <= 0 || n > 4096)
+    return NULL;
+  char *buf = g_malloc((gsize)n + 1);
+  if (lws_hdr_custom_copy(wsi, buf, n + 1, name, (int)strlen(name)) < 0) {
+    g_free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
 static char *header_copy(struct lws *wsi, enum lws_token_indexes token)
 {
   int n = lws_hdr_total_length(wsi, token);
@@ -112,15 +125,30 @@ static char *static_file_for(SigServer *server, const char *path)
   return file;
 }
 
-/* Headers every response carries: the join token sits in page URLs, so no Referer may leak
- * it; nothing is framed by another site. */
+/* Headers every response carries (pages, files, API, errors): the join token sits in page
+ * URLs, so no Referer may leak it; nothing is framed by another site; scripts, styles and
+ * connections only from this origin (no inline script or style: web/ has none), WebSockets to
+ * wss: (the signaling; 'self' does not cover wss: in every browser); camera and microphone for
+ * this origin only. */
+#define SIG_CSP                                                                                    \
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "          \
+  "media-src 'self' blob:; connect-src 'self' wss:; object-src 'none'; base-uri 'none'; "          \
+  "form-action 'self'; frame-ancestors 'none'"
+
 static int add_common_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
   static const struct {
     const char *name, *value;
   } h[] = {
-      {"referrer-policy:", "no-referrer"}, {"x-content-type-options:", "nosniff"},
-      {"x-frame-options:", "DENY"},        {"strict-transport-security:", "max-age=31536000"},
+      {"referrer-policy:", "no-referrer"},
+      {"x-content-type-options:", "nosniff"},
+      {"x-frame-options:", "DENY"},
+      {"strict-transport-security:", "max-age=31536000; includeSubDomains"},
+      {"content-security-policy:", SIG_CSP},
+      {"permissions-policy:", "camera=(self), microphone=(self), geolocation=(), payment=(), "
+                              "usb=(), interest-cohort=()"},
+      {"cross-origin-opener-policy:", "same-origin"},
+      {"cross-origin-resource-policy:", "same-origin"},
       {"cache-control:", "no-store"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(h); i++)
@@ -131,6 +159,50 @@ static int add_common_headers(struct lws *wsi, unsigned char **p, unsigned char 
   return 0;
 }
 
+/* --- Connections per address ---------------------------------------------------------------
+ * Every accepted connection is counted under its client address from the moment lws
+ * instantiates it (before TLS) until it is destroyed. Beyond [server]
+ * max_connections_per_address the connection is kept just long enough to say why: HTTP 503
+ * with Connection: close, or a WebSocket close 1013. */
+
+static const char *conn_address(SigServer *server, struct lws *wsi)
+{
+  const char *a = g_hash_table_lookup(server->wsi_address, wsi);
+  return a ? a : "?";
+}
+
+static void conn_track(SigServer *server, struct lws *wsi)
+{
+  if (g_hash_table_contains(server->wsi_address, wsi))
+    return;
+  char peer[64] = "";
+  lws_get_peer_simple(wsi, peer, sizeof(peer));
+  if (!peer[0])
+    g_strlcpy(peer, "?", sizeof(peer));
+  guint n = GPOINTER_TO_UINT(g_hash_table_lookup(server->address_conns, peer)) + 1;
+  g_hash_table_insert(server->wsi_address, wsi, g_strdup(peer));
+  g_hash_table_insert(server->address_conns, g_strdup(peer), GUINT_TO_POINTER(n));
+  if (n > server->config.max_connections_per_address) {
+    g_hash_table_add(server->over_cap, wsi);
+    g_message("connection from %s refused: %u open (cap %u)", peer, n,
+              server->config.max_connections_per_address);
+  }
+}
+
+static void conn_untrack(SigServer *server, struct lws *wsi)
+{
+  const char *peer = g_hash_table_lookup(server->wsi_address, wsi);
+  if (!peer)
+    return;
+  guint n = GPOINTER_TO_UINT(g_hash_table_lookup(server->address_conns, peer));
+  if (n <= 1)
+    g_hash_table_remove(server->address_conns, peer);
+  else
+    g_hash_table_insert(server->address_conns, g_strdup(peer), GUINT_TO_POINTER(n - 1));
+  g_hash_table_remove(server->over_cap, wsi);
+  g_hash_table_remove(server->wsi_address, wsi);
+}
+
 /* --- HTTP ----------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -138,6 +210,9 @@ typedef struct {
   char *path;
   GPtrArray *query; /* char* "k=v", NULL-terminated; NULL if none */
   char *cookie_session;
+  char *host, *origin, *sec_fetch_site, *csrf_token; /* request headers, or NULL */
+  char peer[64];
+  gboolean close_after; /* hang up once this answer is sent (over the connection cap) */
   GString *body;
   gboolean body_too_large;
   gboolean answered; /* http_api ran for this request (lws may still report the body's end) */
@@ -161,6 +236,10 @@ static void http_pss_reset(SigServer *server, HttpPss *pss)
   g_clear_pointer(&pss->path, g_free);
   g_clear_pointer(&pss->query, g_ptr_array_unref);
   g_clear_pointer(&pss->cookie_session, g_free);
+  g_clear_pointer(&pss->host, g_free);
+  g_clear_pointer(&pss->origin, g_free);
+  g_clear_pointer(&pss->sec_fetch_site, g_free);
+  g_clear_pointer(&pss->csrf_token, g_free);
   if (pss->body)
     g_string_free(pss->body, TRUE);
   pss->body = NULL;
@@ -172,7 +251,7 @@ static void http_pss_reset(SigServer *server, HttpPss *pss)
 
 /* Writes the status line and headers now; the body goes out on the next WRITEABLE. */
 static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
-                        const char *set_cookie, const char *content_type)
+                        const char *set_cookie, const char *content_type, gint64 retry_after)
 {
   unsigned char buf[LWS_PRE + 2048];
   unsigned char *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof(buf) - 1];
@@ -189,10 +268,22 @@ static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
                                                 (const unsigned char *)set_cookie,
                                                 (int)strlen(set_cookie), &p, end))
     return 1;
+  if (retry_after > 0) {
+    char ra[24];
+    int n = g_snprintf(ra, sizeof(ra), "%" G_GINT64_FORMAT, retry_after);
+    if (lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"retry-after:", (const unsigned char *)ra, n, &p, end))
+      return 1;
+  }
+  if (pss->close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                                      (const unsigned char *)"close", 5, &p, end))
+    return 1;
   if (lws_finalize_write_http_header(wsi, start, &p, end))
     return 1;
   if (pss->resp_len == 0) {
     g_clear_pointer(&pss->resp, g_free);
+    if (pss->close_after)
+      return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
   }
   lws_callback_on_writable(wsi);
@@ -272,10 +363,12 @@ static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
       .body = pss->body ? pss->body->str : NULL,
       .body_len = pss->body ? pss->body->len : 0,
       .cookie_session = pss->cookie_session,
+      .peer = pss->peer,
+      .host = pss->host,
+      .origin = pss->origin,
+      .sec_fetch_site = pss->sec_fetch_site,
+      .csrf_token = pss->csrf_token,
   };
-  char peer[64] = "";
-  lws_get_peer_simple(wsi, peer, sizeof peer);
-  req.peer = peer;
   SigHttpResponse resp = {0};
   if (pss->body_too_large) {
     resp.status = 413;
@@ -294,7 +387,8 @@ static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
       return 0;
     }
   }
-  int r = http_respond(wsi, pss, resp.status, resp.body, resp.set_cookie, resp.content_type);
+  int r = http_respond(wsi, pss, resp.status, resp.body, resp.set_cookie, resp.content_type,
+                       resp.retry_after);
   g_free(resp.set_cookie);
   return r;
 }
@@ -327,13 +421,14 @@ static GPtrArray *query_args(struct lws *wsi)
 static int http_static(struct lws *wsi, SigServer *server, HttpPss *pss)
 {
   if (pss->method != LWSHUMETH_GET && pss->method != LWSHUMETH_HEAD)
-    return http_respond(
-        wsi, pss, 405, sig_api_error_body("method_not_allowed", "only GET here", NULL), NULL, NULL);
+    return http_respond(wsi, pss, 405,
+                        sig_api_error_body("method_not_allowed", "only GET here", NULL), NULL, NULL,
+                        0);
   g_autofree char *file = static_file_for(server, pss->path);
   if (!file)
     return http_respond(wsi, pss, 404, sig_api_error_body("not_found", "no such page", NULL), NULL,
-                        NULL);
-  unsigned char hdr[1024];
+                        NULL, 0);
+  unsigned char hdr[2048]; /* the common headers are ~700 bytes, the CSP most of it */
   unsigned char *p = hdr, *end = hdr + sizeof(hdr);
   if (add_common_headers(wsi, &p, end))
     return -1;
@@ -359,6 +454,25 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     g_autofree char *cookie = header_copy(wsi, WSI_TOKEN_HTTP_COOKIE);
     pss->cookie_session = cookie_value(cookie, SIG_SESSION_COOKIE);
     pss->query = query_args(wsi);
+    pss->host = header_copy(wsi, WSI_TOKEN_HOST);
+    pss->origin = header_copy(wsi, WSI_TOKEN_ORIGIN);
+    pss->sec_fetch_site = custom_header_copy(wsi, "sec-fetch-site:");
+    pss->csrf_token = custom_header_copy(wsi, "x-csrf-token:");
+    conn_track(server, wsi);
+    g_strlcpy(pss->peer, conn_address(server, wsi), sizeof(pss->peer));
+    if (g_hash_table_contains(server->over_cap, wsi)) {
+      pss->close_after = TRUE;
+      return http_respond(wsi, pss, 503,
+                          sig_api_error_body("too_many_connections",
+                                             "too many open connections from your address", NULL),
+                          NULL, NULL, 5);
+    }
+    gint64 wait = sig_buckets_take(server->rate_address, pss->peer, g_get_monotonic_time());
+    if (wait > 0)
+      return http_respond(
+          wsi, pss, 429,
+          sig_api_error_body("too_many_requests", "too many requests from your address", NULL),
+          NULL, NULL, wait);
     if (pss->method == LWSHUMETH_POST || pss->method == LWSHUMETH_PUT ||
         pss->method == LWSHUMETH_PATCH) {
       g_autofree char *cl = header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
@@ -391,7 +505,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
       pss->deferred_ready = FALSE;
       SigHttpResponse held = pss->held;
       memset(&pss->held, 0, sizeof(pss->held));
-      int r = http_respond(wsi, pss, held.status, held.body, held.set_cookie, held.content_type);
+      int r = http_respond(wsi, pss, held.status, held.body, held.set_cookie, held.content_type,
+                           held.retry_after);
       g_free(held.set_cookie);
       return r;
     }
@@ -403,7 +518,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL);
     g_free(buf);
     g_clear_pointer(&pss->resp, g_free);
-    if (w < (int)n)
+    if (w < (int)n || pss->close_after)
       return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
   }
@@ -413,6 +528,14 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
   case LWS_CALLBACK_CLOSED_HTTP:
     if (pss)
       http_pss_reset(server, pss);
+    return 0;
+  case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+    if (server)
+      conn_track(server, wsi);
+    return 0;
+  case LWS_CALLBACK_WSI_DESTROY:
+    if (server)
+      conn_untrack(server, wsi);
     return 0;
   default:
     break;
@@ -596,6 +719,12 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
     conn->auth_timer = g_timeout_add_seconds(server->config.auth_timeout_s, auth_timeout, conn);
     pss->conn = conn;
     g_hash_table_add(server->conns, conn);
+    conn_track(server, wsi);
+    if (g_hash_table_contains(server->over_cap, wsi)) {
+      sig_conn_send(conn, sig_msg_error("too_many_connections",
+                                        "too many open connections from your address", TRUE));
+      sig_conn_close(conn, 1013, "too many connections");
+    }
     return 0;
   }
   case LWS_CALLBACK_RECEIVE:
@@ -665,6 +794,36 @@ SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *
   s->participants = g_hash_table_new(g_str_hash, g_str_equal);
   s->tokens_in_use = g_hash_table_new(g_str_hash, g_str_equal);
   s->consults = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  SigConfig *c = &s->config;
+  if (c->max_connections_per_address == 0)
+    c->max_connections_per_address = 64;
+  if (c->requests_per_second_per_address == 0)
+    c->requests_per_second_per_address = 100;
+  if (c->request_burst_per_address == 0)
+    c->request_burst_per_address = 1000;
+  if (c->requests_per_second_per_token == 0)
+    c->requests_per_second_per_token = 0.5;
+  if (c->request_burst_per_token == 0)
+    c->request_burst_per_token = 30;
+  if (c->login_failures_per_account == 0)
+    c->login_failures_per_account = 5;
+  if (c->login_failures_per_address == 0)
+    c->login_failures_per_address = 30;
+  if (c->login_failure_window_s == 0)
+    c->login_failure_window_s = 900;
+  s->wsi_address = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+  s->address_conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  s->over_cap = g_hash_table_new(NULL, NULL);
+  s->rate_address =
+      sig_buckets_new(c->requests_per_second_per_address, c->request_burst_per_address, 100000);
+  s->rate_token =
+      sig_buckets_new(c->requests_per_second_per_token, c->request_burst_per_token, 100000);
+  s->login_account =
+      sig_buckets_new((double)c->login_failures_per_account / c->login_failure_window_s,
+                      c->login_failures_per_account, 100000);
+  s->login_address =
+      sig_buckets_new((double)c->login_failures_per_address / c->login_failure_window_s,
+                      c->login_failures_per_address, 100000);
 
   lws_set_log_level(LLL_ERR | LLL_WARN | (g_getenv("MW_LWS_INFO") ? LLL_NOTICE | LLL_INFO : 0),
                     lws_to_glog);
@@ -712,6 +871,13 @@ void sig_server_free(SigServer *server)
   g_hash_table_destroy(server->participants);
   g_hash_table_destroy(server->tokens_in_use);
   g_hash_table_destroy(server->consults);
+  g_hash_table_destroy(server->wsi_address);
+  g_hash_table_destroy(server->address_conns);
+  g_hash_table_destroy(server->over_cap);
+  sig_buckets_free(server->rate_address);
+  sig_buckets_free(server->rate_token);
+  sig_buckets_free(server->login_account);
+  sig_buckets_free(server->login_address);
   g_free((char *)server->config.listen_address);
   g_free((char *)server->config.tls_cert_path);
   g_free((char *)server->config.tls_key_path);

@@ -37,9 +37,22 @@ typedef struct {
   const char *const *turn_uris;
   const char *turn_secret; /* coturn's static-auth-secret; NULL = no credentials; never logged */
   guint turn_credential_ttl_s; /* each credential's lifetime (12 h) */
+  /* Limits (docs/configuration.md; 0 = the default). A rate of < 0 turns that limit off. */
+  guint max_connections_per_address;      /* open TLS connections per client address (64) */
+  double requests_per_second_per_address; /* HTTP requests, token bucket (100/s) ... */
+  guint request_burst_per_address;        /* ... holding this many (1000) */
+  double requests_per_second_per_token;   /* requests and hellos per join token (0.5/s) ... */
+  guint request_burst_per_token;          /* ... holding this many (30) */
+  guint login_failures_per_account;       /* failed logins before 429 (5) ... */
+  guint login_failures_per_address;       /* ... and per address (30) ... */
+  guint login_failure_window_s;           /* ... each forgotten over this long (900) */
 } SigConfig;
 
 typedef struct SigServer SigServer;
+
+/* The authorisation table (who may call which endpoint and send which message; docs/api.md)
+ * as one line of JSON. (transfer full) */
+char *sig_authz_table_text(void);
 
 /* (transfer full) Starts listening at once. */
 SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *relay,

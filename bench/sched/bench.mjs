@@ -50,6 +50,7 @@ for (const f of [opt.bin, opt.schedBench]) {
 }
 process.env.MASHWARA_BIN = opt.bin;
 const lib = await import(path.join(REPO, 'tests', 'api', 'lib.mjs'));
+const { csrfToken } = await import(path.join(REPO, 'tests', 'common', 'https.mjs'));
 
 const TARGET = { bookingsPerS: 1000, searchP99Ms: 10, aggregateMs: 200 };
 const ADMIN = { username: 'bench.admin', password: 'bench-admin-password' };
@@ -118,6 +119,7 @@ function call(d, agent, cookie, method, urlPath, body, timeout = 15000) {
       host: lib.HOST, port: d.port, path: urlPath, method, agent, timeout,
       headers: {
         cookie,
+        ...(method !== 'GET' ? { 'x-csrf-token': csrfToken(cookie) } : {}),
         ...(data !== null ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
       },
     }, (res) => {
@@ -289,7 +291,10 @@ try {
   }
 
   log('starting the daemon on 127.0.0.1');
-  daemon = await lib.startDaemon({ dir, env: opt.daemonEnv });
+  // The per-address request rate and connection cap would measure themselves, not the engine.
+  const conf = path.join(dir, 'bench.conf');
+  await writeFile(conf, '[server]\nrequests_per_second_per_address=-1\nmax_connections_per_address=10000\n');
+  daemon = await lib.startDaemon({ dir, env: opt.daemonEnv, extraArgs: ['--config', conf] });
   daemon.ca = await readFile(path.join(dir, 'tls', 'cert.pem'));
   const cookie = await lib.login(daemon, ADMIN.username, ADMIN.password);
 

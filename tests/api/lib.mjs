@@ -151,11 +151,12 @@ export async function admin(d, sub, args = []) {
 
 /**
  * One HTTPS request to the daemon, trusting its certificate. `body`: an object (sent as JSON) or
- * a string/Buffer (sent as is). Resolves with {status, headers, text, json} (json null unless the
- * body parses).
+ * a string/Buffer (sent as is). A state-changing request with a cookie from login() carries that
+ * session's X-CSRF-Token unless `csrf` is false. Resolves with {status, headers, text, json}
+ * (json null unless the body parses).
  */
-export function request(d, method, urlPath, { body, cookie, headers = {}, timeout = 15000 } = {}) {
-  return httpsJson(new URL(urlPath, d.base), { method, body, cookie, headers, timeout, agent: d.agent });
+export function request(d, method, urlPath, { body, cookie, headers = {}, timeout = 15000, csrf = true } = {}) {
+  return httpsJson(new URL(urlPath, d.base), { method, body, cookie, headers, timeout, agent: d.agent, csrf });
 }
 
 /** Logs in; resolves with the "mw_session=…" cookie pair to pass as `cookie`. */

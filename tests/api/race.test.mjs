@@ -17,6 +17,7 @@ import tls from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startDaemon, admin, adminRun, login, client, HOST } from './lib.mjs';
+import { csrfToken } from '../common/https.mjs';
 
 const CLIENTS = Math.max(32, Number(process.env.MW_RACE_CLIENTS || 40));
 const ROUNDS = 5;
@@ -44,7 +45,7 @@ function connect() {
 function requestBytes(method, urlPath, body) {
   const data = body === undefined ? '' : JSON.stringify(body);
   const head = [`${method} ${urlPath} HTTP/1.1`, `Host: ${HOST}:${d.port}`, `Cookie: ${api.cookie}`,
-    'Connection: close', 'Accept: application/json'];
+    `X-CSRF-Token: ${csrfToken(api.cookie)}`, 'Connection: close', 'Accept: application/json'];
   if (body !== undefined) head.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(data)}`);
   return Buffer.from(`${head.join('\r\n')}\r\n\r\n${data}`);
 }

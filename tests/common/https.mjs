@@ -1,6 +1,16 @@
 // One HTTPS request with a JSON body and answer, shared by the API and end-to-end tests.
 import https from 'node:https';
 
+// The CSRF token of each session cookie seen at login (POST /api/login answers it with the
+// cookie): a state-changing request with that cookie sends it as X-CSRF-Token by itself, as
+// the console does, unless the caller sets the header (or `csrf: false`).
+const csrfOf = new Map();
+
+/** The CSRF token of a "mw_session=…" cookie pair from a login seen here, or undefined. */
+export function csrfToken(cookie) {
+  return csrfOf.get(cookie);
+}
+
 /**
  * `url` (a URL), `method`; `body`: an object (sent as JSON) or a string/Buffer (sent as is);
  * `agent` (e.g. one that trusts the daemon's certificate) or `rejectUnauthorized`.
@@ -10,7 +20,7 @@ import https from 'node:https';
  * 'end' nor a request error.
  */
 export function httpsJson(url, { method = 'GET', body, cookie, headers = {}, timeout = 15000,
-  agent, rejectUnauthorized } = {}) {
+  agent, rejectUnauthorized, csrf = true } = {}) {
   const data = body === undefined ? null
     : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   const what = `${method} ${url.pathname}`;
@@ -25,6 +35,8 @@ export function httpsJson(url, { method = 'GET', body, cookie, headers = {}, tim
         ...(data !== null ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }
           : method !== 'GET' && method !== 'HEAD' ? { 'content-length': 0 } : {}),
         ...(cookie ? { cookie } : {}),
+        ...(csrf && cookie && csrfOf.has(cookie) && !['GET', 'HEAD'].includes(method)
+          ? { 'x-csrf-token': csrfOf.get(cookie) } : {}),
         ...headers,
       },
     }, (res) => {
@@ -54,5 +66,6 @@ export function sessionCookie(r, who) {
   const set = [].concat(r.headers['set-cookie'] || []);
   const c = set.map((s) => s.split(';')[0]).find((s) => s.startsWith('mw_session='));
   if (!c) throw new Error(`login ${who}: no mw_session cookie in ${JSON.stringify(set)}`);
+  if (r.json && typeof r.json.csrf_token === 'string') csrfOf.set(c, r.json.csrf_token);
   return c;
 }

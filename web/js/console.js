@@ -33,16 +33,23 @@ function showVideoNotice() {
   return setVideoNotice(el, '');
 }
 
+// The session's CSRF token (from the login answer and /api/me): every state-changing request
+// carries it in X-CSRF-Token, which a page of another site cannot read or set.
+let csrfToken = null;
+
 async function api(method, path, body) {
+  const headers = body ? { 'content-type': 'application/json' } : {};
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   const res = await fetch(path, {
     method,
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers,
     body: body ? JSON.stringify(body) : undefined,
     credentials: 'same-origin',
     cache: 'no-store',
   });
   let data = null;
   try { data = await res.json(); } catch { /* 204 or empty */ }
+  if (data && typeof data.csrf_token === 'string') csrfToken = data.csrf_token;
   return { status: res.status, ok: res.ok, data: data || {} };
 }
 
@@ -321,6 +328,7 @@ async function logout() {
   localStream = null;
   clearInterval(tickTimer);
   await api('POST', '/api/logout').catch(() => {});
+  csrfToken = null;
   setNotice('');
   showLogin();
 }
