@@ -75,20 +75,19 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
 #define SFU_OUTAGE_SETTLE_MS 5000
 /* A subscription leg retransmits packets at most this old (rtprtxsend's cache). */
 #define SFU_RTX_MAX_AGE_MS 1000
-/* Adaptation, once a second per room (adapt_tick()). A leg's estimator starts where Chrome's
- * does. Below SFU_VIDEO_FLOOR_BPS of room for video a leg pauses video (audio only) after
- * SFU_WEAK_TICKS ticks in a row, and tries video again after SFU_PROBE_BACKOFF_MIN_S, doubling
- * up to SFU_PROBE_BACKOFF_MAX_S after each failed try; a try lasts SFU_PROBE_S seconds at the
- * floor rate and fails at the first sign of congestion. The video budget leaves
- * SFU_HEADROOM_PCT of the estimate free for bursts (keyframes, retransmissions). */
+/* Adaptation, once a second per room (adapt_tick()). A leg whose rate (leg_rate()) leaves less
+ * than SFU_VIDEO_FLOOR_BPS for video beside its audio (at least SFU_AUDIO_RESERVE_BPS) pauses
+ * video (audio only) after SFU_WEAK_TICKS ticks in a row: a link of about 120 kbit/s. It tries
+ * video again after SFU_PROBE_BACKOFF_MIN_S, doubling up to SFU_PROBE_BACKOFF_MAX_S after each
+ * failed try; a try lasts SFU_PROBE_S seconds at the floor rate and fails at the first sign of
+ * congestion. A publisher is never capped under the floor while someone takes its video. */
 #define SFU_TICK_MS 1000
 #define SFU_LEG_START_BPS 300000
-#define SFU_VIDEO_FLOOR_BPS 100000
+#define SFU_VIDEO_FLOOR_BPS 60000
 #define SFU_WEAK_TICKS 3
 #define SFU_PROBE_BACKOFF_MIN_S 8
 #define SFU_PROBE_BACKOFF_MAX_S 60
 #define SFU_PROBE_S 4
-#define SFU_HEADROOM_PCT 10
 /* A leg is short of room when its receiver's estimate is under this share of what its publisher
  * sends (a receiver that backs off because of delay built up before the relay stays at about
  * 85 % of what arrives). */
@@ -1473,8 +1472,11 @@ static void leg_set_video(SfuRoom *room, Pc *pc, gboolean on)
  * directly it ratchets down (every dip sticks) and comes back slowly after a drop. So:
  *  - its own loss over 10 %: the rate falls to what the leg sent times (1 - loss/2), but not
  *    under half of it (one report after an outage counts the whole outage as loss);
- *  - the receiver's estimate falling (by 5 % or more since the last tick), or far under what
- *    is sent: the rate follows it down;
+ *  - the receiver's estimate falling (by 5 % or more since the last tick): the rate follows it
+ *    down, by at most 15 % of what the leg sent a tick (the receiver's estimate keeps falling
+ *    for seconds while a queue drains, and loss, when it comes, cuts faster); a receiver's
+ *    estimate that is merely low is not followed (after a pause it grows from the audio
+ *    alone, 8 % a second);
  *  - otherwise, with loss under 2 %: the rate grows 15 % a tick, up to 1.5 times the larger of
  *    what is sent and the receiver's estimate (what is proven, plus a step);
  *  - between 2 and 10 % of loss it holds.
@@ -1494,8 +1496,8 @@ static guint leg_rate(Adapt *a, guint remb, double loss, gint64 now)
     return a->rate_bps;
   if (loss > 0.10 && sent)
     a->rate_bps = MAX((guint)(MIN(a->rate_bps, sent) * (1.0 - loss / 2)), sent / 2);
-  else if (fell || (remb < (guint64)sent * 6 / 10 && now >= a->outage_until_us))
-    a->rate_bps = MIN(a->rate_bps, remb);
+  else if (fell)
+    a->rate_bps = MIN(a->rate_bps, MAX(remb, sent / 100 * 85));
   else if (loss < 0.02)
     a->rate_bps = (guint)MIN((guint64)a->rate_bps * 115 / 100, (guint64)MAX(sent, remb) * 3 / 2);
   return a->rate_bps;
@@ -1535,8 +1537,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     return;
   }
   guint audio = MAX(a->audio_bps, (guint)SFU_AUDIO_RESERVE_BPS);
-  guint usable = estimate / 100 * (100 - SFU_HEADROOM_PCT);
-  guint budget = usable > audio ? usable - audio : 0;
+  guint budget = estimate > audio ? estimate - audio : 0;
   /* Pause only on evidence: the leg carries real video and still has no room, or it loses
    * packets. A receiver's REMB grows only with what it receives (at most 1.5 times that), so a
    * leg whose publisher sends little (a start, a still picture) always looks "small"; pausing
@@ -1600,8 +1601,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)
     a->video_cap_bps = SFU_VIDEO_FLOOR_BPS;
-  else /* the leg's rate less the audio actually sent (the headroom kept in `budget` is for
-        * the decision to pause; as a cap it would hold the publisher below what it may send) */
+  else /* the leg's rate less the audio actually sent */
     a->video_cap_bps =
         MAX(estimate > a->audio_bps ? estimate - a->audio_bps : 0, (guint)SFU_VIDEO_FLOOR_BPS);
 }
@@ -1693,9 +1693,8 @@ static void participant_quality(SfuRoom *room, Participant *p, gint64 now, doubl
     room->callbacks->quality(room->user_data, p->id, &p->quality);
 }
 
-/* What reached the relay from `p` over the last tick: its unrecovered loss per medium (video:
- * given up after retransmission; audio, not retransmitted: skipped and never filled) and its
- * bit rate. */
+/* What reached the relay from `p` over the last tick: its loss per medium (video: gaps at
+ * arrival; audio, not retransmitted: skipped and never filled) and its bit rate. */
 static void publisher_uplink(Participant *p, double dt)
 {
   guint64 bytes = 0;
@@ -1704,7 +1703,9 @@ static void publisher_uplink(Participant *p, double dt)
     sfu_ingress_get_stats(p->ingress, m, &st);
     const SfuIngressStats *o = &p->last_uplink[m];
     guint64 got = st.packets - o->packets;
-    guint64 gone = m == MEDIA_VIDEO ? st.lost - o->lost
+    /* Gaps at arrival, recovered later or not: a packet retransmitted to the relay reaches
+     * the subscribers late, and their reports may count it lost all the same. */
+    guint64 gone = m == MEDIA_VIDEO ? st.missing - o->missing
                    : st.missing - o->missing > st.late - o->late
                        ? (st.missing - o->missing) - (st.late - o->late)
                        : 0;
