@@ -8,8 +8,8 @@
 #   --seconds N  how long each fuzzer runs (default 30; scripts/test.sh passes $FUZZ_SECONDS)
 #   --build DIR  the build directory (default build-fuzz), e.g. to leave a long run's binaries
 #                alone while working on the code
-#   --merge      afterwards, add to tests/fuzz/corpus/<name> the inputs of the run that reach
-#                something the corpus does not (libFuzzer -merge=1); for the long runs
+#   --merge      afterwards, minimise the corpus: its named seeds plus the fewest inputs found
+#                by fuzzing (earlier and in this run) that reach new edges; for the long runs
 #   name         sig-msg, api-body, sdp-answer, rtcp-feedback (default: all)
 # Prints per fuzzer: runs, exec/s, coverage (cov: edges, ft: features), corpus size, findings;
 # then "fuzz: N clean, M failed". Exits non-zero on any crash, leak, timeout or out-of-memory
@@ -75,6 +75,29 @@ export ASAN_OPTIONS="quarantine_size_mb=64:detect_leaks=1:symbolize=1"
 export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
+# --merge: the corpus becomes its named seeds plus the fewest inputs (of the corpus's earlier
+# additions, hash-named, and this run's) that reach every edge the seeds do not. Edges only
+# (-use_counters=0), not libFuzzer's finer features, so that the corpus stays small enough to
+# commit (a few hundred KiB at most).
+merge_corpus() { # name, binary, out dir
+  local n=$1 bin=$2 out=$3 dir="tests/fuzz/corpus/$1" min old=()
+  min=$(mktemp -d)
+  find "$dir" -maxdepth 1 -type f ! -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$min/" \;
+  mkdir -p "$out/old"
+  find "$dir" -maxdepth 1 -type f -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$out/old/" \;
+  if nice -n 19 "$bin" -merge=1 -use_counters=0 -timeout=10 -rss_limit_mb=2048 "$min" \
+    "$out/old" "$out/new" >"$out/merge.log" 2>&1; then
+    find "$dir" -maxdepth 1 -type f -regex '.*/[0-9a-f]\{40\}' -delete
+    find "$min" -maxdepth 1 -type f -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$dir/" \;
+    echo "fuzz-$n: corpus now $(find "$dir" -type f | wc -l) inputs," \
+      "$(find "$dir" -regex '.*/[0-9a-f]\{40\}' | wc -l) of them found by fuzzing," \
+      "$(cat "$dir"/* | wc -c) bytes"
+  else
+    echo "fuzz-$n: merge failed (see $out/merge.log)"
+  fi
+  rm -rf "$min"
+}
+
 clean=0
 failed=0
 stat() { grep -E "^stat::$1:" "$2" | awk '{print $2}' | tail -1; }
@@ -114,12 +137,7 @@ for n in "${names[@]}"; do
     ls "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* 2>/dev/null
     echo "---"
   elif ((merge)); then
-    before=$(ls "tests/fuzz/corpus/$n" | wc -l)
-    nice -n 19 "$bin" -merge=1 -timeout=10 -rss_limit_mb=2048 "tests/fuzz/corpus/$n" "$out/new" \
-      >"$out/merge.log" 2>&1 || echo "fuzz-$n: merge failed (see $out/merge.log)"
-    after=$(ls "tests/fuzz/corpus/$n" | wc -l)
-    echo "fuzz-$n: merged $((after - before)) inputs into tests/fuzz/corpus/$n" \
-      "($(du -sk "tests/fuzz/corpus/$n" | cut -f1) KiB)"
+    merge_corpus "$n" "$bin" "$out"
   fi
 done
 echo "fuzz: build $((built - started)) s, runs $(($(date +%s) - built)) s"
