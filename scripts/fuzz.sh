@@ -79,19 +79,20 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # additions, hash-named, and this run's) that reach every edge the seeds do not. Edges only
 # (-use_counters=0), not libFuzzer's finer features, so that the corpus stays small enough to
 # commit (a few hundred KiB at most).
+is_found() { [[ $(basename "$1") =~ ^[0-9a-f]{40}$ ]]; } # libFuzzer's names: SHA-1 of the input
 merge_corpus() { # name, binary, out dir
-  local n=$1 bin=$2 out=$3 dir="tests/fuzz/corpus/$1" min old=()
+  local n=$1 bin=$2 out=$3 dir="tests/fuzz/corpus/$1" min f found=0
   min=$(mktemp -d)
-  find "$dir" -maxdepth 1 -type f ! -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$min/" \;
   mkdir -p "$out/old"
-  find "$dir" -maxdepth 1 -type f -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$out/old/" \;
+  for f in "$dir"/*; do
+    if is_found "$f"; then cp "$f" "$out/old/"; else cp "$f" "$min/"; fi
+  done
   if nice -n 19 "$bin" -merge=1 -use_counters=0 -timeout=10 -rss_limit_mb=2048 "$min" \
     "$out/old" "$out/new" >"$out/merge.log" 2>&1; then
-    find "$dir" -maxdepth 1 -type f -regex '.*/[0-9a-f]\{40\}' -delete
-    find "$min" -maxdepth 1 -type f -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$dir/" \;
-    echo "fuzz-$n: corpus now $(find "$dir" -type f | wc -l) inputs," \
-      "$(find "$dir" -regex '.*/[0-9a-f]\{40\}' | wc -l) of them found by fuzzing," \
-      "$(cat "$dir"/* | wc -c) bytes"
+    for f in "$dir"/*; do is_found "$f" && rm -f "$f"; done
+    for f in "$min"/*; do is_found "$f" && cp "$f" "$dir/" && found=$((found + 1)); done
+    echo "fuzz-$n: corpus now $(find "$dir" -type f | wc -l) inputs, $found of them found by" \
+      "fuzzing, $(cat "$dir"/* | wc -c) bytes"
   else
     echo "fuzz-$n: merge failed (see $out/merge.log)"
   fi
