@@ -1174,7 +1174,8 @@ static gboolean keyframe_request(SfuRoom *room, Participant *publisher)
 {
   gint64 now = g_get_monotonic_time();
   /* A keyframe takes a round trip to come; asking again sooner only costs the uplink. */
-  gint64 min_interval_us = MAX(SFU_KEYFRAME_MIN_INTERVAL_MS, publisher->rtt_ms * 3 / 2) * 1000;
+  gint64 min_interval_us =
+      MAX((gint64)SFU_KEYFRAME_MIN_INTERVAL_MS, (gint64)publisher->rtt_ms * 3 / 2) * 1000;
   if (publisher->keyframe_request_us && now - publisher->keyframe_request_us < min_interval_us) {
     GST_DEBUG("room %s: keyframe request to %s: %" G_GINT64_FORMAT " ms after the last, skipped",
               room->id, publisher->id, (now - publisher->keyframe_request_us) / 1000);
@@ -1386,7 +1387,7 @@ static void leg_read_reports(Pc *pc)
     pc->adapt.loss = fraction / 256.0;
     pc->adapt.jitter_ms = (guint)((guint64)jitter * 1000 / clock_rate);
     if (rtt)
-      pc->adapt.rtt_ms = (guint)(((guint64)rtt * 1000) >> 16);
+      pc->adapt.rtt_ms = sfu_rr_rtt_ms(rtt);
   }
   g_hash_table_unref(clock_rates);
   G_GNUC_END_IGNORE_DEPRECATIONS
