@@ -2,7 +2,8 @@
  * subscriber's browser: one compound RTCP packet (after SRTP). Each transport-cc feedback
  * (RTPFB FMT 15) goes through sfu_twcc_parse_fci() into the leg's estimator
  * (sfu_bwe_on_feedback()) as sfu-egress.c does it; each REMB (PSFB FMT 15) through
- * sfu_remb_parse_fci(). rtpsession splits the compound packet and hands over the FCI; this
+ * sfu_remb_parse_fci(); each receiver report's round trip through sfu_rr_rtt_ms() into
+ * sfu_bwe_on_rtt(). rtpsession splits the compound packet and hands over the FCI; this
  * driver splits it the same way (common header, then sender and media SSRC), leniently, so that
  * the parsers see every FCI the fuzzer can make.
  *
@@ -64,6 +65,20 @@ static void feedback(SfuBwe *bwe, const guint8 *fci, gsize len, gint64 *clock_us
   (void)sfu_bwe_loss_based_bps(bwe);
 }
 
+/* A receiver report's blocks (24 bytes each after the header and sender SSRC): rtpsession turns
+ * LSR/DLSR into "rb-round-trip", which sfu.c reads through sfu_rr_rtt_ms() and hands to the
+ * estimator. Here the round trip is taken from the DLSR field as it stands (any 32-bit value). */
+static void receiver_report(SfuBwe *bwe, const guint8 *h, gsize len, guint count)
+{
+  for (guint i = 0; i < count && 8 + 24 * (gsize)(i + 1) <= len; i++) {
+    const guint8 *dlsr = h + 8 + 24 * i + 20;
+    guint rb_round_trip = (guint)dlsr[0] << 24 | (guint)dlsr[1] << 16 | dlsr[2] << 8 | dlsr[3];
+    guint rtt_ms = sfu_rr_rtt_ms(rb_round_trip);
+    g_assert_cmpuint(rtt_ms, <=, SFU_RR_MAX_RTT_MS);
+    sfu_bwe_on_rtt(bwe, rtt_ms, 0);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   generation++;
@@ -79,6 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* common header (4), sender SSRC (4), media SSRC (4), then the FCI */
     if (len >= 12 && fmt == 15 && pt == 205)
       feedback(bwe, h + 12, len - 12, &clock_us);
+    else if (pt == 201)
+      receiver_report(bwe, h, len, fmt);
     else if (len >= 12 && fmt == 15 && pt == 206) {
       guint64 bps = 0;
       if (sfu_remb_parse_fci(h + 12, len - 12, &bps))

@@ -4,7 +4,8 @@ as Chrome sends them on a subscription leg, made from the feedback traces of
 tests/unit/sfu/traces (format in sfu/sfu-bwe.h): transport-cc feedback (RTPFB FMT 15,
 draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1) with the encoder choices libwebrtc
 makes (run length chunks for long runs, else one-bit or two-bit status vectors), REMB, and a
-compound receiver report + REMB. Run from the repository's root; the output is deterministic."""
+receiver report compounded with REMB or transport-cc. Run from the repository's root; the output
+is deterministic."""
 import os
 import struct
 
@@ -107,6 +108,9 @@ def main():
         write(f"{stem}-one.rtcp", twcc(base, arr, no))
         start = len(reps) // 3
         write(f"{stem}-run.rtcp", b"".join(twcc(b, a, n) for n, b, a in reps[start:start + 24]))
+        # a receiver report (its round trip goes to the estimator) before the reports
+        write(f"{stem}-rr-run.rtcp",
+              receiver_report() + b"".join(twcc(b, a, n) for n, b, a in reps[start:start + 8]))
     write("remb-1500k.rtcp", remb(1_500_000, [MEDIA]))
     write("remb-two-ssrc-80k.rtcp", remb(80_000, [MEDIA, MEDIA + 1]))
     write("rr-remb-compound.rtcp", receiver_report() + remb(640_000, [MEDIA]))
