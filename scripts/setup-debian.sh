@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Mashwara needs to build, run and test. Safe to run again:
 # it only calls apt-get when something is missing. Needs root (or sudo).
+# Usage: setup-debian.sh [--test | --fuzz]   (--test: everything scripts/test.sh runs;
+# --fuzz: the build and the fuzzers' compiler only)
 set -euo pipefail
 
 BUILD_PKGS=(meson ninja-build pkg-config build-essential
@@ -16,11 +18,16 @@ BUILD_PKGS=(meson ninja-build pkg-config build-essential
 # janus: the weak-link benchmark's second anchor (bench/weak/modes/janus.mjs starts its own, by
 # pid, with its own loopback-free config inside the benchmark's namespaces).
 TEST_PKGS=(chromium iproute2 iptables nodejs npm procps coturn libnetfilter-queue-dev janus)
+# The libFuzzer drivers (scripts/fuzz.sh, tests/fuzz): clang, and libclang-rt-14-dev for
+# libclang_rt.fuzzer-x86_64.a and the sanitizer runtimes (only a Recommends of clang's
+# dependencies, so not installed without it here); llvm for llvm-symbolizer (readable stacks).
+FUZZ_PKGS=(clang libclang-rt-14-dev llvm)
 
 want=("${BUILD_PKGS[@]}")
-if [[ "${1:-}" == "--test" ]]; then
-  want+=("${TEST_PKGS[@]}")
-fi
+case "${1:-}" in
+--test) want+=("${TEST_PKGS[@]}" "${FUZZ_PKGS[@]}") ;;
+--fuzz) want+=("${FUZZ_PKGS[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Mashwara on a Debian 12 machine, installing what it needs first:
 #   1. a -Werror build and the unit tests (GLib g_test, TAP);
-#   2. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   2. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the
+#      libFuzzer drivers for a bounded time (scripts/fuzz.sh);
 #   3. the end-to-end tests: the real daemon and headless Chromium in a network namespace;
 #   4. the weak-link check: the same over an impaired link (tests/weak, bench/weak).
 # The last line is "N passed, N failed". Needs root (network namespaces).
@@ -60,6 +61,18 @@ else
   echo "sanitizer build failed"; add 0 1
 fi
 unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
+
+# ~2.5 min: each libFuzzer driver for $FUZZ_SECONDS (30) on its corpus (scripts/fuzz.sh); one
+# pass per fuzzer that ran clean, one failure per fuzzer with a finding (or for the build).
+step "fuzzing (libFuzzer + ASan + UBSan, ${FUZZ_SECONDS:-30} s per fuzzer)"
+fuzz_log=$(mktemp)
+bash scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-30}" 2>&1 | tee "$fuzz_log"
+if read -r p f < <(sed -nE 's/^fuzz: ([0-9]+) clean, ([0-9]+) failed$/\1 \2/p' "$fuzz_log"); then
+  add "$p" "$f"
+else
+  add 0 1
+fi
+rm -f "$fuzz_log"
 
 # Runs a node:test suite (the command's output is shown) and counts its "# pass"/"# fail" lines;
 # a non-zero exit without a counted failure still counts as one.

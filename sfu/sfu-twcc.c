@@ -80,3 +80,8 @@ gboolean sfu_remb_parse_fci(const guint8 *p, gsize len, guint64 *bitrate_bps)
   *bitrate_bps = mantissa << exp;
   return TRUE;
 }
+
+guint sfu_rr_rtt_ms(guint rb_round_trip)
+{
+  return (guint)MIN(((guint64)rb_round_trip * 1000) >> 16, (guint64)SFU_RR_MAX_RTT_MS);
+}

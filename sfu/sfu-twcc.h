@@ -26,3 +26,11 @@ int sfu_twcc_parse_fci(const guint8 *fci, gsize len, SfuTwccStatus *out, guint m
  * receiver's own estimate of what it can take, which Chrome sends on a leg when it does not
  * send transport-cc feedback. Parses the FCI; FALSE if it is not a well-formed REMB. */
 gboolean sfu_remb_parse_fci(const guint8 *fci, gsize len, guint64 *bitrate_bps);
+
+/* The relay's cap on a round-trip time read from a receiver report (ms). A browser's RR can make
+ * rtpsession's round trip anything up to 65536 s (LSR and DLSR are the sender's to fill in). */
+#define SFU_RR_MAX_RTT_MS 10000
+
+/* A receiver report's round trip as rtpsession gives it ("rb-round-trip": 1/65536 s units) in
+ * milliseconds, at most SFU_RR_MAX_RTT_MS. */
+guint sfu_rr_rtt_ms(guint rb_round_trip);

@@ -105,8 +105,6 @@ enum { MEDIA_AUDIO = SFU_INGRESS_AUDIO, MEDIA_VIDEO = SFU_INGRESS_VIDEO, MEDIA_N
 #define SFU_VIDEO_PT 96
 static const char *const media_names[MEDIA_N] = {"audio", "video"};
 
-G_DEFINE_QUARK(sfu - error - quark, sfu_error)
-
 struct SfuRelay {
   char **ice_addresses; /* NULL = every interface */
   guint min_port;
@@ -1205,7 +1203,8 @@ static gboolean keyframe_request(SfuRoom *room, Participant *publisher)
 {
   gint64 now = g_get_monotonic_time();
   /* A keyframe takes a round trip to come; asking again sooner only costs the uplink. */
-  gint64 min_interval_us = MAX(SFU_KEYFRAME_MIN_INTERVAL_MS, publisher->rtt_ms * 3 / 2) * 1000;
+  gint64 min_interval_us =
+      MAX((gint64)SFU_KEYFRAME_MIN_INTERVAL_MS, (gint64)publisher->rtt_ms * 3 / 2) * 1000;
   if (publisher->keyframe_request_us && now - publisher->keyframe_request_us < min_interval_us) {
     GST_DEBUG("room %s: keyframe request to %s: %" G_GINT64_FORMAT " ms after the last, skipped",
               room->id, publisher->id, (now - publisher->keyframe_request_us) / 1000);
@@ -1448,7 +1447,7 @@ static void leg_read_reports(Pc *pc)
     pc->adapt.loss = MAX(pc->adapt.media_loss[0], pc->adapt.media_loss[1]);
     pc->adapt.jitter_ms = (guint)((guint64)jitter * 1000 / clock_rate);
     if (rtt)
-      pc->adapt.rtt_ms = (guint)(((guint64)rtt * 1000) >> 16);
+      pc->adapt.rtt_ms = sfu_rr_rtt_ms(rtt);
   }
   g_hash_table_unref(clock_rates);
   G_GNUC_END_IGNORE_DEPRECATIONS
@@ -2087,41 +2086,6 @@ void sfu_room_remove_participant(SfuRoom *room, const char *participant_id)
   GST_INFO("room %s: %s left", room->id, participant_id);
 }
 
-/* Does `answer` fit `offer`: same m-lines, same kinds, ICE credentials and a DTLS fingerprint?
- * webrtcbin checks more, asynchronously; a failure there is reported as SFU_PC_FAILED. */
-static gboolean answer_fits(const GstSDPMessage *offer, const GstSDPMessage *answer, GError **error)
-{
-  guint n = gst_sdp_message_medias_len(answer);
-  if (n == 0 || n != gst_sdp_message_medias_len(offer)) {
-    g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "answer has %u m-lines, offer %u", n,
-                gst_sdp_message_medias_len(offer));
-    return FALSE;
-  }
-  gboolean session_fp = gst_sdp_message_get_attribute_val(answer, "fingerprint") != NULL;
-  gboolean session_ufrag = gst_sdp_message_get_attribute_val(answer, "ice-ufrag") != NULL;
-  for (guint i = 0; i < n; i++) {
-    const GstSDPMedia *a = gst_sdp_message_get_media(answer, i);
-    const GstSDPMedia *o = gst_sdp_message_get_media(offer, i);
-    if (g_strcmp0(gst_sdp_media_get_media(a), gst_sdp_media_get_media(o)) != 0) {
-      g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "m-line %u is %s, offered %s", i,
-                  gst_sdp_media_get_media(a), gst_sdp_media_get_media(o));
-      return FALSE;
-    }
-    /* a rejected m-line (port 0) needs no transport */
-    if (gst_sdp_media_get_port(a) == 0)
-      continue;
-    if (!session_fp && !gst_sdp_media_get_attribute_val(a, "fingerprint")) {
-      g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "m-line %u has no fingerprint", i);
-      return FALSE;
-    }
-    if (!session_ufrag && !gst_sdp_media_get_attribute_val(a, "ice-ufrag")) {
-      g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "m-line %u has no ice-ufrag", i);
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
 static void on_remote_description_set(GstPromise *promise, gpointer data)
 {
   PcCtx *ctx = data;
@@ -2138,14 +2102,9 @@ gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const ch
   if (!pc)
     return FALSE;
 
-  GstSDPMessage *msg = NULL;
-  gst_sdp_message_new(&msg);
-  if (gst_sdp_message_parse_buffer((const guint8 *)sdp, strlen(sdp), msg) != GST_SDP_OK ||
-      g_strcmp0(gst_sdp_message_get_version(msg), "0") != 0) {
-    g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID_SDP, "answer does not parse as SDP");
-    gst_sdp_message_free(msg);
+  GstSDPMessage *msg = sfu_sdp_parse_answer(sdp, strlen(sdp), error);
+  if (!msg)
     return FALSE;
-  }
 
   GstWebRTCSignalingState signaling;
   GstWebRTCSessionDescription *local = NULL;
@@ -2155,7 +2114,7 @@ gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const ch
     g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID, "%s/%s has no offer waiting for an answer",
                 participant_id, pc_id);
   else
-    ok = answer_fits(local->sdp, msg, error);
+    ok = sfu_sdp_answer_fits(local->sdp, msg, error);
   if (local)
     gst_webrtc_session_description_free(local);
   if (!ok) {
@@ -2185,13 +2144,10 @@ gboolean sfu_room_add_candidate(SfuRoom *room, const char *participant_id, const
   /* End of candidates: webrtcbin 1.22 needs no notice of it. */
   if (!candidate || !*candidate)
     return TRUE;
+  if (!sfu_sdp_check_candidate(candidate, error))
+    return FALSE;
   if (g_str_has_prefix(candidate, "a="))
     candidate += 2;
-  if (!g_str_has_prefix(candidate, "candidate:") || strchr(candidate, '\n') ||
-      strchr(candidate, '\r')) {
-    g_set_error(error, SFU_ERROR, SFU_ERROR_INVALID, "malformed ICE candidate");
-    return FALSE;
-  }
   g_signal_emit_by_name(pc->webrtc, "add-ice-candidate", mline_index, candidate);
   return TRUE;
 }

@@ -141,16 +141,18 @@ gboolean sfu_room_add_participant(SfuRoom *room, const char *participant_id, GEr
  * Unknown ids are ignored. */
 void sfu_room_remove_participant(SfuRoom *room, const char *participant_id);
 
-/* The browser's answer to the relay's offer on `pc_id`. SFU_ERROR_INVALID_SDP if it does not
- * parse or its m-lines do not match the offer; SFU_ERROR_INVALID if no offer awaits an answer
- * on that pc. webrtcbin applies it asynchronously; if it refuses it then, the pc reports
+/* The browser's answer to the relay's offer on `pc_id`. SFU_ERROR_INVALID_SDP if it is absurd
+ * (over 64 KiB, lines that are not printable ASCII, over 16 m-lines, a malformed candidate line),
+ * does not parse, or its m-lines do not match the offer; SFU_ERROR_INVALID if no offer awaits an
+ * answer on that pc. webrtcbin applies it asynchronously; if it refuses it then, the pc reports
  * SFU_PC_FAILED. */
 gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const char *pc_id,
                              const char *sdp, GError **error);
 
 /* A remote ICE candidate for `pc_id` ("candidate:..." with or without "a="). NULL or ""
- * means the end of the browser's candidates. May come before the answer: webrtcbin holds it
- * until the answer is set. */
+ * means the end of the browser's candidates. SFU_ERROR_INVALID if it is not a well-formed
+ * candidate (RFC 8839's grammar, printable ASCII, at most 1024 bytes). May come before the answer:
+ * webrtcbin holds it until the answer is set. */
 gboolean sfu_room_add_candidate(SfuRoom *room, const char *participant_id, const char *pc_id,
                                 guint mline_index, const char *candidate, GError **error);
 

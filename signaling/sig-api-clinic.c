@@ -17,6 +17,7 @@
 
 #include <string.h>
 
+#include "sig-api-check.h"
 #include "sig-ical.h"
 #include "sig-private.h"
 
@@ -99,143 +100,36 @@ static void fail_sched(Ctx *c, const GError *error)
 
 /* --- Body and query checks ---------------------------------------------------------------- */
 
-typedef enum {
-  F_ID,    /* integer > 0 */
-  F_INT,   /* integer that fits an int */
-  F_TIME,  /* integer: unix seconds */
-  F_STR,   /* string */
-  F_STRN,  /* string or null */
-  F_STRV,  /* array of strings */
-  F_ID0,   /* integer >= 0 (0 = none) */
-  F_TIME0, /* integer >= 0 (0 = none) */
-} FieldType;
+/* The route table's shorthand for the body's member types (sig-api-check.h). */
+#define F_ID SIG_API_ID
+#define F_INT SIG_API_INT
+#define F_TIME SIG_API_TIME
+#define F_STR SIG_API_STR
+#define F_STRN SIG_API_STRN
+#define F_STRV SIG_API_STRV
+#define F_ID0 SIG_API_ID0
+#define F_TIME0 SIG_API_TIME0
 
-typedef struct {
-  const char *name;
-  FieldType type;
-  gboolean required;
-} FieldSpec;
-
-#define MAX_FIELDS 12
-
-static const char *type_words(FieldType t)
+/* A failed check of sig-api-check.h as the 400 it answers. */
+static gboolean refused(Ctx *c, SigApiRefusal *r)
 {
-  switch (t) {
-  case F_ID:
-    return "a positive integer id";
-  case F_ID0:
-    return "an integer id (0 for none)";
-  case F_INT:
-    return "an integer";
-  case F_TIME:
-  case F_TIME0:
-    return "an integer (unix seconds)";
-  case F_STR:
-    return "a string";
-  case F_STRN:
-    return "a string or null";
-  case F_STRV:
-    return "an array of strings";
-  }
-  return "?";
+  fail(c, 400, r->code, r->message, r->field);
+  sig_api_refusal_clear(r);
+  return FALSE;
 }
 
-/* Checks one JSON value against its type; FALSE (with a 400) if it does not fit. */
-static gboolean check_value(Ctx *c, const FieldSpec *f, json_t *v)
+/* Parses the body (if the route takes one) into c->body and checks it against the route's
+ * fields. */
+static gboolean check_body(Ctx *c, const SigApiField *fields)
 {
-  gboolean ok = FALSE;
-  switch (f->type) {
-  case F_ID:
-    ok = json_is_integer(v);
-    if (ok && json_integer_value(v) <= 0) {
-      failf(c, 400, "invalid", f->name, "\"%s\" must be a positive integer id", f->name);
-      return FALSE;
-    }
-    break;
-  case F_ID0:
-  case F_TIME0:
-    ok = json_is_integer(v);
-    if (ok && json_integer_value(v) < 0) {
-      failf(c, 400, "invalid", f->name, "\"%s\" must not be negative", f->name);
-      return FALSE;
-    }
-    break;
-  case F_TIME:
-    ok = json_is_integer(v);
-    break;
-  case F_INT:
-    ok = json_is_integer(v);
-    if (ok && (json_integer_value(v) < G_MININT || json_integer_value(v) > G_MAXINT)) {
-      failf(c, 400, "invalid", f->name, "\"%s\" is out of range", f->name);
-      return FALSE;
-    }
-    break;
-  case F_STR:
-    ok = json_is_string(v);
-    break;
-  case F_STRN:
-    ok = json_is_string(v) || json_is_null(v);
-    break;
-  case F_STRV: {
-    ok = json_is_array(v) && json_array_size(v) <= 64;
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e) if (!json_is_string(e)) ok = FALSE;
-    break;
-  }
-  }
-  if (!ok)
-    failf(c, 400, "wrong_type", f->name, "\"%s\" must be %s", f->name, type_words(f->type));
-  return ok;
-}
-
-/* Parses the body (if the route takes one) and checks it against the route's fields: a JSON
- * object, no unknown members, every required member present, every member of its type. */
-static gboolean check_body(Ctx *c, const FieldSpec *fields)
-{
-  const SigHttpRequest *req = c->req;
-  if (req->body_len == 0) {
-    for (const FieldSpec *f = fields; f->name; f++)
-      if (f->required) {
-        fail(c, 400, "malformed_body", "the body must be a JSON object", NULL);
-        return FALSE;
-      }
-    c->body = json_object();
-    return TRUE;
-  }
-  json_error_t jerr;
-  if (!sig_json_depth_ok(req->body, req->body_len, SIG_JSON_MAX_DEPTH)) {
+  if (c->req->body_len &&
+      !sig_json_depth_ok(c->req->body, c->req->body_len, SIG_JSON_MAX_DEPTH)) {
     fail(c, 400, "malformed_body", "the body nests too deeply", NULL);
     return FALSE;
   }
-  c->body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!json_is_object(c->body)) {
-    g_clear_pointer(&c->body, json_decref);
-    fail(c, 400, "malformed_body", "the body must be a JSON object", NULL);
-    return FALSE;
-  }
-  const char *key;
-  json_t *v;
-  json_object_foreach(c->body, key, v)
-  {
-    const FieldSpec *f = fields;
-    while (f->name && strcmp(f->name, key) != 0)
-      f++;
-    if (!f->name) {
-      /* the key came from the client: quote it in the message, bounded */
-      g_autofree char *k = g_utf8_substring(key, 0, MIN(g_utf8_strlen(key, -1), 64));
-      failf(c, 400, "unknown_field", k, "\"%s\" is not a field of this request", k);
-      return FALSE;
-    }
-    if (!check_value(c, f, v))
-      return FALSE;
-  }
-  for (const FieldSpec *f = fields; f->name; f++)
-    if (f->required && !json_object_get(c->body, f->name)) {
-      failf(c, 400, "missing_field", f->name, "\"%s\" is required", f->name);
-      return FALSE;
-    }
-  return TRUE;
+  SigApiRefusal r = {0};
+  c->body = sig_api_check_body(fields, c->req->body, c->req->body_len, &r);
+  return c->body ? TRUE : refused(c, &r);
 }
 
 static gint64 body_int(Ctx *c, const char *name)
@@ -270,25 +164,11 @@ const char *sig_http_query_get(const SigHttpRequest *req, const char *key)
   return NULL;
 }
 
-/* Checks that every query argument is one the route knows (a comma-separated list). */
+/* Checks that every query argument is one the route knows. */
 static gboolean check_query(Ctx *c, const char *allowed)
 {
-  for (const char *const *q = c->req->query; q && *q; q++) {
-    const char *eq = strchr(*q, '=');
-    gsize n = eq ? (gsize)(eq - *q) : strlen(*q);
-    g_autofree char *k = g_strndup(*q, MIN(n, 64));
-    gboolean known = FALSE;
-    if (allowed && g_utf8_validate(k, -1, NULL)) {
-      g_auto(GStrv) names = g_strsplit(allowed, ",", -1);
-      known = g_strv_contains((const char *const *)names, k);
-    }
-    if (!known) {
-      g_autofree char *shown = g_utf8_make_valid(k, -1);
-      failf(c, 400, "unknown_field", shown, "\"%s\" is not a parameter of this request", shown);
-      return FALSE;
-    }
-  }
-  return TRUE;
+  SigApiRefusal r = {0};
+  return sig_api_check_query(allowed, c->req->query, &r) ? TRUE : refused(c, &r);
 }
 
 /* An integer query argument (decimal, optional '-'), or `def` if absent; FALSE with a 400 if
@@ -1157,8 +1037,8 @@ struct Route {
   int method;
   const char *pattern; /* '/'-separated; "#" = a positive integer id, "*" = any one segment */
   void (*handler)(Ctx *c);
-  const char *query;          /* allowed query keys, comma-separated (NULL: none) */
-  FieldSpec body[MAX_FIELDS]; /* body fields, for POST/PUT */
+  const char *query;                    /* allowed query keys, comma-separated (NULL: none) */
+  SigApiField body[SIG_API_MAX_FIELDS]; /* body fields, for POST/PUT */
 };
 
 #define GET LWSHUMETH_GET
@@ -1327,25 +1207,48 @@ static const Route routes[] = {
     {GET, "/api/outbox", h_outbox_list, "appointment_id,limit", {{0}}},
 };
 
-gboolean sig_api_clinic_handle(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp)
+/* The route for `method` and `path` (NULL if none), its id ('#') and word ('*'); *path_known
+ * says whether some route has that path (405 rather than 404). */
+static const Route *find_route(int method, const char *path, gint64 *id, const char **word,
+                               gboolean *path_known)
 {
-  const Route *found = NULL;
-  gboolean path_known = FALSE;
-  gint64 id = 0;
-  const char *word = NULL;
+  *path_known = FALSE;
   for (gsize i = 0; i < G_N_ELEMENTS(routes); i++) {
     gint64 rid = 0;
     const char *rword = NULL;
-    if (!sig_authz_match(routes[i].pattern, req->path, &rid, &rword))
+    if (!sig_api_path_match(routes[i].pattern, path, &rid, &rword))
       continue;
-    path_known = TRUE;
-    if (routes[i].method == req->method) {
-      found = &routes[i];
-      id = rid;
-      word = rword;
-      break;
+    *path_known = TRUE;
+    if (routes[i].method == method) {
+      *id = rid;
+      *word = rword;
+      return &routes[i];
     }
   }
+  return NULL;
+}
+
+gboolean sig_api_clinic_route(int method, const char *path, const char **query,
+                              const SigApiField **body)
+{
+  g_return_val_if_fail(path != NULL && query != NULL && body != NULL, FALSE);
+  gint64 id = 0;
+  const char *word = NULL;
+  gboolean path_known;
+  const Route *r = find_route(method, path, &id, &word, &path_known);
+  if (!r)
+    return FALSE;
+  *query = r->query;
+  *body = r->body;
+  return TRUE;
+}
+
+gboolean sig_api_clinic_handle(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp)
+{
+  gboolean path_known;
+  gint64 id = 0;
+  const char *word = NULL;
+  const Route *found = find_route(req->method, req->path, &id, &word, &path_known);
   if (!path_known)
     return FALSE;
   Ctx c = {.s = s, .req = req, .resp = resp, .route = found, .id = id};

@@ -6,6 +6,7 @@
 #include <libwebsockets.h>
 
 #include "sig-authz.h"
+#include "sig-api-check.h"
 #include "sig-call.h"
 #include "sig-limits.h"
 #include "sig-msg.h"
@@ -129,6 +130,11 @@ char *sig_api_error_body(const char *code, const char *message, const char *fiel
 /* sig-api-clinic.c: the clinic's staff API (docs/api.md) and the .ics invites. Returns FALSE,
  * touching nothing, if the request is not one of its routes (sig_api_handle goes on). */
 gboolean sig_api_clinic_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
+/* The route sig_api_clinic_handle would take for `method` and `path`: its allowed query keys
+ * (comma-separated, NULL for none) and body fields (sig-api-check.h; ends with {NULL}), static.
+ * FALSE if it has no such route. Pure (tests, fuzzers). */
+gboolean sig_api_clinic_route(int method, const char *path, const char **query,
+                              const SigApiField **body);
 /* The value of the first query argument `key`, or NULL. */
 const char *sig_http_query_get(const SigHttpRequest *req, const char *key);
 /* The staff member behind the request's session cookie (transfer full), or NULL if there is no

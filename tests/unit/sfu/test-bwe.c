@@ -930,6 +930,18 @@ static void test_twcc_fci(void)
   g_rand_free(r);
 }
 
+/* A receiver report's round trip: 1/65536 s units to ms, and a bogus one (a browser's LSR/DLSR
+ * make it anything up to 65536 s) capped, so that nothing downstream multiplies it into an
+ * overflow (the keyframe request interval did: 1.5 x RTT x 1000 in 32 bits). */
+static void test_rr_rtt(void)
+{
+  g_assert_cmpuint(sfu_rr_rtt_ms(0), ==, 0);
+  g_assert_cmpuint(sfu_rr_rtt_ms(65536 / 10), ==, 99); /* 6553/65536 s = 99.99 ms */
+  g_assert_cmpuint(sfu_rr_rtt_ms(65536), ==, 1000);
+  g_assert_cmpuint(sfu_rr_rtt_ms(10 * 65536), ==, SFU_RR_MAX_RTT_MS);
+  g_assert_cmpuint(sfu_rr_rtt_ms(G_MAXUINT), ==, SFU_RR_MAX_RTT_MS);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -947,6 +959,7 @@ int main(int argc, char **argv)
   g_test_add_func("/bwe/trace/replay", test_trace_replay);
   g_test_add_func("/bwe/trace/generate", test_trace_generate);
   g_test_add_func("/bwe/twcc/fci", test_twcc_fci);
+  g_test_add_func("/bwe/rr-rtt", test_rr_rtt);
   int ret = g_test_run();
   gst_deinit();
   return ret;

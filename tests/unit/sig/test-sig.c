@@ -4,6 +4,8 @@
 
 #include "sig-quality.h"
 
+#include "sig-api-check.h"
+
 #include "sig-call.h"
 #include "sig-msg.h"
 #include "sig.h"
@@ -326,6 +328,89 @@ static void test_validators(void)
   g_assert_false(sig_msg_guest_role_is_valid("patient"));
 }
 
+/* --- The staff API's request checks (sig-api-check.c) ---------------------------------- */
+
+static const SigApiField doctor_fields[] = {
+    {"facility_id", SIG_API_ID, TRUE},  {"specialty", SIG_API_STR, TRUE},
+    {"languages", SIG_API_STRV, FALSE}, {"gender", SIG_API_STRN, FALSE},
+    {"weekday", SIG_API_INT, FALSE},    {NULL}};
+
+/* Expects `body` refused with `code` naming `field`. */
+static void body_bad(const char *body, const char *code, const char *field)
+{
+  SigApiRefusal r = {0};
+  json_t *o = sig_api_check_body(doctor_fields, body, strlen(body), &r);
+  g_assert_null(o);
+  g_assert_cmpstr(r.code, ==, code);
+  g_assert_cmpstr(r.field, ==, field);
+  g_assert_nonnull(r.message);
+  sig_api_refusal_clear(&r);
+  g_assert_null(r.message);
+}
+
+static void test_api_check_body(void)
+{
+  SigApiRefusal r = {0};
+  const char *ok = "{\"facility_id\":1,\"specialty\":\"general\",\"languages\":[\"rw\"],"
+                   "\"gender\":null}";
+  json_t *o = sig_api_check_body(doctor_fields, ok, strlen(ok), &r);
+  g_assert_nonnull(o);
+  g_assert_null(r.code);
+  json_decref(o);
+  /* not NUL-terminated: only `len` bytes count */
+  const char *two = "{\"facility_id\":1,\"specialty\":\"x\"}garbage";
+  o = sig_api_check_body(doctor_fields, two, strlen(two) - strlen("garbage"), &r);
+  g_assert_nonnull(o);
+  json_decref(o);
+
+  body_bad("", "malformed_body", NULL);
+  body_bad("[1]", "malformed_body", NULL);
+  body_bad("{\"facility_id\":1,\"facility_id\":2,\"specialty\":\"x\"}", "malformed_body", NULL);
+  body_bad("{\"facility_id\":1,\"specialty\":\"x\",\"age\":3}", "unknown_field", "age");
+  body_bad("{\"facility_id\":0,\"specialty\":\"x\"}", "invalid", "facility_id");
+  body_bad("{\"facility_id\":\"1\",\"specialty\":\"x\"}", "wrong_type", "facility_id");
+  body_bad("{\"facility_id\":1,\"specialty\":\"x\",\"languages\":[1]}", "wrong_type", "languages");
+  body_bad("{\"facility_id\":1,\"specialty\":\"x\",\"weekday\":4294967296}", "invalid", "weekday");
+  body_bad("{\"facility_id\":1}", "missing_field", "specialty");
+  /* an unknown key is quoted at most 64 characters long */
+  GString *b = g_string_new("{\"");
+  for (int i = 0; i < 100; i++)
+    g_string_append_c(b, 'k');
+  g_string_append(b, "\":1}");
+  o = sig_api_check_body(doctor_fields, b->str, b->len, &r);
+  g_assert_null(o);
+  g_assert_cmpuint(strlen(r.field), ==, 64);
+  sig_api_refusal_clear(&r);
+  g_string_free(b, TRUE);
+}
+
+static void test_api_check_query_path(void)
+{
+  SigApiRefusal r = {0};
+  const char *good[] = {"doctor_id=7", "at=1", "doctor_id", NULL};
+  g_assert_true(sig_api_check_query("doctor_id,at", good, &r));
+  g_assert_true(sig_api_check_query(NULL, NULL, &r));
+  const char *bad[] = {"doctor_id=7", "\xff=1", NULL};
+  g_assert_false(sig_api_check_query("doctor_id,at", bad, &r));
+  g_assert_cmpstr(r.code, ==, "unknown_field");
+  g_assert_true(g_utf8_validate(r.field, -1, NULL));
+  sig_api_refusal_clear(&r);
+
+  gint64 id = 0;
+  const char *word = NULL;
+  g_assert_true(
+      sig_api_path_match("/api/doctors/#/profile", "/api/doctors/17/profile", &id, &word));
+  g_assert_cmpint(id, ==, 17);
+  g_assert_false(sig_api_path_match("/api/doctors/#", "/api/doctors/017", &id, &word));
+  g_assert_false(
+      sig_api_path_match("/api/doctors/#", "/api/doctors/1234567890123456789", &id, &word));
+  g_assert_false(sig_api_path_match("/api/doctors/#", "/api/doctors/", &id, &word));
+  g_assert_true(
+      sig_api_path_match("/api/join/*/invite.ics", "/api/join/tok/invite.ics", &id, &word));
+  g_assert_true(g_str_has_prefix(word, "tok/"));
+  g_assert_false(sig_api_path_match("/api/join/*/invite.ics", "/api/join//invite.ics", &id, &word));
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -339,5 +424,7 @@ int main(int argc, char **argv)
   g_test_add_func("/sig/call/guests-and-cap", test_call_guests_and_cap);
   g_test_add_func("/sig/call/leave-rejoin-end", test_call_leave_rejoin_end);
   g_test_add_func("/sig/call/end-while-waiting", test_call_end_while_waiting);
+  g_test_add_func("/sig/api-check/body", test_api_check_body);
+  g_test_add_func("/sig/api-check/query-path", test_api_check_query_path);
   return g_test_run();
 }
