@@ -56,10 +56,17 @@ ip netns exec "$NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 
 mkdir -p "$REPO/tests/output/e2e"
 cd "$REPO"
-if [ "$#" -gt 0 ]; then files=("$@"); else files=(tests/e2e/*.test.mjs); fi
 set +e
-ip netns exec "$NS" env MW_E2E_HOST=198.18.0.1 \
-  node --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"
-rc=$?
+if [ "${1:-}" = "--script" ]; then
+  # A bench script (bench/soak) in the same namespace: node SCRIPT ARGS…
+  shift
+  ip netns exec "$NS" env MW_E2E_HOST=198.18.0.1 node "$@"
+  rc=$?
+else
+  if [ "$#" -gt 0 ]; then files=("$@"); else files=(tests/e2e/*.test.mjs); fi
+  ip netns exec "$NS" env MW_E2E_HOST=198.18.0.1 \
+    node --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"
+  rc=$?
+fi
 set -e
 exit "$rc"
