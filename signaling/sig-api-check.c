@@ -153,35 +153,3 @@ gboolean sig_api_check_query(const char *allowed, const char *const *query, SigA
   }
   return TRUE;
 }
-
-gboolean sig_api_path_match(const char *pattern, const char *path, gint64 *id, const char **word)
-{
-  const char *p = pattern, *s = path;
-  while (*p && *s) {
-    if (*p == '#') {
-      const char *start = s;
-      while (g_ascii_isdigit(*s))
-        s++;
-      gint64 v;
-      g_autofree char *digits = g_strndup(start, (gsize)(s - start));
-      if (s == start || s - start > 18 || digits[0] == '0' ||
-          !g_ascii_string_to_signed(digits, 10, 1, G_MAXINT64, &v, NULL))
-        return FALSE;
-      *id = v;
-      p++;
-    } else if (*p == '*') {
-      const char *start = s;
-      while (*s && *s != '/')
-        s++;
-      if (s == start)
-        return FALSE;
-      *word = start;
-      p++;
-    } else if (*p == *s) {
-      p++, s++;
-    } else {
-      return FALSE;
-    }
-  }
-  return *p == '\0' && *s == '\0';
-}

@@ -42,11 +42,6 @@ typedef struct {
 /* Frees the refusal's strings and zeroes it. */
 void sig_api_refusal_clear(SigApiRefusal *refusal);
 
-/* Does `path` match `pattern` ('/'-separated; "#" = a positive integer id of at most 18 digits
- * without leading zeros, "*" = any one non-empty segment)? Fills *id for '#' and *word (the rest
- * of `path` from the segment on) for '*'. */
-gboolean sig_api_path_match(const char *pattern, const char *path, gint64 *id, const char **word);
-
 /* Is every "key[=value]" of `query` (NULL-terminated, or NULL) one of `allowed` (a
  * comma-separated list, or NULL for none)? FALSE with an "unknown_field" refusal otherwise. */
 gboolean sig_api_check_query(const char *allowed, const char *const *query, SigApiRefusal *refusal);

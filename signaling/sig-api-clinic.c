@@ -122,8 +122,7 @@ static gboolean refused(Ctx *c, SigApiRefusal *r)
  * fields. */
 static gboolean check_body(Ctx *c, const SigApiField *fields)
 {
-  if (c->req->body_len &&
-      !sig_json_depth_ok(c->req->body, c->req->body_len, SIG_JSON_MAX_DEPTH)) {
+  if (c->req->body_len && !sig_json_depth_ok(c->req->body, c->req->body_len, SIG_JSON_MAX_DEPTH)) {
     fail(c, 400, "malformed_body", "the body nests too deeply", NULL);
     return FALSE;
   }
@@ -1216,7 +1215,7 @@ static const Route *find_route(int method, const char *path, gint64 *id, const c
   for (gsize i = 0; i < G_N_ELEMENTS(routes); i++) {
     gint64 rid = 0;
     const char *rword = NULL;
-    if (!sig_api_path_match(routes[i].pattern, path, &rid, &rword))
+    if (!sig_authz_match(routes[i].pattern, path, &rid, &rword))
       continue;
     *path_known = TRUE;
     if (routes[i].method == method) {
