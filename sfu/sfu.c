@@ -201,6 +201,7 @@ typedef struct {
   SfuEgress *egress;       /* sub only: (owned) what goes down this leg */
   GstElement *session;     /* (owned ref) its rtpsession, found on the first adaptation tick */
   Adapt adapt;             /* sub only: the leg's video decisions */
+  struct PcCtx *ctx;       /* (owned ref) what its handlers and promises know */
 } Pc;
 
 typedef struct {
@@ -243,9 +244,20 @@ struct SfuRoom {
   gint64 last_tick_us;
 };
 
-/* What a webrtcbin's signal handlers know. Immutable after creation; refcounted because
- * promises carry it too. */
-typedef struct {
+/* What a webrtcbin's signal handlers know. Immutable after creation but for `promises` and
+ * `closed` (any thread, under `lock`); refcounted because promises carry it too.
+ *
+ * `promises` exists because of webrtcbin 1.22 (still so on GStreamer main in August 2026): each
+ * create-offer or set-*-description is a task on the webrtcbin's own thread, and the element
+ * going to NULL stops that thread (gstwebrtcbin.c _stop_thread()); a task still queued then is
+ * destroyed with the thread's GMainContext and its _free_op() drops the task's promise
+ * unanswered. When that is the last ref, gst_promise_free() warns "runtime check failed:
+ * (GST_PROMISE_RESULT (promise) != GST_PROMISE_RESULT_PENDING)", fatal under G_DEBUG=
+ * fatal-warnings. It happens when a participant leaves (or the room ends) while the relay is
+ * negotiating its connection. So the ctx keeps a ref on every promise it gives webrtcbin until
+ * the promise is answered, and pc_ctx_close() interrupts the ones left once the element is in
+ * NULL. */
+typedef struct PcCtx {
   gatomicrefcount ref;
   SfuRoom *room; /* (owned ref) */
   GMainContext *context;
@@ -257,6 +269,9 @@ typedef struct {
   SfuIngress *ingress;      /* pub only: (owned ref) */
   gint audio_red_pt;        /* atomic: RED's payload type in the last offer, -1 = none */
   SfuEgress *egress;        /* sub only: (owned ref) */
+  GMutex lock;
+  GPtrArray *promises; /* (owned refs) given to webrtcbin, not answered yet */
+  gboolean closed;     /* pc_ctx_close() ran: keep no more promises */
 } PcCtx;
 
 typedef enum { EV_OFFER, EV_CANDIDATE, EV_STATE, EV_STREAM } EventKind;
@@ -360,6 +375,9 @@ static void pc_ctx_unref(gpointer data)
     g_clear_object(&ctx->tee[m]);
   g_clear_pointer(&ctx->ingress, sfu_ingress_unref);
   g_clear_pointer(&ctx->egress, sfu_egress_unref);
+  /* Empty: every promise kept here carries a ref on the ctx. */
+  g_ptr_array_unref(ctx->promises);
+  g_mutex_clear(&ctx->lock);
   g_free(ctx);
 }
 
@@ -380,7 +398,54 @@ static PcCtx *pc_ctx_new(SfuRoom *room, const char *participant_id, const char *
   ctx->serial = serial;
   g_weak_ref_init(&ctx->webrtc, webrtc);
   ctx->audio_red_pt = -1;
+  g_mutex_init(&ctx->lock);
+  ctx->promises = g_ptr_array_new();
   return ctx;
+}
+
+/* Any thread. A promise to give webrtcbin, kept by the ctx until it is answered; the caller
+ * owns the returned ref. */
+static GstPromise *pc_ctx_promise_new(PcCtx *ctx, GstPromiseChangeFunc func, gpointer data,
+                                      GDestroyNotify notify)
+{
+  GstPromise *promise = gst_promise_new_with_change_func(func, data, notify);
+  g_mutex_lock(&ctx->lock);
+  /* A closed webrtcbin answers at once (an error) instead of queueing a task. */
+  if (!ctx->closed)
+    g_ptr_array_add(ctx->promises, gst_promise_ref(promise));
+  g_mutex_unlock(&ctx->lock);
+  return promise;
+}
+
+/* Any thread, first thing in a change func: the ctx lets go of the answered promise and hands
+ * its ref to the caller (NULL if it had none), to drop when the handler is done. */
+static GstPromise *pc_ctx_promise_settle(PcCtx *ctx, GstPromise *promise)
+{
+  g_mutex_lock(&ctx->lock);
+  gboolean held = g_ptr_array_remove_fast(ctx->promises, promise);
+  g_mutex_unlock(&ctx->lock);
+  return held ? promise : NULL;
+}
+
+/* Main thread, once the webrtcbin is in NULL: its thread is gone and nothing will answer the
+ * promises left (see PcCtx). Interrupting them runs their change funcs, which do nothing for an
+ * interrupted promise (promise_dropped()), and releases what they carry. */
+static void pc_ctx_close(PcCtx *ctx)
+{
+  g_mutex_lock(&ctx->lock);
+  ctx->closed = TRUE;
+  GPtrArray *left = ctx->promises;
+  ctx->promises = g_ptr_array_new();
+  g_mutex_unlock(&ctx->lock);
+  if (left->len)
+    GST_DEBUG("room %s %s/%s: %u promises left unanswered by webrtcbin", ctx->room->id,
+              ctx->participant_id, ctx->pc_id, left->len);
+  for (guint i = 0; i < left->len; i++) {
+    GstPromise *promise = g_ptr_array_index(left, i);
+    gst_promise_interrupt(promise); /* a no-op on an answered one */
+    gst_promise_unref(promise);
+  }
+  g_ptr_array_unref(left);
 }
 
 static void event_free(gpointer data)
@@ -578,6 +643,12 @@ static void offer_reply_free(gpointer data)
   g_free(r);
 }
 
+/* TRUE if pc_ctx_close() interrupted the promise: the peer connection is gone. */
+static gboolean promise_dropped(GstPromise *promise)
+{
+  return gst_promise_wait(promise) == GST_PROMISE_RESULT_INTERRUPTED;
+}
+
 /* TRUE if the promise was answered without an "error" field. */
 static gboolean promise_ok(GstPromise *promise, const char *what, PcCtx *ctx)
 {
@@ -603,6 +674,9 @@ static gboolean promise_ok(GstPromise *promise, const char *what, PcCtx *ctx)
 static void on_local_description_set(GstPromise *promise, gpointer data)
 {
   OfferReply *r = data;
+  g_autoptr(GstPromise) held = pc_ctx_promise_settle(r->ctx, promise);
+  if (promise_dropped(promise))
+    return;
   if (!promise_ok(promise, "set-local-description", r->ctx)) {
     post_state(r->ctx, SFU_PC_FAILED);
     return;
@@ -618,7 +692,10 @@ static void on_offer_created(GstPromise *promise, gpointer data)
   PcCtx *ctx = data;
   GstWebRTCSessionDescription *offer = NULL;
   GstElement *webrtc = NULL;
+  g_autoptr(GstPromise) held = pc_ctx_promise_settle(ctx, promise);
 
+  if (promise_dropped(promise))
+    return;
   if (!promise_ok(promise, "create-offer", ctx))
     goto fail;
   const GstStructure *reply = gst_promise_get_reply(promise);
@@ -639,8 +716,7 @@ static void on_offer_created(GstPromise *promise, gpointer data)
   r->sdp = sfu_sdp_audio_red(text, SFU_AUDIO_PT, ctx->ingress != NULL, &red_pt);
   g_free(text);
   g_atomic_int_set(&ctx->audio_red_pt, red_pt);
-  GstPromise *next =
-      gst_promise_new_with_change_func(on_local_description_set, r, offer_reply_free);
+  GstPromise *next = pc_ctx_promise_new(ctx, on_local_description_set, r, offer_reply_free);
   g_signal_emit_by_name(webrtc, "set-local-description", offer, next);
   gst_promise_unref(next);
   goto out;
@@ -656,8 +732,7 @@ static void on_negotiation_needed(GstElement *webrtc, gpointer data)
 {
   PcCtx *ctx = data;
   GST_DEBUG("room %s %s/%s: negotiation needed", ctx->room->id, ctx->participant_id, ctx->pc_id);
-  GstPromise *promise =
-      gst_promise_new_with_change_func(on_offer_created, pc_ctx_ref(ctx), pc_ctx_unref);
+  GstPromise *promise = pc_ctx_promise_new(ctx, on_offer_created, pc_ctx_ref(ctx), pc_ctx_unref);
   g_signal_emit_by_name(webrtc, "create-offer", NULL, promise);
   gst_promise_unref(promise);
 }
@@ -882,9 +957,9 @@ static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, SfuEgress *e
                         pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
   g_signal_connect_data(webrtc, "pad-added", G_CALLBACK(on_pad_added), pc_ctx_ref(ctx),
                         pc_ctx_closure_unref, 0);
-  pc_ctx_unref(ctx);
 
   Pc *pc = g_new0(Pc, 1);
+  pc->ctx = ctx;
   pc->pc_id = g_strdup(pc_id);
   pc->serial = serial;
   pc->webrtc = webrtc;
@@ -971,6 +1046,8 @@ static void pc_free(SfuRoom *room, Pc *pc)
   for (guint i = 0; i < pc->branches->len; i++)
     branch_detach(g_ptr_array_index(pc->branches, i));
   gst_element_set_state(pc->webrtc, GST_STATE_NULL);
+  pc_ctx_close(pc->ctx);
+  g_clear_pointer(&pc->ctx, pc_ctx_unref);
   for (guint i = 0; i < pc->branches->len; i++)
     branch_free(g_ptr_array_index(pc->branches, i), bin);
   g_ptr_array_free(pc->branches, TRUE);
@@ -2089,6 +2166,9 @@ void sfu_room_remove_participant(SfuRoom *room, const char *participant_id)
 static void on_remote_description_set(GstPromise *promise, gpointer data)
 {
   PcCtx *ctx = data;
+  g_autoptr(GstPromise) held = pc_ctx_promise_settle(ctx, promise);
+  if (promise_dropped(promise))
+    return;
   if (!promise_ok(promise, "set-remote-description", ctx))
     post_state(ctx, SFU_PC_FAILED);
 }
@@ -2124,9 +2204,8 @@ gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const ch
 
   GstWebRTCSessionDescription *answer =
       gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, msg);
-  PcCtx *ctx = pc_ctx_new(room, participant_id, pc_id, pc->serial, pc->webrtc);
   GstPromise *promise =
-      gst_promise_new_with_change_func(on_remote_description_set, ctx, pc_ctx_unref);
+      pc_ctx_promise_new(pc->ctx, on_remote_description_set, pc_ctx_ref(pc->ctx), pc_ctx_unref);
   g_signal_emit_by_name(pc->webrtc, "set-remote-description", answer, promise);
   gst_promise_unref(promise);
   gst_webrtc_session_description_free(answer);

@@ -734,11 +734,48 @@ static void test_errors(void)
   sfu_relay_free(h.relay);
 }
 
+/* A participant who leaves while the relay is still negotiating. webrtcbin runs the relay's
+ * create-offer and set-local-description as tasks on its own thread; going to NULL stops that
+ * thread, and a task still queued is dropped without answering its promise. The waits sweep
+ * the removal across the first milliseconds of the negotiation, where that happens.
+ *
+ * Only with -m thorough: this many removals mid-negotiation also hit a second webrtcbin race,
+ * not fixed yet. About one full run in 20, one webrtcbin's transport receive bin (nicesrc and
+ * queue) is left streaming after the webrtcbin reached NULL, and gst_deinit() then waits for
+ * its threads forever. */
+static void test_join_leave(void)
+{
+  if (!g_test_thorough()) {
+    g_test_skip("a stress test; run with -m thorough");
+    return;
+  }
+  Harness h = {0};
+  h.relay = relay_new();
+  h.clients = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, client_free);
+  g_autoptr(GError) error = NULL;
+  h.room = sfu_room_new(h.relay, "join-leave", &callbacks, &h, &error);
+  g_assert_no_error(error);
+  for (guint i = 0; i < 80; i++) {
+    g_assert_true(sfu_room_add_participant(h.room, "p", &error));
+    g_usleep((i % 40) * 100);
+    sfu_room_remove_participant(h.room, "p");
+  }
+  h.want_pcs = 0;
+  g_assert_true(run_until(&h, pcs_reached, 5));
+  g_test_message("%u offers reached the callbacks", h.offers);
+  sfu_room_free(g_steal_pointer(&h.room));
+  run_until(&h, NULL, 1);
+  g_assert_true(stats_zero(h.relay));
+  g_hash_table_unref(h.clients);
+  sfu_relay_free(h.relay);
+}
+
 int main(int argc, char **argv)
 {
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/sfu/errors", test_errors);
+  g_test_add_func("/sfu/join-leave", test_join_leave);
   g_test_add_func("/sfu/call", test_call);
   g_test_add_func("/sfu/ice-tcp", test_ice_tcp);
   int ret = g_test_run();
