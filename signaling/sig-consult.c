@@ -87,6 +87,31 @@ static SigConsult *consult_get(SigServer *s, gint64 appointment_id, gint64 docto
   return c;
 }
 
+/* Whether the record says the call was running: started, not ended. In memory a running call
+ * stays (consult_release_if_idle keeps it while ACTIVE), so a running record without one here
+ * means the daemon stopped during the call (a crash, SIGKILL, a restart). */
+static gboolean consult_was_running(SigServer *s, gint64 appointment_id)
+{
+  g_autoptr(SchedConsultation) rec = sched_consultation_get(s->store, appointment_id, NULL);
+  return rec && rec->started_at > 0 && rec->ended_at == 0;
+}
+
+/* The consultation in memory, or a new one; a new one whose record says the call was running
+ * resumes ACTIVE (empty), so that whoever comes back after a restart is put straight into the
+ * call and the doctor's admit rejoins it, as if everyone had dropped. */
+static SigConsult *consult_get_or_resume(SigServer *s, gint64 appointment_id, gint64 doctor_id)
+{
+  SigConsult *c = consult_find(s, appointment_id);
+  if (c)
+    return c;
+  c = consult_get(s, appointment_id, doctor_id);
+  if (consult_was_running(s, appointment_id) && sig_call_resume(c->call))
+    g_message("appointment %" G_GINT64_FORMAT ": call resumed (it was running when the server "
+              "stopped)",
+              appointment_id);
+  return c;
+}
+
 /* Drops a consultation nobody is part of, unless its call is running (people may return). */
 static void consult_release_if_idle(SigConsult *c)
 {
@@ -673,7 +698,7 @@ static void hello_token(SigConn *conn, const char *token)
     sig_conn_send_json(conn, json_pack("{s:s, s:s}", "type", "call_ended", "reason", "ended"));
     return;
   }
-  SigConsult *c = consult_get(s, a->id, a->doctor_id);
+  SigConsult *c = consult_get_or_resume(s, a->id, a->doctor_id);
   switch (sig_call_arrive(c->call, conn->participant_id, conn->role, sig_now())) {
   case SIG_PLACE_WAITING:
     conn->consult = c;
@@ -729,6 +754,12 @@ static void admit(SigConn *conn, gint64 appointment_id)
   if (!is_doctor(conn))
     return send_error(conn, "not_allowed", "only the doctor admits");
   SigConsult *c = consult_find(s, appointment_id);
+  if (!c && consult_was_running(s, appointment_id)) {
+    /* The doctor comes back first after a restart (the console rejoins by itself). */
+    g_autoptr(SchedAppointment) a = sched_appointment_get(s->store, appointment_id, NULL);
+    if (a && a->doctor_id == conn->staff_id)
+      c = consult_get_or_resume(s, appointment_id, a->doctor_id);
+  }
   if (!c || sig_call_doctor_id(c->call) != conn->staff_id)
     return send_error(conn, "not_allowed", "nobody is waiting for this consultation");
   if (conn->consult && conn->consult != c)

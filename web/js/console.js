@@ -15,6 +15,7 @@ let call = null;
 let localStream = null;
 let me = null;
 let current = null;          // appointment id of the running call
+let rejoining = null;        // appointment id we sent admit for after a reconnect
 let waiting = [];            // the last waiting_room list
 const people = new Map();    // participant id → {role, name}
 let tickTimer = null;
@@ -165,8 +166,18 @@ function connect() {
     mw.participantId = me;
     if (m.reconnected) {
       call.closeAll();
+      people.clear();
       $('#remote-videos').replaceChildren();
       setNotice('');
+      // We were in a call when the connection (or the server) went: rejoin it at once. The
+      // server keeps a running call across our drop and across its own restart (its record
+      // says the call was running), so admit rejoins it; if it ended meanwhile, admit is
+      // refused and we go back to the day view.
+      if (mw.state === 'call' && current != null) {
+        rejoining = current;
+        mw.autoRejoins = (mw.autoRejoins || 0) + 1;
+        signaling.send({ type: 'admit', appointment_id: current });
+      }
     }
   });
   signaling.on('waiting_room', (m) => {
@@ -175,6 +186,7 @@ function connect() {
     renderWaiting();
   });
   signaling.on('call_started', (m) => {
+    rejoining = null;
     current = m.appointment_id;
     mw.appointmentId = current;
     for (const p of m.participants || []) addPerson(p);
@@ -228,6 +240,12 @@ function connect() {
   });
   signaling.on('error', (m) => {
     if (m.fatal) return;
+    if (rejoining != null && m.code === 'not_allowed') {
+      rejoining = null;
+      leaveCallView('The consultation could not be rejoined: it has ended.');
+      loadDay();
+      return;
+    }
     console.warn('server said:', m.code, m.message);
     setNotice(m.message || m.code, 'warn');
   });
