@@ -59,6 +59,7 @@ static SigConsult *consult_find(SigServer *s, gint64 appointment_id)
 
 static void quality_stop(SigConsult *c);
 static void liveness_stop(SigConsult *c);
+static void conn_release(SigConn *conn);
 
 static void consult_destroy(SigConsult *c)
 {
@@ -411,6 +412,14 @@ static gboolean liveness_check(gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Whether the connection's participant is in a call and "away" (its media stopped). */
+static gboolean member_away(SigConn *conn)
+{
+  SigConsult *c = conn->consult;
+  MediaSeen *ms = c && c->media_seen ? g_hash_table_lookup(c->media_seen, conn->participant_id) : NULL;
+  return ms && ms->away;
+}
+
 static void liveness_start(SigConsult *c)
 {
   if (c->liveness_timer)
@@ -663,9 +672,18 @@ static void hello_token(SigConn *conn, const char *token)
   case SCHED_TOKEN_VALID:
     break;
   }
-  if (g_hash_table_contains(s->tokens_in_use, token))
+  SigConn *holder = g_hash_table_lookup(s->tokens_in_use, token);
+  if (holder && !member_away(holder))
     return refuse(conn, "token_in_use", "this link is already open in another page", 4409,
                   "token already in use by another open page");
+  if (holder) {
+    /* Its media stopped ("away") and its link comes back on a new connection: the same person
+     * whose browser gave up its peer connections during a network cut (Chrome does ~15 s in)
+     * and whose old connection's close is still held up by TCP. The new one takes over now. */
+    g_message("participant %s: replaced by a new connection with its link", holder->participant_id);
+    sig_conn_close(holder, 4002, "replaced by a new connection");
+    conn_release(holder);
+  }
   g_autoptr(SchedAppointment) a = sched_appointment_get(s->store, info->appointment_id, NULL);
   if (!a)
     return refuse(conn, "unknown_token", "this link is not known", 4404, "unknown token");
@@ -939,9 +957,20 @@ static void dispatch(SigConn *conn, SigMsg *msg)
 
 void sig_consult_on_closed(SigConn *conn)
 {
-  SigServer *s = conn->server;
   if (conn->phase == SIG_CONN_NEW || !conn->participant_id)
     return;
+  conn_release(conn);
+}
+
+/* Lets the connection's participant go: out of its call or waiting room ("dropped"), its id
+ * and token free. Once per connection: at its close, or sooner when a new connection with its
+ * link replaces it (hello_token). */
+static void conn_release(SigConn *conn)
+{
+  SigServer *s = conn->server;
+  if (conn->released)
+    return;
+  conn->released = TRUE;
   conn->phase = SIG_CONN_CLOSING; /* no longer counts as online, takes no more messages */
   if (conn->consult)
     sig_audit_ws_dropped(conn, sig_call_appointment_id(conn->consult->call));

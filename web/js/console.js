@@ -16,6 +16,7 @@ let localStream = null;
 let me = null;
 let current = null;          // appointment id of the running call
 let rejoining = null;        // appointment id we sent admit for after a reconnect
+let rejoinedSinceWelcome = false; // reconnected once for failed media on this connection
 let waiting = [];            // the last waiting_room list
 const people = new Map();    // participant id → {role, name}
 let tickTimer = null;
@@ -151,6 +152,13 @@ function connect() {
     getLocalStream: () => localStream,
     onRemoteTrack: (pid, track, stream) => showRemoteTrack(call, people, pid, track, stream),
     onPcState: (pcId, state) => {
+      // A peer connection that had connected and then failed (a network cut of 15-20 s or more)
+      // does not come back by itself: reconnect once; the welcome's rejoin (admit) follows.
+      if (state === 'failed' && mw.state === 'call' && !rejoinedSinceWelcome && call.connectedAt.has(pcId)) {
+        rejoinedSinceWelcome = true;
+        mw.mediaRejoins = (mw.mediaRejoins || 0) + 1;
+        signaling.reconnectNow('media failed');
+      }
       if (pcId === 'pub' && state === 'failed') setNotice('Your media connection failed.', 'warn');
       if (pcId === 'pub' && state === 'disconnected') setNotice('Your connection is interrupted. Waiting for it to come back…', 'warn');
       if (pcId === 'pub' && state === 'connected') setNotice('');
@@ -164,6 +172,7 @@ function connect() {
   signaling.on('welcome', (m) => {
     me = String(m.participant_id);
     mw.participantId = me;
+    rejoinedSinceWelcome = false;
     if (m.reconnected) {
       call.closeAll();
       people.clear();
