@@ -416,7 +416,8 @@ static gboolean liveness_check(gpointer data)
 static gboolean member_away(SigConn *conn)
 {
   SigConsult *c = conn->consult;
-  MediaSeen *ms = c && c->media_seen ? g_hash_table_lookup(c->media_seen, conn->participant_id) : NULL;
+  MediaSeen *ms =
+      c && c->media_seen ? g_hash_table_lookup(c->media_seen, conn->participant_id) : NULL;
   return ms && ms->away;
 }
 
