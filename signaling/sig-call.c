@@ -177,6 +177,15 @@ gboolean sig_call_admit(SigCall *call, const char *doctor_participant_id, gint64
   return TRUE;
 }
 
+gboolean sig_call_resume(SigCall *call)
+{
+  g_return_val_if_fail(call, FALSE);
+  if (call->state != SIG_CALL_WAITING || call->members->len > 0)
+    return FALSE;
+  call->state = SIG_CALL_ACTIVE;
+  return TRUE;
+}
+
 gboolean sig_call_depart(SigCall *call, const char *participant_id)
 {
   g_return_val_if_fail(call && participant_id, FALSE);

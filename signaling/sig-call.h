@@ -3,7 +3,11 @@
  * allowed; the server carries the decisions out (messages, relay rooms, the record).
  *
  *   WAITING --admit--> ACTIVE --end--> ENDED
- *      \______________________end______/^
+ *      \--resume-----^               ^
+ *       \_____________end_____________/
+ *
+ * resume: a call that was running when the daemon stopped (its record says so) comes back
+ * ACTIVE and empty on the first arrival after the restart.
  *
  * WAITING: the consultation exists (someone holding its token arrived) but the doctor has
  * not admitted. ACTIVE: the call runs; people may leave and come back (a patient or guest who
@@ -53,6 +57,11 @@ SigPlacement sig_call_arrive(SigCall *call, const char *participant_id, const ch
  * plain-words reason in `*why` (static string) when not allowed. */
 gboolean sig_call_admit(SigCall *call, const char *doctor_participant_id, gint64 now,
                         const char **why);
+
+/* The call was running before the daemon restarted (the consultation's record says started,
+ * not ended): WAITING with nobody present becomes ACTIVE with nobody in it, as if everyone had
+ * dropped. Whoever arrives joins it directly; the doctor's admit rejoins it. FALSE otherwise. */
+gboolean sig_call_resume(SigCall *call);
 
 /* Someone leaves (the call or the waiting room). Returns FALSE if they were not present. */
 gboolean sig_call_depart(SigCall *call, const char *participant_id);

@@ -59,6 +59,7 @@ static SigConsult *consult_find(SigServer *s, gint64 appointment_id)
 
 static void quality_stop(SigConsult *c);
 static void liveness_stop(SigConsult *c);
+static void conn_release(SigConn *conn);
 
 static void consult_destroy(SigConsult *c)
 {
@@ -84,6 +85,31 @@ static SigConsult *consult_get(SigServer *s, gint64 appointment_id, gint64 docto
   gint64 *key = g_new(gint64, 1);
   *key = appointment_id;
   g_hash_table_insert(s->consults, key, c);
+  return c;
+}
+
+/* Whether the record says the call was running: started, not ended. In memory a running call
+ * stays (consult_release_if_idle keeps it while ACTIVE), so a running record without one here
+ * means the daemon stopped during the call (a crash, SIGKILL, a restart). */
+static gboolean consult_was_running(SigServer *s, gint64 appointment_id)
+{
+  g_autoptr(SchedConsultation) rec = sched_consultation_get(s->store, appointment_id, NULL);
+  return rec && rec->started_at > 0 && rec->ended_at == 0;
+}
+
+/* The consultation in memory, or a new one; a new one whose record says the call was running
+ * resumes ACTIVE (empty), so that whoever comes back after a restart is put straight into the
+ * call and the doctor's admit rejoins it, as if everyone had dropped. */
+static SigConsult *consult_get_or_resume(SigServer *s, gint64 appointment_id, gint64 doctor_id)
+{
+  SigConsult *c = consult_find(s, appointment_id);
+  if (c)
+    return c;
+  c = consult_get(s, appointment_id, doctor_id);
+  if (consult_was_running(s, appointment_id) && sig_call_resume(c->call))
+    g_message("appointment %" G_GINT64_FORMAT ": call resumed (it was running when the server "
+              "stopped)",
+              appointment_id);
   return c;
 }
 
@@ -386,6 +412,15 @@ static gboolean liveness_check(gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Whether the connection's participant is in a call and "away" (its media stopped). */
+static gboolean member_away(SigConn *conn)
+{
+  SigConsult *c = conn->consult;
+  MediaSeen *ms =
+      c && c->media_seen ? g_hash_table_lookup(c->media_seen, conn->participant_id) : NULL;
+  return ms && ms->away;
+}
+
 static void liveness_start(SigConsult *c)
 {
   if (c->liveness_timer)
@@ -638,9 +673,18 @@ static void hello_token(SigConn *conn, const char *token)
   case SCHED_TOKEN_VALID:
     break;
   }
-  if (g_hash_table_contains(s->tokens_in_use, token))
+  SigConn *holder = g_hash_table_lookup(s->tokens_in_use, token);
+  if (holder && !member_away(holder))
     return refuse(conn, "token_in_use", "this link is already open in another page", 4409,
                   "token already in use by another open page");
+  if (holder) {
+    /* Its media stopped ("away") and its link comes back on a new connection: the same person
+     * whose browser gave up its peer connections during a network cut (Chrome does ~15 s in)
+     * and whose old connection's close is still held up by TCP. The new one takes over now. */
+    g_message("participant %s: replaced by a new connection with its link", holder->participant_id);
+    sig_conn_close(holder, 4002, "replaced by a new connection");
+    conn_release(holder);
+  }
   g_autoptr(SchedAppointment) a = sched_appointment_get(s->store, info->appointment_id, NULL);
   if (!a)
     return refuse(conn, "unknown_token", "this link is not known", 4404, "unknown token");
@@ -673,7 +717,7 @@ static void hello_token(SigConn *conn, const char *token)
     sig_conn_send_json(conn, json_pack("{s:s, s:s}", "type", "call_ended", "reason", "ended"));
     return;
   }
-  SigConsult *c = consult_get(s, a->id, a->doctor_id);
+  SigConsult *c = consult_get_or_resume(s, a->id, a->doctor_id);
   switch (sig_call_arrive(c->call, conn->participant_id, conn->role, sig_now())) {
   case SIG_PLACE_WAITING:
     conn->consult = c;
@@ -729,6 +773,12 @@ static void admit(SigConn *conn, gint64 appointment_id)
   if (!is_doctor(conn))
     return send_error(conn, "not_allowed", "only the doctor admits");
   SigConsult *c = consult_find(s, appointment_id);
+  if (!c && consult_was_running(s, appointment_id)) {
+    /* The doctor comes back first after a restart (the console rejoins by itself). */
+    g_autoptr(SchedAppointment) a = sched_appointment_get(s->store, appointment_id, NULL);
+    if (a && a->doctor_id == conn->staff_id)
+      c = consult_get_or_resume(s, appointment_id, a->doctor_id);
+  }
   if (!c || sig_call_doctor_id(c->call) != conn->staff_id)
     return send_error(conn, "not_allowed", "nobody is waiting for this consultation");
   if (conn->consult && conn->consult != c)
@@ -908,9 +958,20 @@ static void dispatch(SigConn *conn, SigMsg *msg)
 
 void sig_consult_on_closed(SigConn *conn)
 {
-  SigServer *s = conn->server;
   if (conn->phase == SIG_CONN_NEW || !conn->participant_id)
     return;
+  conn_release(conn);
+}
+
+/* Lets the connection's participant go: out of its call or waiting room ("dropped"), its id
+ * and token free. Once per connection: at its close, or sooner when a new connection with its
+ * link replaces it (hello_token). */
+static void conn_release(SigConn *conn)
+{
+  SigServer *s = conn->server;
+  if (conn->released)
+    return;
+  conn->released = TRUE;
   conn->phase = SIG_CONN_CLOSING; /* no longer counts as online, takes no more messages */
   if (conn->consult)
     sig_audit_ws_dropped(conn, sig_call_appointment_id(conn->consult->call));

@@ -70,6 +70,7 @@ struct SigConn {
   SigConsult *consult; /* the consultation it waits for or takes part in (patients, guests,
                           and a doctor while in a call) */
   guint refusals;      /* error messages sent to it so far (sig-audit.c tells refusals apart) */
+  gboolean released;   /* its participant was let go (departed, token freed) before its close */
 };
 
 struct SigConsult {

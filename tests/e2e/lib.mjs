@@ -71,13 +71,14 @@ function canConnect(host, port) {
 /**
  * Starts the daemon on a fresh temp dir. Resolves once it logs "listening on https://" (or the
  * port accepts connections). The returned object's stop() sends SIGTERM and resolves with the
- * exit {code, signal}.
+ * exit {code, signal}. `dir` and `port`: a restart of an earlier daemon (its folder, so the same
+ * database and certificate, and its port); cleanup() removes the folder either way.
  */
-export async function startDaemon({ extraArgs = [], readyTimeout = 20000 } = {}) {
+export async function startDaemon({ extraArgs = [], readyTimeout = 20000, dir = null, port = null } = {}) {
   if (!existsSync(BIN)) throw new Error(`daemon binary not found at ${BIN} (set MASHWARA_BIN)`);
-  const dir = await mkdtemp(path.join(tmpdir(), 'mw-e2e-'));
+  dir = dir || (await mkdtemp(path.join(tmpdir(), 'mw-e2e-')));
   const db = path.join(dir, 'm.db');
-  const port = await freePort(HOST);
+  port = port || (await freePort(HOST));
   const base = `https://${HOST}:${port}`;
   const args = ['--db', db, '--data-dir', dir, '--listen', HOST, '--port', String(port),
     '--ice-address', HOST, '--public-url', base, '--web-root', path.join(REPO, 'web'), ...extraArgs,

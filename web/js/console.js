@@ -15,6 +15,8 @@ let call = null;
 let localStream = null;
 let me = null;
 let current = null;          // appointment id of the running call
+let rejoining = null;        // appointment id we sent admit for after a reconnect
+let rejoinedSinceWelcome = false; // reconnected once for failed media on this connection
 let waiting = [];            // the last waiting_room list
 const people = new Map();    // participant id → {role, name}
 let tickTimer = null;
@@ -150,6 +152,13 @@ function connect() {
     getLocalStream: () => localStream,
     onRemoteTrack: (pid, track, stream) => showRemoteTrack(call, people, pid, track, stream),
     onPcState: (pcId, state) => {
+      // A peer connection that had connected and then failed (a network cut of 15-20 s or more)
+      // does not come back by itself: reconnect once; the welcome's rejoin (admit) follows.
+      if (state === 'failed' && mw.state === 'call' && !rejoinedSinceWelcome && call.connectedAt.has(pcId)) {
+        rejoinedSinceWelcome = true;
+        mw.mediaRejoins = (mw.mediaRejoins || 0) + 1;
+        signaling.reconnectNow('media failed');
+      }
       if (pcId === 'pub' && state === 'failed') setNotice('Your media connection failed.', 'warn');
       if (pcId === 'pub' && state === 'disconnected') setNotice('Your connection is interrupted. Waiting for it to come back…', 'warn');
       if (pcId === 'pub' && state === 'connected') setNotice('');
@@ -163,10 +172,21 @@ function connect() {
   signaling.on('welcome', (m) => {
     me = String(m.participant_id);
     mw.participantId = me;
+    rejoinedSinceWelcome = false;
     if (m.reconnected) {
       call.closeAll();
+      people.clear();
       $('#remote-videos').replaceChildren();
       setNotice('');
+      // We were in a call when the connection (or the server) went: rejoin it at once. The
+      // server keeps a running call across our drop and across its own restart (its record
+      // says the call was running), so admit rejoins it; if it ended meanwhile, admit is
+      // refused and we go back to the day view.
+      if (mw.state === 'call' && current != null) {
+        rejoining = current;
+        mw.autoRejoins = (mw.autoRejoins || 0) + 1;
+        signaling.send({ type: 'admit', appointment_id: current });
+      }
     }
   });
   signaling.on('waiting_room', (m) => {
@@ -175,6 +195,7 @@ function connect() {
     renderWaiting();
   });
   signaling.on('call_started', (m) => {
+    rejoining = null;
     current = m.appointment_id;
     mw.appointmentId = current;
     for (const p of m.participants || []) addPerson(p);
@@ -228,6 +249,12 @@ function connect() {
   });
   signaling.on('error', (m) => {
     if (m.fatal) return;
+    if (rejoining != null && m.code === 'not_allowed') {
+      rejoining = null;
+      leaveCallView('The consultation could not be rejoined: it has ended.');
+      loadDay();
+      return;
+    }
     console.warn('server said:', m.code, m.message);
     setNotice(m.message || m.code, 'warn');
   });

@@ -112,6 +112,17 @@ function meterMic(stream) {
   tick();
 }
 
+// A peer connection that had connected and then failed (Chrome gives up on its ICE pairs about
+// 15-20 s into a network cut) does not come back by itself: the page joins again on a new
+// connection, once per connection, and the server starts its media afresh.
+let rejoinedSinceWelcome = false;
+function rejoinIfFailed(pcId) {
+  if (mw.state !== 'call' || rejoinedSinceWelcome || !call.connectedAt.has(pcId)) return;
+  rejoinedSinceWelcome = true;
+  mw.mediaRejoins = (mw.mediaRejoins || 0) + 1;
+  signaling.reconnectNow('media failed');
+}
+
 function join() {
   $('#btn-join').disabled = true;
   setState('connecting', 'Connecting…');
@@ -121,6 +132,7 @@ function join() {
     getLocalStream: () => localStream,
     onRemoteTrack: (pid, track, stream) => showRemoteTrack(call, people, pid, track, stream),
     onPcState: (pcId, state) => {
+      if (state === 'failed' && !finished) rejoinIfFailed(pcId);
       if (pcId === 'pub' && state === 'failed' && !finished) setNotice('Your connection to the clinic failed. Trying again…', 'warn');
       if (pcId === 'pub' && state === 'disconnected' && !finished) setNotice('Your connection is interrupted. Waiting for it to come back…', 'warn');
       if (pcId === 'pub' && state === 'connected') setNotice('');
@@ -136,6 +148,7 @@ function join() {
     mw.participantId = me;
     // The remembered choice: the server applies it in the relay; we stop our own camera too.
     setAudioOnly(m.audio_only === true, false);
+    rejoinedSinceWelcome = false;
     if (m.reconnected) {
       // The server starts our media afresh on a new connection.
       call.closeAll();

@@ -114,6 +114,23 @@ export class Signaling extends EventTarget {
     };
   }
 
+  /**
+   * Drops the current connection (close code 4000) and connects again at once, e.g. when the
+   * page's peer connections failed: the server frees the old participant when the close
+   * reaches it, and the new welcome starts the call's media afresh.
+   */
+  reconnectNow(reason = 'media failed') {
+    const ws = this.ws;
+    this.ws = null;  // its close event is ignored (not ours any more)
+    if (ws) {
+      try { ws.close(4000, reason); } catch { /* already closing */ }
+    }
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.#emit('reconnecting', { code: 4000, reason, delay: 0, attempt: this.attempt });
+    this.connect();
+  }
+
   #scheduleReconnect(code, reason) {
     const delay = Math.min(BACKOFF_MS[this.attempt] ?? BACKOFF_MAX_MS, BACKOFF_MAX_MS);
     this.attempt++;

@@ -305,6 +305,27 @@ static void test_call_leave_rejoin_end(void)
   g_assert_cmpstr(why, ==, "this consultation has ended");
 }
 
+static void test_call_resume(void)
+{
+  /* After a restart: the empty consultation resumes ACTIVE; the doctor rejoins with nobody
+   * there, the patient arrives straight into the call. */
+  g_autoptr(SigCall) c = sig_call_new(1, 1);
+  g_assert_true(sig_call_resume(c));
+  g_assert_cmpint(sig_call_state(c), ==, SIG_CALL_ACTIVE);
+  g_assert_false(sig_call_resume(c));
+  g_assert_true(sig_call_admit(c, "doc", 10, NULL));
+  g_assert_cmpint(sig_call_arrive(c, "pat", "patient", 11), ==, SIG_PLACE_CALL);
+  g_assert_cmpuint(sig_call_in_call_count(c), ==, 2);
+  /* Only an empty waiting consultation resumes. */
+  g_autoptr(SigCall) w = sig_call_new(2, 1);
+  sig_call_arrive(w, "pat", "patient", 10);
+  g_assert_false(sig_call_resume(w));
+  g_assert_cmpint(sig_call_state(w), ==, SIG_CALL_WAITING);
+  g_autoptr(SigCall) e = sig_call_new(3, 1);
+  sig_call_end(e);
+  g_assert_false(sig_call_resume(e));
+}
+
 static void test_call_end_while_waiting(void)
 {
   g_autoptr(SigCall) c = sig_call_new(1, 1);
@@ -424,5 +445,6 @@ int main(int argc, char **argv)
   g_test_add_func("/sig/call/end-while-waiting", test_call_end_while_waiting);
   g_test_add_func("/sig/api-check/body", test_api_check_body);
   g_test_add_func("/sig/api-check/query-path", test_api_check_query_path);
+  g_test_add_func("/sig/call/resume", test_call_resume);
   return g_test_run();
 }
