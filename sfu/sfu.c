@@ -674,7 +674,7 @@ static gboolean promise_ok(GstPromise *promise, const char *what, PcCtx *ctx)
 static void on_local_description_set(GstPromise *promise, gpointer data)
 {
   OfferReply *r = data;
-  g_autoptr(GstPromise) held = pc_ctx_promise_settle(r->ctx, promise);
+  g_autoptr(GstPromise) held G_GNUC_UNUSED = pc_ctx_promise_settle(r->ctx, promise);
   if (promise_dropped(promise))
     return;
   if (!promise_ok(promise, "set-local-description", r->ctx)) {
@@ -692,7 +692,7 @@ static void on_offer_created(GstPromise *promise, gpointer data)
   PcCtx *ctx = data;
   GstWebRTCSessionDescription *offer = NULL;
   GstElement *webrtc = NULL;
-  g_autoptr(GstPromise) held = pc_ctx_promise_settle(ctx, promise);
+  g_autoptr(GstPromise) held G_GNUC_UNUSED = pc_ctx_promise_settle(ctx, promise);
 
   if (promise_dropped(promise))
     return;
@@ -2166,7 +2166,7 @@ void sfu_room_remove_participant(SfuRoom *room, const char *participant_id)
 static void on_remote_description_set(GstPromise *promise, gpointer data)
 {
   PcCtx *ctx = data;
-  g_autoptr(GstPromise) held = pc_ctx_promise_settle(ctx, promise);
+  g_autoptr(GstPromise) held G_GNUC_UNUSED = pc_ctx_promise_settle(ctx, promise);
   if (promise_dropped(promise))
     return;
   if (!promise_ok(promise, "set-remote-description", ctx))
