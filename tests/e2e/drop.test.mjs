@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import {
   consoleLogin, startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
   stats, inbound, loginCookie, request, cleanupAll, sleep, tapWebSockets, wireLog, waitMessage,
+  mediaBothWays, stillFlowing,
   browserPids, signalPids,
 } from './lib.mjs';
 
@@ -77,39 +78,6 @@ describe('drops and comebacks', () => {
     const p = await launchPerson(name);
     await tapWebSockets(p.ctx);
     return p;
-  }
-
-  // Waits until each page decodes ≥ minFrames from the other and audio arrives; returns the
-  // ms (from t0) of each side's first decoded frame and the final counts.
-  async function mediaBothWays(a, aFrom, b, bFrom, { t0 = Date.now(), minFrames = 30, timeout = 30000 } = {}) {
-    const first = {};
-    let last;
-    await waitFor(async () => {
-      const [sa, sb] = await Promise.all([stats(a.page), stats(b.page)]);
-      const ia = inbound(sa, aFrom);
-      const ib = inbound(sb, bFrom);
-      if (!first[a.name] && ia.frames > 0) first[a.name] = Date.now() - t0;
-      if (!first[b.name] && ib.frames > 0) first[b.name] = Date.now() - t0;
-      last = { [a.name]: ia, [b.name]: ib };
-      return ia.frames >= minFrames && ib.frames >= minFrames &&
-        (ia.samples > 0 || ia.audioPackets > 0) && (ib.samples > 0 || ib.audioPackets > 0);
-    }, { timeout, interval: 50, what: `≥ ${minFrames} frames and audio each way (${a.name} ↔ ${b.name})` })
-      .catch((e) => { throw new Error(`${e.message}; last ${JSON.stringify(last)}`); });
-    return { first, last };
-  }
-
-  // Two samples 2 s apart: frames decoded and audio received grow on both pages.
-  async function stillFlowing(a, aFrom, b, bFrom) {
-    const s0 = await Promise.all([stats(a.page), stats(b.page)]);
-    await sleep(2000);
-    const s1 = await Promise.all([stats(a.page), stats(b.page)]);
-    for (const [i, who, from] of [[0, a.name, aFrom], [1, b.name, bFrom]]) {
-      const x = inbound(s0[i], from);
-      const y = inbound(s1[i], from);
-      assert.ok(y.frames > x.frames, `${who}: frames decoded should grow (${x.frames} → ${y.frames})`);
-      assert.ok(y.samples > x.samples || y.audioPackets > x.audioPackets,
-        `${who}: audio received should grow (${JSON.stringify(x)} → ${JSON.stringify(y)})`);
-    }
   }
 
   async function doctorSignsIn(name) {

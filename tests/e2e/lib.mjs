@@ -8,6 +8,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -412,4 +413,37 @@ export async function consoleLogin(page, base, username, password) {
   await page.fill('#password', password);
   await page.click('#btn-login');
   await waitState(page, 'day');
+}
+
+// Waits until each page decodes ≥ minFrames from the other and audio arrives; returns the ms
+// (from t0) of each side's first decoded frame and the last counts.
+export async function mediaBothWays(a, aFrom, b, bFrom, { t0 = Date.now(), minFrames = 30, timeout = 30000 } = {}) {
+  const first = {};
+  let last;
+  await waitFor(async () => {
+    const [sa, sb] = await Promise.all([stats(a.page), stats(b.page)]);
+    const ia = inbound(sa, aFrom);
+    const ib = inbound(sb, bFrom);
+    if (!first[a.name] && ia.frames > 0) first[a.name] = Date.now() - t0;
+    if (!first[b.name] && ib.frames > 0) first[b.name] = Date.now() - t0;
+    last = { [a.name]: ia, [b.name]: ib };
+    return ia.frames >= minFrames && ib.frames >= minFrames &&
+      (ia.samples > 0 || ia.audioPackets > 0) && (ib.samples > 0 || ib.audioPackets > 0);
+  }, { timeout, interval: 50, what: `≥ ${minFrames} frames and audio each way (${a.name} ↔ ${b.name})` })
+    .catch((e) => { throw new Error(`${e.message}; last ${JSON.stringify(last)}`); });
+  return { first, last };
+}
+
+// Two samples 2 s apart: frames decoded and audio received grow on both pages.
+export async function stillFlowing(a, aFrom, b, bFrom) {
+  const s0 = await Promise.all([stats(a.page), stats(b.page)]);
+  await sleep(2000);
+  const s1 = await Promise.all([stats(a.page), stats(b.page)]);
+  for (const [i, who, from] of [[0, a.name, aFrom], [1, b.name, bFrom]]) {
+    const x = inbound(s0[i], from);
+    const y = inbound(s1[i], from);
+    assert.ok(y.frames > x.frames, `${who}: frames decoded should grow (${x.frames} → ${y.frames})`);
+    assert.ok(y.samples > x.samples || y.audioPackets > x.audioPackets,
+      `${who}: audio received should grow (${JSON.stringify(x)} → ${JSON.stringify(y)})`);
+  }
 }
