@@ -4,7 +4,7 @@
 // namespace that run.sh makes; nothing touches the host's own interfaces.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -203,6 +203,35 @@ export async function screenshot(page, name) {
   } catch (e) {
     console.error(`screenshot ${name}: ${e.message}`);
   }
+}
+
+/**
+ * The accessibility check of a page as it is now: axe-core (from npm, run inside the page)
+ * against WCAG 2.0/2.1 A and AA. Writes the full result to tests/output/e2e/axe-<name>.json and
+ * returns the violations whose impact is serious or critical (the ones a test must refuse).
+ * The page's CSP forbids inline scripts, so axe is injected through the DevTools protocol
+ * (Playwright's addScriptTag would be blocked); bypassCSP is not needed.
+ */
+export async function axeCheck(page, name) {
+  const src = await readFile(path.join(path.dirname(fileURLToPath(import.meta.url)),
+    'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  await page.evaluate(src);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    resultTypes: ['violations'],
+  }));
+  await mkdir(OUT, { recursive: true });
+  await writeFile(path.join(OUT, `axe-${name}.json`), JSON.stringify(result.violations, null, 1));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+}
+
+/** Saves a screenshot and asserts axe-core finds nothing serious or critical on the page. */
+export async function lookAndCheck(page, name) {
+  await screenshot(page, name);
+  const bad = await axeCheck(page, name);
+  assert.deepEqual(bad, [], `accessibility of ${name}`);
 }
 
 /** Waits until the page's #state has data-state=state. */
