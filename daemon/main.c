@@ -10,9 +10,11 @@
 #include <gst/gst.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mw-config.h"
 #include "mw-jobs.h"
+#include "mw-privs.h"
 #include "mw-tls.h"
 #include "notify.h"
 #include "scheduler.h"
@@ -449,6 +451,8 @@ static gboolean on_signal(gpointer loop)
 static int serve(MwConfig *cfg)
 {
   g_autoptr(GError) error = NULL;
+  /* Medical data: whatever the server creates (database, journal, key) is its own alone. */
+  umask(0077);
   if (g_mkdir_with_parents(cfg->data_dir, 0700) != 0) {
     g_printerr("mashwara: cannot create %s: %s\n", cfg->data_dir, g_strerror(errno));
     return 1;
@@ -556,10 +560,21 @@ static int serve(MwConfig *cfg)
     g_printerr("mashwara: %s\n", error->message);
     return 1;
   }
+  /* Everything only root could take is held now (the port, the key, the database): become
+   * [server] user, handing it the files the server still writes. */
+  g_autofree char *wal = g_strconcat(cfg->db_path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat(cfg->db_path, "-shm", NULL);
+  const char *writable[] = {cfg->data_dir, cfg->db_path, wal, shm, NULL};
+  guint uid = 0;
+  if (!mw_privs_drop(cfg->user, writable, &uid, &error)) {
+    g_printerr("mashwara: %s\n", error->message);
+    sig_server_free(server);
+    return 1;
+  }
   g_unix_signal_add(SIGINT, on_signal, loop);
   g_unix_signal_add(SIGTERM, on_signal, loop);
-  g_printerr("mashwara: listening on https://%s:%d (links: %s)\n", cfg->listen ? cfg->listen : "*",
-             cfg->port, cfg->public_url);
+  g_printerr("mashwara: listening on https://%s:%d (links: %s) as uid %u\n",
+             cfg->listen ? cfg->listen : "*", cfg->port, cfg->public_url, uid);
   g_main_loop_run(loop);
   sig_server_free(server);
   return 0;

@@ -13,6 +13,7 @@ void mw_config_free(MwConfig *c)
     return;
   g_free(c->db_path);
   g_free(c->data_dir);
+  g_free(c->user);
   g_free(c->listen);
   g_free(c->public_url);
   g_strfreev(c->ice_addresses);
@@ -82,6 +83,7 @@ static gboolean apply_key_file(MwConfig *c, const char *path, GError **error)
   take_string(kf, "server", "public_url", &c->public_url);
   take_string(kf, "server", "web_root", &c->web_root);
   take_string(kf, "server", "data_dir", &c->data_dir);
+  take_string(kf, "server", "user", &c->user);
   take_int(kf, "server", "max_connections_per_address", &c->max_connections_per_address);
   take_double(kf, "server", "requests_per_second_per_address", &c->requests_per_second_per_address);
   take_int(kf, "server", "request_burst_per_address", &c->request_burst_per_address);
@@ -180,7 +182,7 @@ MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
 {
   g_autofree char *config_file = NULL, *db = NULL, *data_dir = NULL, *listen = NULL;
   g_autofree char *public_url = NULL, *web_root = NULL, *cert = NULL, *key = NULL;
-  g_autofree char *demo_json = NULL;
+  g_autofree char *demo_json = NULL, *user = NULL;
   g_auto(GStrv) ice = NULL;
   int port = 0;
   gboolean demo = FALSE;
@@ -190,6 +192,8 @@ MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
       {"data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Folder for the database and TLS",
        "DIR"},
       {"listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on", "ADDR"},
+      {"user", 0, 0, G_OPTION_ARG_STRING, &user,
+       "Account to run as after binding, if root (mashwara)", "NAME"},
       {"port", 'p', 0, G_OPTION_ARG_INT, &port, "HTTPS/WSS port (8443)", "N"},
       {"public-url", 0, 0, G_OPTION_ARG_STRING, &public_url, "Base URL of links", "URL"},
       {"ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ice, "Address for media (repeatable)",
@@ -241,6 +245,7 @@ MwConfig *mw_config_load(int *argc, char ***argv, GError **error)
   OVERRIDE(tls_cert, cert);
   OVERRIDE(tls_key, key);
   OVERRIDE(demo_json, demo_json);
+  OVERRIDE(user, user);
 #undef OVERRIDE
   if (ice) {
     g_strfreev(c->ice_addresses);

@@ -7,6 +7,7 @@
 typedef struct {
   char *db_path;
   char *data_dir;
+  char *user;   /* [server] user: the account to become after binding, if started as root */
   char *listen; /* NULL = every address */
   int port;
   char *public_url; /* no trailing slash */

@@ -54,3 +54,14 @@ if ((${#missing[@]})); then
     fi
   done
 fi
+
+# The account the server runs as once it has bound its port (daemon/mw-privs.h): started as
+# root, it gives its data folder to this account and becomes it. A system account without a
+# home or a login shell.
+if ! getent passwd mashwara >/dev/null; then
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  echo "setup: adding the system account mashwara"
+  $SUDO useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin mashwara
+fi
