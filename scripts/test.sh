@@ -103,6 +103,25 @@ else
   # ~3.5 min: our relay on the edge and outage profiles (bench/weak; nfq-delay from build-ci).
   step "weak-link check (Chromium, three namespaces, the patient's link impaired)"
   node_suite bash bench/weak/run.sh --node-test tests/weak/weak.test.mjs
+
+  # The same API and end-to-end suites against the sanitizer build's daemon: a report (an
+  # error, or a leak at exit beyond tests/lsan.supp) fails the test file whose daemon printed it
+  # (tests/common/sanitizer.mjs). Full malloc stacks, so that the suppressions can match the
+  # libraries' frames. The 100 join/leave cycles run once, above: under ASan their memory
+  # bound would measure the sanitizer's quarantine, not the server.
+  if [[ -x build-asan/daemon/mashwara ]]; then
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0"
+    export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+    export MASHWARA_BIN="$ROOT/build-asan/daemon/mashwara"
+    step "API tests under ASan + UBSan"
+    node_suite node --test --test-concurrency=1 --test-timeout=600000 tests/api/*.test.mjs
+    step "end-to-end tests under ASan + UBSan"
+    MW_FAULTS=restart,cut node_suite bash tests/e2e/run.sh
+    unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
+  else
+    echo "no sanitizer build: the API and end-to-end suites were not run under ASan"; add 0 1
+  fi
 fi
 
 echo

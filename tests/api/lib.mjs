@@ -14,6 +14,7 @@ import path from 'node:path';
 import net from 'node:net';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
+import { sanitizerCheck } from '../common/sanitizer.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.MASHWARA_BIN || path.join(REPO, 'build', 'daemon', 'mashwara');
@@ -88,13 +89,18 @@ export async function startDaemon({ dir, extraArgs = [], readyTimeout = 20000, e
     exited: () => exited,
     /** SIGTERM, then waits; SIGKILL after `timeout` ms (reported as timedOut). */
     async stop({ timeout = 10000 } = {}) {
-      if (exited) return exited;
-      process.kill(proc.pid, 'SIGTERM');
-      const r = await Promise.race([exitP, sleep(timeout).then(() => null)]);
-      if (r) return r;
-      process.kill(proc.pid, 'SIGKILL');
-      await exitP;
-      return { code: null, signal: 'SIGKILL', timedOut: true };
+      if (!exited) {
+        process.kill(proc.pid, 'SIGTERM');
+        const r = await Promise.race([exitP, sleep(timeout).then(() => null)]);
+        if (!r) {
+          process.kill(proc.pid, 'SIGKILL');
+          await exitP;
+          sanitizerCheck(log);
+          return { code: null, signal: 'SIGKILL', timedOut: true };
+        }
+      }
+      sanitizerCheck(log);
+      return exited;
     },
     async kill() {
       if (exited) return exited;

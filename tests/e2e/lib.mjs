@@ -13,6 +13,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { httpsJson, sessionCookie } from '../common/https.mjs';
+import { sanitizerCheck } from '../common/sanitizer.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.MASHWARA_BIN || path.join(REPO, 'build', 'daemon', 'mashwara');
@@ -97,13 +98,18 @@ export async function startDaemon({ extraArgs = [], readyTimeout = 20000, dir = 
     log: () => log,
     exited: () => exited,
     async stop({ timeout = 10000 } = {}) {
-      if (exited) return exited;
-      proc.kill('SIGTERM');
-      const r = await Promise.race([exitP, sleep(timeout).then(() => null)]);
-      if (r) return r;
-      proc.kill('SIGKILL');
-      await exitP;
-      return { code: null, signal: 'SIGKILL', timedOut: true };
+      if (!exited) {
+        proc.kill('SIGTERM');
+        const r = await Promise.race([exitP, sleep(timeout).then(() => null)]);
+        if (!r) {
+          proc.kill('SIGKILL');
+          await exitP;
+          sanitizerCheck(log);
+          return { code: null, signal: 'SIGKILL', timedOut: true };
+        }
+      }
+      sanitizerCheck(log);
+      return exited;
     },
     async saveLog(name) {
       await mkdir(OUT, { recursive: true });
