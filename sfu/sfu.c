@@ -1035,6 +1035,69 @@ static void branch_free(Branch *b, GstBin *bin)
   g_free(b);
 }
 
+/* TRUE (stops the walk) when `pad` has a blocking probe. */
+static gboolean pad_blocked(GstElement *element, GstPad *pad, gpointer data)
+{
+  if (gst_pad_is_blocked(pad))
+    *(gboolean *)data = TRUE;
+  return !*(gboolean *)data;
+}
+
+/* webrtcbin 1.22 leaks a transport's receive bin (with its nicesrc, and so the NiceAgent and its
+ * UDP and TCP sockets) when its task thread applies a description while the webrtcbin is going
+ * to NULL: the webrtcbin stops that thread only after its children have reached NULL, and the
+ * task then sets the receive bin's pad block (transport_receive_bin_set_receive_state(BLOCK)) on
+ * a bin already at NULL. That block holds a reference to the receive bin itself, dropped only by
+ * the bin's own READY_TO_NULL, which will not come again: the bin is never finalized. Found with
+ * the leaks tracer on the join/leave stress test (31 TransportReceiveBins, nicesrc and all, alive
+ * at exit; the agents outlived their webrtcbin). Once the webrtcbin is NULL (thread stopped,
+ * nothing can change any more), a receive bin with a blocked pad inside is taken through READY and
+ * back to NULL, whose READY_TO_NULL frees the block. */
+static void pc_sweep(Pc *pc)
+{
+  g_autoptr(GPtrArray) blocked = g_ptr_array_new_with_free_func(gst_object_unref);
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(pc->webrtc));
+  GValue v = G_VALUE_INIT;
+  for (gboolean done = FALSE; !done;) {
+    switch (gst_iterator_next(it, &v)) {
+    case GST_ITERATOR_OK: {
+      GstElement *e = g_value_get_object(&v);
+      gboolean is_blocked = FALSE;
+      if (GST_IS_BIN(e) && strcmp(G_OBJECT_TYPE_NAME(e), "TransportReceiveBin") == 0) {
+        GstIterator *inner = gst_bin_iterate_recurse(GST_BIN(e));
+        GValue c = G_VALUE_INIT;
+        while (!is_blocked && gst_iterator_next(inner, &c) == GST_ITERATOR_OK) {
+          gst_element_foreach_pad(g_value_get_object(&c), pad_blocked, &is_blocked);
+          g_value_reset(&c);
+        }
+        g_value_unset(&c);
+        gst_iterator_free(inner);
+      }
+      if (is_blocked)
+        g_ptr_array_add(blocked, gst_object_ref(e));
+      g_value_reset(&v);
+      break;
+    }
+    case GST_ITERATOR_RESYNC:
+      gst_iterator_resync(it);
+      g_ptr_array_set_size(blocked, 0);
+      break;
+    default:
+      done = TRUE;
+      break;
+    }
+  }
+  g_value_unset(&v);
+  gst_iterator_free(it);
+  for (guint i = 0; i < blocked->len; i++) {
+    GstElement *e = g_ptr_array_index(blocked, i);
+    GST_INFO("%s: %s kept its pad block after its webrtcbin stopped: releasing it", pc->pc_id,
+             GST_OBJECT_NAME(e));
+    gst_element_set_state(e, GST_STATE_READY);
+    gst_element_set_state(e, GST_STATE_NULL);
+  }
+}
+
 static void pc_free(SfuRoom *room, Pc *pc)
 {
   GstBin *bin = GST_BIN(room->pipeline);
@@ -1046,6 +1109,7 @@ static void pc_free(SfuRoom *room, Pc *pc)
   for (guint i = 0; i < pc->branches->len; i++)
     branch_detach(g_ptr_array_index(pc->branches, i));
   gst_element_set_state(pc->webrtc, GST_STATE_NULL);
+  pc_sweep(pc);
   pc_ctx_close(pc->ctx);
   g_clear_pointer(&pc->ctx, pc_ctx_unref);
   for (guint i = 0; i < pc->branches->len; i++)
