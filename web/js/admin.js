@@ -247,6 +247,14 @@ function refuse(box, r) {
 
 /** Runs handler(form) on submit with the errors cleared and the button busy. */
 function onSubmit(form, handler) {
+  form.addEventListener('input', (ev) => {
+    const input = ev.target;
+    if (input.getAttribute?.('aria-invalid') !== 'true') return;
+    document.getElementById(`${input.id}-error`)?.remove();
+    input.removeAttribute('aria-invalid');
+    if (input.dataset.describedby) input.setAttribute('aria-describedby', input.dataset.describedby);
+    else input.removeAttribute('aria-describedby');
+  });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(form);
@@ -711,17 +719,27 @@ onSubmit($('#form-slots'), async (form) => {
   $('#slots-summary').textContent = n ? `${n === 40 ? 'The first 40' : n} free time${n === 1 ? '' : 's'}, in each facility’s time.` : 'No free time in these days. Try other days or another doctor.';
 });
 
+/** Free times grouped by day, doctor and service: one line of time buttons per group. */
 function renderSlots(ul, slots, verb, onPick) {
-  ul.replaceChildren(...slots.map((s) => {
-    const doc = doctorById(s.doctor_id);
-    const svc = serviceById(s.service_id);
-    const fac = facilityById(s.facility_id);
-    const when = slotLabel(s);
-    return el('li', { 'data-slot': s.id },
-      el('span', { class: 'slot-time', text: when }),
-      el('span', { class: 'slot-who', text: `${doc?.name || 'Doctor'} · ${svc?.name || ''} · ${fac?.name || ''}` }),
-      el('button', { type: 'button', class: 'primary', text: verb, 'aria-label': `${verb} ${when} with ${doc?.name || 'the doctor'}`,
-        onclick: (e) => onPick(s, e.currentTarget) }));
+  const groups = new Map();
+  for (const s of slots) {
+    const key = `${zoneDate(zoneOfFacility(s.facility_id), 0, s.starts_at)}|${s.doctor_id}|${s.service_id}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(s);
+  }
+  ul.replaceChildren(...[...groups.values()].map((list) => {
+    const s0 = list[0];
+    const tz = zoneOfFacility(s0.facility_id);
+    const doc = doctorById(s0.doctor_id)?.name || 'Doctor';
+    const day = new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'long', day: 'numeric', month: 'long' })
+      .format(new Date(s0.starts_at * 1000));
+    const rest = [doc, serviceById(s0.service_id)?.name, facilityById(s0.facility_id)?.name].filter(Boolean).join(' · ');
+    return el('li', { class: 'slot-group' },
+      el('p', { class: 'slot-head' }, el('strong', { text: day }), ` · ${rest}`),
+      el('ul', { class: 'chips', 'aria-label': `${day}, ${doc}` }, list.map((s) => el('li', { 'data-slot': s.id },
+        el('button', { type: 'button', class: 'chip', text: zoneTime(s.starts_at, tz, { date: false }),
+          'aria-label': `${zoneTime(s.starts_at, tz, { date: false })}: ${verb.toLowerCase()} ${slotLabel(s)} with ${doc}`,
+          onclick: (e) => onPick(s, e.currentTarget) })))));
   }));
 }
 
