@@ -170,6 +170,28 @@ describe('admin pages', () => {
     await lookAndCheck(page(), 'admin-doctor-new');
   });
 
+  step('changes the profile (a language that is not a code refused next to its field)', async () => {
+    await page().click('#btn-edit-profile');
+    await page().waitForSelector('#form-profile:not([hidden])');
+    assert.equal(await page().inputValue('#pf-languages'), 'ur, en, pa', 'the form starts from the profile');
+    await page().fill('#pf-languages', 'ur, en, Sindhi');
+    await page().click('#form-profile button[type="submit"]');
+    const r = await fieldRefusal('#pf-languages');
+    assert.equal(r.code, 'invalid');
+    assert.match(r.text, /two-letter codes/);
+    assert.ok(r.invalid === 'true' && r.describedBy && r.focused && r.next, JSON.stringify(r));
+    assert.deepEqual((await api('GET', `/api/doctors/${ids.doctor}`)).json.doctor.languages, ['ur', 'en', 'pa'], 'nothing written');
+    await lookAndCheck(page(), 'admin-profile-refused');
+    await page().fill('#pf-languages', 'ur, en, sd');
+    await page().click('#form-profile button[type="submit"]');
+    await page().waitForSelector('#form-profile', { state: 'hidden' });
+    const doc = (await api('GET', `/api/doctors/${ids.doctor}`)).json.doctor;
+    assert.deepEqual(doc.languages, ['ur', 'en', 'sd']);
+    assert.equal(doc.gender, 'female');
+    assert.equal(doc.specialty, 'General medicine');
+    assert.match(await page().textContent('#doctor-profile'), /ur, en, sd/);
+  });
+
   step('gives weekly hours, refuses an overlapping window next to its field, adds a break and leave', async () => {
     // Today and tomorrow (Karachi) all day, so free times exist whatever the hour of the run.
     ids.days = [isoWeekday(now), isoWeekday(now + 86400)];

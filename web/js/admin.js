@@ -363,7 +363,7 @@ async function signedIn(s) {
   $('#btn-logout').hidden = false;
   if (s.role !== 'admin') {
     $('#tabs').hidden = true;
-    $('#refused-text').textContent = `You are signed in as ${s.name}, a ${roleLabel(s.role).toLowerCase()} account. Only a clinic admin can manage facilities, doctors and bookings.`;
+    $('#refused-text').textContent = `You are signed in as ${s.name}, ${/^[aeiou]/i.test(roleLabel(s.role)) ? 'an' : 'a'} ${roleLabel(s.role).toLowerCase()} account. Only a clinic admin can manage facilities, doctors and bookings.`;
     $('#refused-console').hidden = s.role !== 'doctor';
     setView('refused', 'Not an admin account');
     mw.state = 'refused';
@@ -530,8 +530,10 @@ onSubmit($('#form-holiday'), async (form) => {
 
 // --- Doctors -----------------------------------------------------------------------------------
 
+const languageList = (text) => text.split(/[\s,]+/).filter(Boolean).map((x) => x.toLowerCase());
+
 onSubmit($('#form-doctor'), async (form) => {
-  const languages = val(form, 'languages').split(/[\s,]+/).filter(Boolean).map((x) => x.toLowerCase());
+  const languages = languageList(val(form, 'languages'));
   const r = await api('POST', '/api/doctors', compact({
     username: val(form, 'username'), name: val(form, 'name'), password: form.elements.password.value,
     facility_id: intOrNull(val(form, 'facility_id')), specialty: val(form, 'specialty'),
@@ -591,10 +593,47 @@ async function showDoctor(id) {
       onclick: (e) => removeItem(e.currentTarget, `/api/exceptions/${x.id}`, 'Leave deleted.', () => showDoctor(doc.id)) }),
   ], { 'data-exception': x.id })));
 
+  if (focus) hideProfileForm();
   panel.hidden = false;
   if (focus) panel.focus();
   return doc;
 }
+
+function hideProfileForm() {
+  $('#form-profile').hidden = true;
+  $('#btn-edit-profile').setAttribute('aria-expanded', 'false');
+}
+
+$('#btn-edit-profile').addEventListener('click', () => {
+  const form = $('#form-profile');
+  const doc = currentDoctor;
+  if (!doc) return;
+  clearErrors(form);
+  form.elements.facility_id.value = String(doc.facility_id);
+  form.elements.specialty.value = doc.specialty;
+  form.elements.languages.value = (doc.languages || []).join(', ');
+  form.elements.gender.value = doc.gender || '';
+  form.hidden = false;
+  $('#btn-edit-profile').setAttribute('aria-expanded', 'true');
+  form.elements.facility_id.focus();
+});
+$('#btn-profile-back').addEventListener('click', () => {
+  hideProfileForm();
+  $('#btn-edit-profile').focus();
+});
+
+onSubmit($('#form-profile'), async (form) => {
+  const r = await api('PUT', `/api/doctors/${currentDoctor.id}/profile`, compact({
+    facility_id: intOrNull(val(form, 'facility_id')), specialty: val(form, 'specialty'),
+    languages: languageList(val(form, 'languages')), gender: val(form, 'gender'),
+  }));
+  if (!r.ok) return refuse(form, r);
+  hideProfileForm();
+  setNotice(`The profile of ${r.data.doctor.name} is saved.`);
+  await loadReference();
+  await showDoctor(currentDoctor.id);
+  $('#btn-edit-profile').focus();
+});
 
 function doctorForm(form, body) {
   return { doctor_id: currentDoctor?.id, ...body };
@@ -805,7 +844,7 @@ async function showBooked(a, link, heading) {
   panel.dataset.appointment = String(a.id);
   panel.hidden = false;
   panel.focus();
-  await showSms($('#booked-sms'), a.id);
+  await showSms($('#booked-sms'), a.id, tz);
 }
 
 $('#btn-copy-link').addEventListener('click', () => {
@@ -815,11 +854,10 @@ $('#btn-copy-link').addEventListener('click', () => {
 });
 
 /** The SMS notices of an appointment (the outbox), in words. */
-async function showSms(target, appointmentId) {
+async function showSms(target, appointmentId, tz) {
   const r = await api('GET', `/api/outbox?appointment_id=${appointmentId}`).catch(() => null);
   if (!r || !r.ok) { target.textContent = 'SMS: could not be read.'; return; }
   const list = r.data.outbox || [];
-  const tz = currentAppt ? zoneOfFacility(currentAppt.facility_id) : defaultZone();
   target.dataset.notices = list.map((n) => `${n.kind}:${n.sent_at ? 'sent' : n.failed_at ? 'failed' : 'queued'}`).join(',');
   if (!list.length) { target.textContent = 'SMS: none queued for this appointment.'; return; }
   target.textContent = `SMS: ${list.map((n) => {
@@ -889,7 +927,7 @@ async function openAppointment(id, { focus = true } = {}) {
   $('#appt-error').hidden = true;
   panel.hidden = false;
   if (focus) panel.focus();
-  await showSms($('#appt-sms'), a.id);
+  await showSms($('#appt-sms'), a.id, tz);
   return a;
 }
 
