@@ -184,6 +184,7 @@ describe('admin pages', () => {
     await lookAndCheck(page(), 'admin-profile-refused');
     await page().fill('#pf-languages', 'ur, en, sd');
     await page().click('#form-profile button[type="submit"]');
+    await page().waitForFunction(() => /ur, en, sd/.test(document.querySelector('#doctor-profile').textContent));
     await page().waitForSelector('#form-profile', { state: 'hidden' });
     const doc = (await api('GET', `/api/doctors/${ids.doctor}`)).json.doctor;
     assert.deepEqual(doc.languages, ['ur', 'en', 'sd']);
@@ -467,6 +468,9 @@ describe('admin pages', () => {
       await doc.page.goto(`${d.base}/console`);
       await waitState(doc.page, 'day');
       assert.equal(await doc.page.isVisible('#admin-link'), true, 'an admin sees the Admin link');
+      await lookAndCheck(doc.page, 'admin-console-link');
+      await doc.page.click('#admin-link');
+      await waitState(doc.page, 'facilities');
     } finally {
       await doc.close();
     }

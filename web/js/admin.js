@@ -628,10 +628,10 @@ onSubmit($('#form-profile'), async (form) => {
     languages: languageList(val(form, 'languages')), gender: val(form, 'gender'),
   }));
   if (!r.ok) return refuse(form, r);
-  hideProfileForm();
-  setNotice(`The profile of ${r.data.doctor.name} is saved.`);
   await loadReference();
   await showDoctor(currentDoctor.id);
+  hideProfileForm();
+  setNotice(`The profile of ${r.data.doctor.name} is saved.`);
   $('#btn-edit-profile').focus();
 });
 
