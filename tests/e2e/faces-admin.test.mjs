@@ -391,7 +391,10 @@ describe('admin pages', () => {
     assert.equal(wl[0].patient_id, ids.patient);
     assert.equal(wl[0].service_id, ids.service);
     assert.equal(wl[0].status, 'waiting');
-    assert.match(await page().textContent('#waitlist-table tbody'), /Nasreen Akhtar.*General consultation/);
+    assert.equal(wl[0].not_after, Date.parse(`${localDate(now + 14 * 86400)}T00:00:00+05:00`) / 1000 + 86400, 'to the end of that day in Karachi');
+    const lastDay = new Intl.DateTimeFormat('en-GB', { timeZone: TZ, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })
+      .format(new Date((now + 14 * 86400) * 1000));
+    assert.match(await page().textContent('#waitlist-table tbody'), new RegExp(`Nasreen Akhtar.*General consultation.*now to ${lastDay}`));
     await lookAndCheck(page(), 'admin-waitlist');
 
     // Check in from the day's list.

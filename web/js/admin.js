@@ -121,6 +121,10 @@ function zoneTime(unix, tz, { date = true, zone = false } = {}) {
   }).format(new Date(unix * 1000));
 }
 
+/** "Sat 19 Dec 2026": the day (in zone tz) of an instant; an end of day is given as its last second. */
+const dayLabel = (unix, tz) => new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })
+  .format(new Date(unix * 1000));
+
 const hm = (min) => `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
 const minutesOf = (value) => {
   const [h, m] = value.split(':').map(Number);
@@ -1054,7 +1058,7 @@ async function loadWaitlist() {
     const svc = serviceById(w.service_id);
     const tz = zoneOfFacility(svc?.facility_id);
     const between = w.not_before || w.not_after
-      ? `${w.not_before ? zoneDate(tz, 0, w.not_before) : 'now'} to ${w.not_after ? zoneDate(tz, 0, w.not_after) : 'any day'}` : 'any time';
+      ? `${w.not_before ? dayLabel(w.not_before, tz) : 'now'} to ${w.not_after ? dayLabel(w.not_after - 1, tz) : 'any day'}` : 'any time';
     return row(t, [names[i], svc?.name || '', w.doctor_id ? doctorById(w.doctor_id)?.name || '' : 'any', between,
       w.status === 'offered' ? 'Offered a time' : 'Waiting',
       el('button', { type: 'button', text: 'Remove', 'aria-label': `Remove ${names[i]} from the waitlist`,
