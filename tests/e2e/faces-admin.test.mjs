@@ -258,8 +258,10 @@ describe('admin pages', () => {
     assert.deepEqual((await api('GET', '/api/patients?q=Nasreen')).json.patients, [], 'nothing written');
     await lookAndCheck(page(), 'admin-patient-refused');
 
-    await page().fill('#pt-phone', PATIENT.phone);
-    await page().click('#form-patient button[type="submit"]');
+    // By keyboard only: the focus is on the refused field; type the right number and press Enter.
+    await page().keyboard.press('Control+A');
+    await page().keyboard.type(PATIENT.phone);
+    await page().keyboard.press('Enter');
     await page().waitForSelector('#patients-table tbody tr[data-patient]');
     const list = (await api('GET', '/api/patients?q=Nasreen')).json.patients;
     assert.equal(list.length, 1);
