@@ -4,6 +4,7 @@
 
 import { Signaling } from './signaling.js';
 import { Call } from './call.js';
+import { api } from './api.js';
 import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, mmss, clockTime, toggleTracks, showRemoteTrack } from './ui.js';
 import { qt, showQuality, dropQuality, setVideoNotice } from './ui.js';
 
@@ -35,26 +36,6 @@ function showVideoNotice() {
   return setVideoNotice(el, '');
 }
 
-// The session's CSRF token (from the login answer and /api/me): every state-changing request
-// carries it in X-CSRF-Token, which a page of another site cannot read or set.
-let csrfToken = null;
-
-async function api(method, path, body) {
-  const headers = body ? { 'content-type': 'application/json' } : {};
-  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(path, {
-    method,
-    headers,
-    body: body ? JSON.stringify(body) : undefined,
-    credentials: 'same-origin',
-    cache: 'no-store',
-  });
-  let data = null;
-  try { data = await res.json(); } catch { /* 204 or empty */ }
-  if (data && typeof data.csrf_token === 'string') csrfToken = data.csrf_token;
-  return { status: res.status, ok: res.ok, data: data || {} };
-}
-
 async function start() {
   let me;
   try {
@@ -71,6 +52,7 @@ function showLogin(message) {
   staff = null;
   $('#who').textContent = '';
   $('#btn-logout').hidden = true;
+  $('#admin-link').hidden = true;
   const err = $('#login-error');
   err.hidden = !message;
   err.textContent = message || '';
@@ -115,6 +97,7 @@ async function signedIn(s) {
   mw.staff = s;
   $('#who').textContent = `${s.name} (${roleLabel(s.role)})`;
   $('#btn-logout').hidden = false;
+  $('#admin-link').hidden = s.role !== 'admin';
   setView('day', 'Your day');
   mw.state = 'day';
   loadDay();
@@ -355,7 +338,6 @@ async function logout() {
   localStream = null;
   clearInterval(tickTimer);
   await api('POST', '/api/logout').catch(() => {});
-  csrfToken = null;
   setNotice('');
   showLogin();
 }
