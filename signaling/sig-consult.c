@@ -770,6 +770,15 @@ static void hello_staff(SigConn *conn)
                                              "participant_id", conn->participant_id, "role",
                                              conn->role, "name", conn->name, "appointment_id")));
   refresh_doctor(s, staff->id);
+  /* The conversations with whoever waits or is in a call now (a reloaded console). */
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, s->consults);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    SigConsult *c = value;
+    if (sig_call_doctor_id(c->call) == staff->id && sig_call_members(c->call)->len > 0)
+      send_chat_history(conn, sig_call_appointment_id(c->call));
+  }
 }
 
 static void admit(SigConn *conn, gint64 appointment_id)

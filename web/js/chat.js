@@ -126,7 +126,7 @@ class ChatView {
     section.setAttribute('aria-labelledby', hid);
     section.append(el('h2', { id: hid }, t('title')));
     this.empty = el('p', { class: 'small chat-empty' }, t('empty'));
-    this.log = el('ol', { class: 'chat-log', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+    this.log = el('ol', { class: 'chat-log', 'aria-live': 'polite', 'aria-relevant': 'additions', tabindex: '0', 'aria-labelledby': hid });
     section.append(this.empty, this.log);
 
     const form = el('form', { class: 'chat-form', novalidate: '' });
@@ -182,7 +182,7 @@ class ChatView {
     const li = el('li', { class: m.from_you ? 'mine' : 'theirs' });
     li.dataset.role = m.sender_role;
     const who = m.from_you ? t('you')
-      : m.sender_role === 'doctor' ? `${t('doctor')}${m.sender_name ? ` ${m.sender_name}` : ''}`
+      : m.sender_role === 'doctor' ? m.sender_name || t('doctor')
         : t(m.sender_role) || m.sender_role;
     const head = el('span', { class: 'chat-who' }, `${who} · ${timeOf(m.sent_at_ms)}`);
     const body = el('span', { class: 'chat-text' }, m.text);
