@@ -246,12 +246,21 @@ export function mountChat(signaling, token) {
     },
   };
 
-  for (const [n, section] of [...document.querySelectorAll('section#messages')].entries()) {
-    views.push(new ChatView(section, n, ctx));
-  }
+  const build = () => {
+    views.length = 0;
+    for (const [n, section] of [...document.querySelectorAll('section#messages')].entries()) {
+      const v = new ChatView(section, n, ctx);
+      v.photo.hidden = role !== 'patient';
+      views.push(v);
+    }
+  };
   const renderAll = () => { for (const v of views) v.render(messages); };
   const renderAdvice = () => { for (const v of views) v.renderAdvice(advice); };
+  build();
   renderAll();
+  // The page may switch between English and Urdu (<html lang>): the words follow.
+  new MutationObserver(() => { build(); renderAll(); renderAdvice(); })
+    .observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
 
   const loadAdvice = async () => {
     if (role !== 'patient') return advice;

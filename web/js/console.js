@@ -226,6 +226,7 @@ function connect() {
     if (!m.from_you && m.appointment_id !== current && m.appointment_id !== wrChatFor) {
       unread.add(m.appointment_id);
       renderWaiting();
+      if (mw.state === 'call') setNotice(`New message from ${m.sender_name || 'a waiting patient'} in the waiting room.`);
     }
     renderChats(m.appointment_id);
   });
