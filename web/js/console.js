@@ -476,6 +476,7 @@ function addPhoto(a) {
   li.append(link, cap);
   $('#photos').append(li);
   $('#photos-empty').hidden = true;
+  li.scrollIntoView({ block: 'nearest' });
 }
 
 async function loadNotes(appointmentId) {
