@@ -366,9 +366,10 @@ static int admin_main(int argc, char **argv)
       return admin_error(error);
     g_print("{\"dry_run\":%s,\"days\":%d,\"patients\":%" G_GINT64_FORMAT
             ",\"appointments\":%" G_GINT64_FORMAT ",\"tokens\":%" G_GINT64_FORMAT
-            ",\"notices\":%" G_GINT64_FORMAT ",\"sessions\":%" G_GINT64_FORMAT "}\n",
+            ",\"notices\":%" G_GINT64_FORMAT ",\"sessions\":%" G_GINT64_FORMAT
+            ",\"clinical\":%" G_GINT64_FORMAT "}\n",
             dry_run ? "true" : "false", days, c.patients, c.appointments, c.tokens, c.notices,
-            c.sessions);
+            c.sessions, c.clinical);
     return 0;
   }
   if (strcmp(cmd, "integrity-check") == 0) {

@@ -11,6 +11,7 @@
  * schema_migrations, so a crash leaves the database at a whole version. */
 #include "sched-backend.h"
 #include "sched-stats-backend.h"
+#include "sched-clinical-backend.h"
 
 #include <sqlite3.h>
 
@@ -245,6 +246,9 @@ static const Migration migrations[] = {
         "  SELECT RAISE(ABORT, 'audit_log is append-only');"
         "END;"
         "ALTER TABLE patients ADD COLUMN erased_at INTEGER;"},
+    /* 7: a consultation's clinical content (issue 5): chat messages, photos of documents, the
+     * doctor's private notes, advice given to the patient (sched-clinical-sqlite.c). */
+    {7, sched__clinical_migration_sql},
 };
 
 /* Sets `error` from the connection's last error. The messages name tables and columns, never
@@ -2563,7 +2567,8 @@ static gboolean sqlite_retention_apply(SchedBackendDb *b, gint64 cutoff, gint64 
                         " AND (recipient IS NOT NULL OR body <> '')",
                         cutoff, now, &c->notices, error) &&
          retention_step(b, "DELETE FROM staff_sessions WHERE expires_at <= ?2 AND ?1 = ?1", cutoff,
-                        now, &c->sessions, error);
+                        now, &c->sessions, error) &&
+         sched__clinical_sqlite_retention(b, cutoff, &c->clinical, error);
 }
 
 const SchedBackend sched_backend_sqlite = {

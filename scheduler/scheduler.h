@@ -967,7 +967,8 @@ GPtrArray *sched_audit_list(SchedStore *store, const SchedAuditFilter *filter, G
  * - the free-text cancel reason of those appointments ("hold expired" stays: the statistics
  *   need it);
  * - the recipient phone and text of notices created before the cut-off;
- * - staff sessions expired at `now`.
+ * - staff sessions expired at `now`;
+ * - the chat messages, photos, notes and advice of appointments that ended before the cut-off.
  * Appointments keep their doctor, facility, service, status, times and consultation record,
  * so the statistics (stats_daily, consultation_quality) are unchanged. */
 typedef struct {
@@ -976,6 +977,7 @@ typedef struct {
   gint64 tokens;       /* join token hashes deleted */
   gint64 notices;      /* outbox notices scrubbed */
   gint64 sessions;     /* expired staff sessions deleted */
+  gint64 clinical;     /* chat messages, photos, notes and advice deleted (schema 7) */
 } SchedRetentionCounts;
 
 #define SCHED_RETENTION_DAYS_DEFAULT 365
@@ -1002,5 +1004,103 @@ void sched_store_batch_begin(SchedStore *store);
 gboolean sched_store_batch_commit(SchedStore *store, GError **error);
 /* TRUE between sched_store_batch_begin() and sched_store_batch_commit(). */
 gboolean sched_store_batch_is_open(SchedStore *store);
+
+/* --- Clinical content of a consultation (schema 7) ----------------------------------------
+ * What is said and given during a consultation: chat messages (the doctor to a waiting
+ * patient, and everyone in the call), photos of documents the patient sends, the doctor's
+ * private notes and the advice (a prescription or instructions) given to the patient. All of it
+ * is personal medical data: never logged, never in statistics, and erased by the retention run
+ * with the appointment's other personal data (SchedRetentionCounts.clinical). Texts are UTF-8
+ * without control characters but newline and tab; lengths count characters. */
+#define SCHED_CHAT_MAX_CHARS 1000
+#define SCHED_NOTES_MAX_CHARS 8000
+#define SCHED_ADVICE_MAX_CHARS 4000
+#define SCHED_ATTACHMENT_MAX_BYTES (2 * 1024 * 1024)
+
+typedef struct {
+  gint64 id;
+  gint64 appointment_id;
+  gint64 sent_at_ms;  /* unix milliseconds */
+  char *sender_role;  /* "patient", "doctor", "interpreter", "specialist", "family", "admin" */
+  char *sender_name;  /* the name the others see in the call (a guest's is its role) */
+  char *text;
+} SchedChatMessage;
+
+void sched_chat_message_free(SchedChatMessage *message);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedChatMessage, sched_chat_message_free)
+
+/* Stores one message. Returns its id, or 0 with INVALID "text" (empty, only spaces, over
+ * SCHED_CHAT_MAX_CHARS, not UTF-8, control characters), "sender_role", "sender_name";
+ * NOT_FOUND "appointment_id". */
+gint64 sched_chat_add(SchedStore *store, gint64 appointment_id, gint64 sent_at_ms,
+                      const char *sender_role, const char *sender_name, const char *text,
+                      GError **error);
+/* The newest `limit` (0 = 200) messages of a consultation, oldest first.
+ * (element-type SchedChatMessage) (transfer full) */
+GPtrArray *sched_chat_list(SchedStore *store, gint64 appointment_id, guint limit, GError **error);
+
+typedef struct {
+  gint64 id;
+  gint64 appointment_id;
+  gint64 uploaded_at;
+  char *uploader_role;
+  char *media_type; /* "image/jpeg" or "image/png" */
+  gint64 size;      /* bytes */
+  GBytes *data;     /* NULL in lists */
+} SchedAttachment;
+
+void sched_attachment_free(SchedAttachment *attachment);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedAttachment, sched_attachment_free)
+
+/* The media type of an image by its first bytes: "image/jpeg", "image/png", or NULL. Pure. */
+const char *sched_attachment_sniff(const guint8 *data, gsize len);
+/* Stores a photo. Returns its id, or 0 with INVALID "size" (empty, over
+ * SCHED_ATTACHMENT_MAX_BYTES), "media_type" (the bytes are not a JPEG or PNG, or not of
+ * `media_type`), "uploader_role"; NOT_FOUND "appointment_id". */
+gint64 sched_attachment_add(SchedStore *store, gint64 appointment_id, gint64 uploaded_at,
+                            const char *uploader_role, const char *media_type, const guint8 *data,
+                            gsize len, GError **error);
+/* One photo with its bytes; NOT_FOUND "attachment_id" if it is not one of that appointment's.
+ * (transfer full) */
+SchedAttachment *sched_attachment_get(SchedStore *store, gint64 appointment_id,
+                                      gint64 attachment_id, GError **error);
+/* A consultation's photos, oldest first, without their bytes. (element-type SchedAttachment)
+ * (transfer full) */
+GPtrArray *sched_attachments_list(SchedStore *store, gint64 appointment_id, GError **error);
+
+typedef struct {
+  gint64 appointment_id;
+  gint64 doctor_id; /* who wrote them last */
+  gint64 updated_at;
+  char *text;
+} SchedNotes;
+
+void sched_notes_free(SchedNotes *notes);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedNotes, sched_notes_free)
+
+/* The doctor's private notes of a consultation; NULL with NOT_FOUND "notes" if none were
+ * written. (transfer full) */
+SchedNotes *sched_notes_get(SchedStore *store, gint64 appointment_id, GError **error);
+/* Replaces them (an empty text is allowed: cleared). INVALID "text" (over
+ * SCHED_NOTES_MAX_CHARS, not UTF-8, control characters); NOT_FOUND "appointment_id". */
+gboolean sched_notes_put(SchedStore *store, gint64 appointment_id, gint64 doctor_id,
+                         const char *text, gint64 updated_at, GError **error);
+
+typedef struct {
+  gint64 id;
+  gint64 appointment_id;
+  gint64 given_at;
+  char *text;
+} SchedAdvice;
+
+void sched_advice_free(SchedAdvice *advice);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedAdvice, sched_advice_free)
+
+/* Adds advice given to the patient. Returns its id, or 0 with INVALID "text" (empty, over
+ * SCHED_ADVICE_MAX_CHARS, …); NOT_FOUND "appointment_id". */
+gint64 sched_advice_add(SchedStore *store, gint64 appointment_id, gint64 given_at,
+                        const char *text, GError **error);
+/* A consultation's advice, oldest first. (element-type SchedAdvice) (transfer full) */
+GPtrArray *sched_advice_list(SchedStore *store, gint64 appointment_id, GError **error);
 
 G_END_DECLS

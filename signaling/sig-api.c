@@ -153,10 +153,11 @@ static void api_today(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
   json_t *arr = json_array();
   for (guint i = 0; i < list->len; i++) {
     SchedAppointment *a = g_ptr_array_index(list, i);
-    json_array_append_new(arr, json_pack("{s:I, s:I, s:I, s:s, s:s}", "id", (json_int_t)a->id,
+    json_array_append_new(arr, json_pack("{s:I, s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)a->id,
                                          "starts_at", (json_int_t)a->starts_at, "ends_at",
                                          (json_int_t)a->ends_at, "status", a->status,
-                                         "patient_name", a->patient_name ? a->patient_name : ""));
+                                         "patient_name", a->patient_name ? a->patient_name : "",
+                                         "kind", a->kind ? a->kind : "booked"));
   }
   respond(resp, 200, json_pack("{s:o}", "appointments", arr));
 }
@@ -461,6 +462,8 @@ void sig_api_handle(SigServer *s, const SigHttpRequest *in, SigHttpResponse *res
   if (g_str_has_prefix(req.path, "/fhir/"))
     return sig_api_fhir_handle(s, &req, resp);
   if (sig_api_clinic_handle(s, &req, resp))
+    return;
+  if (sig_api_clinical_handle(s, &req, resp))
     return;
   if (dispatch_own(s, &req, resp))
     return;

@@ -134,8 +134,34 @@ static gboolean classify(const SigHttpRequest *req, Route *r)
   if (strcmp(coll, "join") == 0 && (n == 4 || n == 5)) {
     r->token_route = TRUE;
     r->object_type = "appointment";
-    r->action = g_strdup(n == 4 ? "join_link.check" : "appointment.invite_read");
+    r->action = g_strdup(n == 4                               ? "join_link.check"
+                         : strcmp(seg[4], "attachments") == 0 ? "appointment.photo_upload"
+                         : strcmp(seg[4], "advice") == 0      ? "appointment.advice_read"
+                                                              : "appointment.invite_read");
     return TRUE;
+  }
+  /* A consultation's clinical content (sig-api-clinical.c): the appointment is the object. */
+  if (strcmp(coll, "appointments") == 0 && n >= 5) {
+    static const struct {
+      const char *segment;
+      int method;
+      const char *action;
+    } clinical[] = {
+        {"attachments", LWSHUMETH_GET, "appointment.photo_list"},
+        {"notes", LWSHUMETH_GET, "appointment.notes_read"},
+        {"notes", LWSHUMETH_PUT, "appointment.notes_update"},
+        {"advice", LWSHUMETH_POST, "appointment.advice_give"},
+        {"patient", LWSHUMETH_GET, "appointment.patient_read"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(clinical); i++) {
+      if (strcmp(seg[4], clinical[i].segment) != 0 || req->method != clinical[i].method)
+        continue;
+      r->object_type = "appointment";
+      r->object_id = parse_id(seg[3]);
+      r->action = g_strdup(n == 6 ? "appointment.photo_read" : clinical[i].action);
+      r->list = FALSE;
+      return TRUE;
+    }
   }
   for (gsize i = 0; i < G_N_ELEMENTS(collections); i++) {
     if (strcmp(coll, collections[i].collection) != 0)
@@ -472,6 +498,8 @@ static const char *ws_action(SigMsgType type)
     return "consultation.invite_guest";
   case SIG_MSG_AUDIO_ONLY:
     return "consultation.audio_only";
+  case SIG_MSG_CHAT:
+    return "consultation.message"; /* never its text */
   case SIG_MSG_ANSWER:
   case SIG_MSG_CANDIDATE:
     break;
@@ -509,7 +537,8 @@ gboolean sig_audit_ws_begin(SigConn *conn, const SigMsg *msg, SigAuditWs *a)
   a->refusals = conn->refusals;
   a->appointment_id =
       conn->consult ? sig_call_appointment_id(conn->consult->call) : conn->appointment_id;
-  if (msg->type == SIG_MSG_ADMIT || msg->type == SIG_MSG_INVITE)
+  if (msg->type == SIG_MSG_ADMIT || msg->type == SIG_MSG_INVITE ||
+      (msg->type == SIG_MSG_CHAT && msg->appointment_id > 0))
     a->appointment_id = msg->appointment_id;
   a->own_unit = !sched_audit_unit_is_open(store);
   if (a->own_unit && !sched_audit_unit_begin(store, &error)) {

@@ -103,6 +103,18 @@ static const SigAuthzRule rules[] = {
     HTTP("GET", "/fhir/Practitioner/*", CLINICAL),
     HTTP("GET", "/fhir/Location", CLINICAL),
     HTTP("GET", "/fhir/Location/*", CLINICAL),
+    /* A consultation's clinical content (docs/api.md): the patient sends photos and reads the
+     * advice by their token (guests' tokens: 403); only the appointment's own doctor reads the
+     * photos, the patient's details and the private notes, and gives advice (not the admin:
+     * running the clinic needs none of it). */
+    HTTP("POST", "/api/join/*/attachments", TOKEN_ONLY),
+    HTTP("GET", "/api/join/*/advice", TOKEN_ONLY),
+    HTTP("GET", "/api/appointments/#/attachments", DOCTOR_OWN),
+    HTTP("GET", "/api/appointments/#/attachments/#", DOCTOR_OWN),
+    HTTP("GET", "/api/appointments/#/notes", DOCTOR_OWN),
+    HTTP("PUT", "/api/appointments/#/notes", DOCTOR_OWN),
+    HTTP("POST", "/api/appointments/#/advice", DOCTOR_OWN),
+    HTTP("GET", "/api/appointments/#/patient", DOCTOR_OWN),
     /* Signaling messages (docs/protocol.md). hello: the credential it presents; a refused
      * hello closes with 4403. The rest: the connection's role after hello; refused with
      * {"type":"error","code":"not_allowed"}. */
@@ -114,6 +126,7 @@ static const SigAuthzRule rules[] = {
     WS("end", DOCTOR_OWN),
     WS("invite", DOCTOR_OWN),
     WS("audio_only", IN_CONSULTATION),
+    WS("chat", IN_CONSULTATION), /* the doctor: their own appointments' patients, waiting too */
 };
 // clang-format on
 

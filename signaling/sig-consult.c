@@ -50,6 +50,8 @@ static gboolean is_doctor(const SigConn *c)
   return c->staff_id != 0 && g_strcmp0(c->role, "doctor") == 0;
 }
 
+static void send_chat_history(SigConn *conn, gint64 appointment_id);
+
 /* --- Consultations ------------------------------------------------------------------------- */
 
 static SigConsult *consult_find(SigServer *s, gint64 appointment_id)
@@ -577,6 +579,8 @@ static void call_joined(SigConsult *c, GPtrArray *newcomers /* SigConn* */)
       sig_conn_send_json(mc, json_pack("{s:s, s:I, s:O}", "type", "call_started", "appointment_id",
                                        (json_int_t)sig_call_appointment_id(c->call), "participants",
                                        everyone));
+      if (is_doctor(mc)) /* the patient's page had it with its welcome */
+        send_chat_history(mc, sig_call_appointment_id(c->call));
     } else {
       for (guint j = 0; j < newcomers->len; j++)
         sig_conn_send_json(mc, json_pack("{s:s, s:o}", "type", "participant_joined", "participant",
@@ -711,6 +715,7 @@ static void hello_token(SigConn *conn, const char *token)
                                 conn->name ? conn->name : "", "appointment_id", (json_int_t)a->id,
                                 "doctor_name", a->doctor_name ? a->doctor_name : "", "audio_only",
                                 conn->audio_only)));
+  send_chat_history(conn, a->id);
 
   if (g_strcmp0(a->status, "fulfilled") == 0 || g_strcmp0(a->status, "noshow") == 0 ||
       g_strcmp0(a->status, "cancelled") == 0) {
@@ -765,6 +770,15 @@ static void hello_staff(SigConn *conn)
                                              "participant_id", conn->participant_id, "role",
                                              conn->role, "name", conn->name, "appointment_id")));
   refresh_doctor(s, staff->id);
+  /* The conversations with whoever waits or is in a call now (a reloaded console). */
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, s->consults);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    SigConsult *c = value;
+    if (sig_call_doctor_id(c->call) == staff->id && sig_call_members(c->call)->len > 0)
+      send_chat_history(conn, sig_call_appointment_id(c->call));
+  }
 }
 
 static void admit(SigConn *conn, gint64 appointment_id)
@@ -896,6 +910,182 @@ static void audio_only(SigConn *conn, gboolean on)
   g_message("participant %s: audio only %s", conn->participant_id, on ? "on" : "off");
 }
 
+/* --- Chat and clinical notices ------------------------------------------------------------
+ * Chat messages belong to a consultation (an appointment): the doctor may write to a patient
+ * who waits (before admitting them) and everyone in the call writes to everyone in it. A
+ * message is stored first (sched_chat_add, in the message's audited unit), then relayed to every
+ * page of that consultation: its waiting or in-call members and every console of its doctor.
+ * Each copy says who sent it (role and the name the call already shows) and whether it was the
+ * recipient's own. The text is never logged. A page that (re)connects gets the history:
+ * `chat_history` after a patient's or guest's welcome, and to the doctor when a call starts. */
+
+#define CHAT_HISTORY_MAX 200
+
+static json_t *chat_json(const SchedChatMessage *m, gboolean from_you)
+{
+  return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:I, s:b}", "type", "chat", "id",
+                   (json_int_t)m->id, "appointment_id", (json_int_t)m->appointment_id,
+                   "sender_role", m->sender_role, "sender_name", m->sender_name, "text", m->text,
+                   "sent_at_ms", (json_int_t)m->sent_at_ms, "from_you", from_you);
+}
+
+/* Every open page of consultation `appointment_id` (doctor `doctor_id`): its members' and the
+ * doctor's consoles. (element-type SigConn) (transfer container) */
+static GPtrArray *consult_pages(SigServer *s, gint64 appointment_id, gint64 doctor_id)
+{
+  GPtrArray *pages = g_ptr_array_new();
+  SigConsult *c = consult_find(s, appointment_id);
+  if (c) {
+    GPtrArray *members = sig_call_members(c->call);
+    for (guint i = 0; i < members->len; i++) {
+      SigCallMember *m = g_ptr_array_index(members, i);
+      SigConn *mc = conn_of(s, m->participant_id);
+      if (mc && mc->phase == SIG_CONN_READY && mc->consult == c && !is_doctor(mc))
+        g_ptr_array_add(pages, mc);
+    }
+  }
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, s->conns);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    SigConn *dc = key;
+    if (dc->phase == SIG_CONN_READY && is_doctor(dc) && dc->staff_id == doctor_id)
+      g_ptr_array_add(pages, dc);
+  }
+  return pages;
+}
+
+/* The stored messages of a consultation, to one page. */
+static void send_chat_history(SigConn *conn, gint64 appointment_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list =
+      sched_chat_list(conn->server->store, appointment_id, CHAT_HISTORY_MAX, &error);
+  if (!list) {
+    g_warning("appointment %" G_GINT64_FORMAT ": chat history not read: %s", appointment_id,
+              error->message);
+    return;
+  }
+  json_t *arr = json_array();
+  for (guint i = 0; i < list->len; i++) {
+    SchedChatMessage *m = g_ptr_array_index(list, i);
+    json_t *o = chat_json(m, g_strcmp0(m->sender_role, conn->role) == 0);
+    json_object_del(o, "type");
+    json_array_append_new(arr, o);
+  }
+  sig_conn_send_json(conn, json_pack("{s:s, s:I, s:o}", "type", "chat_history", "appointment_id",
+                                     (json_int_t)appointment_id, "messages", arr));
+}
+
+static void chat(SigConn *conn, SigMsg *msg)
+{
+  SigServer *s = conn->server;
+  gint64 appointment_id = 0, doctor_id = 0;
+  if (is_doctor(conn)) {
+    appointment_id = msg->appointment_id ? msg->appointment_id
+                     : conn->consult     ? sig_call_appointment_id(conn->consult->call)
+                                         : 0;
+    if (!appointment_id)
+      return send_error(conn, "not_allowed", "say which consultation (appointment_id)");
+    g_autoptr(SchedAppointment) a = sched_appointment_get(s->store, appointment_id, NULL);
+    if (!a || a->doctor_id != conn->staff_id)
+      return send_error(conn, "not_allowed", "this is not your appointment");
+    if (!consult_find(s, appointment_id))
+      return send_error(conn, "not_allowed", "nobody is waiting for this consultation");
+    doctor_id = a->doctor_id;
+  } else {
+    if (!conn->consult)
+      return send_error(conn, "not_allowed", "you are not in a waiting room or a call");
+    appointment_id = sig_call_appointment_id(conn->consult->call);
+    if (msg->appointment_id && msg->appointment_id != appointment_id)
+      return send_error(conn, "not_allowed", "this is not your consultation");
+    doctor_id = sig_call_doctor_id(conn->consult->call);
+  }
+  g_autofree char *key = conn->token ? g_strdup(conn->token)
+                                     : g_strdup_printf("staff:%" G_GINT64_FORMAT, conn->staff_id);
+  if (sig_buckets_take(s->rate_chat, key, g_get_monotonic_time()) > 0)
+    return send_error(conn, "too_many_requests", "too many messages at once; wait a moment");
+  g_autoptr(GError) error = NULL;
+  SchedChatMessage m = {.appointment_id = appointment_id,
+                        .sent_at_ms = g_get_real_time() / 1000,
+                        .sender_role = conn->role,
+                        .sender_name = conn->name ? conn->name : "",
+                        .text = msg->text};
+  m.id = sched_chat_add(s->store, appointment_id, m.sent_at_ms, m.sender_role, m.sender_name,
+                        m.text, &error);
+  if (!m.id) {
+    g_warning("appointment %" G_GINT64_FORMAT ": chat message not stored: %s", appointment_id,
+              error->message);
+    return send_error(conn, "internal", "the message could not be stored; try again");
+  }
+  g_autoptr(GPtrArray) pages = consult_pages(s, appointment_id, doctor_id);
+  if (!g_ptr_array_find(pages, conn, NULL))
+    g_ptr_array_add(pages, conn);
+  for (guint i = 0; i < pages->len; i++) {
+    SigConn *to = g_ptr_array_index(pages, i);
+    sig_conn_send_json(to, chat_json(&m, to == conn));
+  }
+  g_debug("appointment %" G_GINT64_FORMAT ": chat message %" G_GINT64_FORMAT " from %s to %u pages",
+          appointment_id, m.id, conn->participant_id, pages->len);
+}
+
+typedef struct {
+  gint64 appointment_id;
+  gint64 doctor_id;
+  SigAudience to;
+  char *text;
+} SigNotice;
+
+static void notice_free(gpointer p)
+{
+  SigNotice *n = p;
+  g_free(n->text);
+  g_free(n);
+}
+
+void sig_notice_queue(SigServer *s, gint64 appointment_id, gint64 doctor_id, SigAudience to,
+                      json_t *msg)
+{
+  SigNotice *n = g_new0(SigNotice, 1);
+  n->appointment_id = appointment_id;
+  n->doctor_id = doctor_id;
+  n->to = to;
+  n->text = sig_msg_dump(msg);
+  g_queue_push_tail(&s->request_notices, n);
+}
+
+static void notice_send(SigServer *s, const SigNotice *n)
+{
+  if (s->closing)
+    return;
+  g_autoptr(GPtrArray) pages = consult_pages(s, n->appointment_id, n->doctor_id);
+  for (guint i = 0; i < pages->len; i++) {
+    SigConn *to = g_ptr_array_index(pages, i);
+    gboolean want = n->to == SIG_TO_DOCTOR
+                        ? is_doctor(to)
+                        : to->patient_id > 0 && to->appointment_id == n->appointment_id;
+    if (want)
+      sig_conn_send(to, g_strdup(n->text));
+  }
+}
+
+void sig_notices_release(SigServer *s, GQueue *queue, gboolean send)
+{
+  SigNotice *n;
+  while ((n = g_queue_pop_head(queue)) != NULL) {
+    if (send)
+      notice_send(s, n);
+    notice_free(n);
+  }
+}
+
+void sig_notices_move(GQueue *from, GQueue *to)
+{
+  gpointer n;
+  while ((n = g_queue_pop_head(from)) != NULL)
+    g_queue_push_tail(to, n);
+}
+
 static void dispatch(SigConn *conn, SigMsg *msg);
 
 /* The hook point of the audit log for consultation events (sig-audit.c): the message's writes
@@ -953,6 +1143,8 @@ static void dispatch(SigConn *conn, SigMsg *msg)
     return invite(conn, msg->appointment_id, msg->role);
   case SIG_MSG_AUDIO_ONLY:
     return audio_only(conn, msg->audio_only);
+  case SIG_MSG_CHAT:
+    return chat(conn, msg);
   }
 }
 

@@ -17,6 +17,7 @@ static const char *const type_names[] = {
     [SIG_MSG_ANSWER] = "answer", [SIG_MSG_CANDIDATE] = "candidate",
     [SIG_MSG_LEAVE] = "leave",   [SIG_MSG_END] = "end",
     [SIG_MSG_INVITE] = "invite", [SIG_MSG_AUDIO_ONLY] = "audio_only",
+    [SIG_MSG_CHAT] = "chat",
 };
 
 const char *sig_msg_type_name(SigMsgType type)
@@ -35,6 +36,7 @@ void sig_msg_free(SigMsg *msg)
   g_free(msg->candidate);
   g_free(msg->outcome);
   g_free(msg->role);
+  g_free(msg->text);
   g_free(msg);
 }
 
@@ -164,6 +166,26 @@ static gboolean parse_fields(SigMsg *m, json_t *root, GError **error)
     return TRUE;
   case SIG_MSG_LEAVE:
     return TRUE;
+  case SIG_MSG_CHAT: {
+    if (!take_string(root, "text", SIG_CHAT_MAX_CHARS * 4, TRUE, &m->text, error))
+      return FALSE;
+    gboolean visible = FALSE;
+    glong n = 0;
+    for (const char *p = m->text; *p; p = g_utf8_next_char(p)) {
+      gunichar c = g_utf8_get_char(p);
+      if (++n > SIG_CHAT_MAX_CHARS)
+        return bad(error, "field \"%s\" is over 1000 characters", "text");
+      if (g_unichar_iscntrl(c) && c != '\n' && c != '\t')
+        return bad(error, "field \"%s\" contains a control character", "text");
+      visible |= !g_unichar_isspace(c);
+    }
+    if (!visible)
+      return bad(error, "field \"%s\" is empty", "text");
+    if (json_object_get(root, "appointment_id") &&
+        !json_is_null(json_object_get(root, "appointment_id")))
+      return take_id(root, "appointment_id", &m->appointment_id, error);
+    return TRUE;
+  }
   case SIG_MSG_AUDIO_ONLY: {
     json_t *v = json_object_get(root, "on");
     if (!json_is_boolean(v))

@@ -31,12 +31,13 @@ typedef enum {
   SIG_MSG_END,
   SIG_MSG_INVITE,
   SIG_MSG_AUDIO_ONLY,
+  SIG_MSG_CHAT,
 } SigMsgType;
 
 typedef struct {
   SigMsgType type;
   char *token;           /* hello: NULL for staff */
-  gint64 appointment_id; /* admit, invite */
+  gint64 appointment_id; /* admit, invite; chat: 0 if absent (the sender's consultation) */
   char *pc;              /* answer, candidate: "pub" or "sub:<participant id>" */
   char *sdp;             /* answer */
   char *candidate;       /* candidate: NULL = end of candidates */
@@ -44,7 +45,11 @@ typedef struct {
   char *outcome;         /* end */
   char *role;            /* invite */
   gboolean audio_only;   /* audio_only: its "on" */
+  char *text;            /* chat: 1..SIG_CHAT_MAX_CHARS characters; personal data, never logged */
 } SigMsg;
+
+/* A chat message's text: at most this many characters (UTF-8, up to 4 bytes each). */
+#define SIG_CHAT_MAX_CHARS 1000
 
 /* Parses `len` bytes of `text`. On failure returns NULL with SIG_ERROR_MALFORMED and a
  * message fit to send back to the client (it never echoes the input). */

@@ -42,6 +42,12 @@ struct SigServer {
   SigBuckets *rate_token;    /* token routes and hellos per join token */
   SigBuckets *login_account; /* failed logins per username */
   SigBuckets *login_address; /* failed logins per address */
+  /* Clinical content (sig-consult.c, sig-api-clinical.c): messages to pages that an API request
+   * causes (a photo arrived, advice given), held until its writes are durable: the request's
+   * own (SigNotice*), then the group commit's batch; dropped if either fails. */
+  GQueue request_notices;
+  GQueue batch_notices;
+  SigBuckets *rate_chat; /* chat messages per participant */
 };
 
 typedef enum { SIG_CONN_NEW, SIG_CONN_READY, SIG_CONN_CLOSING } SigConnPhase;
@@ -111,6 +117,7 @@ typedef struct {
   const char *origin;
   const char *sec_fetch_site;
   const char *csrf_token;
+  const char *content_type; /* the Content-Type header, or NULL (photo uploads) */
   /* Set by sig_api_handle before any handler runs: the live session's staff member (borrowed;
    * NULL without one) and the caller's role in the authorisation table. */
   const SchedStaff *staff;
@@ -123,6 +130,7 @@ typedef struct {
   char *set_cookie;
   const char *content_type; /* static string; NULL means "application/json" */
   gint64 retry_after;       /* > 0: a Retry-After header (seconds) */
+  gsize body_len;           /* > 0: `body` is binary and this long (a photo); 0: text */
 } SigHttpResponse;
 
 void sig_api_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
@@ -147,6 +155,27 @@ void sig_api_fhir_handle(SigServer *server, const SigHttpRequest *req, SigHttpRe
 /* An OperationOutcome refusal (401 login, 403 forbidden, 404 not-found, 405 not-supported, 429
  * throttled) for a /fhir/ path. */
 void sig_api_fhir_refuse(SigHttpResponse *resp, int status, const char *diagnostics);
+
+/* sig-api-clinical.c: a consultation's clinical content over HTTP (photos, notes, advice, the
+ * patient's details for the console; docs/api.md). FALSE, touching nothing, for another path. */
+gboolean sig_api_clinical_handle(SigServer *server, const SigHttpRequest *req,
+                                 SigHttpResponse *resp);
+/* The largest request body the route of `method` and `path` takes: a photo upload's 2 MB, else
+ * SIG_HTTP_MAX_BODY. Pure. */
+gsize sig_api_max_body(int method, const char *path);
+
+/* sig-consult.c: messages to the pages of one consultation, caused by an API request and sent
+ * only once its writes are durable (sig-server.c releases them). */
+typedef enum {
+  SIG_TO_PATIENT, /* the patient's own page */
+  SIG_TO_DOCTOR,  /* every console of the appointment's doctor */
+} SigAudience;
+void sig_notice_queue(SigServer *server, gint64 appointment_id, gint64 doctor_id, SigAudience to,
+                      json_t *msg /* stolen */);
+/* Sends (`send`) or drops every notice of `queue`, leaving it empty. */
+void sig_notices_release(SigServer *server, GQueue *queue, gboolean send);
+/* Appends every notice of `from` to `to`, leaving `from` empty. */
+void sig_notices_move(GQueue *from, GQueue *to);
 
 /* sig-consult.c */
 void sig_consult_on_message(SigConn *conn, SigMsg *msg);

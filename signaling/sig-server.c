@@ -213,6 +213,9 @@ typedef struct {
   GPtrArray *query; /* char* "k=v", NULL-terminated; NULL if none */
   char *cookie_session;
   char *host, *origin, *sec_fetch_site, *csrf_token; /* request headers, or NULL */
+  char *content_type; /* the request's Content-Type header, or NULL */
+  gsize max_body;     /* the largest body this request's route takes (SIG_HTTP_MAX_BODY, or a
+                         photo's size for an upload route: sig_api_max_body) */
   char peer[64];
   gboolean close_after; /* hang up once this answer is sent (over the connection cap) */
   GString *body;
@@ -242,6 +245,7 @@ static void http_pss_reset(SigServer *server, HttpPss *pss)
   g_clear_pointer(&pss->origin, g_free);
   g_clear_pointer(&pss->sec_fetch_site, g_free);
   g_clear_pointer(&pss->csrf_token, g_free);
+  g_clear_pointer(&pss->content_type, g_free);
   if (pss->body)
     g_string_free(pss->body, TRUE);
   pss->body = NULL;
@@ -252,14 +256,15 @@ static void http_pss_reset(SigServer *server, HttpPss *pss)
 }
 
 /* Writes the status line and headers now; the body goes out on the next WRITEABLE. */
-static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
-                        const char *set_cookie, const char *content_type, gint64 retry_after)
+/* `body_len`: the body's size for a binary body (a photo); 0: a text body, its strlen. */
+static int http_respond_n(struct lws *wsi, HttpPss *pss, int status, char *body, gsize body_len,
+                          const char *set_cookie, const char *content_type, gint64 retry_after)
 {
   unsigned char buf[LWS_PRE + 2048];
   unsigned char *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof(buf) - 1];
   g_free(pss->resp);
   pss->resp = body;
-  pss->resp_len = body ? strlen(body) : 0;
+  pss->resp_len = body ? (body_len ? body_len : strlen(body)) : 0;
   if (lws_add_http_common_headers(wsi, (unsigned int)status,
                                   content_type ? content_type : "application/json", pss->resp_len,
                                   &p, end))
@@ -292,6 +297,12 @@ static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
   return 0;
 }
 
+static int http_respond(struct lws *wsi, HttpPss *pss, int status, char *body,
+                        const char *set_cookie, const char *content_type, gint64 retry_after)
+{
+  return http_respond_n(wsi, pss, status, body, 0, set_cookie, content_type, retry_after);
+}
+
 /* --- Group commit ----------------------------------------------------------------------------
  * synchronous = FULL costs one fsync per commit, and the loop is single-threaded, so one commit
  * per request caps bookings/s at 1 / fsync time. Instead, the first writing API request (any
@@ -317,6 +328,8 @@ static void batch_finish(SigServer *server)
   g_debug("group commit: %u responses held", server->deferred.length);
   if (!ok)
     g_warning("group commit of %u requests failed: %s", server->deferred.length, error->message);
+  /* What the batch's requests tell pages over WSS goes out only now that it is durable. */
+  sig_notices_release(server, &server->batch_notices, ok);
   HttpPss *pss;
   while ((pss = g_queue_pop_head(&server->deferred)) != NULL) {
     pss->deferred = FALSE;
@@ -370,17 +383,27 @@ static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
       .origin = pss->origin,
       .sec_fetch_site = pss->sec_fetch_site,
       .csrf_token = pss->csrf_token,
+      .content_type = pss->content_type,
   };
   SigHttpResponse resp = {0};
   if (pss->body_too_large) {
     resp.status = 413;
-    resp.body = sig_api_error_body("body_too_large", "the request body is over 16 KiB", NULL);
+    resp.body = pss->max_body > SIG_HTTP_MAX_BODY
+                    ? sig_api_error_body("body_too_large", "the photo is over 2 MB", "size")
+                    : sig_api_error_body("body_too_large", "the request body is over 16 KiB", NULL);
   } else {
     if ((pss->method != LWSHUMETH_GET && pss->method != LWSHUMETH_HEAD) ||
         sig_audit_http_is_audited(&req)) /* an audited read writes its audit row */
       if (!sched_store_batch_is_open(server->store))
         batch_open(server);
     sig_audit_http(server, &req, &resp); /* sig_api_handle, recorded in the audit log */
+    /* Its messages to pages: dropped if it failed, else sent once its writes are durable. */
+    if (resp.status >= 400)
+      sig_notices_release(server, &server->request_notices, FALSE);
+    else if (sched_store_batch_is_open(server->store))
+      sig_notices_move(&server->request_notices, &server->batch_notices);
+    else
+      sig_notices_release(server, &server->request_notices, TRUE);
     if (sched_store_batch_is_open(server->store)) {
       pss->wsi = wsi;
       pss->held = resp;
@@ -389,8 +412,8 @@ static int http_api(struct lws *wsi, SigServer *server, HttpPss *pss)
       return 0;
     }
   }
-  int r = http_respond(wsi, pss, resp.status, resp.body, resp.set_cookie, resp.content_type,
-                       resp.retry_after);
+  int r = http_respond_n(wsi, pss, resp.status, resp.body, resp.body_len, resp.set_cookie,
+                         resp.content_type, resp.retry_after);
   g_free(resp.set_cookie);
   return r;
 }
@@ -460,6 +483,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     pss->origin = header_copy(wsi, WSI_TOKEN_ORIGIN);
     pss->sec_fetch_site = custom_header_copy(wsi, "sec-fetch-site:");
     pss->csrf_token = custom_header_copy(wsi, "x-csrf-token:");
+    pss->content_type = header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    pss->max_body = sig_api_max_body(pss->method, pss->path);
     conn_track(server, wsi);
     g_strlcpy(pss->peer, conn_address(server, wsi), sizeof(pss->peer));
     if (g_hash_table_contains(server->over_cap, wsi)) {
@@ -479,7 +504,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         pss->method == LWSHUMETH_PATCH) {
       g_autofree char *cl = header_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
       gint64 n = cl ? g_ascii_strtoll(cl, NULL, 10) : 0;
-      if (n > SIG_HTTP_MAX_BODY) {
+      if (n > (gint64)pss->max_body) {
         pss->body_too_large = TRUE;
         return http_api(wsi, server, pss);
       }
@@ -494,7 +519,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
   }
   case LWS_CALLBACK_HTTP_BODY:
     if (pss->body && !pss->body_too_large) {
-      if (pss->body->len + len > SIG_HTTP_MAX_BODY)
+      if (pss->body->len + len > pss->max_body)
         pss->body_too_large = TRUE;
       else
         g_string_append_len(pss->body, in, (gssize)len);
@@ -507,8 +532,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
       pss->deferred_ready = FALSE;
       SigHttpResponse held = pss->held;
       memset(&pss->held, 0, sizeof(pss->held));
-      int r = http_respond(wsi, pss, held.status, held.body, held.set_cookie, held.content_type,
-                           held.retry_after);
+      int r = http_respond_n(wsi, pss, held.status, held.body, held.body_len, held.set_cookie,
+                             held.content_type, held.retry_after);
       g_free(held.set_cookie);
       return r;
     }
@@ -820,6 +845,9 @@ SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *
       sig_buckets_new(c->requests_per_second_per_address, c->request_burst_per_address, 100000);
   s->rate_token =
       sig_buckets_new(c->requests_per_second_per_token, c->request_burst_per_token, 100000);
+  /* Chat: 10 messages at once, then one every 2 s (a person typing; not a flood into the
+   * database and the others' pages). */
+  s->rate_chat = sig_buckets_new(0.5, 10, 100000);
   s->login_account =
       sig_buckets_new((double)c->login_failures_per_account / c->login_failure_window_s,
                       c->login_failures_per_account, 100000);
@@ -869,6 +897,8 @@ void sig_server_free(SigServer *server)
   if (server->lws)
     lws_context_destroy(server->lws); /* closes every connection: CLOSED for each */
   sig_consult_free_all(server);
+  sig_notices_release(server, &server->request_notices, FALSE);
+  sig_notices_release(server, &server->batch_notices, FALSE);
   g_hash_table_destroy(server->conns);
   g_hash_table_destroy(server->participants);
   g_hash_table_destroy(server->tokens_in_use);
@@ -878,6 +908,7 @@ void sig_server_free(SigServer *server)
   g_hash_table_destroy(server->over_cap);
   sig_buckets_free(server->rate_address);
   sig_buckets_free(server->rate_token);
+  sig_buckets_free(server->rate_chat);
   sig_buckets_free(server->login_account);
   sig_buckets_free(server->login_address);
   g_free((char *)server->config.listen_address);

@@ -178,7 +178,21 @@ const SAMPLES = {
   'GET /fhir/Practitioner/*': async () => ({ path: `/fhir/Practitioner/${fx.docA}` }),
   'GET /fhir/Location': async () => ({ path: '/fhir/Location' }),
   'GET /fhir/Location/*': async () => ({ path: `/fhir/Location/${fx.facilityId}` }),
+  // A consultation's clinical content (tests/api/clinical.test.mjs has the details).
+  'POST /api/join/*/attachments': async () => ({ path: (tok) => `/api/join/${tok}/attachments`, token: true, body: PNG_1PX, headers: { 'content-type': 'image/png' } }),
+  'GET /api/join/*/advice': async () => ({ path: (tok) => `/api/join/${tok}/advice`, token: true }),
+  'GET /api/appointments/#/attachments': async () => ({ path: `/api/appointments/${fx.a1}/attachments` }),
+  'GET /api/appointments/#/attachments/#': async () => {
+    const r = await request(d, 'POST', `/api/join/${fx.tokenP}/attachments`, { body: PNG_1PX, headers: { 'content-type': 'image/png' } });
+    assert.equal(r.status, 201, r.text);
+    return { path: `/api/appointments/${fx.a1}/attachments/${r.json.attachment.id}` };
+  },
+  'GET /api/appointments/#/notes': async () => ({ path: `/api/appointments/${fx.a1}/notes` }),
+  'PUT /api/appointments/#/notes': async () => ({ path: `/api/appointments/${fx.a1}/notes`, body: { text: 'Follow up in a week' } }),
+  'POST /api/appointments/#/advice': async () => ({ path: `/api/appointments/${fx.a1}/advice`, body: { text: 'Rest and fluids' } }),
+  'GET /api/appointments/#/patient': async () => ({ path: `/api/appointments/${fx.a1}/patient` }),
 };
+const PNG_1PX = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
 // "own" routes a doctor reaches for their own records without naming them (doctor B gets their
 // own list, not a 403).
@@ -257,11 +271,11 @@ describe('the authorisation table', () => {
   it('is served by the daemon and covers every signaling message type', () => {
     assert.deepEqual(table.roles, ['none', 'patient', 'doctor', 'admin', 'analyst']);
     const types = table.rules.filter((r) => r.face === 'ws').map((r) => r.type).sort();
-    assert.deepEqual(types, ['admit', 'answer', 'audio_only', 'candidate', 'end', 'hello', 'invite', 'leave']);
+    assert.deepEqual(types, ['admit', 'answer', 'audio_only', 'candidate', 'chat', 'end', 'hello', 'invite', 'leave']);
     // The analyst reaches aggregates and their own identity only.
     for (const r of table.rules) {
       const a = r.access.analyst;
-      if (a !== 'deny') assert.ok(['GET /api/stats', 'GET /api/me', 'POST /api/login', 'POST /api/logout', 'POST /api/link-resend', 'GET /api/join/*', 'GET /api/join/*/invite.ics'].includes(`${r.method} ${r.path}`), `analyst may ${r.method} ${r.path}`);
+      if (a !== 'deny') assert.ok(['GET /api/stats', 'GET /api/me', 'POST /api/login', 'POST /api/logout', 'POST /api/link-resend', 'GET /api/join/*', 'GET /api/join/*/invite.ics', 'POST /api/join/*/attachments', 'GET /api/join/*/advice'].includes(`${r.method} ${r.path}`), `analyst may ${r.method} ${r.path}`);
     }
   });
 
@@ -280,7 +294,10 @@ describe('the authorisation table', () => {
       assert.ok(['deny', 'aggregate', 'all', 'token'].includes(a.analyst), `${key}: analyst ${a.analyst}`);
       if (a.analyst === 'all') assert.ok([...PUBLIC, 'GET /api/me'].includes(key), `${key}: analyst`);
       if (a.analyst === 'aggregate') assert.equal(r.path, '/api/stats');
-      if (a.admin === 'deny') assert.ok(['GET /api/appointments/today', 'POST /api/appointments/#/guests'].includes(key), `${key}: admin`);
+      // Admins run the clinic; a consultation's clinical content is its own doctor's only.
+      const CLINICAL = ['GET /api/appointments/#/attachments', 'GET /api/appointments/#/attachments/#', 'GET /api/appointments/#/notes',
+        'PUT /api/appointments/#/notes', 'POST /api/appointments/#/advice', 'GET /api/appointments/#/patient'];
+      if (a.admin === 'deny') assert.ok(['GET /api/appointments/today', 'POST /api/appointments/#/guests', ...CLINICAL].includes(key), `${key}: admin`);
     }
     for (const r of table.rules.filter((x) => x.face === 'ws')) {
       assert.equal(r.access.analyst, 'deny', `${r.type}: analysts take no part in consultations`);
@@ -312,7 +329,7 @@ describe('the authorisation table', () => {
         let cookie = cookies[role];
         if (sample.fresh && CREDS[role]) cookie = await login(d, CREDS[role].username, CREDS[role].password);
         const urlPath = sample.token ? sample.path(role === 'patient' ? fx.tokenP : BOGUS_TOKEN) : sample.path;
-        const r = await request(d, rule.method, urlPath, { body: sample.body, cookie });
+        const r = await request(d, rule.method, urlPath, { body: sample.body, cookie, headers: sample.headers });
         checked += 1;
         const want = expectation(rule, role, key);
         const where = `${key} as ${role}: ${r.status} ${r.text.slice(0, 200)}`;
@@ -363,6 +380,7 @@ describe('the authorisation table', () => {
       end: { type: 'end', outcome: 'completed' },
       invite: { type: 'invite', appointment_id: fx.a1, role: 'interpreter' },
       audio_only: { type: 'audio_only', on: false },
+      chat: { type: 'chat', appointment_id: fx.a1, text: 'Good morning' },
     };
     const ca = await readFile(path.join(d.dir, 'tls', 'cert.pem'));
     const open = (role) => wsConnect({ host: HOST, port: d.port, ca, cookie: cookies[role], origin: d.base });

@@ -6,6 +6,7 @@ import { Signaling, CLOSE_CODES } from './signaling.js';
 import { Call } from './call.js';
 import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, explainError, clockTime, toggleTracks, showRemoteTrack } from './ui.js';
 import { qt, showQuality, dropQuality, setVideoNotice } from './ui.js';
+import { mountChat } from './chat.js';
 
 const mw = (window.__mw = { state: 'loading' });
 
@@ -128,6 +129,7 @@ function join() {
   setState('connecting', 'Connecting…');
   mw.state = 'connecting';
   signaling = new Signaling(() => ({ type: 'hello', token }));
+  mountChat(signaling, token); // messages, photo of a document, advice (web/js/chat.js)
   call = new Call(signaling, {
     getLocalStream: () => localStream,
     onRemoteTrack: (pid, track, stream) => showRemoteTrack(call, people, pid, track, stream),

@@ -72,6 +72,21 @@ static void test_codec_valid(void)
   g_autoptr(SigMsg) ao_off = parse_ok("{\"type\":\"audio_only\",\"on\":false}");
   g_assert_false(ao_off->audio_only);
   g_assert_cmpstr(sig_msg_type_name(SIG_MSG_AUDIO_ONLY), ==, "audio_only");
+
+  g_autoptr(SigMsg) chat = parse_ok("{\"type\":\"chat\",\"text\":\"سلام\\nok\"}");
+  g_assert_cmpint(chat->type, ==, SIG_MSG_CHAT);
+  g_assert_cmpstr(chat->text, ==, "سلام\nok");
+  g_assert_cmpint(chat->appointment_id, ==, 0);
+  g_autoptr(SigMsg) chat_to =
+      parse_ok("{\"type\":\"chat\",\"appointment_id\":7,\"text\":\"Please wait\"}");
+  g_assert_cmpint(chat_to->appointment_id, ==, 7);
+  /* 1000 characters of three bytes each is the most a message may carry. */
+  g_autoptr(GString) most = g_string_new("{\"type\":\"chat\",\"text\":\"");
+  for (int i = 0; i < SIG_CHAT_MAX_CHARS; i++)
+    g_string_append(most, "ب");
+  g_string_append(most, "\"}");
+  g_autoptr(SigMsg) full = parse_ok(most->str);
+  g_assert_cmpint(g_utf8_strlen(full->text, -1), ==, SIG_CHAT_MAX_CHARS);
 }
 
 static void test_codec_malformed(void)
@@ -107,6 +122,13 @@ static void test_codec_malformed(void)
       {"{\"type\":\"audio_only\",\"on\":null}", "on"},
       {"{\"type\":\"audio_only\",\"on\":1}", "on"},
       {"{\"type\":\"audio_only\",\"on\":\"true\"}", "on"},
+      {"{\"type\":\"chat\"}", "text"},
+      {"{\"type\":\"chat\",\"text\":5}", "text"},
+      {"{\"type\":\"chat\",\"text\":\"\"}", "text"},
+      {"{\"type\":\"chat\",\"text\":\" \\n \"}", "text"},
+      {"{\"type\":\"chat\",\"text\":\"bell\\u0007\"}", "text"},
+      {"{\"type\":\"chat\",\"text\":\"hi\",\"appointment_id\":0}", "appointment_id"},
+      {"{\"type\":\"chat\",\"text\":\"hi\",\"appointment_id\":\"3\"}", "appointment_id"},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autofree char *why = parse_bad(cases[i].text, strlen(cases[i].text));
@@ -114,6 +136,11 @@ static void test_codec_malformed(void)
       g_error("case %zu (%s): message \"%s\" does not mention %s", i, cases[i].text, why,
               cases[i].says);
   }
+  /* One character over the chat limit. */
+  g_autofree char *xs = g_strnfill(SIG_CHAT_MAX_CHARS + 1, 'x');
+  g_autofree char *over = g_strdup_printf("{\"type\":\"chat\",\"text\":\"%s\"}", xs);
+  g_autofree char *why_over = parse_bad(over, strlen(over));
+  g_assert_nonnull(strstr(why_over, "1000"));
   /* A NUL inside a string field is refused, not silently cut. */
   const char nul[] = "{\"type\":\"hello\",\"token\":\"a\\u0000b\"}";
   g_autofree char *why = parse_bad(nul, sizeof(nul) - 1);
