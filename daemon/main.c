@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mw-config.h"
+#include "mw-demo.h"
 #include "mw-jobs.h"
 #include "mw-tls.h"
 #include "notify.h"
@@ -109,7 +110,8 @@ static int admin_main(int argc, char **argv)
   g_autofree char *district = NULL, *sector = NULL, *timezone = NULL, *specialty = NULL;
   g_autofree char *role = NULL, *languages = NULL, *gender = NULL, *from_s = NULL, *to_s = NULL;
   g_autofree char *start_at = NULL, *end_at = NULL, *valid_from = NULL, *valid_until = NULL;
-  g_autofree char *reason = NULL, *language = NULL, *at_s = NULL;
+  g_autofree char *reason = NULL, *language = NULL, *at_s = NULL, *sex = NULL;
+  int birth_year = -1, seed = 1, per_day = 6, patients = 400;
   gint64 patient = 0, facility = 0, service = 0, appointment = 0;
   gboolean now_flag = FALSE, dry_run = FALSE;
   int days = SCHED_RETENTION_DAYS_DEFAULT;
@@ -124,6 +126,11 @@ static int admin_main(int argc, char **argv)
       {"role", 0, 0, G_OPTION_ARG_STRING, &role, "add-staff: doctor, admin or analyst", "R"},
       {"phone", 0, 0, G_OPTION_ARG_STRING, &phone, "add-patient: phone number", "P"},
       {"language", 0, 0, G_OPTION_ARG_STRING, &language, "add-patient: preferred language", "L"},
+      {"sex", 0, 0, G_OPTION_ARG_STRING, &sex, "add-patient: female, male or other", "S"},
+      {"birth-year", 0, 0, G_OPTION_ARG_INT, &birth_year, "add-patient: e.g. 1984", "Y"},
+      {"seed", 0, 0, G_OPTION_ARG_INT, &seed, "seed-history: random seed (1)", "N"},
+      {"per-day", 0, 0, G_OPTION_ARG_INT, &per_day, "seed-history: visits a day (6)", "N"},
+      {"patients", 0, 0, G_OPTION_ARG_INT, &patients, "seed-history: patients (400)", "N"},
       {"doctor", 0, 0, G_OPTION_ARG_STRING, &doctor, "the doctor's username (or staff id)", "U"},
       {"patient", 0, 0, G_OPTION_ARG_INT64, &patient, "book: patient id", "ID"},
       {"appointment", 0, 0, G_OPTION_ARG_INT64, &appointment, "call-quality: appointment id", "ID"},
@@ -163,7 +170,8 @@ static int admin_main(int argc, char **argv)
   g_autoptr(GOptionContext) ctx =
       g_option_context_new("add-doctor|add-staff|add-patient|book|add-facility|add-service|"
                            "add-availability|add-break|add-exception|set-doctor-profile|"
-                           "integrity-check|call-quality|audit-verify|retention-run|authz-table");
+                           "integrity-check|call-quality|audit-verify|retention-run|authz-table|"
+                           "seed-history");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &error))
@@ -195,7 +203,14 @@ static int admin_main(int argc, char **argv)
       return admin_fail("add-patient needs --name");
     if (!sched_audit_unit_begin(store, &error))
       return admin_error(error);
-    gint64 id = sched_patient_add_full(store, name, phone, language, &error);
+    const SchedPatientSpec spec = {.display_name = name,
+                                   .phone = phone,
+                                   .preferred_language = language,
+                                   .sex = sex,
+                                   .birth_year = birth_year < 0 ? 0 : birth_year};
+    if (birth_year == 0) /* 0 is "not recorded" inside: leave the option out instead */
+      return admin_fail("--birth-year must be a year from 1900 to the current year");
+    gint64 id = sched_patient_create(store, &spec, &error);
     if (!id) {
       sched_audit_unit_rollback(store);
       return admin_error(error);
@@ -231,6 +246,32 @@ static int admin_main(int argc, char **argv)
         g_strdup_printf("%s/join/%s", public_url ? public_url : "https://localhost:8443", token);
     g_print("{\"appointment_id\":%" G_GINT64_FORMAT ",\"token\":\"%s\",\"link\":\"%s\"}\n", id,
             token, link);
+    return 0;
+  }
+  if (strcmp(cmd, "seed-history") == 0) {
+    /* A synthetic history for a demo or a test of the dashboard (docs/dashboard.md). */
+    if (!password || days <= 0 || days > 3650 || per_day < 0 || patients < 0)
+      return admin_fail("seed-history needs --password (the doctors') and --days 1..3650");
+    MwDemoHistory h = {.seed = (guint32)seed,
+                       .days = (guint)days,
+                       .patients = (guint)patients,
+                       .per_day = (guint)per_day,
+                       .prefix = username ? username : "demo",
+                       .password = password};
+    MwDemoCounts n;
+    if (!mw_demo_history(store, &h, &n, &error))
+      return admin_error(error);
+    g_autofree char *detail = g_strdup_printf("patients=%u,appointments=%u", n.patients,
+                                              n.appointments);
+    SchedAuditEntry e = {.actor_kind = "operator",
+                         .action = "demo.history",
+                         .detail = detail,
+                         .address = "cli",
+                         .outcome = "ok"};
+    if (!sched_audit_append(store, &e, NULL, &error))
+      return admin_error(error);
+    g_print("{\"patients\":%u,\"appointments\":%u,\"consultations\":%u}\n", n.patients,
+            n.appointments, n.consultations);
     return 0;
   }
   if (strcmp(cmd, "call-quality") == 0) {
@@ -378,7 +419,7 @@ static int admin_main(int argc, char **argv)
   return admin_fail("unknown subcommand (add-doctor, add-staff, add-patient, book, add-facility, "
                     "add-service, add-availability, add-break, add-exception, "
                     "set-doctor-profile, integrity-check, call-quality, audit-verify, "
-                    "retention-run)");
+                    "retention-run, seed-history)");
 }
 
 /* --- demo -------------------------------------------------------------------------------- */

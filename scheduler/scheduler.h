@@ -333,6 +333,8 @@ typedef struct {
   char *phone;                 /* personal data: never log; NULL if none */
   char *preferred_language;    /* ISO 639-1 ("ur", "en", …); NULL if unknown (notices in Urdu) */
   gboolean prefers_audio_only; /* chose "Audio only" in a call: later calls start that way */
+  char *sex;                   /* schema 8: "female", "male", "other"; NULL if not recorded */
+  int birth_year;              /* schema 8: e.g. 1984; 0 if not recorded */
 } SchedPatient;
 
 void sched_patient_free(SchedPatient *patient);
@@ -342,6 +344,26 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedPatient, sched_patient_free)
  * "phone"/"preferred_language" (not two lowercase letters). Nothing written on error. */
 gint64 sched_patient_add_full(SchedStore *store, const char *display_name, const char *phone,
                               const char *preferred_language, GError **error);
+/* Schema 8: sex and birth year, for the statistics' sex and age-band groups (coarse
+ * demographics; never shown per patient to the analyst). */
+#define SCHED_BIRTH_YEAR_MIN 1900
+
+/* What sched_patient_create stores; NULL / 0 members are "not recorded". */
+typedef struct {
+  const char *display_name; /* required */
+  const char *phone;
+  const char *preferred_language;
+  const char *sex; /* "female", "male" or "other" */
+  int birth_year;  /* SCHED_BIRTH_YEAR_MIN .. the current year (UTC) */
+} SchedPatientSpec;
+
+/* As sched_patient_add_full, with sex and birth year. INVALID "display_name"/"phone"/
+ * "preferred_language"/"sex"/"birth_year". Nothing written on error. */
+gint64 sched_patient_create(SchedStore *store, const SchedPatientSpec *spec, GError **error);
+/* TRUE if `sex` is NULL or one of the stored words. */
+gboolean sched_patient_sex_is_valid(const char *sex);
+/* TRUE if `year` is 0 (not recorded) or SCHED_BIRTH_YEAR_MIN .. the current year (UTC). */
+gboolean sched_patient_birth_year_is_valid(int year);
 /* (transfer full) NULL with NOT_FOUND "patient_id: …". */
 SchedPatient *sched_patient_get(SchedStore *store, gint64 patient_id, GError **error);
 /* Patients by id whose name contains `query` or whose phone's digits contain its digits
