@@ -261,8 +261,8 @@ static int admin_main(int argc, char **argv)
     MwDemoCounts n;
     if (!mw_demo_history(store, &h, &n, &error))
       return admin_error(error);
-    g_autofree char *detail = g_strdup_printf("patients=%u,appointments=%u", n.patients,
-                                              n.appointments);
+    g_autofree char *detail =
+        g_strdup_printf("patients=%u,appointments=%u", n.patients, n.appointments);
     SchedAuditEntry e = {.actor_kind = "operator",
                          .action = "demo.history",
                          .detail = detail,

@@ -139,9 +139,9 @@ gboolean mw_demo_history(SchedStore *store, const MwDemoHistory *opts, MwDemoCou
           continue;
         }
         gint64 waiting = at - g_rand_int_range(rng, 0, 600);
-        gint64 wait = (gint64)(g_rand_int_range(rng, 0, 15) + f->extra_wait_min *
-                                                                   g_rand_double(rng) * 2) *
-                      60;
+        gint64 wait =
+            (gint64)(g_rand_int_range(rng, 0, 15) + f->extra_wait_min * g_rand_double(rng) * 2) *
+            60;
         gint64 started = at + wait;
         gint64 ended = started + g_rand_int_range(rng, 4 * 60, 25 * 60);
         double o = g_rand_double(rng);
@@ -182,10 +182,9 @@ done:
   if (counts)
     *counts = c;
   return TRUE;
-fail:
-  {
-    g_autoptr(GError) ignored = NULL;
-    sched_store_batch_commit(store, &ignored);
-  }
+fail : {
+  g_autoptr(GError) ignored = NULL;
+  sched_store_batch_commit(store, &ignored);
+}
   return FALSE;
 }

@@ -826,7 +826,14 @@ typedef enum {
   SCHED_STATS_BY_DISTRICT = 1 << 2,  /* the facility's district */
   SCHED_STATS_BY_FACILITY = 1 << 3,  /* the facility */
   SCHED_STATS_BY_SPECIALTY = 1 << 4, /* the service's specialty */
+  SCHED_STATS_BY_SEX = 1 << 5,       /* schema 8: the patient's sex ("unknown" if not recorded) */
+  SCHED_STATS_BY_AGE_BAND = 1 << 6,  /* schema 8: the patient's age band on the local date */
 } SchedStatsGroup;
+
+/* Age bands (SCHED_STATS_BY_AGE_BAND), by age = the year of the appointment's local date minus
+ * the birth year (only the year is recorded: the age reached during that year): "0-17",
+ * "18-39", "40-59", "60+"; "unknown" without a birth year (or one after the visit). */
+const char *sched_stats_age_band(int birth_year, int visit_year);
 
 typedef struct {
   gint64 from;        /* required: local days whose date is on or after from's local date ... */
@@ -857,6 +864,18 @@ typedef struct {
   double avg_rtt_ms;
   double avg_video_kbps;
   gboolean small; /* some count (quality ones too), waits or durations is 1..SMALL_COUNT - 1 */
+  /* Schema 8, read from the appointments of the range themselves (not the daily summary):
+   * O(appointments in the range) through the (status, starts_at) index. */
+  char *sex;             /* BY_SEX: "female", "male", "other" or "unknown"; else NULL */
+  char *age_band;        /* BY_AGE_BAND: see sched_stats_age_band; else NULL */
+  gint64 doctors_active; /* distinct doctors with a consultation (fulfilled) in the group */
+  gint64 ratings;        /* consultations (fulfilled) with a patient's rating */
+  double avg_stars;      /* mean stars over `ratings`; -1 if none */
+  /* Medians (nearest rank: the lower one for an even count) over quality_consultations of
+   * each consultation's value (the same values the means above average); -1 if none. */
+  double median_loss;
+  double median_rtt_ms;
+  double median_video_kbps;
 } SchedStatsRow;
 
 void sched_stats_row_free(SchedStatsRow *row);
@@ -869,7 +888,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedStatsRow, sched_stats_row_free)
  * "facility_id". */
 GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *query, GError **error);
 
-/* TRUE if a count must be shown as "<5": 0 < n < SCHED_STATS_SMALL_COUNT. */
+/* TRUE if a count must be shown as "<5": 0 < n < SCHED_STATS_SMALL_COUNT. Figures computed
+ * from such a count (percentiles, means, medians, rates) must not be shown at all. */
 gboolean sched_stats_is_small(gint64 n);
 
 /* --- Audit log (schema 5) ------------------------------------------------------------------

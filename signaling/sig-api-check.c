@@ -75,7 +75,8 @@ static gboolean check_value(const SigApiField *f, json_t *v, SigApiRefusal *r)
     break;
   case SIG_API_INTN:
     ok = json_is_integer(v) || json_is_null(v);
-    if (json_is_integer(v) && (json_integer_value(v) < G_MININT || json_integer_value(v) > G_MAXINT))
+    if (json_is_integer(v) &&
+        (json_integer_value(v) < G_MININT || json_integer_value(v) > G_MAXINT))
       return refuse(r, "invalid", f->name, "\"%s\" is out of range", f->name);
     break;
   case SIG_API_STR:
