@@ -330,6 +330,9 @@ static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
     return fail(resp, 500, "internal", "the statistics could not be read", NULL);
   }
   json_t *arr = json_array();
+  /* Facility id → its name (a public institution's, not personal data), once per request. */
+  g_autoptr(GHashTable) facility_names =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   for (guint i = 0; i < rows->len; i++) {
     const SchedStatsRow *r = g_ptr_array_index(rows, i);
     json_t *o = json_object();
@@ -353,6 +356,18 @@ static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
     json_object_set_new(o, "avg_video_kbps",
                         mean_json(r->quality_consultations, r->avg_video_kbps));
     /* Schema 8 (docs/dashboard.md): every figure over fewer than 5 consultations is null. */
+    const char *fname = NULL;
+    if (r->facility_id > 0) {
+      fname = g_hash_table_lookup(facility_names, &r->facility_id);
+      if (fname == NULL) {
+        g_autoptr(SchedFacility) f = sched_facility_get(s->store, r->facility_id, NULL);
+        fname = f ? f->name : "";
+        g_hash_table_insert(facility_names, g_memdup2(&r->facility_id, sizeof r->facility_id),
+                            g_strdup(fname));
+        fname = g_hash_table_lookup(facility_names, &r->facility_id);
+      }
+    }
+    json_object_set_new(o, "facility", fname && *fname ? json_string(fname) : json_null());
     json_object_set_new(o, "sex", r->sex ? json_string(r->sex) : json_null());
     json_object_set_new(o, "age_band", r->age_band ? json_string(r->age_band) : json_null());
     json_object_set_new(o, "doctors_active", count_json(r->doctors_active));

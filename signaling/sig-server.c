@@ -108,6 +108,8 @@ static char *static_file_for(SigServer *server, const char *path)
     rel = "index.html";
   else if (strcmp(path, "/console") == 0 || strcmp(path, "/console/") == 0)
     rel = "console.html";
+  else if (strcmp(path, "/dashboard") == 0 || strcmp(path, "/dashboard/") == 0)
+    rel = "dashboard.html";
   else if (g_str_has_prefix(path, "/join/") && !strchr(path + 6, '/'))
     rel = "patient.html";
   else
