@@ -224,6 +224,10 @@ function dataTable(caption, groupHeading, items) {
   summary.textContent = 'Show the numbers as a table';
   const wrap = document.createElement('div');
   wrap.className = 'scroll';
+  // Focusable, so that a keyboard can scroll a table wider than a phone.
+  wrap.tabIndex = 0;
+  wrap.setAttribute('role', 'region');
+  wrap.setAttribute('aria-label', `${caption} (table)`);
   const table = document.createElement('table');
   table.className = 'data';
   const cap = document.createElement('caption');
