@@ -328,11 +328,11 @@ function renderTiles(total) {
 }
 
 const QUALITY_COLUMNS = [
-  ['quality_consultations', fmtCount],
-  ['median_loss', (v) => fmtPct(v, 1)],
-  ['median_rtt_ms', fmtMs],
-  ['median_video_kbps', fmtKbps],
-  ['audio_only_share', (v) => fmtPct(v, 0)],
+  ['quality_consultations', fmtCount, 'Calls measured'],
+  ['median_loss', (v) => fmtPct(v, 1), 'Median loss'],
+  ['median_rtt_ms', fmtMs, 'Median round trip'],
+  ['median_video_kbps', fmtKbps, 'Median video'],
+  ['audio_only_share', (v) => fmtPct(v, 0), 'Fell back to audio'],
 ];
 
 function qualityOrder(rows) {
@@ -349,9 +349,10 @@ function renderQuality(rows) {
     th.scope = 'row';
     th.textContent = r.district || 'No district';
     tr.append(th);
-    for (const [key, fmt] of QUALITY_COLUMNS) {
+    for (const [key, fmt, label] of QUALITY_COLUMNS) {
       const td = document.createElement('td');
       td.dataset.key = key;
+      td.dataset.label = label; // the column's name beside the value on a phone (CSS)
       td.textContent = fmt(r[key]);
       if (key === 'audio_only_share' && r[key] !== null && r[key] >= 0.25) td.className = 'bad';
       tr.append(td);
