@@ -3,7 +3,7 @@
  * year, and past consultations (waits, durations, outcomes, no-shows, cancellations, call
  * quality that is worse in one district), written through the scheduler's public API only, in
  * one group commit. Deterministic for a given seed. No personal data of real people: names are
- * "Demo Patient N". Thread: the caller's (the admin command line, or the daemon before its loop
+ * "Demo Patient N (prefix)", phones random. Thread: the caller's (the admin command line, or the daemon before its loop
  * runs). */
 #include "mw-demo.h"
 
@@ -82,7 +82,7 @@ gboolean mw_demo_history(SchedStore *store, const MwDemoHistory *opts, MwDemoCou
       return FALSE;
     for (int k = 0; k < 2; k++) {
       g_autofree char *user = g_strdup_printf("%s.dr%u%c", prefix, i + 1, 'a' + k);
-      g_autofree char *name = g_strdup_printf("Dr Demo %u%c", i + 1, 'A' + k);
+      g_autofree char *name = g_strdup_printf("Dr Demo %u%c (%s)", i + 1, 'A' + k, prefix);
       doc[i][k] = sched_doctor_add(store, user, name, opts->password, error);
       if (!doc[i][k])
         return FALSE;
@@ -95,8 +95,11 @@ gboolean mw_demo_history(SchedStore *store, const MwDemoHistory *opts, MwDemoCou
 
   sched_store_batch_begin(store);
   for (guint i = 0; i < opts->patients; i++) {
-    g_autofree char *name = g_strdup_printf("Demo Patient %u", i + 1);
+    g_autofree char *name = g_strdup_printf("Demo Patient %u (%s)", i + 1, prefix);
+    g_autofree char *phone = g_strdup_printf("+92 3%02u %07u", g_rand_int_range(rng, 0, 50),
+                                             g_rand_int_range(rng, 0, 10000000));
     const SchedPatientSpec spec = {.display_name = name,
+                                   .phone = phone,
                                    .preferred_language = g_rand_boolean(rng) ? "ur" : NULL,
                                    .sex = demo_sex(rng),
                                    .birth_year = demo_birth_year(rng, this_year)};

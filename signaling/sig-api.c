@@ -266,11 +266,12 @@ static json_t *mean_json(gint64 base, double v)
   return base >= SCHED_STATS_SMALL_COUNT && v >= 0 ? json_real(v) : json_null();
 }
 
-/* part / whole, or null when the whole is under 5 or the part is 1..4 (a rate would give the
- * small count away: 1 of 17 is 0.0588…). */
+/* part / whole, or null when the whole is under 5, or the part or the rest is 1..4 (a rate
+ * would give that small count away: 1 of 17 is 0.0588…, 16 of 17 is 0.941…). */
 static json_t *rate_json(gint64 part, gint64 whole)
 {
-  if (whole < SCHED_STATS_SMALL_COUNT || sched_stats_is_small(part))
+  if (whole < SCHED_STATS_SMALL_COUNT || sched_stats_is_small(part) ||
+      sched_stats_is_small(whole - part))
     return json_null();
   return json_real((double)part / (double)whole);
 }
