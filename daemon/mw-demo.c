@@ -3,8 +3,8 @@
  * year, and past consultations (waits, durations, outcomes, no-shows, cancellations, call
  * quality that is worse in one district), written through the scheduler's public API only, in
  * one group commit. Deterministic for a given seed. No personal data of real people: names are
- * "Demo Patient N (prefix)", phones random. Thread: the caller's (the admin command line, or the daemon before its loop
- * runs). */
+ * "Demo Patient N (prefix)", phones random. Thread: the caller's (the admin command line, or the
+ * daemon before its loop runs). */
 #include "mw-demo.h"
 
 #include <string.h>
@@ -67,33 +67,35 @@ gboolean mw_demo_history(SchedStore *store, const MwDemoHistory *opts, MwDemoCou
   MwDemoCounts c = {0};
 
   g_return_val_if_fail(store != NULL && opts != NULL && opts->password != NULL, FALSE);
+  /* One transaction for everything: one wait for the write lock (a running daemon holds it
+   * now and then) and one commit, instead of one of each per write. */
+  sched_store_batch_begin(store);
   for (guint i = 0; i < nf; i++) {
     const DemoFacility *f = &facilities[i];
     g_autofree char *fname = g_strdup_printf("%s (%s)", f->name, prefix);
     fac[i] = sched_facility_add(store, fname, f->district, "public", "Asia/Karachi", error);
     if (!fac[i])
-      return FALSE;
+      goto fail;
     SchedService spec = {.facility_id = fac[i],
                          .name = (char *)"Video consultation",
                          .specialty = (char *)f->specialty,
                          .duration_min = 15};
     svc[i] = sched_service_add(store, &spec, error);
     if (!svc[i])
-      return FALSE;
+      goto fail;
     for (int k = 0; k < 2; k++) {
       g_autofree char *user = g_strdup_printf("%s.dr%u%c", prefix, i + 1, 'a' + k);
       g_autofree char *name = g_strdup_printf("Dr Demo %u%c (%s)", i + 1, 'A' + k, prefix);
       doc[i][k] = sched_doctor_add(store, user, name, opts->password, error);
       if (!doc[i][k])
-        return FALSE;
+        goto fail;
       const char *langs[] = {"ur", "en", NULL};
       if (!sched_doctor_set_profile(store, doc[i][k], fac[i], f->specialty, langs,
                                     k ? "male" : "female", error))
-        return FALSE;
+        goto fail;
     }
   }
 
-  sched_store_batch_begin(store);
   for (guint i = 0; i < opts->patients; i++) {
     g_autofree char *name = g_strdup_printf("Demo Patient %u (%s)", i + 1, prefix);
     g_autofree char *phone = g_strdup_printf("+92 3%02u %07u", g_rand_int_range(rng, 0, 50),

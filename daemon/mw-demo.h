@@ -21,8 +21,8 @@ typedef struct {
 } MwDemoCounts;
 
 /* Creates five facilities in four districts (one service and two doctors each), `patients`
- * patients and the visits of `days` past days. FALSE with `error` on the first failure (the
- * facilities and doctors written before it stay; the patients and visits are one batch). */
+ * patients and the visits of `days` past days, in one batch (sched_store_batch_begin). FALSE
+ * with `error` on the first failure; the writes before it stay (each is whole). */
 gboolean mw_demo_history(SchedStore *store, const MwDemoHistory *opts, MwDemoCounts *counts,
                          GError **error);
 

@@ -25,6 +25,18 @@ import path from 'node:path';
 import { startDaemon, admin, login, client, request, nowS, sleep, BIN, HOST } from './lib.mjs';
 import { wsConnect } from './wsclient.mjs';
 
+/** `mashwara admin seed-history` (ten Argon2id password hashes: slow on a busy machine, so a
+ * longer timeout than the shared admin helper's). Resolves with its JSON answer. */
+function seedHistory(d, args) {
+  return new Promise((resolve, reject) => {
+    execFile(BIN, ['admin', 'seed-history', '--db', d.db, ...args], { timeout: 180000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`seed-history: ${err.message}\n${stderr}`));
+      resolve(JSON.parse(stdout.trim().split('\n').pop()));
+    });
+  });
+}
+
+
 const DAY = 86400;
 const M = 'Zqx'; // every planted marker starts with it
 const ADMIN = { username: 'priv.admin', name: `${M} Admin Farzana`, password: 'priv-admin-pass' };
@@ -126,7 +138,7 @@ before(async () => {
   api = client(d, await login(d, ADMIN.username, ADMIN.password));
   // A synthetic history: its patients' and doctors' names and phones are markers as well (read
   // back below); its facility names are not personal and carry no marker.
-  const h = await admin(d, 'seed-history', ['--password', 'seeded-doctors-pass', '--days', '40', '--patients', '120', '--per-day', '4', '--username', 'hist']);
+  const h = await seedHistory(d, ['--password', 'seeded-doctors-pass', '--days', '40', '--patients', '120', '--per-day', '4', '--username', 'hist']);
   assert.ok(h.consultations > 100, JSON.stringify(h));
   const f = await api.post('/api/facilities', { name: 'Privacy BHU', district: 'Peshawar', sector: 'public' });
   assert.equal(f.status, 201, f.text);

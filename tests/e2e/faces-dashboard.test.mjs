@@ -11,9 +11,21 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { startDaemon, admin, launchPerson, lookAndCheck, waitState, pageFetch } from './lib.mjs';
+import { startDaemon, admin, launchPerson, lookAndCheck, waitState, pageFetch, BIN } from './lib.mjs';
+
+/** `mashwara admin seed-history` (ten Argon2id password hashes: slow on a busy machine, so a
+ * longer timeout than the shared admin helper's). Resolves with its JSON answer. */
+function seedHistory(d, args) {
+  return new Promise((resolve, reject) => {
+    execFile(BIN, ['admin', 'seed-history', '--db', d.db, ...args], { timeout: 180000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`seed-history: ${err.message}\n${stderr}`));
+      resolve(JSON.parse(stdout.trim().split('\n').pop()));
+    });
+  });
+}
+
 
 const ANALYST = { username: 'analyst.dash', name: 'Analyst Dash', password: 'analyst-dash-pass' };
 
@@ -98,7 +110,7 @@ for (const viewport of [{ width: 1280, height: 800, tag: 'desktop' }, { width: 3
 
     before(async () => {
       d = await startDaemon();
-      const seeded = await admin(d, 'seed-history', ['--password', 'seeded-doctor-pass', '--days', '45', '--patients', '160', '--per-day', '5', '--seed', '7']);
+      const seeded = await seedHistory(d, ['--password', 'seeded-doctor-pass', '--days', '45', '--patients', '160', '--per-day', '5', '--seed', '7']);
       assert.ok(seeded.consultations > 200, JSON.stringify(seeded));
       await admin(d, 'add-staff', ['--username', ANALYST.username, '--name', ANALYST.name, '--password', ANALYST.password, '--role', 'analyst']);
       // Ratings (the patient page's rating route belongs to another branch; the table is the
