@@ -425,9 +425,11 @@ static int admin_main(int argc, char **argv)
 /* --- demo -------------------------------------------------------------------------------- */
 
 #define DEMO_DOCTOR "dr.ayesha"
+#define DEMO_ANALYST "analyst"
 
 /* Seeds a doctor (once; its password is kept beside the database, readable by root only), a
- * patient and an appointment starting now, and prints where to go. */
+ * patient and an appointment starting now, and (once) an analyst with the same password and a
+ * synthetic history for the dashboard (mw-demo.c); prints where to go. */
 static gboolean seed_demo(SchedStore *store, const MwConfig *cfg, GError **error)
 {
   g_autofree char *cred_path = g_build_filename(cfg->data_dir, "demo-password.txt", NULL);
@@ -448,9 +450,29 @@ static gboolean seed_demo(SchedStore *store, const MwConfig *cfg, GError **error
     if (!g_file_set_contents_full(cred_path, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
       return FALSE;
   }
-  gint64 patient_id = sched_patient_add(store, "Demo Patient", "+920000000000", error);
+  const SchedPatientSpec demo_patient = {.display_name = "Demo Patient",
+                                         .phone = "+920000000000",
+                                         .preferred_language = "ur",
+                                         .sex = "female",
+                                         .birth_year = 1988};
+  gint64 patient_id = sched_patient_create(store, &demo_patient, error);
   if (!patient_id)
     return FALSE;
+  /* The dashboard's demo: an analyst (same password) and 60 days of synthetic history, once. */
+  g_autoptr(SchedStaff) analyst = sched_staff_find(store, DEMO_ANALYST, NULL);
+  if (analyst == NULL) {
+    g_print("Seeding 60 days of consultations for the dashboard (once)...\n");
+    if (!sched_staff_add(store, DEMO_ANALYST, "Demo Analyst", password, "analyst", error))
+      return FALSE;
+    MwDemoHistory h = {.seed = 1,
+                       .days = 60,
+                       .patients = 300,
+                       .per_day = 6,
+                       .prefix = "demo",
+                       .password = password};
+    if (!mw_demo_history(store, &h, NULL, error))
+      return FALSE;
+  }
   gint64 now = g_get_real_time() / G_USEC_PER_SEC;
   g_autofree char *token = NULL;
   gint64 appt =
@@ -459,12 +481,15 @@ static gboolean seed_demo(SchedStore *store, const MwConfig *cfg, GError **error
     return FALSE;
   g_autofree char *link = g_strdup_printf("%s/join/%s", cfg->public_url, token);
   g_autofree char *console = g_strdup_printf("%s/console", cfg->public_url);
+  g_autofree char *dashboard = g_strdup_printf("%s/dashboard", cfg->public_url);
   g_print("\nMashwara demo\n"
           "  Patient link:   %s\n"
           "  Doctor console: %s\n"
           "  Doctor login:   %s / %s\n"
+          "  Dashboard:      %s\n"
+          "  Analyst login:  %s / %s\n"
           "  (The certificate is self-signed: accept it once in the browser.)\n\n",
-          link, console, DEMO_DOCTOR, password);
+          link, console, DEMO_DOCTOR, password, dashboard, DEMO_ANALYST, password);
   if (cfg->demo_json) {
     g_autofree char *json = g_strdup_printf(
         "{\"patient_link\":\"%s\",\"patient_token\":\"%s\",\"console_url\":\"%s\","
