@@ -113,6 +113,7 @@ for (const viewport of [{ width: 1280, height: 800, tag: 'desktop' }, { width: 3
       const seeded = await seedHistory(d, ['--password', 'seeded-doctor-pass', '--days', '45', '--patients', '160', '--per-day', '5', '--seed', '7']);
       assert.ok(seeded.consultations > 200, JSON.stringify(seeded));
       await admin(d, 'add-staff', ['--username', ANALYST.username, '--name', ANALYST.name, '--password', ANALYST.password, '--role', 'analyst']);
+      await admin(d, 'add-staff', ['--username', 'admin.dash', '--name', 'Admin Dash', '--password', 'admin-dash-pass', '--role', 'admin']);
       // Ratings (the patient page's rating route belongs to another branch; the table is the
       // shared contract's): a third of the consultations, 1..5 stars.
       execFileSync('sqlite3', [d.db, "INSERT INTO consultation_ratings (appointment_id, stars, comment, rated_at) SELECT id, 1 + (id * 7) % 5, 'fine', 1 FROM appointments WHERE status = 'fulfilled' AND id % 3 = 0"]);
@@ -249,6 +250,28 @@ for (const viewport of [{ width: 1280, height: 800, tag: 'desktop' }, { width: 3
       await page.click('[data-preset="month"]');
       const today = new Date().getDate();
       await waitState(page, today === 1 ? 'empty' : 'ready');
+    });
+
+    it('an administrator sees it too; a doctor is sent to the console', async () => {
+      await page.click('#btn-logout');
+      await waitState(page, 'login');
+      await page.fill('#username', 'admin.dash');
+      await page.fill('#password', 'admin-dash-pass');
+      await page.click('#btn-login');
+      await waitState(page, 'ready');
+      assert.equal(await page.textContent('#who'), 'Admin Dash (administrator)');
+      await page.click('#btn-logout');
+      await waitState(page, 'login');
+      // A doctor of the seeded history (seed-history's default prefix "demo").
+      await page.fill('#username', 'demo.dr1a');
+      await page.fill('#password', 'seeded-doctor-pass');
+      await page.click('#btn-login');
+      await page.waitForSelector('#login-error:not([hidden])');
+      assert.match(await page.textContent('#login-error'), /for analysts and clinic administrators/);
+      assert.equal(await page.isVisible('#tiles'), false);
+      const me = await pageFetch(page, 'GET', '/api/me');
+      assert.equal(me.status, 401, 'the doctor\'s session was closed again');
+      await lookAndCheck(page, `dash-${viewport.tag}-doctor-refused`);
     });
   });
 }

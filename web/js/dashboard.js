@@ -82,9 +82,10 @@ async function logout() {
   showLogin();
 }
 
-function signedIn(staff) {
+async function signedIn(staff) {
   if (staff.role !== 'analyst' && staff.role !== 'admin') {
-    api('POST', '/api/logout').catch(() => {});
+    await api('POST', '/api/logout').catch(() => {});
+    csrfToken = null;
     return showLogin('The dashboard is for analysts and clinic administrators. Doctors use the console.');
   }
   $('#who').textContent = `${staff.name} (${staff.role === 'admin' ? 'administrator' : 'analyst'})`;
