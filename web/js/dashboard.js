@@ -277,7 +277,7 @@ const CHARTS = [
 function renderChart(def, rows) {
   const sec = $(`#${def.id}`);
   const heading = sec.querySelector('h2');
-  sec.replaceChildren(heading);
+  sec.replaceChildren(heading, ...sec.querySelectorAll('.keep'));
   const items = rows.map((r) => ({ label: def.label(r), short: def.short ? def.short(r) : undefined, value: r.consultations, row: r }));
   const title = `${heading.textContent}: consultations`;
   if (items.length === 0) {
