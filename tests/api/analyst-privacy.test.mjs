@@ -65,7 +65,7 @@ function authzTable() {
   });
 }
 
-const sql = (q) => JSON.parse(execFileSync('sqlite3', ['-json', '-readonly', d.db, q], { encoding: 'utf8' }) || '[]');
+const sql = (q) => JSON.parse(execFileSync('sqlite3', ['-cmd', '.timeout 20000', '-json', '-readonly', d.db, q], { encoding: 'utf8' }) || '[]');
 
 /** Every personal value the database holds (the analyst's own name aside), and the digits of
  * every phone, as markers. */
@@ -187,7 +187,7 @@ before(async () => {
   fx.token = now.token;
   // The patients' ratings and their comments (the rating route is another branch's; the table
   // is the shared contract's).
-  execFileSync('sqlite3', [d.db, `INSERT INTO consultation_ratings (appointment_id, stars, comment, rated_at) SELECT id, 1 + id % 5, '${COMMENT} #' || id, 1 FROM appointments WHERE status = 'fulfilled' AND id % 2 = 0`]);
+  execFileSync('sqlite3', ['-cmd', '.timeout 20000', d.db, `INSERT INTO consultation_ratings (appointment_id, stars, comment, rated_at) SELECT id, 1 + id % 5, '${COMMENT} #' || id, 1 FROM appointments WHERE status = 'fulfilled' AND id % 2 = 0`]);
   markers = personalValues();
   assert.ok(markers.length > 250, `markers: ${markers.length}`);
   for (const planted of [ADMIN.name, DOCTOR.name, PATIENTS[0].name, PATIENTS[0].phone, REASON]) assert.ok(markers.includes(planted), planted);

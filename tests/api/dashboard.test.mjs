@@ -43,7 +43,7 @@ after(async () => {
   await d.cleanup();
 });
 
-const count = () => Number(execFileSync('sqlite3', [d.db, 'SELECT count(*) FROM patients'], { encoding: 'utf8' }).trim());
+const count = () => Number(execFileSync('sqlite3', ['-cmd', '.timeout 20000', d.db, 'SELECT count(*) FROM patients'], { encoding: 'utf8' }).trim());
 
 describe("patients' sex and birth year", () => {
   it('are stored and read back, or null', async () => {
@@ -103,7 +103,7 @@ describe('statistics for the dashboard', () => {
   before(async () => {
     const h = await seedHistory(d, ['--password', 'seeded-doctor-pass', '--days', '40', '--patients', '200', '--per-day', '5', '--seed', '3']);
     assert.ok(h.consultations > 250, JSON.stringify(h));
-    execFileSync('sqlite3', [d.db, "INSERT INTO consultation_ratings (appointment_id, stars, comment, rated_at) SELECT id, 1 + id % 5, NULL, 1 FROM appointments WHERE status = 'fulfilled' AND id % 4 = 0"]);
+    execFileSync('sqlite3', ['-cmd', '.timeout 20000', d.db, "INSERT INTO consultation_ratings (appointment_id, stars, comment, rated_at) SELECT id, 1 + id % 5, NULL, 1 FROM appointments WHERE status = 'fulfilled' AND id % 4 = 0"]);
     const r = await an.get(`/api/stats?${q()}`);
     assert.equal(r.status, 200, r.text);
     [total] = r.json.stats;
@@ -128,7 +128,7 @@ describe('statistics for the dashboard', () => {
 
   it('doctors active are distinct per group, not a sum of the days', async () => {
     // seed-history: ten doctors, each with consultations most days (the range holds all of them).
-    const distinct = Number(execFileSync('sqlite3', [d.db, "SELECT count(DISTINCT doctor_id) FROM appointments WHERE status = 'fulfilled'"], { encoding: 'utf8' }).trim());
+    const distinct = Number(execFileSync('sqlite3', ['-cmd', '.timeout 20000', d.db, "SELECT count(DISTINCT doctor_id) FROM appointments WHERE status = 'fulfilled'"], { encoding: 'utf8' }).trim());
     assert.ok(distinct >= 9, `${distinct} doctors`);
     assert.equal(total.doctors_active, distinct);
     const days = (await an.get(`/api/stats?${q()}&group_by=day`)).json.stats;

@@ -116,7 +116,7 @@ for (const viewport of [{ width: 1280, height: 800, tag: 'desktop' }, { width: 3
       await admin(d, 'add-staff', ['--username', 'admin.dash', '--name', 'Admin Dash', '--password', 'admin-dash-pass', '--role', 'admin']);
       // Ratings (the patient page's rating route belongs to another branch; the table is the
       // shared contract's): a third of the consultations, 1..5 stars.
-      execFileSync('sqlite3', [d.db, "INSERT INTO consultation_ratings (appointment_id, stars, comment, rated_at) SELECT id, 1 + (id * 7) % 5, 'fine', 1 FROM appointments WHERE status = 'fulfilled' AND id % 3 = 0"]);
+      execFileSync('sqlite3', ['-cmd', '.timeout 20000', d.db, "INSERT INTO consultation_ratings (appointment_id, stars, comment, rated_at) SELECT id, 1 + (id * 7) % 5, 'fine', 1 FROM appointments WHERE status = 'fulfilled' AND id % 3 = 0"]);
       person = await launchPerson(`dash-${viewport.tag}`);
       page = person.page;
       await page.setViewportSize({ width: viewport.width, height: viewport.height });
