@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "mw-config.h"
+#include "mw-demo.h"
 #include "mw-jobs.h"
 #include "mw-privs.h"
 #include "mw-tls.h"
@@ -111,7 +112,8 @@ static int admin_main(int argc, char **argv)
   g_autofree char *district = NULL, *sector = NULL, *timezone = NULL, *specialty = NULL;
   g_autofree char *role = NULL, *languages = NULL, *gender = NULL, *from_s = NULL, *to_s = NULL;
   g_autofree char *start_at = NULL, *end_at = NULL, *valid_from = NULL, *valid_until = NULL;
-  g_autofree char *reason = NULL, *language = NULL, *at_s = NULL;
+  g_autofree char *reason = NULL, *language = NULL, *at_s = NULL, *sex = NULL;
+  int birth_year = -1, seed = 1, per_day = 6, patients = 400;
   gint64 patient = 0, facility = 0, service = 0, appointment = 0;
   gboolean now_flag = FALSE, dry_run = FALSE;
   int days = SCHED_RETENTION_DAYS_DEFAULT;
@@ -126,6 +128,11 @@ static int admin_main(int argc, char **argv)
       {"role", 0, 0, G_OPTION_ARG_STRING, &role, "add-staff: doctor, admin or analyst", "R"},
       {"phone", 0, 0, G_OPTION_ARG_STRING, &phone, "add-patient: phone number", "P"},
       {"language", 0, 0, G_OPTION_ARG_STRING, &language, "add-patient: preferred language", "L"},
+      {"sex", 0, 0, G_OPTION_ARG_STRING, &sex, "add-patient: female, male or other", "S"},
+      {"birth-year", 0, 0, G_OPTION_ARG_INT, &birth_year, "add-patient: e.g. 1984", "Y"},
+      {"seed", 0, 0, G_OPTION_ARG_INT, &seed, "seed-history: random seed (1)", "N"},
+      {"per-day", 0, 0, G_OPTION_ARG_INT, &per_day, "seed-history: visits a day (6)", "N"},
+      {"patients", 0, 0, G_OPTION_ARG_INT, &patients, "seed-history: patients (400)", "N"},
       {"doctor", 0, 0, G_OPTION_ARG_STRING, &doctor, "the doctor's username (or staff id)", "U"},
       {"patient", 0, 0, G_OPTION_ARG_INT64, &patient, "book: patient id", "ID"},
       {"appointment", 0, 0, G_OPTION_ARG_INT64, &appointment, "call-quality: appointment id", "ID"},
@@ -165,7 +172,8 @@ static int admin_main(int argc, char **argv)
   g_autoptr(GOptionContext) ctx =
       g_option_context_new("add-doctor|add-staff|add-patient|book|add-facility|add-service|"
                            "add-availability|add-break|add-exception|set-doctor-profile|"
-                           "integrity-check|call-quality|audit-verify|retention-run|authz-table");
+                           "integrity-check|call-quality|audit-verify|retention-run|authz-table|"
+                           "seed-history");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_autoptr(GError) error = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &error))
@@ -197,7 +205,14 @@ static int admin_main(int argc, char **argv)
       return admin_fail("add-patient needs --name");
     if (!sched_audit_unit_begin(store, &error))
       return admin_error(error);
-    gint64 id = sched_patient_add_full(store, name, phone, language, &error);
+    const SchedPatientSpec spec = {.display_name = name,
+                                   .phone = phone,
+                                   .preferred_language = language,
+                                   .sex = sex,
+                                   .birth_year = birth_year < 0 ? 0 : birth_year};
+    if (birth_year == 0) /* 0 is "not recorded" inside: leave the option out instead */
+      return admin_fail("--birth-year must be a year from 1900 to the current year");
+    gint64 id = sched_patient_create(store, &spec, &error);
     if (!id) {
       sched_audit_unit_rollback(store);
       return admin_error(error);
@@ -233,6 +248,32 @@ static int admin_main(int argc, char **argv)
         g_strdup_printf("%s/join/%s", public_url ? public_url : "https://localhost:8443", token);
     g_print("{\"appointment_id\":%" G_GINT64_FORMAT ",\"token\":\"%s\",\"link\":\"%s\"}\n", id,
             token, link);
+    return 0;
+  }
+  if (strcmp(cmd, "seed-history") == 0) {
+    /* A synthetic history for a demo or a test of the dashboard (docs/dashboard.md). */
+    if (!password || days <= 0 || days > 3650 || per_day < 0 || patients < 0)
+      return admin_fail("seed-history needs --password (the doctors') and --days 1..3650");
+    MwDemoHistory h = {.seed = (guint32)seed,
+                       .days = (guint)days,
+                       .patients = (guint)patients,
+                       .per_day = (guint)per_day,
+                       .prefix = username ? username : "demo",
+                       .password = password};
+    MwDemoCounts n;
+    if (!mw_demo_history(store, &h, &n, &error))
+      return admin_error(error);
+    g_autofree char *detail =
+        g_strdup_printf("patients=%u,appointments=%u", n.patients, n.appointments);
+    SchedAuditEntry e = {.actor_kind = "operator",
+                         .action = "demo.history",
+                         .detail = detail,
+                         .address = "cli",
+                         .outcome = "ok"};
+    if (!sched_audit_append(store, &e, NULL, &error))
+      return admin_error(error);
+    g_print("{\"patients\":%u,\"appointments\":%u,\"consultations\":%u}\n", n.patients,
+            n.appointments, n.consultations);
     return 0;
   }
   if (strcmp(cmd, "call-quality") == 0) {
@@ -381,15 +422,17 @@ static int admin_main(int argc, char **argv)
   return admin_fail("unknown subcommand (add-doctor, add-staff, add-patient, book, add-facility, "
                     "add-service, add-availability, add-break, add-exception, "
                     "set-doctor-profile, integrity-check, call-quality, audit-verify, "
-                    "retention-run)");
+                    "retention-run, seed-history)");
 }
 
 /* --- demo -------------------------------------------------------------------------------- */
 
 #define DEMO_DOCTOR "dr.ayesha"
+#define DEMO_ANALYST "analyst"
 
 /* Seeds a doctor (once; its password is kept beside the database, readable by root only), a
- * patient and an appointment starting now, and prints where to go. */
+ * patient and an appointment starting now, and (once) an analyst with the same password and a
+ * synthetic history for the dashboard (mw-demo.c); prints where to go. */
 static gboolean seed_demo(SchedStore *store, const MwConfig *cfg, GError **error)
 {
   g_autofree char *cred_path = g_build_filename(cfg->data_dir, "demo-password.txt", NULL);
@@ -410,9 +453,29 @@ static gboolean seed_demo(SchedStore *store, const MwConfig *cfg, GError **error
     if (!g_file_set_contents_full(cred_path, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
       return FALSE;
   }
-  gint64 patient_id = sched_patient_add(store, "Demo Patient", "+920000000000", error);
+  const SchedPatientSpec demo_patient = {.display_name = "Demo Patient",
+                                         .phone = "+920000000000",
+                                         .preferred_language = "ur",
+                                         .sex = "female",
+                                         .birth_year = 1988};
+  gint64 patient_id = sched_patient_create(store, &demo_patient, error);
   if (!patient_id)
     return FALSE;
+  /* The dashboard's demo: an analyst (same password) and 60 days of synthetic history, once. */
+  g_autoptr(SchedStaff) analyst = sched_staff_find(store, DEMO_ANALYST, NULL);
+  if (analyst == NULL) {
+    g_print("Seeding 60 days of consultations for the dashboard (once)...\n");
+    if (!sched_staff_add(store, DEMO_ANALYST, "Demo Analyst", password, "analyst", error))
+      return FALSE;
+    MwDemoHistory h = {.seed = 1,
+                       .days = 60,
+                       .patients = 300,
+                       .per_day = 6,
+                       .prefix = "demo",
+                       .password = password};
+    if (!mw_demo_history(store, &h, NULL, error))
+      return FALSE;
+  }
   gint64 now = g_get_real_time() / G_USEC_PER_SEC;
   g_autofree char *token = NULL;
   gint64 appt =
@@ -421,12 +484,15 @@ static gboolean seed_demo(SchedStore *store, const MwConfig *cfg, GError **error
     return FALSE;
   g_autofree char *link = g_strdup_printf("%s/join/%s", cfg->public_url, token);
   g_autofree char *console = g_strdup_printf("%s/console", cfg->public_url);
+  g_autofree char *dashboard = g_strdup_printf("%s/dashboard", cfg->public_url);
   g_print("\nMashwara demo\n"
           "  Patient link:   %s\n"
           "  Doctor console: %s\n"
           "  Doctor login:   %s / %s\n"
+          "  Dashboard:      %s\n"
+          "  Analyst login:  %s / %s\n"
           "  (The certificate is self-signed: accept it once in the browser.)\n\n",
-          link, console, DEMO_DOCTOR, password);
+          link, console, DEMO_DOCTOR, password, dashboard, DEMO_ANALYST, password);
   if (cfg->demo_json) {
     g_autofree char *json = g_strdup_printf(
         "{\"patient_link\":\"%s\",\"patient_token\":\"%s\",\"console_url\":\"%s\","

@@ -130,8 +130,8 @@ typedef struct {
                                gint64 from, gint64 to, GError **error);
   gboolean (*exception_delete)(SchedBackendDb *db, gint64 exception_id, GError **error);
 
-  gint64 (*patient_insert_full)(SchedBackendDb *db, const char *display_name, const char *phone,
-                                const char *preferred_language, gint64 now, GError **error);
+  gint64 (*patient_insert_full)(SchedBackendDb *db, const SchedPatientSpec *spec, gint64 now,
+                                GError **error);
   SchedPatient *(*patient_get)(SchedBackendDb *db, gint64 patient_id, GError **error);
   /* `query` matches names; `digits` (may be NULL) matches the phone's digits. */
   GPtrArray *(*patient_search)(SchedBackendDb *db, const char *query, const char *digits,

@@ -235,6 +235,7 @@ void sched_patient_free(SchedPatient *p)
   g_free(p->display_name);
   g_free(p->phone);
   g_free(p->preferred_language);
+  g_free(p->sex);
   g_free(p);
 }
 
@@ -647,34 +648,61 @@ gboolean sched_exception_remove(SchedStore *store, gint64 exception_id, GError *
 /* --- Patients ----------------------------------------------------------------------------------
  */
 
-gint64 sched_patient_add_full(SchedStore *store, const char *display_name, const char *phone,
-                              const char *preferred_language, GError **error)
+gboolean sched_patient_sex_is_valid(const char *sex)
+{
+  return sex == NULL || strcmp(sex, "female") == 0 || strcmp(sex, "male") == 0 ||
+         strcmp(sex, "other") == 0;
+}
+
+gboolean sched_patient_birth_year_is_valid(int year)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+  return year == 0 || (year >= SCHED_BIRTH_YEAR_MIN && year <= g_date_time_get_year(now));
+}
+
+gint64 sched_patient_create(SchedStore *store, const SchedPatientSpec *spec, GError **error)
 {
   gint64 id;
 
-  g_return_val_if_fail(store != NULL, 0);
+  g_return_val_if_fail(store != NULL && spec != NULL, 0);
   g_return_val_if_fail(error == NULL || *error == NULL, 0);
-  if (!sched__valid_text(display_name, SCHED_NAME_MAX_BYTES, FALSE)) {
+  if (!sched__valid_text(spec->display_name, SCHED_NAME_MAX_BYTES, FALSE)) {
     sched__field_error(error, SCHED_ERROR_INVALID, "display_name",
                        "a display name is 1 to %d bytes of UTF-8", SCHED_NAME_MAX_BYTES);
     return 0;
   }
-  if (phone != NULL && !sched__valid_phone(phone)) {
+  if (spec->phone != NULL && !sched__valid_phone(spec->phone)) {
     sched__field_error(error, SCHED_ERROR_INVALID, "phone",
                        "a phone number is up to %d digits, '+', spaces, '-' or parentheses",
                        SCHED_PHONE_MAX_BYTES);
     return 0;
   }
-  if (preferred_language != NULL && !valid_language(preferred_language)) {
+  if (spec->preferred_language != NULL && !valid_language(spec->preferred_language)) {
     sched__field_error(error, SCHED_ERROR_INVALID, "preferred_language",
                        "a two-letter lowercase ISO 639-1 code");
     return 0;
   }
-  id = BE(store)->patient_insert_full(store->db, display_name, phone, preferred_language,
-                                      sched__now_s(), error);
+  if (!sched_patient_sex_is_valid(spec->sex)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "sex", "female, male, other or null");
+    return 0;
+  }
+  if (!sched_patient_birth_year_is_valid(spec->birth_year)) {
+    sched__field_error(error, SCHED_ERROR_INVALID, "birth_year",
+                       "a year from %d to the current year, or null", SCHED_BIRTH_YEAR_MIN);
+    return 0;
+  }
+  id = BE(store)->patient_insert_full(store->db, spec, sched__now_s(), error);
   if (id > 0)
     g_debug("patient %" G_GINT64_FORMAT " added", id);
   return id;
+}
+
+gint64 sched_patient_add_full(SchedStore *store, const char *display_name, const char *phone,
+                              const char *preferred_language, GError **error)
+{
+  const SchedPatientSpec spec = {
+      .display_name = display_name, .phone = phone, .preferred_language = preferred_language};
+  return sched_patient_create(store, &spec, error);
 }
 
 SchedPatient *sched_patient_get(SchedStore *store, gint64 patient_id, GError **error)

@@ -249,6 +249,18 @@ static const Migration migrations[] = {
     /* 7: a consultation's clinical content (issue 5): chat messages, photos of documents, the
      * doctor's private notes, advice given to the patient (sched-clinical-sqlite.c). */
     {7, sched__clinical_migration_sql},
+
+    /* 8: the dashboard (issue 5): patients' sex and birth year for the statistics' sex and
+     * age-band groups; and the ratings table of the contract shared with migration 6 (the
+     * patient's rating), created here too (IF NOT EXISTS) so that satisfaction can be read
+     * whichever of the two came first. */
+    {8, "ALTER TABLE patients ADD COLUMN sex TEXT"
+        "  CHECK (sex IS NULL OR sex IN ('female', 'male', 'other'));"
+        "ALTER TABLE patients ADD COLUMN birth_year INTEGER"
+        "  CHECK (birth_year IS NULL OR birth_year BETWEEN 1900 AND 9999);"
+        "CREATE TABLE IF NOT EXISTS consultation_ratings (appointment_id INTEGER PRIMARY KEY"
+        " REFERENCES appointments(id), stars INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),"
+        " comment TEXT, rated_at INTEGER NOT NULL) STRICT;"},
 };
 
 /* Sets `error` from the connection's last error. The messages name tables and columns, never
@@ -1611,6 +1623,8 @@ static gpointer patient_row(sqlite3_stmt *st)
   p->phone = column_strdup(st, 2);
   p->preferred_language = column_strdup(st, 3);
   p->prefers_audio_only = sqlite3_column_int64(st, 4) != 0;
+  p->sex = column_strdup(st, 5);
+  p->birth_year = (int)sqlite3_column_int64(st, 6);
   return p;
 }
 
@@ -1619,19 +1633,20 @@ static gpointer patient_row(sqlite3_stmt *st)
   "replace(replace(replace(replace(replace(phone, ' ', ''), '-', ''), '(', ''), ')', ''), '+', "   \
   "'')"
 
-static gint64 sqlite_patient_insert_full(SchedBackendDb *b, const char *display_name,
-                                         const char *phone, const char *language, gint64 now,
-                                         GError **error)
+static gint64 sqlite_patient_insert_full(SchedBackendDb *b, const SchedPatientSpec *spec,
+                                         gint64 now, GError **error)
 {
   sqlite3_stmt *st = prepare(b,
                              "INSERT INTO patients (display_name, phone, preferred_language,"
-                             " created_at) VALUES (?, ?, ?, ?)",
+                             " created_at, sex, birth_year) VALUES (?, ?, ?, ?, ?, nullif(?, 0))",
                              error);
   gint64 id = 0;
 
-  if (st == NULL || !bind_text(b, st, 1, display_name, error) ||
-      !bind_text(b, st, 2, phone, error) || !bind_text(b, st, 3, language, error) ||
-      !bind_int64(b, st, 4, now, error) || !step_done(b, st, "add patient", error))
+  if (st == NULL || !bind_text(b, st, 1, spec->display_name, error) ||
+      !bind_text(b, st, 2, spec->phone, error) ||
+      !bind_text(b, st, 3, spec->preferred_language, error) || !bind_int64(b, st, 4, now, error) ||
+      !bind_text(b, st, 5, spec->sex, error) || !bind_int64(b, st, 6, spec->birth_year, error) ||
+      !step_done(b, st, "add patient", error))
     goto out;
   id = sqlite3_last_insert_rowid(b->db);
 out:
@@ -1643,8 +1658,8 @@ static SchedPatient *sqlite_patient_get(SchedBackendDb *b, gint64 patient_id, GE
 {
   sqlite3_stmt *st =
       prepare(b,
-              "SELECT id, display_name, phone, preferred_language, prefers_audio_only FROM patients"
-              " WHERE id = ?",
+              "SELECT id, display_name, phone, preferred_language, prefers_audio_only, sex,"
+              " birth_year FROM patients WHERE id = ?",
               error);
   SchedPatient *p = NULL;
   int rc;
@@ -1673,7 +1688,8 @@ static GPtrArray *sqlite_patient_search(SchedBackendDb *b, const char *query, co
   sqlite3_stmt *st = prepare(
       b,
       "SELECT id, display_name, phone, preferred_language,"
-      " prefers_audio_only FROM patients WHERE (?1 IS NULL AND ?2 IS NULL) OR display_name LIKE ?1"
+      " prefers_audio_only, sex, birth_year FROM patients WHERE (?1 IS NULL AND ?2 IS NULL) OR"
+      " display_name LIKE ?1"
       " ESCAPE '\\' OR (?2 IS NOT NULL AND " PHONE_DIGITS " LIKE ?2)"
       " ORDER BY id LIMIT ?3",
       error);

@@ -56,8 +56,36 @@ typedef struct {
 typedef gboolean (*SchedStatsDailyFn)(const SchedStatsDaily *row, gpointer user_data,
                                       GError **error);
 
+/* Schema 8: one counted appointment (status fulfilled, noshow, or cancelled other than a lapsed
+ * hold) as the statistics' extra figures need it, by the same rules as the summary. Strings are
+ * (transfer none), valid during the callback only. */
+typedef struct {
+  gint64 day; /* as SchedStatsDaily */
+  gint64 facility_id;
+  const char *district;
+  gint64 service_id;
+  const char *specialty;
+  const char *sex; /* the patient's; NULL if not recorded */
+  int birth_year;  /* 0 if not recorded */
+  gint64 doctor_id;
+  gboolean fulfilled, completed, noshow, cancelled;
+  int wait_min;     /* -1 if none (as the summary's histogram) */
+  int duration_min; /* -1 if none */
+  gboolean quality; /* fulfilled with quality samples: the values below are set */
+  gboolean audio_fallback;
+  gint64 score_milli, loss_ppm, rtt_ms, video_kbps;
+  int stars; /* the patient's rating (fulfilled only); 0 if none */
+} SchedStatsVisit;
+
+typedef gboolean (*SchedStatsVisitFn)(const SchedStatsVisit *visit, gpointer user_data,
+                                      GError **error);
+
 typedef struct {
   const char *name;
+  /* Calls `fn` for every counted appointment whose local day d (as daily_rows) satisfies
+   * local_day(from) <= d < local_day(to). */
+  gboolean (*visits)(SchedBackendDb *db, gint64 from, gint64 to, SchedStatsVisitFn fn,
+                     gpointer user_data, GError **error);
   /* Calls `fn` for every summary row whose day d satisfies, in its facility's zone,
    * local_day(from) <= d < local_day(to). */
   gboolean (*daily_rows)(SchedBackendDb *db, gint64 from, gint64 to, SchedStatsDailyFn fn,

@@ -466,7 +466,100 @@ out:
   return ok;
 }
 
+/* --- Reading the appointments of a range (schema 8) ----------------------------------------- */
+
+/* The same expressions as the summary's (STATS_*, Q_FOLD), per appointment, so that a group
+ * read this way has exactly the figures the summary gives. The range is narrowed by UTC time
+ * widened by two days (the (status, starts_at) index), then by each facility's local day. */
+// clang-format off
+static const char visits_sql[] =
+    "SELECT sched_local_day(a.starts_at, f.timezone) AS day, coalesce(a.facility_id, 0),"
+    " f.district, coalesce(a.service_id, 0), s.specialty, p.sex, p.birth_year, a.doctor_id,"
+    " a.status = 'fulfilled', " STATS_COMPLETED ", a.status = 'noshow', " STATS_CANCELLED ","
+    " " STATS_WAIT ", " STATS_DURATION ","
+    " sum(q.samples),"
+    " sum(q.samples * CAST(round(q.avg_score * 1000) AS INTEGER)) / sum(q.samples),"
+    " sum(q.samples * CAST(round(q.avg_loss * 1000000) AS INTEGER)) / sum(q.samples),"
+    " sum(q.samples * CAST(round(q.avg_rtt_ms) AS INTEGER)) / sum(q.samples),"
+    " sum(q.samples * CAST(round(q.avg_video_kbps) AS INTEGER)) / sum(q.samples),"
+    " max(q.audio_only_weak_s), r.stars"
+    " FROM appointments a"
+    " LEFT JOIN consultations c ON c.appointment_id = a.id"
+    " LEFT JOIN facilities f ON f.id = a.facility_id"
+    " LEFT JOIN services s ON s.id = a.service_id"
+    " LEFT JOIN patients p ON p.id = a.patient_id"
+    " LEFT JOIN consultation_quality q ON q.appointment_id = a.id AND a.status = 'fulfilled'"
+    "   AND q.samples > 0"
+    " LEFT JOIN consultation_ratings r ON r.appointment_id = a.id AND a.status = 'fulfilled'"
+    " WHERE a.status IN ('fulfilled', 'noshow', 'cancelled') AND " STATS_COUNTS("a")
+    " AND a.starts_at >= ?3 AND a.starts_at < ?4"
+    " GROUP BY a.id"
+    " HAVING day >= sched_local_day(?1, f.timezone) AND day < sched_local_day(?2, f.timezone)";
+// clang-format on
+
+static int column_int_or(sqlite3_stmt *st, int i, int none)
+{
+  return sqlite3_column_type(st, i) == SQLITE_NULL ? none : (int)sqlite3_column_int64(st, i);
+}
+
+static gboolean sqlite_visits(SchedBackendDb *b, gint64 from, gint64 to, SchedStatsVisitFn fn,
+                              gpointer user_data, GError **error)
+{
+  sqlite3 *db = sched__sqlite_handle(b);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  int rc;
+
+  rc = sqlite3_prepare_v2(db, visits_sql, -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    goto db_error;
+  if (sqlite3_bind_int64(st, 1, from) != SQLITE_OK || sqlite3_bind_int64(st, 2, to) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 3, from - 2 * 86400) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 4, to + 2 * 86400) != SQLITE_OK)
+    goto db_error;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    gboolean quality = sqlite3_column_type(st, 14) != SQLITE_NULL;
+    SchedStatsVisit v = {
+        .day = sqlite3_column_int64(st, 0),
+        .facility_id = sqlite3_column_int64(st, 1),
+        .district = (const char *)sqlite3_column_text(st, 2),
+        .service_id = sqlite3_column_int64(st, 3),
+        .specialty = (const char *)sqlite3_column_text(st, 4),
+        .sex = (const char *)sqlite3_column_text(st, 5),
+        .birth_year = column_int_or(st, 6, 0),
+        .doctor_id = sqlite3_column_int64(st, 7),
+        .fulfilled = sqlite3_column_int64(st, 8) != 0,
+        .completed = sqlite3_column_int64(st, 9) != 0,
+        .noshow = sqlite3_column_int64(st, 10) != 0,
+        .cancelled = sqlite3_column_int64(st, 11) != 0,
+        .wait_min = column_int_or(st, 12, -1),
+        .duration_min = column_int_or(st, 13, -1),
+        .quality = quality,
+        .score_milli = sqlite3_column_int64(st, 15),
+        .loss_ppm = sqlite3_column_int64(st, 16),
+        .rtt_ms = sqlite3_column_int64(st, 17),
+        .video_kbps = sqlite3_column_int64(st, 18),
+        .audio_fallback = quality && sqlite3_column_int64(st, 19) > 0,
+        .stars = column_int_or(st, 20, 0),
+    };
+    if (!fn(&v, user_data, error))
+      goto out;
+  }
+  if (rc != SQLITE_DONE)
+    goto db_error;
+  ok = TRUE;
+  goto out;
+
+db_error:
+  g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "read statistics (visits): %s",
+              sqlite3_errmsg(db));
+out:
+  sqlite3_finalize(st);
+  return ok;
+}
+
 const SchedStatsBackend sched_stats_backend_sqlite = {
     .name = "sqlite",
+    .visits = sqlite_visits,
     .daily_rows = sqlite_daily_rows,
 };

@@ -61,7 +61,9 @@ gint64 sched__stats_local_day(GTimeZone *zone, gint64 t)
 #define HIST_N (SCHED_STATS_MINUTES_MAX + 1)
 #define ALL_GROUPS                                                                                 \
   (SCHED_STATS_BY_DAY | SCHED_STATS_BY_WEEK | SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY |  \
-   SCHED_STATS_BY_SPECIALTY)
+   SCHED_STATS_BY_SPECIALTY | SCHED_STATS_BY_SEX | SCHED_STATS_BY_AGE_BAND)
+/* Groups the daily summary cannot tell apart: the figures then come from the visits alone. */
+#define PATIENT_GROUPS (SCHED_STATS_BY_SEX | SCHED_STATS_BY_AGE_BAND)
 
 /* A histogram grown to the largest minute seen (waits are mostly under an hour: a few hundred
  * bytes per group instead of SCHED_STATS_MINUTES_MAX + 1 counts). */
@@ -102,6 +104,11 @@ typedef struct {
   Hist waits, durations;
   gint64 quality_consultations, audio_fallbacks;
   gint64 score_milli_sum, loss_ppm_sum, rtt_ms_sum, video_kbps_sum;
+  const char *sex, *age_band; /* static strings, or NULL when not grouped by them */
+  /* From the visits (schema 8) */
+  GHashTable *doctors; /* doctor ids (gint64 *, owned) with a consultation; NULL if none */
+  gint64 ratings, stars_sum;
+  GArray *loss_ppm, *rtt_ms, *video_kbps; /* gint64 per quality consultation; NULL if none */
 } Group;
 
 static void group_free(gpointer p)
@@ -111,6 +118,13 @@ static void group_free(gpointer p)
   g_free(g->specialty);
   g_free(g->waits.counts);
   g_free(g->durations.counts);
+  if (g->doctors)
+    g_hash_table_unref(g->doctors);
+  if (g->loss_ppm) {
+    g_array_unref(g->loss_ppm);
+    g_array_unref(g->rtt_ms);
+    g_array_unref(g->video_kbps);
+  }
   g_free(g);
 }
 
@@ -120,40 +134,58 @@ typedef struct {
   GHashTable *groups; /* key string → Group (owned) */
 } Collect;
 
+/* The group of a row or visit: `key` holds its grouped fields (the others as in Group's zero
+ * value), found or created in c->groups. */
+static Group *group_of(Collect *c, const Group *key)
+{
+  /* '\x1f' cannot occur in a district or specialty (no control characters); a leading marker
+   * tells NULL from "". */
+  g_autofree char *k = g_strdup_printf(
+      "%" G_GINT64_FORMAT "\x1f%c%s\x1f%" G_GINT64_FORMAT "\x1f%c%s\x1f%s\x1f%s", key->day,
+      key->district ? 's' : 'n', key->district ? key->district : "", key->facility_id,
+      key->specialty ? 's' : 'n', key->specialty ? key->specialty : "", key->sex ? key->sex : "",
+      key->age_band ? key->age_band : "");
+  Group *g = g_hash_table_lookup(c->groups, k);
+  if (g == NULL) {
+    g = g_new0(Group, 1);
+    g->day = key->day;
+    g->district = g_strdup(key->district);
+    g->facility_id = key->facility_id;
+    g->specialty = g_strdup(key->specialty);
+    g->sex = key->sex;
+    g->age_band = key->age_band;
+    g_hash_table_insert(c->groups, g_steal_pointer(&k), g);
+  }
+  return g;
+}
+
+/* The place-and-time part of a key, shared by summary rows and visits. */
+static void key_of(guint by, gint64 day, const char *district, gint64 facility_id,
+                   const char *specialty, Group *key)
+{
+  key->day = G_MININT64;
+  if (by & SCHED_STATS_BY_DAY)
+    key->day = day;
+  else if (by & SCHED_STATS_BY_WEEK) /* 1970-01-01 was a Thursday: Monday-based weeks */
+    key->day = day - ((day + 3) % 7 + 7) % 7;
+  if (by & (SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY))
+    key->district = (char *)district;
+  if (by & SCHED_STATS_BY_FACILITY)
+    key->facility_id = facility_id;
+  if (by & SCHED_STATS_BY_SPECIALTY)
+    key->specialty = (char *)specialty;
+}
+
 static gboolean collect_row(const SchedStatsDaily *row, gpointer user_data, GError **error)
 {
   Collect *c = user_data;
-  const guint by = c->group_by;
-  Group key = {.day = G_MININT64};
-  g_autofree char *k = NULL;
+  Group key = {0};
   Group *g;
 
   if (c->facility_id != 0 && row->facility_id != c->facility_id)
     return TRUE;
-  if (by & SCHED_STATS_BY_DAY)
-    key.day = row->day;
-  else if (by & SCHED_STATS_BY_WEEK) /* 1970-01-01 was a Thursday: Monday-based weeks */
-    key.day = row->day - ((row->day + 3) % 7 + 7) % 7;
-  if (by & (SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY))
-    key.district = (char *)row->district;
-  if (by & SCHED_STATS_BY_FACILITY)
-    key.facility_id = row->facility_id;
-  if (by & SCHED_STATS_BY_SPECIALTY)
-    key.specialty = (char *)row->specialty;
-  /* '\x1f' cannot occur in a district or specialty (no control characters); a leading marker
-   * tells NULL from "". */
-  k = g_strdup_printf("%" G_GINT64_FORMAT "\x1f%c%s\x1f%" G_GINT64_FORMAT "\x1f%c%s", key.day,
-                      key.district ? 's' : 'n', key.district ? key.district : "", key.facility_id,
-                      key.specialty ? 's' : 'n', key.specialty ? key.specialty : "");
-  g = g_hash_table_lookup(c->groups, k);
-  if (g == NULL) {
-    g = g_new0(Group, 1);
-    g->day = key.day;
-    g->district = g_strdup(key.district);
-    g->facility_id = key.facility_id;
-    g->specialty = g_strdup(key.specialty);
-    g_hash_table_insert(c->groups, g_steal_pointer(&k), g);
-  }
+  key_of(c->group_by, row->day, row->district, row->facility_id, row->specialty, &key);
+  g = group_of(c, &key);
   g->consultations += row->consultations;
   g->completed += row->completed;
   g->noshows += row->noshows;
@@ -171,6 +203,101 @@ static gboolean collect_row(const SchedStatsDaily *row, gpointer user_data, GErr
 malformed:
   g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "malformed statistics histogram");
   return FALSE;
+}
+
+const char *sched_stats_age_band(int birth_year, int visit_year)
+{
+  int age = visit_year - birth_year;
+  if (birth_year <= 0 || age < 0)
+    return "unknown";
+  return age < 18 ? "0-17" : age < 40 ? "18-39" : age < 60 ? "40-59" : "60+";
+}
+
+static void hist_add_one(Hist *h, int minute)
+{
+  guint8 b[SCHED__STATS_HIST_ENTRY];
+  guint32 m = GUINT32_TO_LE((guint32)CLAMP(minute, 0, SCHED_STATS_MINUTES_MAX));
+  gint32 one = GINT32_TO_LE(1);
+  memcpy(b, &m, 4);
+  memcpy(b + 4, &one, 4);
+  hist_add(h, b, sizeof b);
+}
+
+static gboolean collect_visit(const SchedStatsVisit *v, gpointer user_data, GError **error)
+{
+  Collect *c = user_data;
+  Group key = {0};
+  Group *g;
+
+  (void)error;
+  if (c->facility_id != 0 && v->facility_id != c->facility_id)
+    return TRUE;
+  key_of(c->group_by, v->day, v->district, v->facility_id, v->specialty, &key);
+  if (c->group_by & SCHED_STATS_BY_SEX)
+    key.sex = v->sex == NULL                  ? "unknown"
+              : strcmp(v->sex, "female") == 0 ? "female"
+              : strcmp(v->sex, "male") == 0   ? "male"
+                                              : "other";
+  if (c->group_by & SCHED_STATS_BY_AGE_BAND) {
+    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(v->day * 86400);
+    key.age_band = sched_stats_age_band(v->birth_year, dt ? g_date_time_get_year(dt) : 0);
+  }
+  g = group_of(c, &key);
+  if (c->group_by & PATIENT_GROUPS) {
+    /* The summary has no patient fields: these figures come from the visits themselves. */
+    g->consultations += v->fulfilled;
+    g->completed += v->completed;
+    g->noshows += v->noshow;
+    g->cancellations += v->cancelled;
+    if (v->wait_min >= 0)
+      hist_add_one(&g->waits, v->wait_min);
+    if (v->duration_min >= 0)
+      hist_add_one(&g->durations, v->duration_min);
+    if (v->quality) {
+      g->quality_consultations++;
+      g->audio_fallbacks += v->audio_fallback;
+      g->score_milli_sum += v->score_milli;
+      g->loss_ppm_sum += v->loss_ppm;
+      g->rtt_ms_sum += v->rtt_ms;
+      g->video_kbps_sum += v->video_kbps;
+    }
+  }
+  if (v->fulfilled) {
+    if (g->doctors == NULL)
+      g->doctors = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    if (!g_hash_table_contains(g->doctors, &v->doctor_id))
+      g_hash_table_add(g->doctors, g_memdup2(&v->doctor_id, sizeof v->doctor_id));
+    if (v->stars > 0) {
+      g->ratings++;
+      g->stars_sum += v->stars;
+    }
+  }
+  if (v->quality) {
+    if (g->loss_ppm == NULL) {
+      g->loss_ppm = g_array_new(FALSE, FALSE, sizeof(gint64));
+      g->rtt_ms = g_array_new(FALSE, FALSE, sizeof(gint64));
+      g->video_kbps = g_array_new(FALSE, FALSE, sizeof(gint64));
+    }
+    g_array_append_val(g->loss_ppm, v->loss_ppm);
+    g_array_append_val(g->rtt_ms, v->rtt_ms);
+    g_array_append_val(g->video_kbps, v->video_kbps);
+  }
+  return TRUE;
+}
+
+static int cmp_i64(gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+  return (x > y) - (x < y);
+}
+
+/* The nearest-rank median of `values` (sorted here) divided by `unit`; -1 if none. */
+static double median(GArray *values, double unit)
+{
+  if (values == NULL || values->len == 0)
+    return -1.0;
+  g_array_sort(values, cmp_i64);
+  return (double)g_array_index(values, gint64, (values->len + 1) / 2 - 1) / unit;
 }
 
 /* The nearest-rank `p`-th percentile (0 < p <= 100) of a histogram; -1 if empty. */
@@ -229,7 +356,12 @@ static int cmp_group(gconstpointer pa, gconstpointer pb)
     return r;
   if (a->facility_id != b->facility_id)
     return a->facility_id < b->facility_id ? -1 : 1;
-  return cmp_null_str(a->specialty, b->specialty);
+  if ((r = cmp_null_str(a->specialty, b->specialty)) != 0)
+    return r;
+  /* "female" < "male" < "other" < "unknown"; "0-17" < "18-39" < "40-59" < "60+" < "unknown" */
+  if ((r = cmp_null_str(a->sex, b->sex)) != 0)
+    return r;
+  return cmp_null_str(a->age_band, b->age_band);
 }
 
 gboolean sched_stats_is_small(gint64 n)
@@ -244,6 +376,8 @@ void sched_stats_row_free(SchedStatsRow *row)
   g_free(row->date);
   g_free(row->district);
   g_free(row->specialty);
+  g_free(row->sex);
+  g_free(row->age_band);
   g_free(row);
 }
 
@@ -301,7 +435,10 @@ GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError
   c.group_by = q->group_by;
   c.facility_id = q->facility_id;
   c.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, group_free);
-  if (!be->daily_rows(store->db, q->from, q->to, collect_row, &c, error))
+  if (!(q->group_by & PATIENT_GROUPS) &&
+      !be->daily_rows(store->db, q->from, q->to, collect_row, &c, error))
+    goto out;
+  if (!be->visits(store->db, q->from, q->to, collect_visit, &c, error))
     goto out;
 
   groups = g_ptr_array_new();
@@ -345,7 +482,16 @@ GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError
     r->avg_loss = mean(g->loss_ppm_sum, g->quality_consultations, 1e6);
     r->avg_rtt_ms = mean(g->rtt_ms_sum, g->quality_consultations, 1.0);
     r->avg_video_kbps = mean(g->video_kbps_sum, g->quality_consultations, 1.0);
-    r->small = sched_stats_is_small(r->consultations) || sched_stats_is_small(r->completed) ||
+    r->sex = g_strdup(g->sex);
+    r->age_band = g_strdup(g->age_band);
+    r->doctors_active = g->doctors ? g_hash_table_size(g->doctors) : 0;
+    r->ratings = g->ratings;
+    r->avg_stars = mean(g->stars_sum, g->ratings, 1.0);
+    r->median_loss = median(g->loss_ppm, 1e6);
+    r->median_rtt_ms = median(g->rtt_ms, 1.0);
+    r->median_video_kbps = median(g->video_kbps, 1.0);
+    r->small = sched_stats_is_small(r->doctors_active) || sched_stats_is_small(r->ratings) ||
+               sched_stats_is_small(r->consultations) || sched_stats_is_small(r->completed) ||
                sched_stats_is_small(r->quality_consultations) ||
                sched_stats_is_small(r->audio_fallbacks) || sched_stats_is_small(r->noshows) ||
                sched_stats_is_small(r->cancellations) || sched_stats_is_small(r->waits) ||

@@ -333,6 +333,8 @@ typedef struct {
   char *phone;                 /* personal data: never log; NULL if none */
   char *preferred_language;    /* ISO 639-1 ("ur", "en", …); NULL if unknown (notices in Urdu) */
   gboolean prefers_audio_only; /* chose "Audio only" in a call: later calls start that way */
+  char *sex;                   /* schema 8: "female", "male", "other"; NULL if not recorded */
+  int birth_year;              /* schema 8: e.g. 1984; 0 if not recorded */
 } SchedPatient;
 
 void sched_patient_free(SchedPatient *patient);
@@ -342,6 +344,26 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedPatient, sched_patient_free)
  * "phone"/"preferred_language" (not two lowercase letters). Nothing written on error. */
 gint64 sched_patient_add_full(SchedStore *store, const char *display_name, const char *phone,
                               const char *preferred_language, GError **error);
+/* Schema 8: sex and birth year, for the statistics' sex and age-band groups (coarse
+ * demographics; never shown per patient to the analyst). */
+#define SCHED_BIRTH_YEAR_MIN 1900
+
+/* What sched_patient_create stores; NULL / 0 members are "not recorded". */
+typedef struct {
+  const char *display_name; /* required */
+  const char *phone;
+  const char *preferred_language;
+  const char *sex; /* "female", "male" or "other" */
+  int birth_year;  /* SCHED_BIRTH_YEAR_MIN .. the current year (UTC) */
+} SchedPatientSpec;
+
+/* As sched_patient_add_full, with sex and birth year. INVALID "display_name"/"phone"/
+ * "preferred_language"/"sex"/"birth_year". Nothing written on error. */
+gint64 sched_patient_create(SchedStore *store, const SchedPatientSpec *spec, GError **error);
+/* TRUE if `sex` is NULL or one of the stored words. */
+gboolean sched_patient_sex_is_valid(const char *sex);
+/* TRUE if `year` is 0 (not recorded) or SCHED_BIRTH_YEAR_MIN .. the current year (UTC). */
+gboolean sched_patient_birth_year_is_valid(int year);
 /* (transfer full) NULL with NOT_FOUND "patient_id: …". */
 SchedPatient *sched_patient_get(SchedStore *store, gint64 patient_id, GError **error);
 /* Patients by id whose name contains `query` or whose phone's digits contain its digits
@@ -804,7 +826,14 @@ typedef enum {
   SCHED_STATS_BY_DISTRICT = 1 << 2,  /* the facility's district */
   SCHED_STATS_BY_FACILITY = 1 << 3,  /* the facility */
   SCHED_STATS_BY_SPECIALTY = 1 << 4, /* the service's specialty */
+  SCHED_STATS_BY_SEX = 1 << 5,       /* schema 8: the patient's sex ("unknown" if not recorded) */
+  SCHED_STATS_BY_AGE_BAND = 1 << 6,  /* schema 8: the patient's age band on the local date */
 } SchedStatsGroup;
+
+/* Age bands (SCHED_STATS_BY_AGE_BAND), by age = the year of the appointment's local date minus
+ * the birth year (only the year is recorded: the age reached during that year): "0-17",
+ * "18-39", "40-59", "60+"; "unknown" without a birth year (or one after the visit). */
+const char *sched_stats_age_band(int birth_year, int visit_year);
 
 typedef struct {
   gint64 from;        /* required: local days whose date is on or after from's local date ... */
@@ -835,6 +864,18 @@ typedef struct {
   double avg_rtt_ms;
   double avg_video_kbps;
   gboolean small; /* some count (quality ones too), waits or durations is 1..SMALL_COUNT - 1 */
+  /* Schema 8, read from the appointments of the range themselves (not the daily summary):
+   * O(appointments in the range) through the (status, starts_at) index. */
+  char *sex;             /* BY_SEX: "female", "male", "other" or "unknown"; else NULL */
+  char *age_band;        /* BY_AGE_BAND: see sched_stats_age_band; else NULL */
+  gint64 doctors_active; /* distinct doctors with a consultation (fulfilled) in the group */
+  gint64 ratings;        /* consultations (fulfilled) with a patient's rating */
+  double avg_stars;      /* mean stars over `ratings`; -1 if none */
+  /* Medians (nearest rank: the lower one for an even count) over quality_consultations of
+   * each consultation's value (the same values the means above average); -1 if none. */
+  double median_loss;
+  double median_rtt_ms;
+  double median_video_kbps;
 } SchedStatsRow;
 
 void sched_stats_row_free(SchedStatsRow *row);
@@ -847,7 +888,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedStatsRow, sched_stats_row_free)
  * "facility_id". */
 GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *query, GError **error);
 
-/* TRUE if a count must be shown as "<5": 0 < n < SCHED_STATS_SMALL_COUNT. */
+/* TRUE if a count must be shown as "<5": 0 < n < SCHED_STATS_SMALL_COUNT. Figures computed
+ * from such a count (percentiles, means, medians, rates) must not be shown at all. */
 gboolean sched_stats_is_small(gint64 n);
 
 /* --- Audit log (schema 5) ------------------------------------------------------------------

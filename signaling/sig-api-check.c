@@ -34,6 +34,8 @@ static const char *type_words(SigApiFieldType t)
     return "an integer id (0 for none)";
   case SIG_API_INT:
     return "an integer";
+  case SIG_API_INTN:
+    return "an integer or null";
   case SIG_API_TIME:
   case SIG_API_TIME0:
     return "an integer (unix seconds)";
@@ -69,6 +71,12 @@ static gboolean check_value(const SigApiField *f, json_t *v, SigApiRefusal *r)
   case SIG_API_INT:
     ok = json_is_integer(v);
     if (ok && (json_integer_value(v) < G_MININT || json_integer_value(v) > G_MAXINT))
+      return refuse(r, "invalid", f->name, "\"%s\" is out of range", f->name);
+    break;
+  case SIG_API_INTN:
+    ok = json_is_integer(v) || json_is_null(v);
+    if (json_is_integer(v) &&
+        (json_integer_value(v) < G_MININT || json_integer_value(v) > G_MAXINT))
       return refuse(r, "invalid", f->name, "\"%s\" is out of range", f->name);
     break;
   case SIG_API_STR:

@@ -19,6 +19,7 @@ typedef enum {
   SIG_API_STRV,  /* array of at most 64 strings */
   SIG_API_ID0,   /* integer >= 0 (0 = none) */
   SIG_API_TIME0, /* integer >= 0 (0 = none) */
+  SIG_API_INTN,  /* integer that fits an int, or null */
 } SigApiFieldType;
 
 /* One member a request's body may have; a route lists them, ending with {NULL}. */

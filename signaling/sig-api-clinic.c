@@ -271,9 +271,11 @@ static json_t *exception_json(const SchedException *e)
 
 static json_t *patient_json(const SchedPatient *p)
 {
-  return json_pack("{s:I, s:s, s:o, s:o, s:b}", "id", (json_int_t)p->id, "name", p->display_name,
-                   "phone", str_or_null(p->phone), "preferred_language",
-                   str_or_null(p->preferred_language), "prefers_audio_only", p->prefers_audio_only);
+  return json_pack("{s:I, s:s, s:o, s:o, s:b, s:o, s:o}", "id", (json_int_t)p->id, "name",
+                   p->display_name, "phone", str_or_null(p->phone), "preferred_language",
+                   str_or_null(p->preferred_language), "prefers_audio_only", p->prefers_audio_only,
+                   "sex", str_or_null(p->sex), "birth_year",
+                   p->birth_year ? json_integer(p->birth_year) : json_null());
 }
 
 static json_t *appointment_json(const SchedAppointment *a)
@@ -658,8 +660,15 @@ static void h_patient_list(Ctx *c)
 static void h_patient_add(Ctx *c)
 {
   g_autoptr(GError) error = NULL;
-  gint64 id = sched_patient_add_full(c->s->store, body_str(c, "name"), body_str(c, "phone"),
-                                     body_str(c, "preferred_language"), &error);
+  const SchedPatientSpec spec = {.display_name = body_str(c, "name"),
+                                 .phone = body_str(c, "phone"),
+                                 .preferred_language = body_str(c, "preferred_language"),
+                                 .sex = body_str(c, "sex"),
+                                 .birth_year = (int)body_int(c, "birth_year")};
+  /* 0 is "not recorded" inside; over the API that is null, so a 0 is a bad year. */
+  if (json_is_integer(json_object_get(c->body, "birth_year")) && spec.birth_year == 0)
+    return fail(c, 400, "invalid", "a year from 1900 to the current year, or null", "birth_year");
+  gint64 id = sched_patient_create(c->s->store, &spec, &error);
   g_autoptr(SchedPatient) p = id ? sched_patient_get(c->s->store, id, &error) : NULL;
   RESPOND_ONE(c, 201, "patient", p, patient_json, error);
 }
@@ -1148,7 +1157,11 @@ static const Route routes[] = {
      "/api/patients",
      h_patient_add,
      NULL,
-     {{"name", F_STR, TRUE}, {"phone", F_STRN, FALSE}, {"preferred_language", F_STRN, FALSE}}},
+     {{"name", F_STR, TRUE},
+      {"phone", F_STRN, FALSE},
+      {"preferred_language", F_STRN, FALSE},
+      {"sex", F_STRN, FALSE},
+      {"birth_year", SIG_API_INTN, FALSE}}},
     {GET, "/api/patients/#", h_patient_get, NULL, {{0}}},
 
     {GET,

@@ -267,6 +267,16 @@ static json_t *mean_json(gint64 base, double v)
   return base >= SCHED_STATS_SMALL_COUNT && v >= 0 ? json_real(v) : json_null();
 }
 
+/* part / whole, or null when the whole is under 5, or the part or the rest is 1..4 (a rate
+ * would give that small count away: 1 of 17 is 0.0588…, 16 of 17 is 0.941…). */
+static json_t *rate_json(gint64 part, gint64 whole)
+{
+  if (whole < SCHED_STATS_SMALL_COUNT || sched_stats_is_small(part) ||
+      sched_stats_is_small(whole - part))
+    return json_null();
+  return json_real((double)part / (double)whole);
+}
+
 /* Aggregates for the dashboard (analyst, admin): counts per group, never a personal field. */
 static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp)
 {
@@ -277,7 +287,9 @@ static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
                 {"week", SCHED_STATS_BY_WEEK},
                 {"district", SCHED_STATS_BY_DISTRICT},
                 {"facility", SCHED_STATS_BY_FACILITY},
-                {"specialty", SCHED_STATS_BY_SPECIALTY}};
+                {"specialty", SCHED_STATS_BY_SPECIALTY},
+                {"sex", SCHED_STATS_BY_SEX},
+                {"age_band", SCHED_STATS_BY_AGE_BAND}};
   SchedStatsQuery q = {0};
   for (const char *const *a = req->query; a && *a; a++) {
     const char *eq = strchr(*a, '=');
@@ -297,8 +309,8 @@ static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
         while (i < G_N_ELEMENTS(groups) && strcmp(*w, groups[i].word) != 0)
           i++;
         if (i == G_N_ELEMENTS(groups))
-          return fail(resp, 400, "invalid", "day, week, district, facility or specialty",
-                      "group_by");
+          return fail(resp, 400, "invalid",
+                      "day, week, district, facility, specialty, sex or age_band", "group_by");
         q.group_by |= groups[i].flag;
       }
     } else {
@@ -320,6 +332,9 @@ static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
     return fail(resp, 500, "internal", "the statistics could not be read", NULL);
   }
   json_t *arr = json_array();
+  /* Facility id → its name (a public institution's, not personal data), once per request. */
+  g_autoptr(GHashTable) facility_names =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   for (guint i = 0; i < rows->len; i++) {
     const SchedStatsRow *r = g_ptr_array_index(rows, i);
     json_t *o = json_object();
@@ -342,6 +357,31 @@ static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
     json_object_set_new(o, "avg_rtt_ms", mean_json(r->quality_consultations, r->avg_rtt_ms));
     json_object_set_new(o, "avg_video_kbps",
                         mean_json(r->quality_consultations, r->avg_video_kbps));
+    /* Schema 8 (docs/dashboard.md): every figure over fewer than 5 consultations is null. */
+    const char *fname = NULL;
+    if (r->facility_id > 0) {
+      fname = g_hash_table_lookup(facility_names, &r->facility_id);
+      if (fname == NULL) {
+        g_autoptr(SchedFacility) f = sched_facility_get(s->store, r->facility_id, NULL);
+        fname = f ? f->name : "";
+        g_hash_table_insert(facility_names, g_memdup2(&r->facility_id, sizeof r->facility_id),
+                            g_strdup(fname));
+        fname = g_hash_table_lookup(facility_names, &r->facility_id);
+      }
+    }
+    json_object_set_new(o, "facility", fname && *fname ? json_string(fname) : json_null());
+    json_object_set_new(o, "sex", r->sex ? json_string(r->sex) : json_null());
+    json_object_set_new(o, "age_band", r->age_band ? json_string(r->age_band) : json_null());
+    json_object_set_new(o, "doctors_active", count_json(r->doctors_active));
+    json_object_set_new(o, "ratings", count_json(r->ratings));
+    json_object_set_new(o, "avg_stars", mean_json(r->ratings, r->avg_stars));
+    json_object_set_new(o, "noshow_rate", rate_json(r->noshows, r->consultations + r->noshows));
+    json_object_set_new(o, "audio_only_share",
+                        rate_json(r->audio_fallbacks, r->quality_consultations));
+    json_object_set_new(o, "median_loss", mean_json(r->quality_consultations, r->median_loss));
+    json_object_set_new(o, "median_rtt_ms", mean_json(r->quality_consultations, r->median_rtt_ms));
+    json_object_set_new(o, "median_video_kbps",
+                        mean_json(r->quality_consultations, r->median_video_kbps));
     json_array_append_new(arr, o);
   }
   respond(resp, 200, json_pack("{s:o}", "stats", arr));

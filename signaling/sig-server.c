@@ -110,6 +110,9 @@ static char *static_file_for(SigServer *server, const char *path)
     rel = "console.html";
   else if (strcmp(path, "/admin") == 0 || strcmp(path, "/admin/") == 0)
     rel = "admin.html";
+
+  else if (strcmp(path, "/dashboard") == 0 || strcmp(path, "/dashboard/") == 0)
+    rel = "dashboard.html";
   else if (g_str_has_prefix(path, "/join/") && !strchr(path + 6, '/'))
     rel = "patient.html";
   else

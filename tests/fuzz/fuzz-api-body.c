@@ -69,6 +69,10 @@ static void check_accepted(json_t *body, const SigApiField *fields)
     case SIG_API_INT:
       g_assert_true(json_integer_value(v) >= G_MININT && json_integer_value(v) <= G_MAXINT);
       break;
+    case SIG_API_INTN:
+      g_assert_true(json_is_null(v) || (json_is_integer(v) && json_integer_value(v) >= G_MININT &&
+                                        json_integer_value(v) <= G_MAXINT));
+      break;
     case SIG_API_STR:
       g_assert_nonnull(json_string_value(v));
       break;

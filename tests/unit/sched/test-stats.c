@@ -27,6 +27,7 @@ typedef struct {
   gint64 service[4];
   gint64 doctor[2];
   gint64 patient;
+  gint64 patients[6]; /* schema 8: with and without sex and birth year */
 } Fixture;
 
 static void fixture_set_up(Fixture *f, gconstpointer data)
@@ -67,6 +68,16 @@ static void fixture_set_up(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   f->patient = sched_patient_add(f->store, "Test Patient", NULL, &error);
   g_assert_no_error(error);
+  {
+    const char *sexes[6] = {"female", "male", NULL, "other", "female", "male"};
+    const int years[6] = {2015, 1990, 1970, 0, 1950, 2008};
+    for (int i = 0; i < 6; i++) {
+      const SchedPatientSpec spec = {
+          .display_name = "Spread Patient", .sex = sexes[i], .birth_year = years[i]};
+      f->patients[i] = sched_patient_create(f->store, &spec, &error);
+      g_assert_no_error(error);
+    }
+  }
 }
 
 static void fixture_tear_down(Fixture *f, gconstpointer data)
@@ -89,6 +100,9 @@ typedef struct {
   gint64 consultations, completed, noshows, cancellations;
   GArray *waits, *durations;                                            /* int minutes */
   gint64 quality, fallbacks, score_milli, loss_ppm, rtt_ms, video_kbps; /* sums */
+  GHashTable *doctors;                                                  /* schema 8 */
+  gint64 ratings, stars;
+  GArray *losses, *rtts, *kbpss; /* gint64 per quality consultation */
 } Expect;
 
 /* One consultation's quality, folded as scheduler.h "Statistics" says. */
@@ -144,6 +158,10 @@ static void expect_free(gpointer p)
   Expect *e = p;
   g_array_unref(e->waits);
   g_array_unref(e->durations);
+  g_hash_table_unref(e->doctors);
+  g_array_unref(e->losses);
+  g_array_unref(e->rtts);
+  g_array_unref(e->kbpss);
   g_free(e);
 }
 
@@ -162,10 +180,42 @@ static int nearest_rank(GArray *v, int p)
 }
 
 static char *group_key(const char *date, const char *district, gint64 facility_id,
-                       const char *specialty)
+                       const char *specialty, const char *sex, const char *age_band)
 {
-  return g_strdup_printf("%s|%s|%" G_GINT64_FORMAT "|%s", date ? date : "-",
-                         district ? district : "-", facility_id, specialty ? specialty : "-");
+  return g_strdup_printf("%s|%s|%" G_GINT64_FORMAT "|%s|%s|%s", date ? date : "-",
+                         district ? district : "-", facility_id, specialty ? specialty : "-",
+                         sex ? sex : "-", age_band ? age_band : "-");
+}
+
+static int cmp_i64(gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+  return (x > y) - (x < y);
+}
+
+/* The lower median (nearest rank), or -1. */
+static double lower_median(GArray *v, double unit)
+{
+  if (v->len == 0)
+    return -1;
+  g_array_sort(v, cmp_i64);
+  return (double)g_array_index(v, gint64, (v->len + 1) / 2 - 1) / unit;
+}
+
+/* Written out here rather than calling sched_stats_age_band. */
+static const char *age_band_of(int birth_year, gint64 day)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(day * 86400);
+  int age = g_date_time_get_year(dt) - birth_year;
+  if (birth_year == 0 || age < 0)
+    return "unknown";
+  if (age <= 17)
+    return "0-17";
+  if (age <= 39)
+    return "18-39";
+  if (age <= 59)
+    return "40-59";
+  return "60+";
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -201,10 +251,13 @@ static GHashTable *brute_force(const char *path, guint group_by, gint64 from, gi
       sqlite3_prepare_v2(db,
                          "SELECT a.starts_at, coalesce(a.facility_id, 0), a.status,"
                          " a.cancel_reason, c.appointment_id, c.waiting_since, c.started_at,"
-                         " c.ended_at, c.outcome, f.timezone, f.district, s.specialty, a.id"
+                         " c.ended_at, c.outcome, f.timezone, f.district, s.specialty, a.id,"
+                         " p.sex, coalesce(p.birth_year, 0), a.doctor_id, r.stars"
                          " FROM appointments a LEFT JOIN consultations c"
                          " ON c.appointment_id = a.id LEFT JOIN facilities f"
-                         " ON f.id = a.facility_id LEFT JOIN services s ON s.id = a.service_id",
+                         " ON f.id = a.facility_id LEFT JOIN services s ON s.id = a.service_id"
+                         " LEFT JOIN patients p ON p.id = a.patient_id"
+                         " LEFT JOIN consultation_ratings r ON r.appointment_id = a.id",
                          -1, &st, NULL),
       ==, SQLITE_OK);
   while (sqlite3_step(st) == SQLITE_ROW) {
@@ -230,15 +283,32 @@ static GHashTable *brute_force(const char *path, guint group_by, gint64 from, gi
         group_by & (SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY) ? col_text(st, 10) : NULL;
     gint64 facility = group_by & SCHED_STATS_BY_FACILITY ? fid : 0;
     const char *specialty = group_by & SCHED_STATS_BY_SPECIALTY ? col_text(st, 11) : NULL;
-    char *key = group_key(date, district, facility, specialty);
+    const char *sex = NULL, *band = NULL;
+    if (group_by & SCHED_STATS_BY_SEX)
+      sex = col_text(st, 13) ? col_text(st, 13) : "unknown";
+    if (group_by & SCHED_STATS_BY_AGE_BAND)
+      band = age_band_of((int)sqlite3_column_int64(st, 14), day);
+    char *key = group_key(date, district, facility, specialty, sex, band);
     Expect *e = g_hash_table_lookup(out, key);
     if (e == NULL) {
       e = g_new0(Expect, 1);
       e->waits = g_array_new(FALSE, FALSE, sizeof(int));
       e->durations = g_array_new(FALSE, FALSE, sizeof(int));
+      e->doctors = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+      e->losses = g_array_new(FALSE, FALSE, sizeof(gint64));
+      e->rtts = g_array_new(FALSE, FALSE, sizeof(gint64));
+      e->kbpss = g_array_new(FALSE, FALSE, sizeof(gint64));
       g_hash_table_insert(out, key, e);
     } else {
       g_free(key);
+    }
+    if (fulfilled) {
+      gint64 doctor = sqlite3_column_int64(st, 15);
+      g_hash_table_add(e->doctors, g_memdup2(&doctor, sizeof doctor));
+      if (sqlite3_column_type(st, 16) != SQLITE_NULL) {
+        e->ratings++;
+        e->stars += sqlite3_column_int64(st, 16);
+      }
     }
     e->consultations += fulfilled;
     e->completed += fulfilled && g_strcmp0(has_c ? col_text(st, 8) : NULL, "interrupted") != 0;
@@ -253,6 +323,9 @@ static GHashTable *brute_force(const char *path, guint group_by, gint64 from, gi
       e->loss_ppm += qf->loss;
       e->rtt_ms += qf->rtt;
       e->video_kbps += qf->kbps;
+      g_array_append_val(e->losses, qf->loss);
+      g_array_append_val(e->rtts, qf->rtt);
+      g_array_append_val(e->kbpss, qf->kbps);
     }
     if (fulfilled && has_c) {
       gboolean w = sqlite3_column_type(st, 5) != SQLITE_NULL;
@@ -289,7 +362,8 @@ static void assert_matches(Fixture *f, guint group_by, gint64 from, gint64 to)
   g_assert_cmpuint(rows->len, ==, g_hash_table_size(expect));
   for (guint i = 0; i < rows->len; i++) {
     const SchedStatsRow *r = g_ptr_array_index(rows, i);
-    g_autofree char *key = group_key(r->date, r->district, r->facility_id, r->specialty);
+    g_autofree char *key =
+        group_key(r->date, r->district, r->facility_id, r->specialty, r->sex, r->age_band);
     Expect *e = g_hash_table_lookup(expect, key);
     if (e == NULL)
       g_error("unexpected group %s", key);
@@ -311,9 +385,17 @@ static void assert_matches(Fixture *f, guint group_by, gint64 from, gint64 to)
     g_assert_cmpfloat_with_epsilon(r->avg_loss, q ? e->loss_ppm / q / 1e6 : -1, 1e-12);
     g_assert_cmpfloat_with_epsilon(r->avg_rtt_ms, q ? e->rtt_ms / q : -1, 1e-9);
     g_assert_cmpfloat_with_epsilon(r->avg_video_kbps, q ? e->video_kbps / q : -1, 1e-9);
+    g_assert_cmpint(r->doctors_active, ==, g_hash_table_size(e->doctors));
+    g_assert_cmpint(r->ratings, ==, e->ratings);
+    g_assert_cmpfloat_with_epsilon(r->avg_stars, e->ratings ? (double)e->stars / e->ratings : -1,
+                                   1e-12);
+    g_assert_cmpfloat_with_epsilon(r->median_loss, lower_median(e->losses, 1e6), 1e-12);
+    g_assert_cmpfloat_with_epsilon(r->median_rtt_ms, lower_median(e->rtts, 1), 1e-9);
+    g_assert_cmpfloat_with_epsilon(r->median_video_kbps, lower_median(e->kbpss, 1), 1e-9);
     g_assert_cmpint(
         r->small, ==,
-        sched_stats_is_small(e->consultations) || sched_stats_is_small(e->completed) ||
+        sched_stats_is_small(g_hash_table_size(e->doctors)) || sched_stats_is_small(e->ratings) ||
+            sched_stats_is_small(e->consultations) || sched_stats_is_small(e->completed) ||
             sched_stats_is_small(e->quality) || sched_stats_is_small(e->fallbacks) ||
             sched_stats_is_small(e->noshows) || sched_stats_is_small(e->cancellations) ||
             sched_stats_is_small(e->waits->len) || sched_stats_is_small(e->durations->len));
@@ -326,6 +408,10 @@ static void assert_matches(Fixture *f, guint group_by, gint64 from, gint64 to)
         c = (p->facility_id > r->facility_id) - (p->facility_id < r->facility_id);
       if (c == 0)
         c = g_strcmp0(p->specialty, r->specialty);
+      if (c == 0)
+        c = g_strcmp0(p->sex, r->sex);
+      if (c == 0)
+        c = g_strcmp0(p->age_band, r->age_band);
       g_assert_cmpint(c, <, 0);
     }
   }
@@ -339,6 +425,12 @@ static const guint groupings[] = {
     SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_SPECIALTY,
     SCHED_STATS_BY_SPECIALTY,
     SCHED_STATS_BY_DISTRICT,
+    /* schema 8: patient groups, read from the appointments instead of the summary */
+    SCHED_STATS_BY_SEX,
+    SCHED_STATS_BY_AGE_BAND,
+    SCHED_STATS_BY_DAY | SCHED_STATS_BY_SEX | SCHED_STATS_BY_AGE_BAND,
+    SCHED_STATS_BY_WEEK | SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_SEX,
+    SCHED_STATS_BY_SPECIALTY | SCHED_STATS_BY_AGE_BAND,
 };
 
 static void assert_all_match(Fixture *f)
@@ -376,7 +468,7 @@ static void random_writes(Fixture *f, GRand *rng, int n)
     g_autofree char *sql = NULL;
     g_autofree char *reason = sql_text_or_null(reasons[g_rand_int_range(rng, 0, 3)]);
     const char *status = statuses[g_rand_int_range(rng, 0, G_N_ELEMENTS(statuses))];
-    int op = g_rand_int_range(rng, 0, 13);
+    int op = g_rand_int_range(rng, 0, 14);
     /* Ids are 1..count: appointments are never deleted here. */
     gint64 id = count > 0 ? g_rand_int_range(rng, 1, (gint32)count + 1) : 0;
 
@@ -390,7 +482,8 @@ static void random_writes(Fixture *f, GRand *rng, int n)
           " VALUES (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
           ", %" G_GINT64_FORMAT ", '%s', 1, 1, nullif(%" G_GINT64_FORMAT ", 0),"
           " nullif(%" G_GINT64_FORMAT ", 0), 'walkin', %s)", /* 0: the operator's path */
-          f->doctor[k % 2], f->patient, starts, starts + 900, status, svc < 0 ? 0 : f->service[svc],
+          f->doctor[k % 2], k % 7 == 6 ? f->patient : f->patients[g_rand_int_range(rng, 0, 6)],
+          starts, starts + 900, status, svc < 0 ? 0 : f->service[svc],
           svc < 0 ? 0 : f->facility[svc % 3], reason);
       count++;
     } else if (op < 6) { /* a status change (the engine, or set_status) */
@@ -439,6 +532,15 @@ static void random_writes(Fixture *f, GRand *rng, int n)
           id, roles[g_rand_int_range(rng, 0, 5)], samples,
           samples ? 1 + 4 * g_rand_double(rng) : 0.0, g_rand_double(rng), 600 * g_rand_double(rng),
           2500 * g_rand_double(rng), weak, g_rand_int_range(rng, 0, 100));
+    } else if (op == 13) { /* schema 8: a patient's rating (or its removal) */
+      if (g_rand_int_range(rng, 0, 4) == 0)
+        sql = g_strdup_printf(
+            "DELETE FROM consultation_ratings WHERE appointment_id = %" G_GINT64_FORMAT, id);
+      else
+        sql = g_strdup_printf("INSERT OR REPLACE INTO consultation_ratings (appointment_id,"
+                              " stars, comment, rated_at) VALUES (%" G_GINT64_FORMAT
+                              ", %d, 'a comment', 1)",
+                              id, g_rand_int_range(rng, 1, 6));
     } else { /* a call-quality record removed */
       sql = g_strdup_printf(
           "DELETE FROM consultation_quality WHERE appointment_id = %" G_GINT64_FORMAT
@@ -552,8 +654,11 @@ static void test_backfill(Fixture *f, gconstpointer data)
   (void)data;
 
   random_writes(f, rng, 1500);
-  /* Back to version 2: no summary, no triggers, no record of migrations 3, 4 and 5. */
+  /* Back to version 2: no summary, no triggers, no record of migrations 3, 4, 5 and 8. */
   sched_store_free(f->store);
+  raw_exec(f->path, "DROP TABLE consultation_ratings; ALTER TABLE patients DROP COLUMN sex;"
+                    " ALTER TABLE patients DROP COLUMN birth_year;"
+                    " DELETE FROM schema_migrations WHERE version = 8");
   raw_exec(f->path, "DROP TABLE consultation_messages; DROP TABLE consultation_attachments;"
                     " DROP TABLE consultation_notes; DROP TABLE consultation_advice;"
                     " DELETE FROM schema_migrations WHERE version = 7");
@@ -575,12 +680,60 @@ static void test_backfill(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), ==, 2);
   f->store = sched_store_open(f->path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(sched_store_schema_version(f->store), >=, 5);
+  g_assert_cmpint(sched_store_schema_version(f->store), >=, 8);
   g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_daily"), >, 0);
   assert_all_match(f);
   /* And it stays current from then on. */
   random_writes(f, rng, 300);
   assert_all_match(f);
+}
+
+/* Schema 8: a patient's sex and birth year are checked, stored and read back; the age bands'
+ * edges. */
+static void test_demographics(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+  const int year = g_date_time_get_year(now);
+  const struct {
+    const char *sex;
+    int birth_year;
+    const char *field; /* NULL: accepted */
+  } cases[] = {
+      {"female", 1984, NULL},       {NULL, 0, NULL},
+      {"other", year, NULL},        {"Female", 1984, "sex"},
+      {"unknown", 0, "sex"},        {"", 0, "sex"},
+      {"male", 1899, "birth_year"}, {"male", year + 1, "birth_year"},
+      {NULL, -5, "birth_year"},
+  };
+  (void)data;
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    gint64 before = raw_int(f->path, "SELECT count(*) FROM patients");
+    const SchedPatientSpec spec = {
+        .display_name = "Demo", .sex = cases[i].sex, .birth_year = cases[i].birth_year};
+    gint64 id = sched_patient_create(f->store, &spec, &error);
+    if (cases[i].field == NULL) {
+      g_assert_no_error(error);
+      g_autoptr(SchedPatient) p = sched_patient_get(f->store, id, &error);
+      g_assert_no_error(error);
+      g_assert_cmpstr(p->sex, ==, cases[i].sex);
+      g_assert_cmpint(p->birth_year, ==, cases[i].birth_year);
+    } else {
+      g_assert_cmpint(id, ==, 0);
+      g_assert_error(error, SCHED_ERROR, SCHED_ERROR_INVALID);
+      g_autofree char *field = sched_error_field(error);
+      g_assert_cmpstr(field, ==, cases[i].field);
+      g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM patients"), ==, before);
+    }
+  }
+  g_assert_cmpstr(sched_stats_age_band(2000, 2017), ==, "0-17");
+  g_assert_cmpstr(sched_stats_age_band(2000, 2018), ==, "18-39");
+  g_assert_cmpstr(sched_stats_age_band(2000, 2039), ==, "18-39");
+  g_assert_cmpstr(sched_stats_age_band(2000, 2040), ==, "40-59");
+  g_assert_cmpstr(sched_stats_age_band(2000, 2060), ==, "60+");
+  g_assert_cmpstr(sched_stats_age_band(2000, 2000), ==, "0-17");
+  g_assert_cmpstr(sched_stats_age_band(2001, 2000), ==, "unknown");
+  g_assert_cmpstr(sched_stats_age_band(0, 2000), ==, "unknown");
 }
 
 static void test_invalid(Fixture *f, gconstpointer data)
@@ -840,6 +993,8 @@ int main(int argc, char *argv[])
     g_test_add(name, Fixture, GUINT_TO_POINTER(seed), fixture_set_up, test_random,
                fixture_tear_down);
   }
+  g_test_add("/sched/stats/demographics", Fixture, NULL, fixture_set_up, test_demographics,
+             fixture_tear_down);
   g_test_add("/sched/stats/events", Fixture, NULL, fixture_set_up, test_events, fixture_tear_down);
   g_test_add("/sched/stats/backfill", Fixture, NULL, fixture_set_up, test_backfill,
              fixture_tear_down);
