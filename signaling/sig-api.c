@@ -228,12 +228,18 @@ static void api_join(SigServer *s, const char *token, SigHttpResponse *resp)
     fail(resp, 404, "unknown_token", "this link is not known", NULL);
     return;
   }
-  respond(resp, 200,
-          json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I}", "appointment_id", (json_int_t)a->id,
-                    "role", info->role, "doctor_name", a->doctor_name ? a->doctor_name : "",
-                    "starts_at", (json_int_t)a->starts_at, "ends_at", (json_int_t)a->ends_at,
-                    "valid_from", (json_int_t)info->valid_from, "valid_until",
-                    (json_int_t)info->valid_until));
+  json_t *o =
+      json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I}", "appointment_id", (json_int_t)a->id, "role",
+                info->role, "doctor_name", a->doctor_name ? a->doctor_name : "", "starts_at",
+                (json_int_t)a->starts_at, "ends_at", (json_int_t)a->ends_at, "valid_from",
+                (json_int_t)info->valid_from, "valid_until", (json_int_t)info->valid_until);
+  /* The patient's page (schema 6): the consent version this token's holder last accepted (a
+   * returning patient is not asked again) and whether the consultation is rated. */
+  g_autoptr(SchedConsent) consent = sched_consent_latest(s->store, a->id, info->role, NULL);
+  g_autoptr(SchedRating) rating = sched_rating_get(s->store, a->id, NULL);
+  json_object_set_new(o, "consent_version", consent ? json_string(consent->version) : json_null());
+  json_object_set_new(o, "rated", json_boolean(rating != NULL));
+  respond(resp, 200, o);
 }
 
 /* Server-wide counters (no personal data) and the live consultations: a doctor's own only. */
@@ -404,6 +410,8 @@ static gboolean dispatch_own(SigServer *s, const SigHttpRequest *req, SigHttpRes
   else if (sig_authz_match("/api/appointments/#/guests", p, &id, NULL))
     api_guests(s, req, resp, id);
   else if (sig_audit_api_handle(s, req, resp))
+    ;
+  else if (sig_api_patient_handle(s, req, resp))
     ;
   else
     return FALSE;
