@@ -277,6 +277,8 @@ async function fillDeviceChoices() {
   };
   fill($('#camera-select'), localStream.getVideoTracks().length ? devices.cameras : [], localStream.getVideoTracks()[0], $('#camera-choice'));
   fill($('#mic-select'), devices.mics, localStream.getAudioTracks()[0], $('#mic-choice'));
+  const cam = localStream.getVideoTracks()[0];
+  if (cam && cam.label) say($('#camera-name'), 'usingCamera', { name: cam.label });
 }
 
 // Swaps one kind of track of the local stream for the chosen device's.
@@ -297,6 +299,10 @@ async function useDevice(kind, deviceId) {
   }
   localStream.addTrack(track);
   mw.chosen = { ...(mw.chosen || {}), [kind]: track.getSettings().deviceId };
+  if (kind === 'video') {
+    $('#self-preview').srcObject = localStream;
+    say($('#camera-name'), 'usingCamera', { name: track.label });
+  }
   if (kind === 'audio') meterMic(localStream, $('#mic-level'), () => mw.state === 'preview');
 }
 $('#camera-select').addEventListener('change', (e) => useDevice('video', e.target.value));
@@ -331,7 +337,9 @@ async function runNetworkCheck() {
   mw.net = r;
   out.dataset.verdict = r.verdict;
   say(out, { good: 'netGood', weak: 'netWeak', none: 'netNone' }[r.verdict]);
-  if (r.kbps != null) say($('#net-figures'), 'netFigures', { kbps: r.kbps, rtt: r.rttMs ?? '–' });
+  const rate = () => (r.kbps < 1000 ? t('kbps', { n: r.kbps })
+    : t('mbps', { n: r.kbps >= 100000 ? '100+' : String(Math.round(r.kbps / 100) / 10) }));
+  if (r.kbps != null) say($('#net-figures'), 'netFigures', { rate, rtt: r.rttMs ?? '–' });
   $('#btn-net-audio-only').hidden = r.verdict !== 'weak' && !wantAudioOnly;
   $('#btn-net-retry').hidden = r.verdict === 'good';
 }
