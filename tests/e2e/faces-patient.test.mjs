@@ -13,6 +13,9 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   startDaemon, admin, addDoctor, addPatient, book, launchPerson, consoleLogin, waitState, waitFor,
   lookAndCheck, screenshot, loginCookie, request, cleanupAll, patientReady, sleep,
@@ -29,10 +32,17 @@ describe('the patient page, walked as a person would', () => {
   const people = {};
   const appts = {};
   let adminCookie;
-  let patientIds = {};
+  const patientIds = {};
+  let confDir;
+  let extraArgs;
 
   before(async () => {
-    d = await startDaemon();
+    // Some of the walk's appointments started up to 25 minutes ago: a no-show grace of 2 hours
+    // keeps the job from closing them (and their links) while the test runs.
+    confDir = await mkdtemp(path.join(tmpdir(), 'mw-faces-'));
+    await writeFile(path.join(confDir, 'm.conf'), '[jobs]\nnoshow_grace_minutes = 120\n');
+    extraArgs = ['--config', path.join(confDir, 'm.conf')];
+    d = await startDaemon({ extraArgs });
     await addDoctor(d, DOCTOR);
     await admin(d, 'add-staff', ['--username', ADMIN.username, '--name', ADMIN.name, '--password', ADMIN.password, '--role', 'admin']);
     adminCookie = await loginCookie(d.base, ADMIN.username, ADMIN.password);
@@ -61,6 +71,7 @@ describe('the patient page, walked as a person would', () => {
     await d.saveLog('faces-patient');
     for (const p of Object.values(people)) if (p.consoleLog.length) console.log(p.consoleLog.slice(-30).join('\n'));
     await d.cleanup();
+    await rm(confDir, { recursive: true, force: true });
     assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 0, signal: null });
   });
 
@@ -440,7 +451,7 @@ describe('the patient page, walked as a person would', () => {
       await lookAndCheck(p.page, 'patient-fail-reconnecting');
       await sleep(1500);
     } finally {
-      d = await startDaemon({ dir, port });
+      d = await startDaemon({ dir, port, extraArgs });
     }
     adminCookie = await loginCookie(d.base, ADMIN.username, ADMIN.password);
     await waitState(p.page, 'waiting', 20000);
