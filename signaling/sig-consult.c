@@ -550,9 +550,16 @@ static void refresh_doctor(SigServer *s, gint64 doctor_id)
     SigCallMember *m = g_ptr_array_index(waiting, i);
     guint position = 1;
     gint64 wait_s = left;
+    gint64 mine =
+        sig_call_appointment_id(((SigConsult *)g_ptr_array_index(waiting_consult, i))->call);
     for (guint j = 0; j < waiting->len; j++) {
       SigCallMember *o = g_ptr_array_index(waiting, j);
-      if (o != m && g_strcmp0(o->role, "patient") == 0 && o->since < m->since) {
+      gint64 theirs =
+          sig_call_appointment_id(((SigConsult *)g_ptr_array_index(waiting_consult, j))->call);
+      /* Arrival order; two arrivals in the same second go by appointment id, so that two
+       * patients are never both "first". */
+      gboolean ahead = o->since < m->since || (o->since == m->since && theirs < mine);
+      if (o != m && g_strcmp0(o->role, "patient") == 0 && ahead) {
         position++;
         wait_s += consult_length(s, g_ptr_array_index(waiting_consult, j), typical);
       }
