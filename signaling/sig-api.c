@@ -429,9 +429,12 @@ void sig_api_handle(SigServer *s, const SigHttpRequest *in, SigHttpResponse *res
     return refuse(&req, resp, 404, "not_found", "no such API path");
   }
 
-  /* A join token is guessed or hammered here, whichever address it comes from. */
+  /* A join token is guessed or hammered here, whichever address it comes from. The network
+   * check's probe is not counted (only per address): its few requests on every page load would
+   * otherwise spend a reloading patient's budget for the link check and the hello. */
   const char *word = NULL;
   if (rule->access[SIG_ROLE_NONE] == SIG_ACCESS_TOKEN &&
+      strcmp(rule->pattern, "/api/join/*/probe") != 0 &&
       sig_authz_match(rule->pattern, req.path, NULL, &word) && word) {
     const char *slash = strchr(word, '/');
     g_autofree char *token = slash ? g_strndup(word, (gsize)(slash - word)) : g_strdup(word);

@@ -202,8 +202,8 @@ const ur = {
 
   checkTitle: 'اپنا کیمرہ، آواز اور انٹرنیٹ جانچیں',
   checkState: 'کیمرہ اور مائیکروفون کی جانچ ہو رہی ہے',
-  appointmentInfo: '{doctor} کے ساتھ مشورہ، وقت {time}۔',
-  appointmentInfoAs: '{doctor} کے ساتھ مشورہ، وقت {time}، بطور {role}۔',
+  appointmentInfo: '\u2068{doctor}\u2069 کے ساتھ مشورہ، وقت \u2066{time}\u2069۔',
+  appointmentInfoAs: '\u2068{doctor}\u2069 کے ساتھ مشورہ، وقت \u2066{time}\u2069، بطور {role}۔',
   yourDoctor: 'آپ کے ڈاکٹر',
   yourCamera: 'آپ کا کیمرہ',
   cameraHeading: 'کیمرہ',
