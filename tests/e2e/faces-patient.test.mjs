@@ -47,7 +47,7 @@ describe('the patient page, walked as a person would', () => {
     await admin(d, 'add-staff', ['--username', ADMIN.username, '--name', ADMIN.name, '--password', ADMIN.password, '--role', 'admin']);
     adminCookie = await loginCookie(d.base, ADMIN.username, ADMIN.password);
     for (const [key, name, phone] of [['amna', 'Amna Khalid', '+923001112233'], ['bashir', 'Bashir Ahmad', '+923004445566'],
-      ['other', 'Other Patient', '+923007778899']]) {
+      ['other', 'Other Patient', '+923007778899'], ['weak', 'Weak Link', '+923001231234']]) {
       patientIds[key] = (await addPatient(d, { name, phone })).patient_id;
     }
     // Doctor Farah's day: consecutive 15-minute appointments (a doctor cannot be booked twice at
@@ -62,6 +62,7 @@ describe('the patient page, walked as a person would', () => {
     appts.nomic = await book(d, { doctor: DOCTOR2.username, patient: patientIds.other, start: '-300', minutes: 5 });
     appts.lost = await book(d, { doctor: DOCTOR2.username, patient: patientIds.other, start: 'now', minutes: 5 });
     appts.budget = await book(d, { doctor: DOCTOR2.username, patient: patientIds.other, start: '+300', minutes: 5 });
+    appts.weak = await book(d, { doctor: DOCTOR2.username, patient: patientIds.weak, start: '+600', minutes: 5 });
   });
 
   after(async () => {
@@ -366,9 +367,52 @@ describe('the patient page, walked as a person would', () => {
     await p.page.click('#lang-chooser [data-lang="en"]');
   });
 
-  it('unknown link', async () => {
+  it('network check: "no connection", then "weak" with a one-click audio only', async () => {
+    const p = await phone('weak');
+    const { page } = p;
+    // The probes fail outright: no connection to the clinic.
+    const isProbe = (url) => url.pathname.endsWith('/probe');
+    await page.route(isProbe, (route) => route.abort('internetdisconnected'));
+    await page.goto(appts.weak.link, { waitUntil: 'load' });
+    await patientReady(page);
+    await page.waitForSelector('#net-result[data-verdict="none"]', { timeout: 6000 });
+    assert.match(await text(page, '#net-result'), /No connection to the clinic/);
+    assert.ok(await page.isVisible('#btn-net-retry'));
+    await lookAndCheck(page, 'patient-net-none');
+    // Now a slow link: each download answers 800 ms late (12 KB then is ~120 kbit/s).
+    await page.unroute(isProbe);
+    await page.route(isProbe, async (route) => {
+      if (!/bytes=0\b/.test(route.request().url())) await sleep(800);
+      await route.continue();
+    });
+    await page.click('#btn-net-retry');
+    await page.waitForSelector('#net-result[data-verdict="weak"]', { timeout: 6000 });
+    const net = await page.evaluate(() => window.__mw.net);
+    assert.ok(net.ms < 5000, `took ${net.ms} ms`);
+    assert.ok(net.kbps < 400, JSON.stringify(net));
+    assert.equal(await text(page, '#net-result'), 'Weak: audio only may work better.');
+    await page.click('#btn-net-audio-only');
+    assert.equal(await page.getAttribute('#btn-net-audio-only', 'aria-pressed'), 'true');
+    await lookAndCheck(page, 'patient-net-weak');
+    await page.click('#btn-join');
+    await waitState(page, 'waiting');
+    // The choice went to the server with the welcome (remembered for this patient's calls).
+    await waitFor(async () => (await api('GET', `/api/patients/${patientIds.weak}`)).json.patient.prefers_audio_only === true,
+      { what: 'the server to remember audio only' });
+    assert.equal(await page.evaluate(() => window.__mw.audioOnly), true);
+    await page.click('#btn-leave-waiting');
+    await p.close();
+    delete people.weak;
+  });
+
+  it('unknown link, in English and with ?lang=ur', async () => {
     const { page } = people.expired;
-    await page.goto(`${d.base}/join/not-a-real-token-AAAAAAAAAAAAAAAAAAAA`, { waitUntil: 'load' });
+    await page.goto(`${d.base}/join/not-a-real-token-AAAAAAAAAAAAAAAAAAAA?lang=ur`, { waitUntil: 'load' });
+    await waitState(page, 'error');
+    assert.equal(await page.evaluate(() => document.dir), 'rtl');
+    assert.equal(await text(page, '#error-title'), 'یہ لنک کام نہیں کر رہا');
+    await lookAndCheck(page, 'patient-fail-unknown-ur');
+    await page.goto(`${d.base}/join/not-a-real-token-AAAAAAAAAAAAAAAAAAAA?lang=en`, { waitUntil: 'load' });
     await waitState(page, 'error');
     assert.equal(await text(page, '#error-title'), 'This link does not work');
     assert.equal(await page.isVisible('#resend-form'), false);
