@@ -967,7 +967,9 @@ GPtrArray *sched_audit_list(SchedStore *store, const SchedAuditFilter *filter, G
  * - the free-text cancel reason of those appointments ("hold expired" stays: the statistics
  *   need it);
  * - the recipient phone and text of notices created before the cut-off;
- * - staff sessions expired at `now`.
+ * - staff sessions expired at `now`;
+ * - the comment of a rating (schema 6) of an appointment that ended before the cut-off (its
+ *   stars stay: the statistics use them).
  * Appointments keep their doctor, facility, service, status, times and consultation record,
  * so the statistics (stats_daily, consultation_quality) are unchanged. */
 typedef struct {
