@@ -229,6 +229,18 @@ typedef struct {
   /* Applies the retention rules inside the caller's transaction; fills `counts`. */
   gboolean (*retention_apply)(SchedBackendDb *db, gint64 cutoff, gint64 now,
                               SchedRetentionCounts *counts, GError **error);
+  /* --- Since schema 6: the patient's page (scheduler.h, "The patient's page"). `consent_insert`
+   * keeps the first acceptance of a version; NOT_FOUND "appointment_id". `consent_latest`,
+   * `rating_get`: NOT_FOUND if none. `rating_insert`: CONFLICT if the appointment is rated.
+   * `doctor_durations`: appends to `out` (gint64 seconds) the lengths of the doctor's
+   * consultations that ended at or after `since`, newest first, at most `limit`. --- */
+  gboolean (*consent_insert)(SchedBackendDb *db, const SchedConsent *consent, GError **error);
+  SchedConsent *(*consent_latest)(SchedBackendDb *db, gint64 appointment_id, const char *role,
+                                  GError **error);
+  gboolean (*rating_insert)(SchedBackendDb *db, const SchedRating *rating, GError **error);
+  SchedRating *(*rating_get)(SchedBackendDb *db, gint64 appointment_id, GError **error);
+  gboolean (*doctor_durations)(SchedBackendDb *db, gint64 doctor_id, gint64 since, guint limit,
+                               GArray *out, GError **error);
 } SchedBackend;
 
 extern const SchedBackend sched_backend_sqlite;

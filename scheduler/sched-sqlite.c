@@ -246,6 +246,23 @@ static const Migration migrations[] = {
         "  SELECT RAISE(ABORT, 'audit_log is append-only');"
         "END;"
         "ALTER TABLE patients ADD COLUMN erased_at INTEGER;"},
+    /* 6: the patient's page (issue 5): consent records (which version of the consent text a
+     * token holder accepted, in which language) and the patient's rating of a consultation
+     * (the ratings table's statement is shared, word for word, with the statistics' migration
+     * 8: hence IF NOT EXISTS). */
+    {6, "CREATE TABLE consent_records ("
+        "  id INTEGER PRIMARY KEY,"
+        "  appointment_id INTEGER NOT NULL REFERENCES appointments(id),"
+        "  token_role TEXT NOT NULL CHECK (token_role IN ('patient', 'interpreter', 'specialist',"
+        "    'family')),"
+        "  version TEXT NOT NULL CHECK (length(version) BETWEEN 1 AND 32),"
+        "  language TEXT NOT NULL CHECK (length(language) = 2),"
+        "  accepted_at INTEGER NOT NULL,"
+        "  UNIQUE (appointment_id, token_role, version)"
+        ") STRICT;"
+        "CREATE TABLE IF NOT EXISTS consultation_ratings (appointment_id INTEGER PRIMARY KEY"
+        " REFERENCES appointments(id), stars INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),"
+        " comment TEXT, rated_at INTEGER NOT NULL) STRICT;"},
     /* 7: a consultation's clinical content (issue 5): chat messages, photos of documents, the
      * doctor's private notes, advice given to the patient (sched-clinical-sqlite.c). */
     {7, sched__clinical_migration_sql},
@@ -2584,7 +2601,147 @@ static gboolean sqlite_retention_apply(SchedBackendDb *b, gint64 cutoff, gint64 
                         cutoff, now, &c->notices, error) &&
          retention_step(b, "DELETE FROM staff_sessions WHERE expires_at <= ?2 AND ?1 = ?1", cutoff,
                         now, &c->sessions, error) &&
-         sched__clinical_sqlite_retention(b, cutoff, &c->clinical, error);
+         sched__clinical_sqlite_retention(b, cutoff, &c->clinical, error) &&
+         /* Schema 6: a rating's comment is free text (personal data); the stars stay. */
+         retention_step(b,
+                        "UPDATE consultation_ratings SET comment = NULL WHERE comment IS NOT NULL"
+                        " AND appointment_id IN (SELECT id FROM appointments WHERE ends_at < ?1)"
+                        " AND ?2 = ?2",
+                        cutoff, now, &c->comments, error);
+}
+
+/* --- Since schema 6: the patient's page (consent, rating, doctors' recent durations) -------- */
+
+static gboolean sqlite_consent_insert(SchedBackendDb *b, const SchedConsent *c, GError **error)
+{
+  /* Accepting the same version again keeps the first acceptance. */
+  sqlite3_stmt *st = prepare(b,
+                             "INSERT INTO consent_records (appointment_id, token_role, version,"
+                             " language, accepted_at) VALUES (?, ?, ?, ?, ?)"
+                             " ON CONFLICT (appointment_id, token_role, version) DO NOTHING",
+                             error);
+  gboolean ok = FALSE;
+
+  if (st == NULL || !bind_int64(b, st, 1, c->appointment_id, error) ||
+      !bind_text(b, st, 2, c->role, error) || !bind_text(b, st, 3, c->version, error) ||
+      !bind_text(b, st, 4, c->language, error) || !bind_int64(b, st, 5, c->accepted_at, error))
+    goto out;
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    if (sqlite3_extended_errcode(b->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+      g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND,
+                  "appointment_id: no appointment %" G_GINT64_FORMAT, c->appointment_id);
+    else
+      set_error(b, error, "record consent");
+    goto out;
+  }
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
+}
+
+static SchedConsent *sqlite_consent_latest(SchedBackendDb *b, gint64 appointment_id,
+                                           const char *role, GError **error)
+{
+  sqlite3_stmt *st = prepare(b,
+                             "SELECT appointment_id, token_role, version, language, accepted_at"
+                             " FROM consent_records WHERE appointment_id = ? AND token_role = ?"
+                             " ORDER BY accepted_at DESC, id DESC LIMIT 1",
+                             error);
+  SchedConsent *c = NULL;
+
+  if (st == NULL || !bind_int64(b, st, 1, appointment_id, error) ||
+      !bind_text(b, st, 2, role, error) || !step_row(b, st, "consent", error))
+    goto out;
+  c = g_new0(SchedConsent, 1);
+  c->appointment_id = sqlite3_column_int64(st, 0);
+  c->role = column_strdup(st, 1);
+  c->version = column_strdup(st, 2);
+  c->language = column_strdup(st, 3);
+  c->accepted_at = sqlite3_column_int64(st, 4);
+out:
+  release(st);
+  return c;
+}
+
+static gboolean sqlite_rating_insert(SchedBackendDb *b, const SchedRating *r, GError **error)
+{
+  sqlite3_stmt *st = prepare(b,
+                             "INSERT INTO consultation_ratings (appointment_id, stars, comment,"
+                             " rated_at) VALUES (?, ?, ?, ?)",
+                             error);
+  gboolean ok = FALSE;
+
+  if (st == NULL || !bind_int64(b, st, 1, r->appointment_id, error) ||
+      !bind_int64(b, st, 2, r->stars, error) || !bind_text(b, st, 3, r->comment, error) ||
+      !bind_int64(b, st, 4, r->rated_at, error))
+    goto out;
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    int rc = sqlite3_extended_errcode(b->db);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+      g_set_error(error, SCHED_ERROR, SCHED_ERROR_NOT_FOUND,
+                  "appointment_id: no appointment %" G_GINT64_FORMAT, r->appointment_id);
+    else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+      g_set_error(error, SCHED_ERROR, SCHED_ERROR_CONFLICT, "appointment_id: already rated");
+    else
+      set_error(b, error, "rate");
+    goto out;
+  }
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
+}
+
+static SchedRating *sqlite_rating_get(SchedBackendDb *b, gint64 appointment_id, GError **error)
+{
+  sqlite3_stmt *st = prepare(b,
+                             "SELECT appointment_id, stars, comment, rated_at"
+                             " FROM consultation_ratings WHERE appointment_id = ?",
+                             error);
+  SchedRating *r = NULL;
+
+  if (st == NULL || !bind_int64(b, st, 1, appointment_id, error) ||
+      !step_row(b, st, "rating", error))
+    goto out;
+  r = g_new0(SchedRating, 1);
+  r->appointment_id = sqlite3_column_int64(st, 0);
+  r->stars = sqlite3_column_int(st, 1);
+  r->comment = column_strdup(st, 2);
+  r->rated_at = sqlite3_column_int64(st, 3);
+out:
+  release(st);
+  return r;
+}
+
+static gboolean sqlite_doctor_durations(SchedBackendDb *b, gint64 doctor_id, gint64 since,
+                                        guint limit, GArray *out, GError **error)
+{
+  sqlite3_stmt *st = prepare(b,
+                             "SELECT c.ended_at - c.started_at FROM consultations c"
+                             " JOIN appointments a ON a.id = c.appointment_id"
+                             " WHERE a.doctor_id = ? AND c.started_at IS NOT NULL"
+                             " AND c.ended_at > c.started_at AND c.ended_at >= ?"
+                             " ORDER BY c.ended_at DESC LIMIT ?",
+                             error);
+  gboolean ok = FALSE;
+  int rc;
+
+  if (st == NULL || !bind_int64(b, st, 1, doctor_id, error) ||
+      !bind_int64(b, st, 2, since, error) || !bind_int64(b, st, 3, limit, error))
+    goto out;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    gint64 d = sqlite3_column_int64(st, 0);
+    g_array_append_val(out, d);
+  }
+  if (rc != SQLITE_DONE) {
+    set_error(b, error, "doctor durations");
+    goto out;
+  }
+  ok = TRUE;
+out:
+  release(st);
+  return ok;
 }
 
 const SchedBackend sched_backend_sqlite = {
@@ -2667,6 +2824,11 @@ const SchedBackend sched_backend_sqlite = {
     .audit_list = sqlite_audit_list,
     .audit_guarded = sqlite_audit_guarded,
     .retention_apply = sqlite_retention_apply,
+    .consent_insert = sqlite_consent_insert,
+    .consent_latest = sqlite_consent_latest,
+    .rating_insert = sqlite_rating_insert,
+    .rating_get = sqlite_rating_get,
+    .doctor_durations = sqlite_doctor_durations,
 };
 
 void *sched__sqlite_handle(SchedBackendDb *b)

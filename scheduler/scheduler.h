@@ -1011,6 +1011,8 @@ GPtrArray *sched_audit_list(SchedStore *store, const SchedAuditFilter *filter, G
  * - the recipient phone and text of notices created before the cut-off;
  * - staff sessions expired at `now`;
  * - the chat messages, photos, notes and advice of appointments that ended before the cut-off.
+ * - the comment of a rating (schema 6) of an appointment that ended before the cut-off (its
+ *   stars stay: the statistics use them).
  * Appointments keep their doctor, facility, service, status, times and consultation record,
  * so the statistics (stats_daily, consultation_quality) are unchanged. */
 typedef struct {
@@ -1020,6 +1022,7 @@ typedef struct {
   gint64 notices;      /* outbox notices scrubbed */
   gint64 sessions;     /* expired staff sessions deleted */
   gint64 clinical;     /* chat messages, photos, notes and advice deleted (schema 7) */
+  gint64 comments;     /* rating comments cleared (schema 6) */
 } SchedRetentionCounts;
 
 #define SCHED_RETENTION_DAYS_DEFAULT 365
@@ -1144,5 +1147,62 @@ gint64 sched_advice_add(SchedStore *store, gint64 appointment_id, gint64 given_a
                         const char *text, GError **error);
 /* A consultation's advice, oldest first. (element-type SchedAdvice) (transfer full) */
 GPtrArray *sched_advice_list(SchedStore *store, gint64 appointment_id, GError **error);
+/* --- The patient's page (schema 6): consent, rating, expected wait -------------------------
+ * Consent: before the device check the page shows a versioned consent text; each token holder's
+ * acceptance (appointment, token role, version, language, time) is kept, so a patient who comes
+ * back is not asked again for the same version. Rating: after a consultation has started, the
+ * patient (not a guest) rates it once, 1..5 stars and an optional comment (free text: personal
+ * data, never logged nor in the statistics; cleared by the retention run). */
+
+#define SCHED_CONSENT_VERSION_MAX 32
+#define SCHED_RATING_COMMENT_MAX_CHARS 1000
+
+typedef struct {
+  gint64 appointment_id;
+  char *role;     /* the token's role: "patient" or a guest role */
+  char *version;  /* e.g. "2026-12-v1" */
+  char *language; /* "en", "ur" */
+  gint64 accepted_at;
+} SchedConsent;
+
+void sched_consent_free(SchedConsent *consent);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedConsent, sched_consent_free)
+
+/* Records that the holder of a token of `role` for `appointment_id` accepted `version` (1..32
+ * of [A-Za-z0-9._-]) shown in `language` (two lowercase letters) at `now`. Accepting a version
+ * again keeps the first time. INVALID "version", "language", "role"; NOT_FOUND
+ * "appointment_id". */
+gboolean sched_consent_record(SchedStore *store, gint64 appointment_id, const char *role,
+                              const char *version, const char *language, gint64 now,
+                              GError **error);
+/* The latest acceptance for that appointment and role; NOT_FOUND if none. (transfer full) */
+SchedConsent *sched_consent_latest(SchedStore *store, gint64 appointment_id, const char *role,
+                                   GError **error);
+
+typedef struct {
+  gint64 appointment_id;
+  int stars;     /* 1..5 */
+  char *comment; /* or NULL */
+  gint64 rated_at;
+} SchedRating;
+
+void sched_rating_free(SchedRating *rating);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SchedRating, sched_rating_free)
+
+/* Stores the patient's rating of a consultation that has started (its record has started_at).
+ * `comment` may be NULL or empty (stored as NULL); at most SCHED_RATING_COMMENT_MAX_CHARS
+ * characters of UTF-8 without control characters but newline and tab. INVALID "stars",
+ * "comment"; NOT_FOUND "appointment_id"; CONFLICT "status" if the consultation has not started;
+ * CONFLICT "appointment_id" if it is already rated. Nothing written on error. */
+gboolean sched_rating_put(SchedStore *store, gint64 appointment_id, int stars, const char *comment,
+                          gint64 now, GError **error);
+/* NOT_FOUND if not rated. (transfer full) */
+SchedRating *sched_rating_get(SchedStore *store, gint64 appointment_id, GError **error);
+
+/* A doctor's typical consultation length in seconds: the median of their last (at most 10)
+ * consultations that ended within 30 days of `now`; 0 if there are fewer than 3 (then the
+ * caller falls back on the appointments' booked lengths). */
+gint64 sched_doctor_typical_duration(SchedStore *store, gint64 doctor_id, gint64 now,
+                                     GError **error);
 
 G_END_DECLS

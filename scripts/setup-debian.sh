@@ -18,6 +18,10 @@ BUILD_PKGS=(meson ninja-build pkg-config build-essential
 # janus: the weak-link benchmark's second anchor (bench/weak/modes/janus.mjs starts its own, by
 # pid, with its own loopback-free config inside the benchmark's namespaces).
 TEST_PKGS=(chromium iproute2 iptables nodejs npm procps coturn libnetfilter-queue-dev janus)
+# fonts-noto-core: Noto Naskh Arabic and Noto Nastaliq Urdu, so the patient page's Urdu renders
+# (not as boxes) in headless Chromium for tests/e2e/faces-patient.test.mjs (the page bundles no
+# web fonts; phones have their own).
+TEST_PKGS+=(fonts-noto-core)
 # The libFuzzer drivers (scripts/fuzz.sh, tests/fuzz): clang, and libclang-rt-14-dev for
 # libclang_rt.fuzzer-x86_64.a and the sanitizer runtimes (only a Recommends of clang's
 # dependencies, so not installed without it here); llvm for llvm-symbolizer (readable stacks).

@@ -229,12 +229,18 @@ static void api_join(SigServer *s, const char *token, SigHttpResponse *resp)
     fail(resp, 404, "unknown_token", "this link is not known", NULL);
     return;
   }
-  respond(resp, 200,
-          json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I}", "appointment_id", (json_int_t)a->id,
-                    "role", info->role, "doctor_name", a->doctor_name ? a->doctor_name : "",
-                    "starts_at", (json_int_t)a->starts_at, "ends_at", (json_int_t)a->ends_at,
-                    "valid_from", (json_int_t)info->valid_from, "valid_until",
-                    (json_int_t)info->valid_until));
+  json_t *o =
+      json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I}", "appointment_id", (json_int_t)a->id, "role",
+                info->role, "doctor_name", a->doctor_name ? a->doctor_name : "", "starts_at",
+                (json_int_t)a->starts_at, "ends_at", (json_int_t)a->ends_at, "valid_from",
+                (json_int_t)info->valid_from, "valid_until", (json_int_t)info->valid_until);
+  /* The patient's page (schema 6): the consent version this token's holder last accepted (a
+   * returning patient is not asked again) and whether the consultation is rated. */
+  g_autoptr(SchedConsent) consent = sched_consent_latest(s->store, a->id, info->role, NULL);
+  g_autoptr(SchedRating) rating = sched_rating_get(s->store, a->id, NULL);
+  json_object_set_new(o, "consent_version", consent ? json_string(consent->version) : json_null());
+  json_object_set_new(o, "rated", json_boolean(rating != NULL));
+  respond(resp, 200, o);
 }
 
 /* Server-wide counters (no personal data) and the live consultations: a doctor's own only. */
@@ -446,6 +452,8 @@ static gboolean dispatch_own(SigServer *s, const SigHttpRequest *req, SigHttpRes
     api_guests(s, req, resp, id);
   else if (sig_audit_api_handle(s, req, resp))
     ;
+  else if (sig_api_patient_handle(s, req, resp))
+    ;
   else
     return FALSE;
   return TRUE;
@@ -462,9 +470,12 @@ void sig_api_handle(SigServer *s, const SigHttpRequest *in, SigHttpResponse *res
     return refuse(&req, resp, 404, "not_found", "no such API path");
   }
 
-  /* A join token is guessed or hammered here, whichever address it comes from. */
+  /* A join token is guessed or hammered here, whichever address it comes from. The network
+   * check's probe is not counted (only per address): its few requests on every page load would
+   * otherwise spend a reloading patient's budget for the link check and the hello. */
   const char *word = NULL;
   if (rule->access[SIG_ROLE_NONE] == SIG_ACCESS_TOKEN &&
+      strcmp(rule->pattern, "/api/join/*/probe") != 0 &&
       sig_authz_match(rule->pattern, req.path, NULL, &word) && word) {
     const char *slash = strchr(word, '/');
     g_autofree char *token = slash ? g_strndup(word, (gsize)(slash - word)) : g_strdup(word);

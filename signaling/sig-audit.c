@@ -132,11 +132,16 @@ static gboolean classify(const SigHttpRequest *req, Route *r)
     return TRUE;
   }
   if (strcmp(coll, "join") == 0 && (n == 4 || n == 5)) {
+    /* The network check's probe carries no patient data (and a page asks it a few times). */
+    if (n == 5 && strcmp(seg[4], "probe") == 0)
+      return FALSE;
     r->token_route = TRUE;
     r->object_type = "appointment";
     r->action = g_strdup(n == 4                               ? "join_link.check"
                          : strcmp(seg[4], "attachments") == 0 ? "appointment.photo_upload"
                          : strcmp(seg[4], "advice") == 0      ? "appointment.advice_read"
+                         : strcmp(seg[4], "consent") == 0     ? "consent.accept"
+                         : strcmp(seg[4], "rating") == 0      ? "consultation.rate"
                                                               : "appointment.invite_read");
     return TRUE;
   }

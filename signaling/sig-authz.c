@@ -46,6 +46,10 @@ static const SigAuthzRule rules[] = {
     HTTP("GET", "/api/join/*/invite.ics", TOKEN_ONLY),
     HTTP("POST", "/api/link-resend", PUBLIC),
     HTTP("POST", "/api/appointments/#/guests", DOCTOR_OWN),
+    /* The patient's page (issue 5): consent, the network check's probe, the rating */
+    HTTP("POST", "/api/join/*/consent", TOKEN_ONLY),
+    HTTP("GET", "/api/join/*/probe", TOKEN_ONLY),
+    HTTP("POST", "/api/join/*/rating", TOKEN_ONLY),
     /* The audit log (admins; paged, no personal values in it) */
     HTTP("GET", "/api/audit", ADMIN_ONLY),
     /* Statistics: aggregates only, small counts suppressed */

@@ -474,14 +474,47 @@ static gboolean doctor_online(SigServer *s, gint64 doctor_id, gboolean *busy)
   return online;
 }
 
-/* Tells every waiting patient of `doctor_id` their place and the doctor's status, and every
- * console of that doctor the waiting room. Cost: O(connections × consultations), small. */
+/* How long one consultation takes, in seconds, for the expected wait: the doctor's typical
+ * length (the median of their recent consultations) if known, else the appointment's booked
+ * length; 0 if neither is known. */
+static gint64 consult_length(SigServer *s, SigConsult *c, gint64 typical)
+{
+  if (typical > 0)
+    return typical;
+  g_autoptr(SchedAppointment) a =
+      sched_appointment_get(s->store, sig_call_appointment_id(c->call), NULL);
+  return a && a->ends_at > a->starts_at ? a->ends_at - a->starts_at : 0;
+}
+
+/* The seconds left of the doctor's running call (at least a minute while it runs), or 0. */
+static gint64 running_call_left(SigServer *s, gint64 doctor_id, gint64 typical, gint64 now)
+{
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, s->conns);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    SigConn *c = key;
+    if (c->phase != SIG_CONN_READY || !is_doctor(c) || c->staff_id != doctor_id || !c->consult)
+      continue;
+    g_autoptr(SchedConsultation) rec =
+        sched_consultation_get(s->store, sig_call_appointment_id(c->consult->call), NULL);
+    gint64 length = consult_length(s, c->consult, typical);
+    gint64 elapsed = rec && rec->started_at ? now - rec->started_at : 0;
+    return MAX(60, length - elapsed);
+  }
+  return 0;
+}
+
+/* Tells every waiting patient of `doctor_id` their place, the expected wait and the doctor's
+ * status, and every console of that doctor the waiting room. Cost: O(connections ×
+ * consultations), small, plus one read of the doctor's recent consultations. */
 static void refresh_doctor(SigServer *s, gint64 doctor_id)
 {
   if (s->closing)
     return;
   /* Everyone waiting for this doctor, oldest first. */
   g_autoptr(GPtrArray) waiting = g_ptr_array_new();
+  g_autoptr(GPtrArray) waiting_consult = g_ptr_array_new(); /* SigConsult* of each */
   json_t *list = json_array();
   GHashTableIter it;
   gpointer value;
@@ -496,8 +529,10 @@ static void refresh_doctor(SigServer *s, gint64 doctor_id)
       SigConn *mc = conn_of(s, m->participant_id);
       if (!mc || g_strcmp0(m->role, "doctor") == 0)
         continue;
-      if (!m->in_call)
+      if (!m->in_call) {
         g_ptr_array_add(waiting, m);
+        g_ptr_array_add(waiting_consult, c);
+      }
       json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s, s:I, s:b}", "appointment_id",
                                             (json_int_t)sig_call_appointment_id(c->call),
                                             "participant_id", m->participant_id, "role", m->role,
@@ -508,17 +543,35 @@ static void refresh_doctor(SigServer *s, gint64 doctor_id)
   gboolean busy;
   gboolean online = doctor_online(s, doctor_id, &busy);
   const char *status = !online ? "offline" : busy ? "busy" : "available";
+  /* Expected wait (docs/protocol.md, "Waiting room"): what is left of the doctor's running call
+   * plus one consultation length per patient ahead; unknown (null) while the doctor is offline. */
+  gint64 now = sig_now();
+  gint64 typical = waiting->len ? sched_doctor_typical_duration(s->store, doctor_id, now, NULL) : 0;
+  gint64 left = online && busy && waiting->len ? running_call_left(s, doctor_id, typical, now) : 0;
   for (guint i = 0; i < waiting->len; i++) {
     SigCallMember *m = g_ptr_array_index(waiting, i);
     guint position = 1;
+    gint64 wait_s = left;
+    gint64 mine =
+        sig_call_appointment_id(((SigConsult *)g_ptr_array_index(waiting_consult, i))->call);
     for (guint j = 0; j < waiting->len; j++) {
       SigCallMember *o = g_ptr_array_index(waiting, j);
-      if (o != m && g_strcmp0(o->role, "patient") == 0 && o->since < m->since)
+      gint64 theirs =
+          sig_call_appointment_id(((SigConsult *)g_ptr_array_index(waiting_consult, j))->call);
+      /* Arrival order; two arrivals in the same second go by appointment id, so that two
+       * patients are never both "first". */
+      gboolean ahead = o->since < m->since || (o->since == m->since && theirs < mine);
+      if (o != m && g_strcmp0(o->role, "patient") == 0 && ahead) {
         position++;
+        wait_s += consult_length(s, g_ptr_array_index(waiting_consult, j), typical);
+      }
     }
     SigConn *mc = conn_of(s, m->participant_id);
-    sig_conn_send_json(mc, json_pack("{s:s, s:i, s:s}", "type", "waiting", "position",
-                                     (int)position, "doctor_status", status));
+    json_t *msg = json_pack("{s:s, s:i, s:s}", "type", "waiting", "position", (int)position,
+                            "doctor_status", status);
+    json_object_set_new(msg, "expected_wait_min",
+                        online ? json_integer((json_int_t)((wait_s + 59) / 60)) : json_null());
+    sig_conn_send_json(mc, msg);
   }
   g_hash_table_iter_init(&it, s->conns);
   while (g_hash_table_iter_next(&it, &value, NULL)) {

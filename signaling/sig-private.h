@@ -150,6 +150,11 @@ const char *sig_http_query_get(const SigHttpRequest *req, const char *key);
  * live session (the audit log's actor, found before sig_api_handle runs). */
 SchedStaff *sig_http_session_staff(SigServer *server, const SigHttpRequest *req);
 
+/* sig-api-patient.c: the patient's page's routes under /api/join/<token>/ (consent, probe,
+ * rating). FALSE, touching nothing, for any other path. */
+gboolean sig_api_patient_handle(SigServer *server, const SigHttpRequest *req,
+                                SigHttpResponse *resp);
+
 /* sig-api-fhir.c: the FHIR R4 read and search face under /fhir/ (docs/api.md). */
 void sig_api_fhir_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
 /* An OperationOutcome refusal (401 login, 403 forbidden, 404 not-found, 405 not-supported, 429

@@ -14,7 +14,7 @@ import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   REPO, startDaemon, addDoctor, addPatient, book, launchPerson, waitState, waitFor, stats, inbound,
-  consoleLogin, request, loginCookie, sleep,
+  consoleLogin, request, loginCookie, sleep, patientJoin,
 } from '../../tests/e2e/lib.mjs';
 
 const arg = (name, def) => {
@@ -86,9 +86,7 @@ async function main() {
       const tJoin = Date.now();
       try {
         await pat.page.goto(c.appt.link, { waitUntil: 'load' });
-        await waitState(pat.page, 'preview');
-        await pat.page.waitForSelector('#btn-join:not([disabled])');
-        await pat.page.click('#btn-join');
+        await patientJoin(pat.page);
         if (!admitted) {
           await waitState(pat.page, 'waiting', 20000);
           await doc.page.click(`[data-testid="admit-${c.appt.appointment_id}"]`);

@@ -93,6 +93,10 @@ const SAMPLES = {
   'GET /api/join/*': async () => ({ path: (tok) => `/api/join/${tok}`, token: true }),
   'GET /api/join/*/invite.ics': async () => ({ path: (tok) => `/api/join/${tok}/invite.ics`, token: true }),
   'POST /api/link-resend': async () => ({ path: '/api/link-resend', body: { phone: '+923001110000' } }),
+  'POST /api/join/*/consent': async () => ({ path: (tok) => `/api/join/${tok}/consent`, body: { version: '2026-12-v1', language: 'en' }, token: true }),
+  'GET /api/join/*/probe': async () => ({ path: (tok) => `/api/join/${tok}/probe?bytes=1000`, token: true }),
+  // Not started yet: the patient's allowed answer is 409 not_started.
+  'POST /api/join/*/rating': async () => ({ path: (tok) => `/api/join/${tok}/rating`, body: { stars: 4 }, token: true }),
   'POST /api/appointments/#/guests': async () => ({ path: `/api/appointments/${fx.a1}/guests`, body: { role: 'interpreter' } }),
   'GET /api/audit': async () => ({ path: '/api/audit?limit=5' }),
   'GET /api/stats': async () => ({ path: `/api/stats?from=${nowS() - 30 * DAY}&to=${nowS() + DAY}&group_by=facility` }),
@@ -275,7 +279,7 @@ describe('the authorisation table', () => {
     // The analyst reaches aggregates and their own identity only.
     for (const r of table.rules) {
       const a = r.access.analyst;
-      if (a !== 'deny') assert.ok(['GET /api/stats', 'GET /api/me', 'POST /api/login', 'POST /api/logout', 'POST /api/link-resend', 'GET /api/join/*', 'GET /api/join/*/invite.ics', 'POST /api/join/*/attachments', 'GET /api/join/*/advice'].includes(`${r.method} ${r.path}`), `analyst may ${r.method} ${r.path}`);
+      if (a !== 'deny') assert.ok(['GET /api/stats', 'GET /api/me', 'POST /api/login', 'POST /api/logout', 'POST /api/link-resend', 'GET /api/join/*', 'GET /api/join/*/invite.ics', 'POST /api/join/*/attachments', 'GET /api/join/*/advice', 'POST /api/join/*/consent', 'GET /api/join/*/probe', 'POST /api/join/*/rating'].includes(`${r.method} ${r.path}`), `analyst may ${r.method} ${r.path}`);
     }
   });
 

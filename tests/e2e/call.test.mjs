@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   consoleLogin, startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
-  stats, inbound, pageFetch, loginCookie, request, cleanupAll, sleep, videoKeyStats,
+  stats, inbound, pageFetch, loginCookie, request, cleanupAll, sleep, videoKeyStats, patientReady,
 } from './lib.mjs';
 
 const DOCTOR = { username: 'dr.amina', name: 'Dr Amina Rauf', password: 'correct horse battery' };
@@ -79,8 +79,7 @@ describe('consultation end to end', () => {
     people.patient = await launchPerson('patient');
     const page = people.patient.page;
     await page.goto(appt.link, { waitUntil: 'load' });
-    await waitState(page, 'preview');
-    await page.waitForSelector('#btn-join:not([disabled])');
+    await patientReady(page);
     await screenshot(page, 'call-01-patient-preview');
     await page.click('#btn-join');
     await waitState(page, 'waiting');
@@ -177,8 +176,7 @@ describe('consultation end to end', () => {
     people.guest = await launchPerson('interpreter');
     const gp = people.guest.page;
     await gp.goto(ids.inviteLink, { waitUntil: 'load' });
-    await waitState(gp, 'preview');
-    await gp.waitForSelector('#btn-join:not([disabled])');
+    await patientReady(gp);
     // MW_E2E_KEYFRAME_TRACE=1: a keyframe timeline while the interpreter joins, every change of
     // the guest's inbound and the publishers' outbound video counters (PLI, FIR, keyframes) in ms
     // after the click. Off by default: polling three browsers every 50 ms loads a 2-core machine.

@@ -14,7 +14,7 @@ import {
   consoleLogin, startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
   stats, inbound, loginCookie, request, cleanupAll, sleep, tapWebSockets, wireLog, waitMessage,
   mediaBothWays, stillFlowing,
-  browserPids, signalPids,
+  browserPids, signalPids, patientReady,
 } from './lib.mjs';
 
 const DOCTOR = { username: 'dr.farah', name: 'Dr Farah Naz', password: 'drop-test-password' };
@@ -91,8 +91,7 @@ describe('drops and comebacks', () => {
   // The patient's page from the link to the join button; returns the ms the join click was made.
   async function patientOpensLink(p, shot) {
     await p.page.goto(appt.link, { waitUntil: 'load' });
-    await waitState(p.page, 'preview');
-    await p.page.waitForSelector('#btn-join:not([disabled])');
+    await patientReady(p.page);
     if (shot) await screenshot(p.page, shot);
     const t = Date.now();
     await p.page.click('#btn-join');

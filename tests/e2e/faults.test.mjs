@@ -23,7 +23,7 @@ import path from 'node:path';
 import {
   consoleLogin, startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
   stats, inbound, loginCookie, request, cleanupAll, sleep, tapWebSockets, wireLog, waitMessage, CHROMIUM,
-  mediaBothWays, stillFlowing,
+  mediaBothWays, stillFlowing, patientJoin,
 } from './lib.mjs';
 
 const DOCTOR = { username: 'dr.ayesha', name: 'Dr Ayesha Malik', password: 'faults-test-password' };
@@ -111,9 +111,7 @@ async function person(name, opts) {
 
 async function patientOpensLink(page, link) {
   await page.goto(link, { waitUntil: 'load' });
-  await waitState(page, 'preview');
-  await page.waitForSelector('#btn-join:not([disabled])');
-  await page.click('#btn-join');
+  await patientJoin(page);
 }
 
 const participantId = (page) => page.evaluate(() => window.__mw.participantId);

@@ -245,6 +245,27 @@ export async function waitState(page, state, timeout = 15000) {
   await page.waitForSelector(`#state[data-state="${state}"]`, { timeout, state: 'attached' });
 }
 
+/**
+ * The patient page's steps before Join, as a person takes them (issue 5): agrees to the consent
+ * text when the page asks (once per link and consent version), then waits for the device check
+ * to have the camera and microphone (Join enabled). Every test and harness that drives the
+ * patient page goes through here (and patientJoin), so a new step is added in one place.
+ */
+export async function patientReady(page, { timeout = 15000 } = {}) {
+  await page.waitForSelector('#state[data-state="consent"], #state[data-state="preview"]', { timeout, state: 'attached' });
+  if ((await page.getAttribute('#state', 'data-state')) === 'consent') {
+    await page.click('#btn-consent-accept', { timeout });
+    await waitState(page, 'preview', timeout);
+  }
+  await page.waitForSelector('#btn-join:not([disabled])', { timeout });
+}
+
+/** patientReady, then Join (the caller waits for "waiting" or "call"). */
+export async function patientJoin(page, opts = {}) {
+  await patientReady(page, opts);
+  await page.click('#btn-join', { timeout: opts.timeout });
+}
+
 /** The page's compact getStats() view (see web/js/call.js Call.summary). */
 export function stats(page) {
   return page.evaluate(() => (window.__mw && window.__mw.summary ? window.__mw.summary() : {}));

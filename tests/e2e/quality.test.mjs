@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   consoleLogin, startDaemon, addDoctor, addPatient, book, admin, launchPerson, screenshot, waitState, waitFor,
-  stats, inbound, loginCookie, request, cleanupAll, sleep, wsProbe,
+  stats, inbound, loginCookie, request, cleanupAll, sleep, wsProbe, patientJoin,
 } from './lib.mjs';
 
 const DOCTOR = { username: 'dr.sadia', name: 'Dr Sadia Malik', password: 'correct horse battery' };
@@ -110,9 +110,7 @@ describe('link quality and audio only', () => {
   async function patientJoins() {
     const page = people.patient.page;
     await page.goto(appt.link, { waitUntil: 'load' });
-    await waitState(page, 'preview');
-    await page.waitForSelector('#btn-join:not([disabled])');
-    await page.click('#btn-join');
+    await patientJoin(page);
   }
 
   step('a patient and a doctor are in a call with media both ways', async () => {
@@ -236,9 +234,7 @@ describe('link quality and audio only', () => {
   step('on reload of the patient link the welcome says audio_only and the switch is on', async () => {
     const pp = people.patient.page;
     await pp.reload({ waitUntil: 'load' });
-    await waitState(pp, 'preview');
-    await pp.waitForSelector('#btn-join:not([disabled])');
-    await pp.click('#btn-join');
+    await patientJoin(pp);
     await waitState(pp, 'call', 20000);
     const [welcome] = await received(pp, 'welcome');
     assert.equal(welcome.audio_only, true, `welcome ${JSON.stringify(welcome)}`);

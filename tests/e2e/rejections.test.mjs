@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, wsProbe,
-  pageFetch, cleanupAll,
+  pageFetch, cleanupAll, patientJoin,
 } from './lib.mjs';
 
 const DOCTOR = { username: 'dr.hassan', name: 'Dr Hassan Ali', password: 'right-password-1' };
@@ -140,13 +140,11 @@ describe('rejections', () => {
     const second = await browser.ctx.newPage();
     try {
       await first.goto(bookings.inUse.link, { waitUntil: 'load' });
-      await first.waitForSelector('#btn-join:not([disabled])');
-      await first.click('#btn-join');
+      await patientJoin(first);
       await waitState(first, 'waiting');
 
       await second.goto(bookings.inUse.link, { waitUntil: 'load' });
-      await second.waitForSelector('#btn-join:not([disabled])');
-      await second.click('#btn-join');
+      await patientJoin(second);
       await waitState(second, 'error');
       await screenshot(second, 'rejection-token-in-use');
       assert.equal(await second.getAttribute('#error-code', 'data-close-code'), '4409');

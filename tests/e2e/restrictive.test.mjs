@@ -19,7 +19,7 @@ import net from 'node:net';
 import path from 'node:path';
 import {
   consoleLogin, startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
-  stats, inbound, cleanupAll, sleep, videoKeyStats, HOST, CHROMIUM, OUT,
+  stats, inbound, cleanupAll, sleep, videoKeyStats, HOST, CHROMIUM, OUT, patientJoin,
 } from './lib.mjs';
 
 const DOCTOR = { username: 'dr.sana', name: 'Dr Sana Iqbal', password: 'correct horse battery' };
@@ -217,9 +217,7 @@ describe('restrictive networks: a patient without UDP', () => {
     const pp = patient.page;
     const dp = people.doctor.page;
     await pp.goto(appt.link, { waitUntil: 'load' });
-    await waitState(pp, 'preview');
-    await pp.waitForSelector('#btn-join:not([disabled])');
-    await pp.click('#btn-join');
+    await patientJoin(pp);
     await waitState(pp, 'waiting');
     const ids = {
       patient: await pp.evaluate(() => window.__mw.participantId),

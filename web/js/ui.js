@@ -30,7 +30,15 @@ export function setNotice(text, kind = 'info') {
   n.hidden = !text;
 }
 
+// The patient's page sets its own language's role names and quality words (web/js/i18n.js);
+// the console keeps the English below.
+let roleNames = null;
+export function setRoleLabels(names) {
+  roleNames = names;
+}
+
 export function roleLabel(role) {
+  if (roleNames) return roleNames[role] || (role ? String(role) : roleNames.participant);
   return {
     patient: 'Patient',
     doctor: 'Doctor',
@@ -205,7 +213,11 @@ export const QUALITY_TEXT = {
     audioOnlyOn: 'Audio only is on: no video is sent or received, you can still talk.',
   },
 };
-export const qt = QUALITY_TEXT.en;
+export let qt = QUALITY_TEXT.en;
+/** Replaces the words the quality indicator and notices use (the patient page's language). */
+export function setQualityText(table) {
+  qt = table;
+}
 
 /** "good", "fair" or "poor" for a quality message (the server's five labels, in three words). */
 export function qualityLevel(m) {

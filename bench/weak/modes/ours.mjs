@@ -5,7 +5,7 @@
 // window.__pcs is kept by web/js/call.js.
 
 import {
-  consoleLogin, startDaemon, addDoctor, addPatient, book, waitState,
+  consoleLogin, startDaemon, addDoctor, addPatient, book, waitState, patientJoin,
 } from '../../../tests/e2e/lib.mjs';
 
 const DOCTOR = { username: 'dr.weak', name: 'Dr Weak Link', password: 'correct horse battery' };
@@ -32,9 +32,7 @@ export default {
     const patientPage = patient.pages()[0] || (await patient.newPage());
     // Page loads cross the impaired link: give them time (edge: 150 kbit/s, 600 ms, 5 % loss).
     await patientPage.goto(appt.link, { waitUntil: 'load', timeout: 90000 });
-    await waitState(patientPage, 'preview', 60000);
-    await patientPage.waitForSelector('#btn-join:not([disabled])', { timeout: 60000 });
-    await patientPage.click('#btn-join');
+    await patientJoin(patientPage, { timeout: 60000 });
     await waitState(patientPage, 'waiting', 60000);
     lap('patient waiting');
 
