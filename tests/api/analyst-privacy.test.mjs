@@ -127,6 +127,13 @@ function sampleFor(rule) {
     starts_at: nowS() + 3 * DAY, reason: REASON, name: `${M} New Person`, phone: '+923339998877',
     role: 'interpreter', text: `${M} message text`, note: `${M} private note`,
   };
+  // A join-token route gets a body valid for that route, so that what answers is the token
+  // check (a token the analyst does not hold: 404), not the body's validation.
+  const tokenBodies = {
+    '/api/join/*/consent': { version: '2026-12-v1', language: 'en' },
+    '/api/join/*/rating': { stars: 5, comment: `${M} rating comment` },
+  };
+  if (rule.method !== 'GET' && tokenBodies[rule.path]) return { path: p, body: tokenBodies[rule.path] };
   return { path: p, body };
 }
 
