@@ -15,7 +15,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import {
-  startDaemon, admin, launchPerson, lookAndCheck, screenshot, waitState, waitFor, consoleLogin,
+  startDaemon, admin, launchPerson, lookAndCheck, screenshot, waitState, waitFor, consoleLogin, patientJoin,
   request, loginCookie, pageFetch, cleanupAll,
 } from './lib.mjs';
 
@@ -146,8 +146,7 @@ describe('the console during a day and a call, and the patient\'s side', () => {
 
   step('a patient joins the waiting room; the console lists them with their wait', async () => {
     await pat().goto(fx.link1);
-    await waitState(pat(), 'preview');
-    await pat().click('#btn-join');
+    await patientJoin(pat());
     await waitState(pat(), 'waiting');
     await pat().waitForSelector('[data-view="waiting"] section#messages .chat-empty');
     await lookAndCheck(pat(), 'faces-console-patient-waiting');
@@ -290,8 +289,7 @@ describe('the console during a day and a call, and the patient\'s side', () => {
     const p2 = people.patient2.page;
     await p2.setViewportSize({ width: 360, height: 740 });
     await p2.goto(fx.link2);
-    await waitState(p2, 'preview');
-    await p2.click('#btn-join');
+    await patientJoin(p2);
     await waitState(p2, 'waiting');
     await doc().waitForSelector(`#waiting-room li[data-appointment="${fx.a2}"]`);
     await doc().click('#btn-next');
