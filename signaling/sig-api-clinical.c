@@ -344,12 +344,20 @@ static void patient_read(SigServer *s, const SigHttpRequest *req, SigHttpRespons
     SchedAppointment *v = g_ptr_array_index(visits, i);
     previous += v->id != a->id && v->starts_at < a->starts_at;
   }
+  /* Age in whole years at this visit, as the statistics count it: the visit's year (UTC) minus
+   * the birth year (schema 8); null if no birth year was recorded. */
+  json_t *age = json_null();
+  if (p->birth_year > 0) {
+    g_autoptr(GDateTime) at = g_date_time_new_from_unix_utc(a->starts_at);
+    if (at)
+      age = json_integer(MAX(0, g_date_time_get_year(at) - p->birth_year));
+  }
   json_t *patient =
-      json_pack("{s:I, s:s, s:o, s:o, s:n}", "id", (json_int_t)p->id, "name",
+      json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)p->id, "name",
                 p->display_name ? p->display_name : "", "phone",
                 p->phone ? json_string(p->phone) : json_null(), "preferred_language",
-                p->preferred_language ? json_string(p->preferred_language) : json_null(),
-                "age"); /* the schema has no birth year yet */
+                p->preferred_language ? json_string(p->preferred_language) : json_null(), "age",
+                age, "sex", p->sex ? json_string(p->sex) : json_null());
   json_t *visit = json_pack("{s:I, s:s, s:s, s:I, s:I, s:o}", "id", (json_int_t)a->id, "kind",
                             a->kind ? a->kind : "booked", "status", a->status, "starts_at",
                             (json_int_t)a->starts_at, "ends_at", (json_int_t)a->ends_at,

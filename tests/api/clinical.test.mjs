@@ -21,7 +21,7 @@ const ADMIN = { username: 'clin.admin', name: 'Clinical Admin', password: 'clin-
 const DOC_A = { username: 'clin.dr.a', name: 'Dr Amina Clinical', password: 'doctor-a-pass' };
 const DOC_B = { username: 'clin.dr.b', name: 'Dr Bilal Clinical', password: 'doctor-b-pass' };
 const ANALYST = { username: 'clin.analyst', name: 'Clinical Analyst', password: 'analyst-pass' };
-const P = { name: 'Parveen Clinical-Unique', phone: '+923001112233' };
+const P = { name: 'Parveen Clinical-Unique', phone: '+923001112233', sex: 'female', birth_year: 1984 };
 // Texts that must never reach the log (nor the audit log).
 const CHAT_DOC = 'Please keep your BP card ready SECRET-CHAT-1';
 const CHAT_PAT = 'میرے پاس کارڈ ہے SECRET-CHAT-2';
@@ -239,12 +239,14 @@ describe('advice', () => {
 });
 
 describe('the patient\'s details for the console', () => {
-  it('doctor A: name, phone, this visit, previous visits; others 403', async () => {
+  it('doctor A: name, phone, age, sex, this visit, previous visits; others 403', async () => {
     const r = await docA.get(`/api/appointments/${fx.a1}/patient`);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.patient.name, P.name);
     assert.equal(r.json.patient.phone, P.phone);
-    assert.equal(r.json.patient.age, null);
+    // Age at this visit: the visit's year minus the birth year.
+    assert.equal(r.json.patient.age, new Date().getUTCFullYear() - 1984);
+    assert.equal(r.json.patient.sex, 'female');
     assert.equal(r.json.visit.id, fx.a1);
     assert.equal(r.json.visit.kind, 'booked');
     assert.equal(r.json.previous_visits, 0);
