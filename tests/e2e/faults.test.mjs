@@ -198,10 +198,12 @@ const WARMUP_CYCLES = 5;
 // RSS: +4.3 to +5.6 MB, ~25 kB a cycle after the first 20, about what SQLite's page cache (2 MB
 // by default) and the audit rows of each join account for; 30 MB is well above that drift and
 // well below a leak of one participant's peer connections per cycle (two webrtcbins with their
-// buffers, ≥ 1 MB each: ≥ 100 MB over the run). fds: the same count again, except for libnice
-// agents that outlive their webrtcbin (5 fds each: a UDP socket, a TCP listener, 3 eventfds;
-// seen 0, 1 and ~4 in 100 cycles: a known leak, see figures.iceSocketsLeft). The bound of 10
-// lets two through and fails beyond: it is meant to go red while that leak is there.
+// buffers, ≥ 1 MB each: ≥ 100 MB over the run). fds: the same count again. Until 2026-12-05 a
+// libnice agent outlived its webrtcbin now and then (5 fds each: a UDP socket, a TCP listener,
+// 3 eventfds; 0 to ~4 per 100 joins): webrtcbin 1.22 left a transport receive bin blocked when a
+// description task ran during its teardown (pc_sweep() in sfu/sfu.c releases it; the unit test
+// /sfu/join-leave counts the sockets). No ICE socket may be left now; the bound of 10 leaves room
+// for the test's own HTTPS connections and the like, not for one agent per few joins.
 const MAX_FD_GROWTH = 10;
 const MAX_THREAD_GROWTH = 4;
 const MAX_RSS_GROWTH_KB = 30 * 1024;
@@ -346,7 +348,8 @@ part('cycles')('100 join/leave cycles into a running call', () => {
   // Known failing (issue 6 open), run and reported every time, counted apart by scripts/test.sh:
   // now and then (2 of 7 runs of 105 joins here) one join gets no media through the relay
   // within 15 s (the server gives up on it at 15 s with 4001 "media never started" and the page
-  // joins again); likely the same teardown race as the ICE sockets below.
+  // joins again). Its cause is not known yet (the teardown race that left ICE sockets behind,
+  // fixed since, released resources late; it is not known to have stopped a join).
   it('every join gets media both ways through the relay within 15 s', {
     todo: 'issue 6: now and then a join gets no media through the relay within 15 s',
   }, () => {
@@ -354,13 +357,9 @@ part('cycles')('100 join/leave cycles into a running call', () => {
     assert.deepEqual(stuckJoins, [], `joins without media: ${JSON.stringify(stuckJoins)}`);
   });
 
-  // Known failing (issue 6 open), run and reported every time, counted apart by scripts/test.sh:
-  // now and then a libnice agent outlives its webrtcbin (a UDP socket and a TCP listener, 5 fds
-  // each; 0 to 4 per 100 joins over six runs), so the fd bound fails about one run in six.
-  it(`the daemon's open fds grow by at most ${MAX_FD_GROWTH} over the cycles (no ICE socket outlives its peer connection)`, {
-    todo: 'issue 6: a libnice agent sometimes outlives its webrtcbin (ICE sockets left behind)',
-  }, () => {
+  it(`the daemon's open fds grow by at most ${MAX_FD_GROWTH} over the cycles, and no ICE socket outlives its peer connection`, () => {
     assert.ok(figures.growth, 'the cycles ran');
+    assert.deepEqual(figures.iceSocketsLeft, [], 'ICE sockets left behind');
     assert.ok(figures.growth.fds <= MAX_FD_GROWTH, `fds grew by ${figures.growth.fds}, want ≤ ${MAX_FD_GROWTH} ` +
       `(ICE sockets left behind: ${figures.iceSocketsLeft.join(', ') || 'none'})`);
   });
