@@ -1161,7 +1161,7 @@ int main(int argc, char **argv)
       {"url", 0, 0, G_OPTION_ARG_STRING, &url,
        "Server: https://HOST:PORT (ours) or ws://HOST:PORT (janus)", "URL"},
       {"media-dir", 0, 0, G_OPTION_ARG_FILENAME, &media_dir,
-       "Folder with video.ivf (VP8) and audio.ogg (Opus)", "DIR"},
+       "Folder with video.webm (VP8) and audio.ogg (Opus)", "DIR"},
       {"max-seconds", 0, 0, G_OPTION_ARG_INT, &max_seconds, "Stop after this long (900)", "N"},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   g_autoptr(GOptionContext) ctx = g_option_context_new("— relay benchmark load generator");
@@ -1188,7 +1188,7 @@ int main(int argc, char **argv)
   G.t0 = g_get_monotonic_time();
 
   g_autofree char *vdesc = g_strdup_printf(
-      "filesrc location=\"%s/video.ivf\" ! ivfparse ! appsink name=out sync=false", media_dir);
+      "filesrc location=\"%s/video.webm\" ! matroskademux ! appsink name=out sync=false", media_dir);
   g_autofree char *adesc =
       g_strdup_printf("filesrc location=\"%s/audio.ogg\" ! oggdemux ! opusparse ! appsink "
                       "name=out sync=false",
