@@ -69,6 +69,8 @@ struct Pc {
   GstElement *webrtc;
   GstElement *vsrc, *asrc;
   gboolean sending;
+  gint want_key;       /* atomic: a keyframe was asked for */
+  gint64 last_jump_us; /* main loop: when send_tick last skipped to a keyframe */
   guint video_pos, audio_pos;
   guint64 video_sent, audio_sent; /* frames pushed since start */
   gint64 start_us;
@@ -161,12 +163,10 @@ static gboolean media_load(Media *m, const char *pipeline_desc, GError **error)
 
 /* ---------------------------------------------------------------- marks, delay */
 
-static GstPadProbeReturn mark_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+/* Marks one packet (transfer full in and out): a deep copy first, because the payloader's
+ * buffer may share memory with the cached frames. */
+static GstBuffer *mark_buffer(GstBuffer *buf)
 {
-  (void)pad;
-  (void)data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  /* The payloader's buffer may share memory with the cached frames: a deep copy first. */
   GstBuffer *copy = gst_buffer_copy_deep(buf);
   gst_buffer_unref(buf);
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
@@ -187,7 +187,39 @@ static GstPadProbeReturn mark_probe(GstPad *pad, GstPadProbeInfo *info, gpointer
     gst_rtp_buffer_unmap(&rtp);
   }
   g_atomic_pointer_add(&G.tx_packets, 1);
-  GST_PAD_PROBE_INFO_DATA(info) = copy;
+  return copy;
+}
+
+static gboolean mark_list_item(GstBuffer **buf, guint idx, gpointer data)
+{
+  (void)idx;
+  (void)data;
+  *buf = mark_buffer(*buf);
+  return TRUE;
+}
+
+static GstPadProbeReturn mark_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  (void)pad;
+  (void)data;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = gst_buffer_list_make_writable(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+    gst_buffer_list_foreach(list, mark_list_item, NULL);
+    GST_PAD_PROBE_INFO_DATA(info) = list;
+  } else {
+    GST_PAD_PROBE_INFO_DATA(info) = mark_buffer(GST_PAD_PROBE_INFO_BUFFER(info));
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* A keyframe request (the server's PLI, turned into an upstream GstForceKeyUnit by webrtcbin):
+ * the next video frame pushed will be the loop's next keyframe (send_tick). */
+static GstPadProbeReturn key_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  (void)pad;
+  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (gst_event_has_name(ev, "GstForceKeyUnit"))
+    g_atomic_int_set((gint *)data, 1);
   return GST_PAD_PROBE_OK;
 }
 
@@ -421,24 +453,34 @@ static GstElement *add_branch(Pc *pc, gboolean video, int pt)
   g_object_set(src, "is-live", TRUE, "do-timestamp", TRUE, "format", GST_FORMAT_TIME, "caps",
                m->caps, "max-bytes", (guint64)400000, "block", FALSE, NULL);
   gst_util_set_object_arg(G_OBJECT(src), "leaky-type", "downstream");
-  g_object_set(pay, "pt", pt, "mtu", 1200, NULL);
+  /* A fixed SSRC in the caps puts a=ssrc into our offers: Janus drops packets of SSRCs it
+   * cannot map to an m-line ("Unknown SSRC"), and without a=ssrc it guessed right only now
+   * and then. */
+  guint32 ssrc = g_random_int();
+  g_object_set(pay, "pt", pt, "mtu", 1200, "ssrc", ssrc, NULL);
   if (video)
     gst_util_set_object_arg(G_OBJECT(pay), "picture-id-mode", "15-bit");
   g_autofree char *caps_str =
-      video
-          ? g_strdup_printf("application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,"
-                            "payload=%d,rtcp-fb-nack=(boolean)true,rtcp-fb-nack-pli=(boolean)true",
-                            pt)
-          : g_strdup_printf("application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,"
-                            "payload=%d,encoding-params=(string)2",
-                            pt);
+      video ? g_strdup_printf("application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,"
+                              "payload=%d,ssrc=(uint)%u,rtcp-fb-nack=(boolean)true,"
+                              "rtcp-fb-nack-pli=(boolean)true",
+                              pt, ssrc)
+            : g_strdup_printf("application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,"
+                              "payload=%d,ssrc=(uint)%u,encoding-params=(string)2",
+                              pt, ssrc);
   GstCaps *caps = gst_caps_from_string(caps_str);
   g_object_set(cf, "caps", caps, NULL);
   gst_caps_unref(caps);
   gst_bin_add_many(GST_BIN(pc->pipeline), src, pay, cf, NULL);
   gst_element_link_many(src, pay, cf, NULL);
   GstPad *paysrc = gst_element_get_static_pad(pay, "src");
-  gst_pad_add_probe(paysrc, GST_PAD_PROBE_TYPE_BUFFER, mark_probe, NULL, NULL);
+  gst_pad_add_probe(paysrc, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, mark_probe,
+                    NULL, NULL);
+  if (video) {
+    GstPad *srcpad = gst_element_get_static_pad(src, "src");
+    gst_pad_add_probe(srcpad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, key_probe, &pc->want_key, NULL);
+    gst_object_unref(srcpad);
+  }
   gst_object_unref(paysrc);
   GstPad *wsink = gst_element_request_pad_simple(pc->webrtc, "sink_%u");
   GstPad *cfsrc = gst_element_get_static_pad(cf, "src");
@@ -545,6 +587,9 @@ static gboolean step_main(gpointer data)
     } else {
       g_signal_emit_by_name(pc->webrtc, "set-local-description", desc, NULL);
       g_autofree char *text = gst_sdp_message_as_text(desc->sdp);
+      if (g_getenv("MW_LOADGEN_SDP"))
+        g_printerr("loadgen: consultation %d %s %s local:\n%s\n", peer->consultation, peer->role,
+                   pc->name, text);
       if (peer->session == 0) {
         ws_send(peer, json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", pc->name, "sdp", text));
       } else {
@@ -617,6 +662,20 @@ static gboolean send_tick(gpointer data)
     if (pc->start_us == 0)
       pc->start_us = now;
     gint64 el = now - pc->start_us;
+    /* At most one skip a second, so that a receiver's PLI storm cannot turn the stream into
+     * keyframes only. */
+    if (g_atomic_int_get(&pc->want_key) && now - pc->last_jump_us > 1000000) {
+      g_atomic_int_set(&pc->want_key, 0);
+      pc->last_jump_us = now;
+      guint n = G.video.frames->len;
+      for (guint k = 0; k < n; k++) {
+        GstBuffer *f = g_ptr_array_index(G.video.frames, (pc->video_pos + k) % n);
+        if (!GST_BUFFER_FLAG_IS_SET(f, GST_BUFFER_FLAG_DELTA_UNIT)) {
+          pc->video_pos = (pc->video_pos + k) % n;
+          break;
+        }
+      }
+    }
     while ((gint64)(pc->video_sent * G.video.frame_us) <= el) {
       GstBuffer *b = gst_buffer_copy(g_ptr_array_index(G.video.frames, pc->video_pos));
       pc->video_pos = (pc->video_pos + 1) % G.video.frames->len;
@@ -867,6 +926,9 @@ static void janus_message(Peer *peer, json_t *msg)
       g_atomic_pointer_add(&G.errors, 1);
       return;
     }
+    if (g_getenv("MW_LOADGEN_SDP"))
+      g_printerr("loadgen: consultation %d janus %s %s:\n%s\n", peer->consultation, pc->name, type,
+                 sdp_text);
     if (strcmp(type, "offer") == 0) {
       pc_learn_pts(pc, sdp, NULL, NULL);
       pc_take_offer(pc, sdp);
@@ -1108,6 +1170,30 @@ static void report(void)
   g_string_free(ff, TRUE);
 }
 
+/* Diagnostics: every receiving stream's counters, on stderr. */
+static void dump(void)
+{
+  for (guint i = 0; i < G.peers->len; i++) {
+    Peer *peer = g_ptr_array_index(G.peers, i);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, peer->pcs);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+      Pc *pc = v;
+      g_mutex_lock(&pc->lock);
+      for (int s = 0; s < MAX_STREAMS; s++) {
+        Stream *st = &pc->streams[s];
+        if (st->init)
+          g_printerr("dump: consultation %d %s %s ssrc %08x pt %u received %" G_GUINT64_FORMAT
+                     " expected %" G_GUINT64_FORMAT "\n",
+                     peer->consultation, peer->role, pc->name, st->ssrc, st->pt, st->received,
+                     st->cycles + st->max_seq - st->base + 1);
+      }
+      g_mutex_unlock(&pc->lock);
+    }
+  }
+}
+
 static gboolean on_stdin(GIOChannel *ch, GIOCondition cond, gpointer data)
 {
   (void)data;
@@ -1126,6 +1212,8 @@ static gboolean on_stdin(GIOChannel *ch, GIOCondition cond, gpointer data)
   guint n = g_strv_length(f);
   if (n >= 1 && strcmp(f[0], "report") == 0) {
     report();
+  } else if (n >= 1 && strcmp(f[0], "dump") == 0) {
+    dump();
   } else if (n >= 1 && strcmp(f[0], "quit") == 0) {
     g_main_loop_quit(G.loop);
   } else if (n == 6 && strcmp(f[0], "add") == 0 && strcmp(f[1], "ours") == 0) {
@@ -1188,7 +1276,8 @@ int main(int argc, char **argv)
   G.t0 = g_get_monotonic_time();
 
   g_autofree char *vdesc = g_strdup_printf(
-      "filesrc location=\"%s/video.webm\" ! matroskademux ! appsink name=out sync=false", media_dir);
+      "filesrc location=\"%s/video.webm\" ! matroskademux ! appsink name=out sync=false",
+      media_dir);
   g_autofree char *adesc =
       g_strdup_printf("filesrc location=\"%s/audio.ogg\" ! oggdemux ! opusparse ! appsink "
                       "name=out sync=false",
