@@ -43,7 +43,7 @@ function parseArgs(argv) {
     else if (k === '--command') a.command = v();
     else throw new Error(`unknown option ${k}`);
   }
-  a.steps = a.steps || (a.quick ? [2, 4, 6] : [2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32]);
+  a.steps = a.steps || (a.quick ? [2, 4, 6] : [2, 4, 8, 12, 16, 20, 24, 32]);
   a.hold = a.hold || (a.quick ? 12 : 60);
   if (a.doc === null) a.doc = !a.quick;
   return a;
