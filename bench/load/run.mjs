@@ -11,7 +11,7 @@
 // Every wait is bounded; the generator and the servers are ended by PID.
 
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir, cpus, loadavg, release } from 'node:os';
 import path from 'node:path';
@@ -62,6 +62,18 @@ function procCpu(pid) {
 function procRss(pid) {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
   return m ? Number(m[1]) * 1024 : NaN;
+}
+/** Context switches of all the process's threads (voluntary + involuntary). */
+function procSwitches(pid) {
+  let n = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+      n += Number((st.match(/^voluntary_ctxt_switches:\s+(\d+)/m) || [])[1] || 0);
+      n += Number((st.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m) || [])[1] || 0);
+    } catch { /* the thread ended */ }
+  }
+  return n;
 }
 function procThreads(pid) {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/Threads:\s+(\d+)/);
@@ -120,7 +132,12 @@ async function serverOurs(workDir) {
   const conf = path.join(workDir, 'mashwara.conf');
   writeFileSync(conf, '[server]\nmax_connections_per_address=100000\nrequests_per_second_per_address=-1\n'
     + 'requests_per_second_per_token=-1\n');
+  // MW_LOAD_DAEMON_ENV=NAME=VALUE[,NAME=VALUE]: extra environment for the daemon only.
+  const extra = (process.env.MW_LOAD_DAEMON_ENV || '').split(',').filter(Boolean).map((kv) => kv.split('='));
+  for (const [k, v] of extra) process.env[k] = v;
   const d = await lib.startDaemon({ extraArgs: ['--config', conf], readyTimeout: 30000 });
+  for (const [k] of extra) delete process.env[k];
+  if (extra.length) log(`ours: daemon environment ${process.env.MW_LOAD_DAEMON_ENV}`);
   let n = 0;
   return {
     name: 'ours', pid: d.pid, url: d.base,
@@ -204,6 +221,7 @@ async function runServer(name) {
       const a = await gen.report();
       res.firstFrameMs.push(...a.first_frame_ms);
       const cpuA = procCpu(srv.pid);
+      const swA = procSwitches(srv.pid);
       const tA = Date.now();
       const loadA = load1();
       await sleep(args.hold * 1000);
@@ -211,6 +229,7 @@ async function runServer(name) {
       if (process.env.MW_LOAD_DUMP) gen.send('dump');
       res.firstFrameMs.push(...b.first_frame_ms);
       const cpuB = procCpu(srv.pid);
+      const swB = procSwitches(srv.pid);
       const secs = (Date.now() - tA) / 1000;
       const rss = procRss(srv.pid);
       const rx = b.rx_packets - a.rx_packets;
@@ -226,6 +245,7 @@ async function runServer(name) {
         serverCpuS: cpuB - cpuA,
         serverCpuPer1000: rx > 0 ? ((cpuB - cpuA) / rx) * 1000 : null,
         serverCores: (cpuB - cpuA) / secs,
+        switchesPerPacket: rx > 0 ? (swB - swA) / rx : null,
         rss, rssPerParticipant: (rss - res.rssIdle) / (2 * n), threads: procThreads(srv.pid),
         delayP50Ms: b.delay_p50_us >= 0 ? b.delay_p50_us / 1000 : null,
         delayP99Ms: b.delay_p99_us >= 0 ? b.delay_p99_us / 1000 : null,
@@ -293,6 +313,7 @@ function table(results) {
   const rows = [
     ['server CPU s per 1,000 forwarded packets', (s) => s?.ref?.serverCpuPer1000, 3],
     ['· server CPU, % of one core', (s) => (s?.ref ? 100 * s.ref.serverCores : null), 0],
+    ['· server context switches per forwarded packet', (s) => s?.ref?.switchesPerPacket, 2],
     [`consultations held ${args.hold} s with loss < 0.5 % (ramp ${args.steps.join(',')})`, (s) => s?.capacity, 0],
     ['one-way delay p50, ms (generator → server → generator)', (s) => s?.ref?.delayP50Ms, 2],
     ['one-way delay p99, ms', (s) => s?.ref?.delayP99Ms, 2],
@@ -315,13 +336,13 @@ function table(results) {
     const b = get(sj);
     lines.push(`| ${label} | ${f(a, d)} | ${f(b, d)} | ${ratio(a, b)} |`);
   }
-  const detail = ['', '| server | consultations | rx pkt/s | loss % | delivery % | CPU s/1000 pkt | server % core | delay p50/p99 ms | RSS MB | MB/participant | generator % core | load 1m | held |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
+  const detail = ['', '| server | consultations | rx pkt/s | loss % | delivery % | CPU s/1000 pkt | switches/pkt | server % core | delay p50/p99 ms | RSS MB | MB/participant | generator % core | load 1m | held |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of results) {
     for (const s of r.steps) {
-      detail.push(`| ${r.server} | ${s.consultations} | ${f(s.rxPerSecond, 0)} | ${f(s.loss != null ? 100 * s.loss : null, 3)} | ${f(s.delivery != null ? 100 * s.delivery : null, 1)} | ${f(s.serverCpuPer1000, 3)} | ${f(100 * s.serverCores, 0)} | ${f(s.delayP50Ms)}/${f(s.delayP99Ms)} | ${f(s.rss / 1e6, 1)} | ${f(s.rssPerParticipant / 1e6)} | ${f(100 * s.genCores, 0)} | ${f(s.load1End)} | ${s.held ? 'yes' : 'no'} |`);
+      detail.push(`| ${r.server} | ${s.consultations} | ${f(s.rxPerSecond, 0)} | ${f(s.loss != null ? 100 * s.loss : null, 3)} | ${f(s.delivery != null ? 100 * s.delivery : null, 1)} | ${f(s.serverCpuPer1000, 3)} | ${f(s.switchesPerPacket)} | ${f(100 * s.serverCores, 0)} | ${f(s.delayP50Ms)}/${f(s.delayP99Ms)} | ${f(s.rss / 1e6, 1)} | ${f(s.rssPerParticipant / 1e6)} | ${f(100 * s.genCores, 0)} | ${f(s.load1End)} | ${s.held ? 'yes' : 'no'} |`);
     }
-    if (r.error) detail.push(`| ${r.server} | error: ${r.error.split('\n')[0].replace(/\|/g, '/')} | | | | | | | | | | | |`);
+    if (r.error) detail.push(`| ${r.server} | error: ${r.error.split('\n')[0].replace(/\|/g, '/')} | | | | | | | | | | | | |`);
   }
   return { text: lines.concat(detail).join('\n'), refN, so, sj };
 }
@@ -342,7 +363,7 @@ async function main() {
   const t = table(results);
   const head = [
     `Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${args.command || 'bench/load/run.sh'}\`, ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
-    `Machine: ${machine()}; load average (1 min) before/after: ${results.map((r) => `${r.server} ${f(r.loadBefore)}/${f(r.loadAfter)}`).join(', ')}.`,
+    `${process.env.MW_LOAD_DAEMON_ENV ? `Our daemon ran with ${process.env.MW_LOAD_DAEMON_ENV}. ` : ''}Machine: ${machine()}; load average (1 min) before/after: ${results.map((r) => `${r.server} ${f(r.loadBefore)}/${f(r.loadAfter)}`).join(', ')}.`,
     '',
   ].join('\n');
   const md = head + t.text + '\n';
