@@ -503,6 +503,19 @@ static Pc *pc_new(Peer *peer, const char *name, gboolean publish)
   g_object_set(pc->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 0,
                NULL);
   gst_bin_add(GST_BIN(pc->pipeline), pc->webrtc);
+  /* No UPnP discovery per peer connection (libnice's default): only the test namespace here. */
+  GObject *ice = NULL;
+  g_object_get(pc->webrtc, "ice-agent", &ice, NULL);
+  if (ice) {
+    GObject *agent = NULL;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+      g_object_get(ice, "agent", &agent, NULL);
+    if (agent) {
+      g_object_set(agent, "upnp", FALSE, NULL);
+      g_object_unref(agent);
+    }
+    g_object_unref(ice);
+  }
   g_signal_connect(pc->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), pc);
   g_signal_connect(pc->webrtc, "notify::connection-state", G_CALLBACK(on_conn_state), pc);
   g_signal_connect(pc->webrtc, "pad-added", G_CALLBACK(webrtc_pad_added), pc);

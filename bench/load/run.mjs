@@ -142,7 +142,18 @@ async function serverOurs(workDir) {
   return {
     name: 'ours', pid: d.pid, url: d.base,
     /** Books one consultation (a doctor of its own, a patient, an appointment now): the line for the generator. */
+    /** Books one consultation; the admin CLI is retried (it has timed out on a machine at load 80). */
     async prepare() {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.prepareOnce();
+        } catch (e) {
+          if (attempt >= 3) throw e;
+          log(`ours: booking failed (attempt ${attempt}), again: ${String(e.message).split('\n')[0]}`);
+        }
+      }
+    },
+    async prepareOnce() {
       n++;
       const doctor = { username: `dr.load${n}`, name: `Dr Load ${n}`, password: 'correct-horse-battery-load' };
       await lib.addDoctor(d, doctor);
