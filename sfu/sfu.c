@@ -152,7 +152,7 @@ typedef struct {
   KeyframeWatch *watch; /* (owned ref) video only */
   GstElement *tee;      /* (owned ref) the publisher's tee */
   GstPad *tee_pad;      /* (owned ref) request pad of tee, NULL until started */
-  GstElement *queue;    /* (owned ref) */
+  GstElement *queue;    /* (owned ref) NULL with MW_DIAG_DIRECT_BRANCH */
   GstPad *sink_pad;     /* (owned ref) request pad of the subscriber's webrtcbin */
 } Branch;
 
@@ -1030,9 +1030,11 @@ static void branch_detach(Branch *b)
 static void branch_free(Branch *b, GstBin *bin)
 {
   branch_detach(b);
-  gst_element_set_state(b->queue, GST_STATE_NULL);
-  gst_bin_remove(bin, b->queue);
-  gst_object_unref(b->queue);
+  if (b->queue) {
+    gst_element_set_state(b->queue, GST_STATE_NULL);
+    gst_bin_remove(bin, b->queue);
+    gst_object_unref(b->queue);
+  }
   gst_object_unref(b->sink_pad);
   gst_object_unref(b->tee);
   if (b->watch)
@@ -1068,12 +1070,30 @@ static void pc_free(SfuRoom *room, Pc *pc)
 
 /* Part one of a branch: the subscriber's sendonly transceiver (codec-preferences = the
  * publisher's caps, so the offer carries its SSRC) and the queue feeding it. */
+/* Diagnostic for bench/load (docs/performance.md, "Relay"): MW_DIAG_DIRECT_BRANCH=1 in the
+ * daemon's environment links each publisher tee straight to the subscriber's webrtcbin, without
+ * the branch queue and its streaming thread (one thread handoff, a futex wake and a context
+ * switch less per forwarded packet). Not the default: the tee is linked at subscription start,
+ * so until the subscription is negotiated webrtcbin holds the publisher's streaming thread, and
+ * nothing bounds what a slow subscriber costs the publisher's other subscribers. */
+static gboolean branch_direct(void)
+{
+  static gsize once;
+  static gboolean direct;
+  if (g_once_init_enter(&once)) {
+    direct = g_strcmp0(g_getenv("MW_DIAG_DIRECT_BRANCH"), "1") == 0;
+    g_once_init_leave(&once, 1);
+  }
+  return direct;
+}
+
 static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
                               Participant *subscriber, int media)
 {
+  gboolean direct = branch_direct();
   GstPad *sink_pad = gst_element_request_pad_simple(sub->webrtc, "sink_%u");
-  GstElement *queue = gst_element_factory_make("queue", NULL);
-  if (!sink_pad || !queue) {
+  GstElement *queue = direct ? NULL : gst_element_factory_make("queue", NULL);
+  if (!sink_pad || (!direct && !queue)) {
     GST_ERROR("room %s: cannot build the %s branch %s -> %s", room->id, media_names[media],
               publisher->id, subscriber->id);
     if (sink_pad)
@@ -1099,11 +1119,18 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
     g_object_set(trans, "fec-percentage", 0u, NULL);
     gst_object_unref(trans);
   }
-  gst_object_ref_sink(queue);
-  g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", SFU_BRANCH_QUEUE_BUFFERS,
-               "max-size-bytes", 0, "max-size-time", (guint64)SFU_BRANCH_QUEUE_MS * GST_MSECOND,
-               "silent", TRUE, NULL);
-  GstPad *queue_src = gst_element_get_static_pad(queue, "src");
+  GstPad *tee_pad = NULL;
+  GstPad *queue_src; /* where the probes go: the queue's src pad, or the tee's (direct) */
+  if (direct) {
+    tee_pad = gst_element_request_pad_simple(publisher->tee[media], "src_%u");
+    queue_src = gst_object_ref(tee_pad);
+  } else {
+    gst_object_ref_sink(queue);
+    g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", SFU_BRANCH_QUEUE_BUFFERS,
+                 "max-size-bytes", 0, "max-size-time", (guint64)SFU_BRANCH_QUEUE_MS * GST_MSECOND,
+                 "silent", TRUE, NULL);
+    queue_src = gst_element_get_static_pad(queue, "src");
+  }
   /* First: what the egress holds back, the probes below do not see. */
   sfu_egress_watch(sub->egress, queue_src, media == MEDIA_VIDEO);
   BranchCounters *bc = g_new0(BranchCounters, 1);
@@ -1121,10 +1148,12 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
                           GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
                       keyframe_probe, keyframe_watch_ref(watch), keyframe_watch_unref);
   }
-  gst_bin_add(GST_BIN(room->pipeline), queue);
-  if (gst_pad_link(queue_src, sink_pad) != GST_PAD_LINK_OK)
-    GST_ERROR("room %s: cannot link the %s branch %s -> %s", room->id, media_names[media],
-              publisher->id, subscriber->id);
+  if (!direct) {
+    gst_bin_add(GST_BIN(room->pipeline), queue);
+    if (gst_pad_link(queue_src, sink_pad) != GST_PAD_LINK_OK)
+      GST_ERROR("room %s: cannot link the %s branch %s -> %s", room->id, media_names[media],
+                publisher->id, subscriber->id);
+  }
   gst_object_unref(queue_src);
 
   Branch *b = g_new0(Branch, 1);
@@ -1133,6 +1162,7 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   b->tee = gst_object_ref(publisher->tee[media]);
   b->queue = queue;
   b->sink_pad = sink_pad;
+  b->tee_pad = tee_pad;
   return b;
 }
 
@@ -1140,6 +1170,11 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
  * would get FLUSHING and stop its task for good. */
 static void branch_start(Branch *b)
 {
+  if (!b->queue) { /* direct (diagnostic): the tee pad was requested by branch_prepare() */
+    if (!b->tee_pad || gst_pad_link(b->tee_pad, b->sink_pad) != GST_PAD_LINK_OK)
+      GST_ERROR("cannot link tee to subscriber");
+    return;
+  }
   gst_element_sync_state_with_parent(b->queue);
   b->tee_pad = gst_element_request_pad_simple(b->tee, "src_%u");
   GstPad *queue_sink = gst_element_get_static_pad(b->queue, "sink");

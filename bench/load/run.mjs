@@ -353,7 +353,7 @@ function table(results) {
     for (const s of r.steps) {
       detail.push(`| ${r.server} | ${s.consultations} | ${f(s.rxPerSecond, 0)} | ${f(s.loss != null ? 100 * s.loss : null, 3)} | ${f(s.delivery != null ? 100 * s.delivery : null, 1)} | ${f(s.serverCpuPer1000, 3)} | ${f(s.switchesPerPacket)} | ${f(100 * s.serverCores, 0)} | ${f(s.delayP50Ms)}/${f(s.delayP99Ms)} | ${f(s.rss / 1e6, 1)} | ${f(s.rssPerParticipant / 1e6)} | ${f(100 * s.genCores, 0)} | ${f(s.load1End)} | ${s.held ? 'yes' : 'no'} |`);
     }
-    if (r.error) detail.push(`| ${r.server} | error: ${r.error.split('\n')[0].replace(/\|/g, '/')} | | | | | | | | | | | | |`);
+    if (r.error) detail.push(`| ${r.server} | stopped: ${r.error.split('\n')[0].replace(/\|/g, '/').replace(/ --password \S+/, '').slice(0, 100)} | | | | | | | | | | | | |`);
   }
   return { text: lines.concat(detail).join('\n'), refN, so, sj };
 }
