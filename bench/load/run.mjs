@@ -10,7 +10,8 @@
 //
 // Every wait is bounded; the generator and the servers are ended by PID.
 
-import { spawn } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
+import net from 'node:net';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir, cpus, loadavg, release } from 'node:os';
@@ -126,8 +127,62 @@ function startGenerator(url) {
 
 // ------------------------------------------------------------------ servers
 
+// Our daemon, started as tests/e2e/lib.mjs does it (same arguments), but without that module:
+// it loads playwright-core, which this benchmark does not need.
+const BIN = process.env.MASHWARA_BIN || path.join(REPO, 'build', 'daemon', 'mashwara');
+
+function freePort(host) {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+async function startDaemon(dir, extraArgs) {
+  const db = path.join(dir, 'm.db');
+  const port = await freePort(SRV_ADDR);
+  const base = `https://${SRV_ADDR}:${port}`;
+  const args = ['--db', db, '--data-dir', dir, '--listen', SRV_ADDR, '--port', String(port), '--ice-address', SRV_ADDR,
+    '--public-url', base, '--web-root', path.join(REPO, 'web'), ...extraArgs];
+  const proc = spawn(BIN, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const onData = (b) => { text += b.toString(); if (text.length > 4e6) text = text.slice(-2e6); };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  let exited = null;
+  const exitP = new Promise((r) => proc.once('exit', (code, signal) => { exited = { code, signal }; r(exited); }));
+  const d = {
+    pid: proc.pid, db, base, log: () => text,
+    async stop() {
+      if (exited) return exited;
+      proc.kill('SIGTERM');
+      const r = await Promise.race([exitP, sleep(10000).then(() => null)]);
+      if (r) return r;
+      proc.kill('SIGKILL');
+      return exitP;
+    },
+    admin(sub, argv) {
+      return new Promise((resolve, reject) => {
+        execFile(BIN, ['admin', sub, '--db', db, ...argv], { cwd: REPO, timeout: 30000 }, (err, stdout, stderr) => {
+          if (err) return reject(new Error(`mashwara admin ${sub} failed: ${err.message.split('\n')[0]} ${stderr}`));
+          try { resolve(JSON.parse(stdout.trim().split('\n').filter(Boolean).pop() || '')); } catch { reject(new Error(`mashwara admin ${sub}: not JSON`)); }
+        });
+      });
+    },
+  };
+  const end = Date.now() + 30000;
+  while (!/listening on https:\/\//.test(text)) {
+    if (exited || Date.now() > end) {
+      await d.stop();
+      throw new Error(`daemon did not start (${exited ? JSON.stringify(exited) : 'timeout'}):\n${text.slice(-3000)}`);
+    }
+    await sleep(100);
+  }
+  return d;
+}
+
 async function serverOurs(workDir) {
-  const lib = await import(path.join(REPO, 'tests', 'e2e', 'lib.mjs'));
   // Benchmark limits: one generator address holds every connection; no request rate limit.
   const conf = path.join(workDir, 'mashwara.conf');
   writeFileSync(conf, '[server]\nmax_connections_per_address=100000\nrequests_per_second_per_address=-1\n'
@@ -135,7 +190,7 @@ async function serverOurs(workDir) {
   // MW_LOAD_DAEMON_ENV=NAME=VALUE[,NAME=VALUE]: extra environment for the daemon only.
   const extra = (process.env.MW_LOAD_DAEMON_ENV || '').split(',').filter(Boolean).map((kv) => kv.split('='));
   for (const [k, v] of extra) process.env[k] = v;
-  const d = await lib.startDaemon({ extraArgs: ['--config', conf], readyTimeout: 30000 });
+  const d = await startDaemon(workDir, ['--config', conf]);
   for (const [k] of extra) delete process.env[k];
   if (extra.length) log(`ours: daemon environment ${process.env.MW_LOAD_DAEMON_ENV}`);
   let n = 0;
@@ -156,17 +211,16 @@ async function serverOurs(workDir) {
     async prepareOnce() {
       n++;
       const doctor = { username: `dr.load${n}`, name: `Dr Load ${n}`, password: 'correct-horse-battery-load' };
-      await lib.addDoctor(d, doctor);
-      const { patient_id } = await lib.addPatient(d, { name: `Load Patient ${n}`, phone: `+92300${String(2000000 + n)}` });
-      const appt = await lib.book(d, { doctor: doctor.username, patient: patient_id, start: 'now', minutes: 120 });
+      await d.admin('add-doctor', ['--username', doctor.username, '--name', doctor.name, '--password', doctor.password]);
+      const { patient_id } = await d.admin('add-patient', ['--name', `Load Patient ${n}`, '--phone', `+92300${String(2000000 + n)}`]);
+      const appt = await d.admin('book', ['--doctor', doctor.username, '--patient', String(patient_id), '--start=now', '--minutes', '120',
+        '--public-url', d.base]);
       const token = appt.link.split('/').pop();
       return `add ours ${token} ${doctor.username} ${doctor.password} ${appt.appointment_id}`;
     },
     async stop() {
       const e = await d.stop();
-      const logText = d.log();
-      await d.cleanup();
-      return { exit: e, logTail: logText.slice(-4000) };
+      return { exit: e, logTail: d.log().slice(-4000) };
     },
   };
 }

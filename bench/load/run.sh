@@ -69,7 +69,6 @@ ip -n "$SRV" link set srv0 up
 ip -n "$GEN" link set gen0 up
 limit=3600
 case " $* " in *" --quick "*) limit=300 ;; esac
-export MW_E2E_HOST=198.18.0.1
 export MASHWARA_BIN="$BUILD/daemon/mashwara"
 set +e
 # In the background and waited for, so that a TERM to this script runs cleanup at once.
