@@ -1073,9 +1073,12 @@ static void pc_free(SfuRoom *room, Pc *pc)
 /* Diagnostic for bench/load (docs/performance.md, "Relay"): MW_DIAG_DIRECT_BRANCH=1 in the
  * daemon's environment links each publisher tee straight to the subscriber's webrtcbin, without
  * the branch queue and its streaming thread (one thread handoff, a futex wake and a context
- * switch less per forwarded packet). Not the default: the tee is linked at subscription start,
- * so until the subscription is negotiated webrtcbin holds the publisher's streaming thread, and
- * nothing bounds what a slow subscriber costs the publisher's other subscribers. */
+ * switch less per forwarded packet). The tee pad is linked only once the subscription is
+ * connected (branches_link_direct()), so an unnegotiated webrtcbin never holds the publisher's
+ * streaming thread; until then a gate probe drops what the tee sends it. A stream added to a
+ * running subscription (renegotiation) still gets a queue. Not the default yet: the weak-link
+ * and end-to-end tests have not run with it, and a subscriber's send path is now paid in the
+ * publisher's streaming thread, shared with the publisher's other subscribers. */
 static gboolean branch_direct(void)
 {
   static gsize once;
@@ -1087,10 +1090,19 @@ static gboolean branch_direct(void)
   return direct;
 }
 
-static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
-                              Participant *subscriber, int media)
+/* Direct branch, not linked yet: nothing goes past the tee pad (so the probes after this one,
+ * counters and egress, see only what is forwarded). */
+static GstPadProbeReturn direct_gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  gboolean direct = branch_direct();
+  (void)info;
+  (void)data;
+  return gst_pad_is_linked(pad) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
+                              Participant *subscriber, int media, gboolean late)
+{
+  gboolean direct = branch_direct() && !late;
   GstPad *sink_pad = gst_element_request_pad_simple(sub->webrtc, "sink_%u");
   GstElement *queue = direct ? NULL : gst_element_factory_make("queue", NULL);
   if (!sink_pad || (!direct && !queue)) {
@@ -1123,6 +1135,8 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   GstPad *queue_src; /* where the probes go: the queue's src pad, or the tee's (direct) */
   if (direct) {
     tee_pad = gst_element_request_pad_simple(publisher->tee[media], "src_%u");
+    gst_pad_add_probe(tee_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                      direct_gate_probe, NULL, NULL);
     queue_src = gst_object_ref(tee_pad);
   } else {
     gst_object_ref_sink(queue);
@@ -1170,17 +1184,27 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
  * would get FLUSHING and stop its task for good. */
 static void branch_start(Branch *b)
 {
-  if (!b->queue) { /* direct (diagnostic): the tee pad was requested by branch_prepare() */
-    if (!b->tee_pad || gst_pad_link(b->tee_pad, b->sink_pad) != GST_PAD_LINK_OK)
-      GST_ERROR("cannot link tee to subscriber");
+  if (!b->queue) /* direct: linked once connected, branches_link_direct() */
     return;
-  }
   gst_element_sync_state_with_parent(b->queue);
   b->tee_pad = gst_element_request_pad_simple(b->tee, "src_%u");
   GstPad *queue_sink = gst_element_get_static_pad(b->queue, "sink");
   if (!b->tee_pad || gst_pad_link(b->tee_pad, queue_sink) != GST_PAD_LINK_OK)
     GST_ERROR("cannot link tee to branch queue");
   gst_object_unref(queue_sink);
+}
+
+/* Direct branches (MW_DIAG_DIRECT_BRANCH) of a subscription that has just connected: its
+ * webrtcbin is negotiated, so linking cannot hold the publisher's streaming thread. */
+static void branches_link_direct(Pc *pc)
+{
+  for (guint i = 0; i < pc->branches->len; i++) {
+    Branch *b = g_ptr_array_index(pc->branches, i);
+    if (b->queue || !b->tee_pad || gst_pad_is_linked(b->tee_pad))
+      continue;
+    if (gst_pad_link(b->tee_pad, b->sink_pad) != GST_PAD_LINK_OK)
+      GST_ERROR("%s: cannot link tee to subscriber", pc->pc_id);
+  }
 }
 
 /* Subscription of `subscriber` to `publisher`'s current streams. */
@@ -1208,7 +1232,8 @@ static void room_subscribe(SfuRoom *room, Participant *subscriber, Participant *
   /* In the bin (for linking) but still NULL until its transceivers are set up. */
   gst_bin_add(GST_BIN(room->pipeline), pc->webrtc);
   for (int m = 0; m < MEDIA_N; m++) {
-    Branch *b = publisher->caps[m] ? branch_prepare(room, pc, publisher, subscriber, m) : NULL;
+    Branch *b =
+        publisher->caps[m] ? branch_prepare(room, pc, publisher, subscriber, m, FALSE) : NULL;
     if (b)
       g_ptr_array_add(pc->branches, b);
   }
@@ -1229,7 +1254,7 @@ static void room_add_late_stream(SfuRoom *room, Participant *publisher, int medi
     Pc *pc = s == publisher ? NULL : g_hash_table_lookup(s->subs, publisher->id);
     if (!pc)
       continue;
-    Branch *b = branch_prepare(room, pc, publisher, s, media);
+    Branch *b = branch_prepare(room, pc, publisher, s, media, TRUE);
     if (!b)
       continue;
     g_ptr_array_add(pc->branches, b);
@@ -1452,8 +1477,10 @@ static gboolean event_dispatch(gpointer data)
       break;
     pc->state = ev->state;
     GST_INFO("room %s %s/%s: %s", room->id, p->id, pc->pc_id, sfu_pc_state_name(ev->state));
-    if (ev->state == SFU_PC_CONNECTED && pc->publisher_id)
+    if (ev->state == SFU_PC_CONNECTED && pc->publisher_id) {
+      branches_link_direct(pc);
       subscription_wants_keyframe(room, pc);
+    }
     if (cb->pc_state)
       cb->pc_state(room->user_data, p->id, pc->pc_id, ev->state);
     break;
