@@ -74,7 +74,7 @@ set +e
 # In the background and waited for, so that a TERM to this script runs cleanup at once.
 ip netns exec "$SRV" timeout --signal=TERM --kill-after=20 "$limit" \
   node "$HERE/run.mjs" --srv-ns "$SRV" --gen-ns "$GEN" --loadgen "$BUILD/bench/load/mw-loadgen" \
-  --media "$MEDIA" --command "bash bench/load/run.sh $*" "$@" &
+  --media "$MEDIA" --command "bash bench/load/run.sh${*:+ $*}" "$@" &
 wait $!
 rc=$?
 set -e
