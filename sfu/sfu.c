@@ -46,9 +46,14 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
  * Measured by tests/unit/sfu on loopback (clients keep their own 200 ms): late joiner's first
  * frame 197-202 ms after connecting with 0, 201-204 ms with 20, 220-338 ms with 200. */
 #define SFU_LATENCY_MS 20
-/* Leaky queue in front of each subscriber: a few video frames. webrtcbin holds buffers until
- * the subscription is negotiated; anything older than this is stale for a live call. */
-#define SFU_BRANCH_QUEUE_BUFFERS 32
+/* Leaky queue in front of each subscriber, bounded by time: webrtcbin holds buffers until the
+ * subscription is negotiated, and anything older than this is stale for a live call. It was 32
+ * buffers: a VP8 keyframe of a 500 kbit/s 360p stream is ~30-50 packets arriving at once, and
+ * the queue dropped the tail of every such burst (bench/load: 0.5-1.8 % video loss on every
+ * forwarded stream, Janus 0 %). A burst spans a few ms, so a time bound keeps it whole; the
+ * buffer count is only a backstop for buffers without timestamps. */
+#define SFU_BRANCH_QUEUE_MS 200
+#define SFU_BRANCH_QUEUE_BUFFERS 1024
 /* After a publisher's first stream arrives, how long to wait for its second before offering
  * subscriptions with what is there (an audio-only publisher). */
 #define SFU_PUBLISH_WAIT_MS 1000
@@ -147,7 +152,7 @@ typedef struct {
   KeyframeWatch *watch; /* (owned ref) video only */
   GstElement *tee;      /* (owned ref) the publisher's tee */
   GstPad *tee_pad;      /* (owned ref) request pad of tee, NULL until started */
-  GstElement *queue;    /* (owned ref) */
+  GstElement *queue;    /* (owned ref) NULL with MW_DIAG_DIRECT_BRANCH */
   GstPad *sink_pad;     /* (owned ref) request pad of the subscriber's webrtcbin */
 } Branch;
 
@@ -1025,9 +1030,11 @@ static void branch_detach(Branch *b)
 static void branch_free(Branch *b, GstBin *bin)
 {
   branch_detach(b);
-  gst_element_set_state(b->queue, GST_STATE_NULL);
-  gst_bin_remove(bin, b->queue);
-  gst_object_unref(b->queue);
+  if (b->queue) {
+    gst_element_set_state(b->queue, GST_STATE_NULL);
+    gst_bin_remove(bin, b->queue);
+    gst_object_unref(b->queue);
+  }
   gst_object_unref(b->sink_pad);
   gst_object_unref(b->tee);
   if (b->watch)
@@ -1127,12 +1134,42 @@ static void pc_free(SfuRoom *room, Pc *pc)
 
 /* Part one of a branch: the subscriber's sendonly transceiver (codec-preferences = the
  * publisher's caps, so the offer carries its SSRC) and the queue feeding it. */
-static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
-                              Participant *subscriber, int media)
+/* Diagnostic for bench/load (docs/performance.md, "Relay"): MW_DIAG_DIRECT_BRANCH=1 in the
+ * daemon's environment links each publisher tee straight to the subscriber's webrtcbin, without
+ * the branch queue and its streaming thread (one thread handoff, a futex wake and a context
+ * switch less per forwarded packet). The tee pad is linked only once the subscription is
+ * connected (branches_link_direct()), so an unnegotiated webrtcbin never holds the publisher's
+ * streaming thread; until then a gate probe drops what the tee sends it. A stream added to a
+ * running subscription (renegotiation) still gets a queue. Not the default yet: the weak-link
+ * and end-to-end tests have not run with it, and a subscriber's send path is now paid in the
+ * publisher's streaming thread, shared with the publisher's other subscribers. */
+static gboolean branch_direct(void)
 {
+  static gsize once;
+  static gboolean direct;
+  if (g_once_init_enter(&once)) {
+    direct = g_strcmp0(g_getenv("MW_DIAG_DIRECT_BRANCH"), "1") == 0;
+    g_once_init_leave(&once, 1);
+  }
+  return direct;
+}
+
+/* Direct branch, not linked yet: nothing goes past the tee pad (so the probes after this one,
+ * counters and egress, see only what is forwarded). */
+static GstPadProbeReturn direct_gate_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  (void)info;
+  (void)data;
+  return gst_pad_is_linked(pad) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
+                              Participant *subscriber, int media, gboolean late)
+{
+  gboolean direct = branch_direct() && !late;
   GstPad *sink_pad = gst_element_request_pad_simple(sub->webrtc, "sink_%u");
-  GstElement *queue = gst_element_factory_make("queue", NULL);
-  if (!sink_pad || !queue) {
+  GstElement *queue = direct ? NULL : gst_element_factory_make("queue", NULL);
+  if (!sink_pad || (!direct && !queue)) {
     GST_ERROR("room %s: cannot build the %s branch %s -> %s", room->id, media_names[media],
               publisher->id, subscriber->id);
     if (sink_pad)
@@ -1158,10 +1195,20 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
     g_object_set(trans, "fec-percentage", 0u, NULL);
     gst_object_unref(trans);
   }
-  gst_object_ref_sink(queue);
-  g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", SFU_BRANCH_QUEUE_BUFFERS,
-               "max-size-bytes", 0, "max-size-time", (guint64)0, "silent", TRUE, NULL);
-  GstPad *queue_src = gst_element_get_static_pad(queue, "src");
+  GstPad *tee_pad = NULL;
+  GstPad *queue_src; /* where the probes go: the queue's src pad, or the tee's (direct) */
+  if (direct) {
+    tee_pad = gst_element_request_pad_simple(publisher->tee[media], "src_%u");
+    gst_pad_add_probe(tee_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                      direct_gate_probe, NULL, NULL);
+    queue_src = gst_object_ref(tee_pad);
+  } else {
+    gst_object_ref_sink(queue);
+    g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", SFU_BRANCH_QUEUE_BUFFERS,
+                 "max-size-bytes", 0, "max-size-time", (guint64)SFU_BRANCH_QUEUE_MS * GST_MSECOND,
+                 "silent", TRUE, NULL);
+    queue_src = gst_element_get_static_pad(queue, "src");
+  }
   /* First: what the egress holds back, the probes below do not see. */
   sfu_egress_watch(sub->egress, queue_src, media == MEDIA_VIDEO);
   BranchCounters *bc = g_new0(BranchCounters, 1);
@@ -1179,10 +1226,12 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
                           GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
                       keyframe_probe, keyframe_watch_ref(watch), keyframe_watch_unref);
   }
-  gst_bin_add(GST_BIN(room->pipeline), queue);
-  if (gst_pad_link(queue_src, sink_pad) != GST_PAD_LINK_OK)
-    GST_ERROR("room %s: cannot link the %s branch %s -> %s", room->id, media_names[media],
-              publisher->id, subscriber->id);
+  if (!direct) {
+    gst_bin_add(GST_BIN(room->pipeline), queue);
+    if (gst_pad_link(queue_src, sink_pad) != GST_PAD_LINK_OK)
+      GST_ERROR("room %s: cannot link the %s branch %s -> %s", room->id, media_names[media],
+                publisher->id, subscriber->id);
+  }
   gst_object_unref(queue_src);
 
   Branch *b = g_new0(Branch, 1);
@@ -1191,6 +1240,7 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   b->tee = gst_object_ref(publisher->tee[media]);
   b->queue = queue;
   b->sink_pad = sink_pad;
+  b->tee_pad = tee_pad;
   return b;
 }
 
@@ -1198,12 +1248,27 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
  * would get FLUSHING and stop its task for good. */
 static void branch_start(Branch *b)
 {
+  if (!b->queue) /* direct: linked once connected, branches_link_direct() */
+    return;
   gst_element_sync_state_with_parent(b->queue);
   b->tee_pad = gst_element_request_pad_simple(b->tee, "src_%u");
   GstPad *queue_sink = gst_element_get_static_pad(b->queue, "sink");
   if (!b->tee_pad || gst_pad_link(b->tee_pad, queue_sink) != GST_PAD_LINK_OK)
     GST_ERROR("cannot link tee to branch queue");
   gst_object_unref(queue_sink);
+}
+
+/* Direct branches (MW_DIAG_DIRECT_BRANCH) of a subscription that has just connected: its
+ * webrtcbin is negotiated, so linking cannot hold the publisher's streaming thread. */
+static void branches_link_direct(Pc *pc)
+{
+  for (guint i = 0; i < pc->branches->len; i++) {
+    Branch *b = g_ptr_array_index(pc->branches, i);
+    if (b->queue || !b->tee_pad || gst_pad_is_linked(b->tee_pad))
+      continue;
+    if (gst_pad_link(b->tee_pad, b->sink_pad) != GST_PAD_LINK_OK)
+      GST_ERROR("%s: cannot link tee to subscriber", pc->pc_id);
+  }
 }
 
 /* Subscription of `subscriber` to `publisher`'s current streams. */
@@ -1231,7 +1296,8 @@ static void room_subscribe(SfuRoom *room, Participant *subscriber, Participant *
   /* In the bin (for linking) but still NULL until its transceivers are set up. */
   gst_bin_add(GST_BIN(room->pipeline), pc->webrtc);
   for (int m = 0; m < MEDIA_N; m++) {
-    Branch *b = publisher->caps[m] ? branch_prepare(room, pc, publisher, subscriber, m) : NULL;
+    Branch *b =
+        publisher->caps[m] ? branch_prepare(room, pc, publisher, subscriber, m, FALSE) : NULL;
     if (b)
       g_ptr_array_add(pc->branches, b);
   }
@@ -1252,7 +1318,7 @@ static void room_add_late_stream(SfuRoom *room, Participant *publisher, int medi
     Pc *pc = s == publisher ? NULL : g_hash_table_lookup(s->subs, publisher->id);
     if (!pc)
       continue;
-    Branch *b = branch_prepare(room, pc, publisher, s, media);
+    Branch *b = branch_prepare(room, pc, publisher, s, media, TRUE);
     if (!b)
       continue;
     g_ptr_array_add(pc->branches, b);
@@ -1475,8 +1541,10 @@ static gboolean event_dispatch(gpointer data)
       break;
     pc->state = ev->state;
     GST_INFO("room %s %s/%s: %s", room->id, p->id, pc->pc_id, sfu_pc_state_name(ev->state));
-    if (ev->state == SFU_PC_CONNECTED && pc->publisher_id)
+    if (ev->state == SFU_PC_CONNECTED && pc->publisher_id) {
+      branches_link_direct(pc);
       subscription_wants_keyframe(room, pc);
+    }
     if (cb->pc_state)
       cb->pc_state(room->user_data, p->id, pc->pc_id, ev->state);
     break;

@@ -1,13 +1,13 @@
 // Weak-link harness mode "janus": the same call through Janus 1.1.2's VideoRoom (Debian package),
 // the anchor we compare our relay against. setup() starts Janus inside the server namespace with
-// its own config (bench/weak/janus/*.jcfg.in rendered into env.workDir/janus); connect() opens
+// its own config (bench/janus/*.jcfg.in rendered into env.workDir/janus); connect() opens
 // bench/weak/janus/client.html in each person's browser context (served by page.route, no web
 // server), each publishes and subscribes to the other; teardown() stops Janus by PID.
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startJanus, ROOM } from '../janus/server.mjs';
+import { startJanus, ROOM } from '../../janus/server.mjs';
 
 const CLIENT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'janus');
 const ORIGIN = 'http://localhost';

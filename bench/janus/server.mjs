@@ -1,4 +1,5 @@
-// Start/stop helper for Janus 1.1.2 (Debian package) in the weak-link bench: renders the
+// Start/stop helper for Janus 1.1.2 (Debian package), shared by the weak-link bench (bench/weak)
+// and the relay bench (bench/load): renders the
 // templates next to this file into a config folder of the run, starts `janus -C DIR/janus.jcfg
 // -F DIR` inside the server namespace, waits until the WebSockets transport listens, and stops it
 // by PID. Only the videoroom plugin and the websockets transport are loaded.
@@ -64,13 +65,13 @@ export function iceEnforce(ns, addr, peers = []) {
 }
 
 /** Writes the three config files into dir; returns the values used. */
-export function renderConfig(dir, { ns, addr, peers = [], wsPort = WS_PORT, room = ROOM }) {
+export function renderConfig(dir, { ns, addr, peers = [], wsPort = WS_PORT, room = ROOM, serverName = 'mashwara-weak-bench' }) {
   mkdirSync(dir, { recursive: true });
   const libDir = janusLibDir();
   const vars = {
     DEBUG_LEVEL: process.env.JANUS_DEBUG_LEVEL || '4',
     NICE_DEBUG: process.env.JANUS_NICE_DEBUG === '1' ? 'true' : 'false',
-    CONFIG_DIR: dir, LIB_DIR: libDir, SRV_ADDR: addr, WS_PORT: String(wsPort), ROOM: String(room),
+    SERVER_NAME: serverName, CONFIG_DIR: dir, LIB_DIR: libDir, SRV_ADDR: addr, WS_PORT: String(wsPort), ROOM: String(room),
     ICE_ENFORCE: iceEnforce(ns, addr, peers),
     DISABLE_PLUGINS: disableList(libDir, 'plugins'),
     DISABLE_TRANSPORTS: disableList(libDir, 'transports'),
@@ -91,8 +92,8 @@ export function renderConfig(dir, { ns, addr, peers = [], wsPort = WS_PORT, room
  * WebSockets transport has started and the videoroom plugin is loaded; the returned handle's
  * stop() ends it by PID (SIGTERM, then SIGKILL after 10 s) and waits for the exit.
  */
-export async function startJanus({ ns, addr, peers = [], dir, log = () => {}, wsPort = WS_PORT, timeout = 20000 }) {
-  const vars = renderConfig(dir, { ns, addr, peers, wsPort });
+export async function startJanus({ ns, addr, peers = [], dir, log = () => {}, wsPort = WS_PORT, timeout = 20000, serverName }) {
+  const vars = renderConfig(dir, { ns, addr, peers, wsPort, serverName });
   const logPath = path.join(dir, 'janus.log');
   const logFile = createWriteStream(logPath);
   // `ip netns exec` execs janus in place: the child's PID is Janus's own.
