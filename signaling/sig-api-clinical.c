@@ -15,32 +15,19 @@
 
 #include "sig-private.h"
 
-static void fail(SigHttpResponse *resp, int status, const char *code, const char *message,
-                 const char *field)
-{
-  resp->status = status;
-  resp->body = sig_api_error_body(code, message, field);
-}
-
-static void respond(SigHttpResponse *resp, int status, json_t *body)
-{
-  resp->status = status;
-  resp->body = sig_msg_dump(body);
-}
-
 /* A scheduler error as HTTP: NOT_FOUND 404, INVALID 400, else 500 (logged by id only). */
 static void fail_sched(SigHttpResponse *resp, const GError *error, const char *what)
 {
   if (error && error->domain == SCHED_ERROR && error->code == SCHED_ERROR_NOT_FOUND) {
     g_autofree char *field = sched_error_field(error);
-    return fail(resp, 404, "not_found", sched_error_reason(error), field);
+    return sig_api_fail(resp, 404, "not_found", sched_error_reason(error), field);
   }
   if (error && error->domain == SCHED_ERROR && error->code == SCHED_ERROR_INVALID) {
     g_autofree char *field = sched_error_field(error);
-    return fail(resp, 400, "invalid", sched_error_reason(error), field);
+    return sig_api_fail(resp, 400, "invalid", sched_error_reason(error), field);
   }
   g_warning("%s failed: %s", what, error ? error->message : "?");
-  fail(resp, 500, "internal", "the request could not be completed", NULL);
+  sig_api_fail(resp, 500, "internal", "the request could not be completed", NULL);
 }
 
 static json_t *time_or_null(gint64 t)
@@ -75,33 +62,33 @@ static gint64 patient_token(SigServer *s, const char *token, SigHttpResponse *re
   g_autoptr(GError) error = NULL;
   SchedTokenVerdict v = sched_token_check(s->store, token, sig_now(), &info, &error);
   if (error) {
-    fail(resp, 500, "internal", "the link could not be checked", NULL);
+    sig_api_fail(resp, 500, "internal", "the link could not be checked", NULL);
     return 0;
   }
   switch (v) {
   case SCHED_TOKEN_MALFORMED:
   case SCHED_TOKEN_UNKNOWN:
-    fail(resp, 404, "unknown_token", "this link is not known", NULL);
+    sig_api_fail(resp, 404, "unknown_token", "this link is not known", NULL);
     return 0;
   case SCHED_TOKEN_EXPIRED:
-    fail(resp, 410, "expired_token", "this link has expired", NULL);
+    sig_api_fail(resp, 410, "expired_token", "this link has expired", NULL);
     return 0;
   case SCHED_TOKEN_TOO_EARLY:
-    fail(resp, 403, "too_early", "this link is not open yet", NULL);
+    sig_api_fail(resp, 403, "too_early", "this link is not open yet", NULL);
     return 0;
   case SCHED_TOKEN_REVOKED:
-    fail(resp, 410, "revoked_token", "this appointment was cancelled", NULL);
+    sig_api_fail(resp, 410, "revoked_token", "this appointment was cancelled", NULL);
     return 0;
   case SCHED_TOKEN_VALID:
     break;
   }
   if (g_strcmp0(info->role, "patient") != 0) {
-    fail(resp, 403, "forbidden", "only the patient's own link may do this", NULL);
+    sig_api_fail(resp, 403, "forbidden", "only the patient's own link may do this", NULL);
     return 0;
   }
   *appointment = sched_appointment_get(s->store, info->appointment_id, NULL);
   if (!*appointment) {
-    fail(resp, 404, "unknown_token", "this link is not known", NULL);
+    sig_api_fail(resp, 404, "unknown_token", "this link is not known", NULL);
     return 0;
   }
   return info->appointment_id;
@@ -134,14 +121,14 @@ static void upload(SigServer *s, const SigHttpRequest *req, SigHttpResponse *res
     return;
   const char *type = photo_type(req->content_type);
   if (!type)
-    return fail(resp, 415, "unsupported_media_type", "send the photo as image/jpeg or image/png",
-                "content-type");
+    return sig_api_fail(resp, 415, "unsupported_media_type",
+                        "send the photo as image/jpeg or image/png", "content-type");
   if (req->body_len == 0)
-    return fail(resp, 400, "invalid", "the photo is empty", "size");
+    return sig_api_fail(resp, 400, "invalid", "the photo is empty", "size");
   const char *sniffed = sched_attachment_sniff((const guint8 *)req->body, req->body_len);
   if (g_strcmp0(sniffed, type) != 0)
-    return fail(resp, 400, "invalid", "the body is not the JPEG or PNG image it says it is",
-                "media_type");
+    return sig_api_fail(resp, 400, "invalid", "the body is not the JPEG or PNG image it says it is",
+                        "media_type");
   g_autoptr(GError) error = NULL;
   gint64 now = sig_now();
   gint64 id = sched_attachment_add(s->store, appointment_id, now, "patient", type,
@@ -160,7 +147,7 @@ static void upload(SigServer *s, const SigHttpRequest *req, SigHttpResponse *res
   sig_notice_queue(s, appointment_id, a->doctor_id, SIG_TO_DOCTOR,
                    json_pack("{s:s, s:I, s:o}", "type", "attachment", "appointment_id",
                              (json_int_t)appointment_id, "attachment", attachment_json(&stored)));
-  respond(resp, 201, json_pack("{s:o}", "attachment", attachment_json(&stored)));
+  sig_api_respond(resp, 201, json_pack("{s:o}", "attachment", attachment_json(&stored)));
 }
 
 /* GET /api/join/<token>/advice: what the doctor advised, for the patient to read again. */
@@ -177,7 +164,7 @@ static void advice_read(SigServer *s, SigHttpResponse *resp, const char *token)
   json_t *arr = json_array();
   for (guint i = 0; i < list->len; i++)
     json_array_append_new(arr, advice_json(g_ptr_array_index(list, i)));
-  respond(
+  sig_api_respond(
       resp, 200,
       json_pack("{s:o, s:s}", "advice", arr, "doctor_name", a->doctor_name ? a->doctor_name : ""));
 }
@@ -190,13 +177,13 @@ static SchedAppointment *own_appointment(SigServer *s, const SigHttpRequest *req
 {
   SchedAppointment *a = sched_appointment_get(s->store, appointment_id, NULL);
   if (!a) {
-    fail(resp, 404, "not_found", "no such appointment", "appointment_id");
+    sig_api_fail(resp, 404, "not_found", "no such appointment", "appointment_id");
     return NULL;
   }
   if (!req->staff || !sig_authz_owns(req->role, req->staff->id, a->doctor_id) ||
       req->role != SIG_ROLE_DOCTOR) {
     sched_appointment_free(a);
-    fail(resp, 403, "forbidden", "this is not your appointment", NULL);
+    sig_api_fail(resp, 403, "forbidden", "this is not your appointment", NULL);
     return NULL;
   }
   return a;
@@ -207,13 +194,13 @@ static json_t *text_body(const SigHttpRequest *req, SigHttpResponse *resp)
 {
   static const SigApiField fields[] = {{"text", SIG_API_STR, TRUE}, {NULL}};
   if (req->body_len && !sig_json_depth_ok(req->body, req->body_len, SIG_JSON_MAX_DEPTH)) {
-    fail(resp, 400, "malformed_body", "the body nests too deeply", NULL);
+    sig_api_fail(resp, 400, "malformed_body", "the body nests too deeply", NULL);
     return NULL;
   }
   SigApiRefusal r = {0};
   json_t *body = sig_api_check_body(fields, req->body, req->body_len, &r);
   if (!body) {
-    fail(resp, 400, r.code, r.message, r.field);
+    sig_api_fail(resp, 400, r.code, r.message, r.field);
     sig_api_refusal_clear(&r);
   }
   return body;
@@ -232,7 +219,7 @@ static void attachments_list(SigServer *s, const SigHttpRequest *req, SigHttpRes
   json_t *arr = json_array();
   for (guint i = 0; i < list->len; i++)
     json_array_append_new(arr, attachment_json(g_ptr_array_index(list, i)));
-  respond(resp, 200, json_pack("{s:o}", "attachments", arr));
+  sig_api_respond(resp, 200, json_pack("{s:o}", "attachments", arr));
 }
 
 static void attachment_read(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp,
@@ -249,7 +236,7 @@ static void attachment_read(SigServer *s, const SigHttpRequest *req, SigHttpResp
   gsize n = 0;
   const guint8 *bytes = g_bytes_get_data(p->data, &n);
   if (n == 0)
-    return fail(resp, 500, "internal", "the photo could not be read", NULL);
+    return sig_api_fail(resp, 500, "internal", "the photo could not be read", NULL);
   /* NUL-terminated too: the audit hook reads every answer as text first (and finds no JSON). */
   char *body = g_malloc(n + 1);
   memcpy(body, bytes, n);
@@ -276,7 +263,7 @@ static void notes_read(SigServer *s, const SigHttpRequest *req, SigHttpResponse 
   g_autoptr(SchedNotes) n = sched_notes_get(s->store, appointment_id, &error);
   if (!n && !(error && error->domain == SCHED_ERROR && error->code == SCHED_ERROR_NOT_FOUND))
     return fail_sched(resp, error, "notes read");
-  respond(resp, 200, json_pack("{s:o}", "notes", notes_json(n)));
+  sig_api_respond(resp, 200, json_pack("{s:o}", "notes", notes_json(n)));
 }
 
 static void notes_write(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp,
@@ -294,7 +281,7 @@ static void notes_write(SigServer *s, const SigHttpRequest *req, SigHttpResponse
   if (!sched_notes_put(s->store, appointment_id, req->staff->id, text, now, &error))
     return fail_sched(resp, error, "notes write");
   SchedNotes n = {.appointment_id = appointment_id, .updated_at = now, .text = (char *)text};
-  respond(resp, 200, json_pack("{s:o}", "notes", notes_json(&n)));
+  sig_api_respond(resp, 200, json_pack("{s:o}", "notes", notes_json(&n)));
 }
 
 static void advice_give(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp,
@@ -319,7 +306,7 @@ static void advice_give(SigServer *s, const SigHttpRequest *req, SigHttpResponse
   sig_notice_queue(s, appointment_id, a->doctor_id, SIG_TO_PATIENT,
                    json_pack("{s:s, s:I, s:o}", "type", "advice", "appointment_id",
                              (json_int_t)appointment_id, "advice", advice_json(&given)));
-  respond(resp, 201, json_pack("{s:o}", "advice", advice_json(&given)));
+  sig_api_respond(resp, 201, json_pack("{s:o}", "advice", advice_json(&given)));
 }
 
 /* GET /api/appointments/<id>/patient: who the doctor is seeing, for the console's panel. */
@@ -362,9 +349,9 @@ static void patient_read(SigServer *s, const SigHttpRequest *req, SigHttpRespons
                             a->kind ? a->kind : "booked", "status", a->status, "starts_at",
                             (json_int_t)a->starts_at, "ends_at", (json_int_t)a->ends_at,
                             "queue_number", time_or_null(a->queue_number));
-  respond(resp, 200,
-          json_pack("{s:o, s:o, s:I}", "patient", patient, "visit", visit, "previous_visits",
-                    (json_int_t)previous));
+  sig_api_respond(resp, 200,
+                  json_pack("{s:o, s:o, s:I}", "patient", patient, "visit", visit,
+                            "previous_visits", (json_int_t)previous));
 }
 
 /* --- Routing ------------------------------------------------------------------------------ */
@@ -434,6 +421,6 @@ gboolean sig_api_clinical_handle(SigServer *s, const SigHttpRequest *req, SigHtt
   else if (strcmp(what, "patient") == 0 && get)
     patient_read(s, req, resp, id);
   else
-    fail(resp, 405, "method_not_allowed", "this path does not take that method", NULL);
+    sig_api_fail(resp, 405, "method_not_allowed", "this path does not take that method", NULL);
   return TRUE;
 }

@@ -13,19 +13,6 @@
 /* The largest probe the network check may ask for (and the unit of its cap). */
 #define PROBE_MAX_BYTES 200000
 
-static void fail(SigHttpResponse *resp, int status, const char *code, const char *message,
-                 const char *field)
-{
-  resp->status = status;
-  resp->body = sig_api_error_body(code, message, field);
-}
-
-static void respond(SigHttpResponse *resp, int status, json_t *body)
-{
-  resp->status = status;
-  resp->body = sig_msg_dump(body);
-}
-
 /* The token's consultation if the token is valid now; else FALSE with the answer GET
  * /api/join/<token> would give. `*info` (transfer full). */
 static gboolean valid_token(SigServer *s, const char *token, SigHttpResponse *resp,
@@ -34,7 +21,7 @@ static gboolean valid_token(SigServer *s, const char *token, SigHttpResponse *re
   g_autoptr(GError) error = NULL;
   SchedTokenVerdict v = sched_token_check(s->store, token, sig_now(), info, &error);
   if (error) {
-    fail(resp, 500, "internal", "the link could not be checked", NULL);
+    sig_api_fail(resp, 500, "internal", "the link could not be checked", NULL);
     return FALSE;
   }
   switch (v) {
@@ -42,16 +29,16 @@ static gboolean valid_token(SigServer *s, const char *token, SigHttpResponse *re
     return TRUE;
   case SCHED_TOKEN_MALFORMED:
   case SCHED_TOKEN_UNKNOWN:
-    fail(resp, 404, "unknown_token", "this link is not known", NULL);
+    sig_api_fail(resp, 404, "unknown_token", "this link is not known", NULL);
     break;
   case SCHED_TOKEN_EXPIRED:
-    fail(resp, 410, "expired_token", "this link has expired", NULL);
+    sig_api_fail(resp, 410, "expired_token", "this link has expired", NULL);
     break;
   case SCHED_TOKEN_TOO_EARLY:
-    fail(resp, 403, "too_early", "this link is not open yet", NULL);
+    sig_api_fail(resp, 403, "too_early", "this link is not open yet", NULL);
     break;
   case SCHED_TOKEN_REVOKED:
-    fail(resp, 410, "revoked_token", "this appointment was cancelled", NULL);
+    sig_api_fail(resp, 410, "revoked_token", "this appointment was cancelled", NULL);
     break;
   }
   g_clear_pointer(info, sched_token_info_free);
@@ -62,13 +49,13 @@ static json_t *check_body(const SigHttpRequest *req, SigHttpResponse *resp,
                           const SigApiField *fields)
 {
   if (req->body_len && !sig_json_depth_ok(req->body, req->body_len, SIG_JSON_MAX_DEPTH)) {
-    fail(resp, 400, "malformed_body", "the body nests too deeply", NULL);
+    sig_api_fail(resp, 400, "malformed_body", "the body nests too deeply", NULL);
     return NULL;
   }
   SigApiRefusal r = {0};
   json_t *body = sig_api_check_body(fields, req->body, req->body_len, &r);
   if (!body) {
-    fail(resp, 400, r.code, r.message, r.field);
+    sig_api_fail(resp, 400, r.code, r.message, r.field);
     sig_api_refusal_clear(&r);
   }
   return body;
@@ -78,22 +65,22 @@ static json_t *check_body(const SigHttpRequest *req, SigHttpResponse *resp,
 static void fail_sched(SigHttpResponse *resp, const GError *error, const char *conflict_code)
 {
   if (!error || error->domain != SCHED_ERROR || error->code == SCHED_ERROR_DB) {
-    fail(resp, 500, "internal", "the request could not be stored", NULL);
+    sig_api_fail(resp, 500, "internal", "the request could not be stored", NULL);
     return;
   }
   g_autofree char *field = sched_error_field(error);
   switch (error->code) {
   case SCHED_ERROR_NOT_FOUND:
-    fail(resp, 404, "not_found", sched_error_reason(error), field);
+    sig_api_fail(resp, 404, "not_found", sched_error_reason(error), field);
     break;
   case SCHED_ERROR_CONFLICT:
     if (g_strcmp0(field, "status") == 0)
-      fail(resp, 409, "not_started", "the consultation has not started yet", field);
+      sig_api_fail(resp, 409, "not_started", "the consultation has not started yet", field);
     else
-      fail(resp, 409, conflict_code, sched_error_reason(error), field);
+      sig_api_fail(resp, 409, conflict_code, sched_error_reason(error), field);
     break;
   default:
-    fail(resp, 400, "invalid", sched_error_reason(error), field);
+    sig_api_fail(resp, 400, "invalid", sched_error_reason(error), field);
   }
 }
 
@@ -113,17 +100,17 @@ static void api_consent(SigServer *s, const SigHttpRequest *req, SigHttpResponse
   const char *version = json_string_value(json_object_get(body, "version"));
   const char *language = json_string_value(json_object_get(body, "language"));
   if (strcmp(language, "en") != 0 && strcmp(language, "ur") != 0)
-    return fail(resp, 400, "invalid", "\"language\" must be \"en\" or \"ur\"", "language");
+    return sig_api_fail(resp, 400, "invalid", "\"language\" must be \"en\" or \"ur\"", "language");
   g_autoptr(GError) error = NULL;
   if (!sched_consent_record(s->store, info->appointment_id, info->role, version, language,
                             sig_now(), &error))
     return fail_sched(resp, error, "conflict");
   g_autoptr(SchedConsent) c =
       sched_consent_latest(s->store, info->appointment_id, info->role, NULL);
-  respond(resp, 201,
-          json_pack("{s:I, s:s, s:s, s:I}", "appointment_id", (json_int_t)info->appointment_id,
-                    "version", version, "language", language, "accepted_at",
-                    (json_int_t)(c ? c->accepted_at : sig_now())));
+  sig_api_respond(resp, 201,
+                  json_pack("{s:I, s:s, s:s, s:I}", "appointment_id",
+                            (json_int_t)info->appointment_id, "version", version, "language",
+                            language, "accepted_at", (json_int_t)(c ? c->accepted_at : sig_now())));
 }
 
 /* GET /api/join/<token>/probe?bytes=N → N bytes (0..PROBE_MAX_BYTES) of filler, never cached
@@ -133,16 +120,17 @@ static void api_probe(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
 {
   SigApiRefusal r = {0};
   if (!sig_api_check_query("bytes", req->query, &r)) {
-    fail(resp, 400, r.code, r.message, r.field);
+    sig_api_fail(resp, 400, r.code, r.message, r.field);
     sig_api_refusal_clear(&r);
     return;
   }
   gint64 n = 0;
   const char *v = sig_http_query_get(req, "bytes");
   if (v && !g_ascii_string_to_signed(v, 10, 0, G_MAXINT64, &n, NULL))
-    return fail(resp, 400, "wrong_type", "\"bytes\" must be a non-negative integer", "bytes");
+    return sig_api_fail(resp, 400, "wrong_type", "\"bytes\" must be a non-negative integer",
+                        "bytes");
   if (n > PROBE_MAX_BYTES)
-    return fail(resp, 400, "invalid", "\"bytes\" must be at most 200000", "bytes");
+    return sig_api_fail(resp, 400, "invalid", "\"bytes\" must be at most 200000", "bytes");
   g_autoptr(SchedTokenInfo) info = NULL;
   if (!valid_token(s, token, resp, &info))
     return;
@@ -167,17 +155,18 @@ static void api_rating(SigServer *s, const SigHttpRequest *req, SigHttpResponse 
   if (!valid_token(s, token, resp, &info))
     return;
   if (g_strcmp0(info->role, "patient") != 0)
-    return fail(resp, 403, "forbidden", "only the patient rates the consultation", NULL);
+    return sig_api_fail(resp, 403, "forbidden", "only the patient rates the consultation", NULL);
   json_int_t stars = json_integer_value(json_object_get(body, "stars"));
   if (stars < 1 || stars > 5)
-    return fail(resp, 400, "invalid", "\"stars\" must be 1 to 5", "stars");
+    return sig_api_fail(resp, 400, "invalid", "\"stars\" must be 1 to 5", "stars");
   const char *comment = json_string_value(json_object_get(body, "comment"));
   g_autoptr(GError) error = NULL;
   gint64 now = sig_now();
   if (!sched_rating_put(s->store, info->appointment_id, (int)stars, comment, now, &error))
     return fail_sched(resp, error, "already_rated");
   g_message("appointment %" G_GINT64_FORMAT ": rated", info->appointment_id);
-  respond(resp, 201, json_pack("{s:i, s:I}", "stars", (int)stars, "rated_at", (json_int_t)now));
+  sig_api_respond(resp, 201,
+                  json_pack("{s:i, s:I}", "stars", (int)stars, "rated_at", (json_int_t)now));
 }
 
 gboolean sig_api_patient_handle(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp)

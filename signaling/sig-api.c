@@ -19,14 +19,14 @@ char *sig_api_error_body(const char *code, const char *message, const char *fiel
   return sig_msg_dump(o);
 }
 
-static void respond(SigHttpResponse *resp, int status, json_t *body)
+void sig_api_respond(SigHttpResponse *resp, int status, json_t *body)
 {
   resp->status = status;
   resp->body = body ? sig_msg_dump(body) : NULL;
 }
 
-static void fail(SigHttpResponse *resp, int status, const char *code, const char *message,
-                 const char *field)
+void sig_api_fail(SigHttpResponse *resp, int status, const char *code, const char *message,
+                  const char *field)
 {
   resp->status = status;
   resp->body = sig_api_error_body(code, message, field);
@@ -42,13 +42,13 @@ static json_t *parse_body(const SigHttpRequest *req, SigHttpResponse *resp)
 {
   json_error_t jerr;
   if (req->body_len && !sig_json_depth_ok(req->body, req->body_len, SIG_JSON_MAX_DEPTH)) {
-    fail(resp, 400, "malformed_body", "the body nests too deeply", NULL);
+    sig_api_fail(resp, 400, "malformed_body", "the body nests too deeply", NULL);
     return NULL;
   }
   json_t *root = req->body_len ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
   if (!json_is_object(root)) {
     json_decref(root);
-    fail(resp, 400, "malformed_body", "the body must be a JSON object", NULL);
+    sig_api_fail(resp, 400, "malformed_body", "the body must be a JSON object", NULL);
     return NULL;
   }
   return root;
@@ -59,7 +59,7 @@ static const char *body_string(json_t *root, const char *field, SigHttpResponse 
   json_t *v = json_object_get(root, field);
   if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 256) {
     g_autofree char *m = g_strdup_printf("\"%s\" must be a non-empty string", field);
-    fail(resp, 400, "malformed_body", m, field);
+    sig_api_fail(resp, 400, "malformed_body", m, field);
     return NULL;
   }
   return json_string_value(v);
@@ -68,7 +68,7 @@ static const char *body_string(json_t *root, const char *field, SigHttpResponse 
 /* 429 with Retry-After. */
 static void throttled(SigHttpResponse *resp, gint64 retry_after, const char *message)
 {
-  fail(resp, 429, "too_many_requests", message, NULL);
+  sig_api_fail(resp, 429, "too_many_requests", message, NULL);
   resp->retry_after = retry_after;
 }
 
@@ -97,9 +97,9 @@ static void api_login(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
     if (error && error->domain == SCHED_ERROR && error->code == SCHED_ERROR_AUTH) {
       sig_buckets_take(s->login_account, user, now_us);
       sig_buckets_take(s->login_address, peer, now_us);
-      fail(resp, 401, "invalid_credentials", "wrong username or password", NULL);
+      sig_api_fail(resp, 401, "invalid_credentials", "wrong username or password", NULL);
     } else {
-      fail(resp, 500, "internal", "the server could not check the password", NULL);
+      sig_api_fail(resp, 500, "internal", "the server could not check the password", NULL);
     }
     return;
   }
@@ -108,7 +108,7 @@ static void api_login(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
   g_autofree char *secret =
       staff ? sched_session_open(s->store, id, sig_now(), s->config.session_ttl_s, NULL) : NULL;
   if (!secret) {
-    fail(resp, 500, "internal", "the server could not open a session", NULL);
+    sig_api_fail(resp, 500, "internal", "the server could not open a session", NULL);
     return;
   }
   g_message("staff %" G_GINT64_FORMAT " logged in", id);
@@ -116,7 +116,8 @@ static void api_login(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
                                      "Max-Age=%" G_GINT64_FORMAT,
                                      SIG_SESSION_COOKIE, secret, s->config.session_ttl_s);
   g_autofree char *csrf = sig_authz_csrf_token(secret);
-  respond(resp, 200, json_pack("{s:o, s:s}", "staff", staff_json(staff), "csrf_token", csrf));
+  sig_api_respond(resp, 200,
+                  json_pack("{s:o, s:s}", "staff", staff_json(staff), "csrf_token", csrf));
 }
 
 static void api_logout(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp)
@@ -125,13 +126,14 @@ static void api_logout(SigServer *s, const SigHttpRequest *req, SigHttpResponse 
     sched_session_close(s->store, req->cookie_session);
   resp->set_cookie = g_strdup_printf("%s=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
                                      SIG_SESSION_COOKIE);
-  respond(resp, 204, NULL);
+  sig_api_respond(resp, 204, NULL);
 }
 
 static void api_me(const SigHttpRequest *req, SigHttpResponse *resp)
 {
   g_autofree char *csrf = sig_authz_csrf_token(req->cookie_session);
-  respond(resp, 200, json_pack("{s:o, s:s}", "staff", staff_json(req->staff), "csrf_token", csrf));
+  sig_api_respond(resp, 200,
+                  json_pack("{s:o, s:s}", "staff", staff_json(req->staff), "csrf_token", csrf));
 }
 
 /* The caller's own appointments today (doctor, "own" in the table). */
@@ -147,7 +149,7 @@ static void api_today(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
   g_autoptr(GPtrArray) list =
       sched_appointments_for_doctor(s->store, staff->id, from, from + 24 * 3600, &error);
   if (!list) {
-    fail(resp, 500, "internal", "the schedule could not be read", NULL);
+    sig_api_fail(resp, 500, "internal", "the schedule could not be read", NULL);
     return;
   }
   json_t *arr = json_array();
@@ -159,7 +161,7 @@ static void api_today(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
                                          "patient_name", a->patient_name ? a->patient_name : "",
                                          "kind", a->kind ? a->kind : "booked"));
   }
-  respond(resp, 200, json_pack("{s:o}", "appointments", arr));
+  sig_api_respond(resp, 200, json_pack("{s:o}", "appointments", arr));
 }
 
 static void api_guests(SigServer *s, const SigHttpRequest *req, SigHttpResponse *resp,
@@ -173,25 +175,26 @@ static void api_guests(SigServer *s, const SigHttpRequest *req, SigHttpResponse 
   if (!role)
     return;
   if (!sig_msg_guest_role_is_valid(role)) {
-    fail(resp, 400, "malformed_body", "\"role\" must be interpreter, specialist or family", "role");
+    sig_api_fail(resp, 400, "malformed_body", "\"role\" must be interpreter, specialist or family",
+                 "role");
     return;
   }
   g_autoptr(SchedAppointment) a = sched_appointment_get(s->store, appointment_id, NULL);
   if (!a) {
-    fail(resp, 404, "not_found", "no such appointment", NULL);
+    sig_api_fail(resp, 404, "not_found", "no such appointment", NULL);
     return;
   }
   if (!sig_authz_owns(req->role, staff->id, a->doctor_id)) {
-    fail(resp, 403, "forbidden", "this is not your appointment", NULL);
+    sig_api_fail(resp, 403, "forbidden", "this is not your appointment", NULL);
     return;
   }
   g_autofree char *token = sched_token_issue_guest(s->store, appointment_id, role, NULL);
   if (!token) {
-    fail(resp, 500, "internal", "the link could not be made", NULL);
+    sig_api_fail(resp, 500, "internal", "the link could not be made", NULL);
     return;
   }
   g_autofree char *link = g_strdup_printf("%s/join/%s", s->config.public_url, token);
-  respond(resp, 201, json_pack("{s:s, s:s}", "token", token, "link", link));
+  sig_api_respond(resp, 201, json_pack("{s:s, s:s}", "token", token, "link", link));
 }
 
 static void api_join(SigServer *s, const char *token, SigHttpResponse *resp)
@@ -200,33 +203,35 @@ static void api_join(SigServer *s, const char *token, SigHttpResponse *resp)
   g_autoptr(GError) error = NULL;
   SchedTokenVerdict v = sched_token_check(s->store, token, sig_now(), &info, &error);
   if (error) {
-    fail(resp, 500, "internal", "the link could not be checked", NULL);
+    sig_api_fail(resp, 500, "internal", "the link could not be checked", NULL);
     return;
   }
   switch (v) {
   case SCHED_TOKEN_MALFORMED:
   case SCHED_TOKEN_UNKNOWN:
-    fail(resp, 404, "unknown_token", "this link is not known", NULL);
+    sig_api_fail(resp, 404, "unknown_token", "this link is not known", NULL);
     return;
   case SCHED_TOKEN_EXPIRED:
-    respond(resp, 410,
-            json_pack("{s:s, s:s, s:I}", "error", "expired_token", "message",
-                      "this link has expired", "valid_until", (json_int_t)info->valid_until));
+    sig_api_respond(resp, 410,
+                    json_pack("{s:s, s:s, s:I}", "error", "expired_token", "message",
+                              "this link has expired", "valid_until",
+                              (json_int_t)info->valid_until));
     return;
   case SCHED_TOKEN_TOO_EARLY:
-    respond(resp, 403,
-            json_pack("{s:s, s:s, s:I}", "error", "too_early", "message",
-                      "this link is not open yet", "valid_from", (json_int_t)info->valid_from));
+    sig_api_respond(resp, 403,
+                    json_pack("{s:s, s:s, s:I}", "error", "too_early", "message",
+                              "this link is not open yet", "valid_from",
+                              (json_int_t)info->valid_from));
     return;
   case SCHED_TOKEN_REVOKED:
-    fail(resp, 410, "revoked_token", "this appointment was cancelled", NULL);
+    sig_api_fail(resp, 410, "revoked_token", "this appointment was cancelled", NULL);
     return;
   case SCHED_TOKEN_VALID:
     break;
   }
   g_autoptr(SchedAppointment) a = sched_appointment_get(s->store, info->appointment_id, NULL);
   if (!a) {
-    fail(resp, 404, "unknown_token", "this link is not known", NULL);
+    sig_api_fail(resp, 404, "unknown_token", "this link is not known", NULL);
     return;
   }
   json_t *o =
@@ -240,7 +245,7 @@ static void api_join(SigServer *s, const char *token, SigHttpResponse *resp)
   g_autoptr(SchedRating) rating = sched_rating_get(s->store, a->id, NULL);
   json_object_set_new(o, "consent_version", consent ? json_string(consent->version) : json_null());
   json_object_set_new(o, "rated", json_boolean(rating != NULL));
-  respond(resp, 200, o);
+  sig_api_respond(resp, 200, o);
 }
 
 /* Server-wide counters (no personal data) and the live consultations: a doctor's own only. */
@@ -254,7 +259,7 @@ static void api_metrics(SigServer *s, const SigHttpRequest *req, SigHttpResponse
                 "rooms", (int)rs.rooms, "pipelines", (int)rs.pipelines, "participants",
                 (int)rs.participants, "peer_connections", (int)rs.peer_connections, "consultations",
                 sig_consult_metrics(s, doctor_id));
-  respond(resp, 200, o);
+  sig_api_respond(resp, 200, o);
 }
 
 /* A count for a face others see: 1..4 as "<5" (docs/api.md, statistics). */
@@ -307,7 +312,7 @@ static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
                                                     : NULL;
     if (num) {
       if (!g_ascii_string_to_signed(v, 10, 0, G_MAXINT64, num, NULL))
-        return fail(resp, 400, "wrong_type", "must be an integer", key);
+        return sig_api_fail(resp, 400, "wrong_type", "must be an integer", key);
     } else if (strcmp(key, "group_by") == 0) {
       g_auto(GStrv) words = g_strsplit(v, ",", -1);
       for (char **w = words; *w; w++) {
@@ -315,27 +320,28 @@ static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
         while (i < G_N_ELEMENTS(groups) && strcmp(*w, groups[i].word) != 0)
           i++;
         if (i == G_N_ELEMENTS(groups))
-          return fail(resp, 400, "invalid",
-                      "day, week, district, facility, specialty, sex or age_band", "group_by");
+          return sig_api_fail(resp, 400, "invalid",
+                              "day, week, district, facility, specialty, sex or age_band",
+                              "group_by");
         q.group_by |= groups[i].flag;
       }
     } else {
-      return fail(resp, 400, "unknown_field", "not a parameter of this request", NULL);
+      return sig_api_fail(resp, 400, "unknown_field", "not a parameter of this request", NULL);
     }
   }
   if (!q.from || !q.to)
-    return fail(resp, 400, "missing_field", "\"from\" and \"to\" are required",
-                q.from ? "to" : "from");
+    return sig_api_fail(resp, 400, "missing_field", "\"from\" and \"to\" are required",
+                        q.from ? "to" : "from");
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) rows = sched_stats_query(s->store, &q, &error);
   if (!rows) {
     if (error && error->domain == SCHED_ERROR && error->code != SCHED_ERROR_DB) {
       g_autofree char *field = sched_error_field(error);
       gboolean nf = error->code == SCHED_ERROR_NOT_FOUND;
-      return fail(resp, nf ? 404 : 400, nf ? "not_found" : "invalid", sched_error_reason(error),
-                  field);
+      return sig_api_fail(resp, nf ? 404 : 400, nf ? "not_found" : "invalid",
+                          sched_error_reason(error), field);
     }
-    return fail(resp, 500, "internal", "the statistics could not be read", NULL);
+    return sig_api_fail(resp, 500, "internal", "the statistics could not be read", NULL);
   }
   json_t *arr = json_array();
   /* Facility id → its name (a public institution's, not personal data), once per request. */
@@ -390,7 +396,7 @@ static void api_stats(SigServer *s, const SigHttpRequest *req, SigHttpResponse *
                         mean_json(r->quality_consultations, r->median_video_kbps));
     json_array_append_new(arr, o);
   }
-  respond(resp, 200, json_pack("{s:o}", "stats", arr));
+  sig_api_respond(resp, 200, json_pack("{s:o}", "stats", arr));
 }
 
 static const char *method_name(int method)
@@ -425,7 +431,7 @@ static void refuse(const SigHttpRequest *req, SigHttpResponse *resp, int status,
 {
   if (g_str_has_prefix(req->path, "/fhir/"))
     return sig_api_fhir_refuse(resp, status, message);
-  fail(resp, status, code, message, NULL);
+  sig_api_fail(resp, status, code, message, NULL);
 }
 
 /* The handlers behind the table's rows outside the clinic and FHIR faces. FALSE: not one. */

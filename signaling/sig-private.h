@@ -135,6 +135,11 @@ typedef struct {
 
 void sig_api_handle(SigServer *server, const SigHttpRequest *req, SigHttpResponse *resp);
 char *sig_api_error_body(const char *code, const char *message, const char *field);
+/* An API answer: `status` and `body` (stolen; NULL: no body). */
+void sig_api_respond(SigHttpResponse *resp, int status, json_t *body);
+/* An API refusal: `status` and the JSON error body {"error": code, "message", "field"}. */
+void sig_api_fail(SigHttpResponse *resp, int status, const char *code, const char *message,
+                  const char *field);
 
 /* sig-api-clinic.c: the clinic's staff API (docs/api.md) and the .ics invites. Returns FALSE,
  * touching nothing, if the request is not one of its routes (sig_api_handle goes on). */

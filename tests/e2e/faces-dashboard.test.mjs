@@ -139,7 +139,7 @@ for (const viewport of [{ width: 1280, height: 800, tag: 'desktop' }, { width: 3
       await page.fill('#password', 'wrong password here');
       await page.click('#btn-login');
       await page.waitForSelector('#login-error:not([hidden])');
-      assert.match(await page.textContent('#login-error'), /do not match/);
+      assert.match(await page.textContent('#login-error'), /Wrong username or password/);
       await page.fill('#password', ANALYST.password);
       await page.click('#btn-login');
       await waitState(page, 'ready');

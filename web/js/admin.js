@@ -10,6 +10,7 @@
 // field is not one of the form's. Times are shown, and typed, in the facility's own time zone.
 
 import { api } from './api.js';
+import { currentStaff, wireSignIn } from './signin.js';
 import { $, setView, setNotice, roleLabel } from './ui.js';
 
 const mw = (window.__mw = { state: 'loading' });
@@ -303,14 +304,14 @@ function compact(obj) {
 // --- Sign in, refusal, tabs --------------------------------------------------------------------
 
 async function start() {
-  let me;
+  let who;
   try {
-    me = await api('GET', '/api/me');
+    who = await currentStaff();
   } catch {
     setNotice('Cannot reach the server. Reload the page to try again.', 'warn');
     return;
   }
-  if (me.ok) return signedIn(me.data.staff);
+  if (who) return signedIn(who);
   showLogin();
 }
 
@@ -326,38 +327,6 @@ function showLogin(message) {
   mw.state = 'login';
   $('#username').focus();
   return null;
-}
-
-async function login(ev) {
-  ev.preventDefault();
-  const username = $('#username').value.trim();
-  const password = $('#password').value;
-  const err = $('#login-error');
-  if (!username || !password) {
-    err.textContent = 'Enter your username and password.';
-    err.dataset.code = 'missing_field';
-    err.hidden = false;
-    (username ? $('#password') : $('#username')).focus();
-    return;
-  }
-  $('#btn-login').disabled = true;
-  try {
-    const r = await api('POST', '/api/login', { username, password });
-    if (r.ok) {
-      $('#password').value = '';
-      err.hidden = true;
-      return signedIn(r.data.staff);
-    }
-    err.dataset.code = r.data.error || `http_${r.status}`;
-    err.textContent = r.status === 401 ? 'Wrong username or password.' : plainError(r.data, r.status);
-    err.hidden = false;
-  } catch {
-    err.dataset.code = 'network';
-    err.textContent = 'Cannot reach the server.';
-    err.hidden = false;
-  } finally {
-    $('#btn-login').disabled = false;
-  }
 }
 
 async function signedIn(s) {
@@ -1083,7 +1052,7 @@ onSubmit($('#form-waitlist'), async (form) => {
 
 // --- Wiring ------------------------------------------------------------------------------------
 
-$('#login-form').addEventListener('submit', login);
+wireSignIn(signedIn);
 $('#btn-logout').addEventListener('click', logout);
 $('#btn-refused-logout').addEventListener('click', logout);
 window.addEventListener('hashchange', () => { setNotice(''); showTab(); });

@@ -8,6 +8,7 @@
 import { Signaling } from './signaling.js';
 import { Call } from './call.js';
 import { api } from './api.js';
+import { currentStaff, wireSignIn } from './signin.js';
 import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, mmss, clockTime, toggleTracks, showRemoteTrack } from './ui.js';
 import { qt, showQuality, dropQuality, setVideoNotice } from './ui.js';
 
@@ -47,14 +48,14 @@ function showVideoNotice() {
 }
 
 async function start() {
-  let me;
+  let who;
   try {
-    me = await api('GET', '/api/me');
+    who = await currentStaff();
   } catch {
     setNotice('Cannot reach the server. Reload the page to try again.', 'warn');
     return;
   }
-  if (me.ok) return signedIn(me.data.staff);
+  if (who) return signedIn(who);
   showLogin();
 }
 
@@ -69,37 +70,6 @@ function showLogin(message) {
   setView('login', 'Please sign in');
   mw.state = 'login';
   $('#username').focus();
-}
-
-async function login(ev) {
-  ev.preventDefault();
-  const username = $('#username').value.trim();
-  const password = $('#password').value;
-  const err = $('#login-error');
-  if (!username || !password) {
-    err.textContent = 'Enter your username and password.';
-    err.dataset.code = 'missing_field';
-    err.hidden = false;
-    return;
-  }
-  $('#btn-login').disabled = true;
-  try {
-    const r = await api('POST', '/api/login', { username, password });
-    if (r.ok) {
-      $('#password').value = '';
-      err.hidden = true;
-      return signedIn(r.data.staff);
-    }
-    err.dataset.code = r.data.error || `http_${r.status}`;
-    err.textContent = r.status === 401 ? 'Wrong username or password.' : r.data.message || 'Signing in failed.';
-    err.hidden = false;
-  } catch {
-    err.dataset.code = 'network';
-    err.textContent = 'Cannot reach the server.';
-    err.hidden = false;
-  } finally {
-    $('#btn-login').disabled = false;
-  }
 }
 
 async function signedIn(s) {
@@ -578,7 +548,7 @@ async function logout() {
   showLogin();
 }
 
-$('#login-form').addEventListener('submit', login);
+wireSignIn(signedIn);
 $('#btn-logout').addEventListener('click', logout);
 $('#btn-mute').addEventListener('click', (e) => toggleTracks(localStream, 'audio', e.currentTarget, 'Mute', 'Unmute'));
 $('#btn-camera').addEventListener('click', (e) => toggleTracks(localStream, 'video', e.currentTarget, 'Camera off', 'Camera on'));

@@ -5,6 +5,9 @@
 // left out every figure computed from fewer than five: this page never sees a small number, and
 // never a name. No framework, no inline script or style (the CSP forbids both).
 
+import { api } from './api.js';
+import { currentStaff, wireSignIn } from './signin.js';
+
 const $ = (sel, root = document) => root.querySelector(sel);
 const mw = (window.__mw = { state: 'loading', stats: null });
 const SVG = 'http://www.w3.org/2000/svg';
@@ -12,20 +15,7 @@ const DAY_MS = 86400000;
 
 // --- Server ------------------------------------------------------------------------------------
 
-let csrfToken = null;
-
-async function api(method, path, body) {
-  const headers = body ? { 'content-type': 'application/json' } : {};
-  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(path, {
-    method, headers, body: body ? JSON.stringify(body) : undefined,
-    credentials: 'same-origin', cache: 'no-store',
-  });
-  let data = null;
-  try { data = await res.json(); } catch { /* 204 or empty */ }
-  if (data && typeof data.csrf_token === 'string') csrfToken = data.csrf_token;
-  return { status: res.status, ok: res.ok, data: data || {} };
-}
+// The staff JSON API (web/js/api.js: the session cookie and its CSRF token).
 
 // --- Views -------------------------------------------------------------------------------------
 
@@ -57,27 +47,8 @@ function showLogin(message) {
   $('#username').focus();
 }
 
-async function login(ev) {
-  ev.preventDefault();
-  const username = $('#username').value.trim();
-  const password = $('#password').value;
-  if (!username || !password) return showLogin('Enter your username and password.');
-  $('#btn-login').disabled = true;
-  try {
-    const r = await api('POST', '/api/login', { username, password });
-    if (r.ok) return signedIn(r.data.staff);
-    showLogin(r.status === 429 ? 'Too many attempts. Wait a minute and try again.'
-      : 'That username and password do not match.');
-  } catch {
-    showLogin('Cannot reach the server. Check the connection and try again.');
-  } finally {
-    $('#btn-login').disabled = false;
-  }
-}
-
 async function logout() {
   await api('POST', '/api/logout').catch(() => {});
-  csrfToken = null;
   $('#password').value = '';
   showLogin();
 }
@@ -85,8 +56,7 @@ async function logout() {
 async function signedIn(staff) {
   if (staff.role !== 'analyst' && staff.role !== 'admin') {
     await api('POST', '/api/logout').catch(() => {});
-    csrfToken = null;
-    return showLogin('The dashboard is for analysts and clinic administrators. Doctors use the console.');
+      return showLogin('The dashboard is for analysts and clinic administrators. Doctors use the console.');
   }
   $('#who').textContent = `${staff.name} (${staff.role === 'admin' ? 'administrator' : 'analyst'})`;
   $('#btn-logout').hidden = false;
@@ -454,7 +424,7 @@ async function load() {
 
 // --- Wiring ------------------------------------------------------------------------------------
 
-$('#login-form').addEventListener('submit', login);
+wireSignIn(signedIn);
 $('#btn-logout').addEventListener('click', logout);
 $('#range-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
@@ -470,8 +440,8 @@ mw.buildCsv = () => (mw.stats ? buildCsv() : null);
 
 (async () => {
   try {
-    const me = await api('GET', '/api/me');
-    if (me.ok) return signedIn(me.data.staff);
+    const who = await currentStaff();
+    if (who) return signedIn(who);
   } catch {
     setNotice('Cannot reach the server. Reload the page to try again.');
   }
