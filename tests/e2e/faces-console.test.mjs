@@ -206,6 +206,10 @@ describe('the console during a day and a call, and the patient\'s side', () => {
     assert.match(await field('visit'), /^Booked, /);
     assert.equal(await field('previous'), 'None: first visit');
     await doc().waitForSelector(`#call-chat-log li >> text=${WR_REPLY}`);
+    // The patient's picture is on the doctor's screen (a decoded frame in the remote tile), so
+    // that the screenshot shows the call as the doctor sees it.
+    await waitFor(() => doc().evaluate(() => [...document.querySelectorAll('#remote-videos video')]
+      .some((v) => v.videoWidth > 0 && v.currentTime > 0)), { timeout: 15000, what: 'the patient\'s video on the console' });
     await lookAndCheck(doc(), 'faces-console-call');
     await pat().waitForSelector(`[data-view="call"] section#messages .chat-log li >> text=${WR_REPLY}`);
     await lookAndCheck(pat(), 'faces-console-patient-call');
