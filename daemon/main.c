@@ -111,7 +111,7 @@ static int admin_main(int argc, char **argv)
   g_autofree char *doctor = NULL, *start = NULL, *public_url = NULL;
   g_autofree char *district = NULL, *sector = NULL, *timezone = NULL, *specialty = NULL;
   g_autofree char *role = NULL, *languages = NULL, *gender = NULL, *from_s = NULL, *to_s = NULL;
-  g_autofree char *start_at = NULL, *end_at = NULL, *valid_from = NULL, *valid_until = NULL;
+  g_autofree char *end_at = NULL, *valid_from = NULL, *valid_until = NULL;
   g_autofree char *reason = NULL, *language = NULL, *at_s = NULL, *sex = NULL;
   int birth_year = -1, seed = 1, per_day = 6, patients = 400;
   gint64 patient = 0, facility = 0, service = 0, appointment = 0;
@@ -585,7 +585,8 @@ static int serve(MwConfig *cfg)
   jobs_cfg.retry_base_s = cfg->notify_retry_base_s;
   jobs_cfg.max_in_flight = (guint)cfg->notify_max_in_flight;
   jobs_cfg.retention_days = cfg->retention_days;
-  g_autoptr(MwJobs) jobs = mw_jobs_new(store, sender, &jobs_cfg);
+  /* Held for its cleanup: the jobs run on the main loop until serve() returns. */
+  g_autoptr(MwJobs) jobs G_GNUC_UNUSED = mw_jobs_new(store, sender, &jobs_cfg);
 
   SfuConfig sfu_cfg = {
       .ice_addresses = (const char *const *)cfg->ice_addresses,

@@ -131,7 +131,9 @@ static void on_response(GObject *source, GAsyncResult *res, gpointer data)
 {
   WebhookRequest *req = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish(SOUP_SESSION(source), res, &error);
+  /* The body is read (so the connection can be reused) and dropped: only the status counts. */
+  g_autoptr(GBytes) body G_GNUC_UNUSED =
+      soup_session_send_and_read_finish(SOUP_SESSION(source), res, &error);
   request_clear_deadline(req);
   if (req->hook)
     g_hash_table_remove(req->hook->requests, req);

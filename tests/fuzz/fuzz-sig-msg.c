@@ -47,6 +47,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   case SIG_MSG_END:
     g_assert_true(sig_msg_outcome_is_valid(m->outcome));
     break;
+  case SIG_MSG_CHAT:
+    /* 1..SIG_CHAT_MAX_CHARS characters of valid UTF-8; an appointment id only if positive. */
+    g_assert_nonnull(m->text);
+    g_assert_true(g_utf8_validate(m->text, -1, NULL));
+    g_assert_cmpint(g_utf8_strlen(m->text, -1), >=, 1);
+    g_assert_cmpint(g_utf8_strlen(m->text, -1), <=, SIG_CHAT_MAX_CHARS);
+    g_assert_cmpint(m->appointment_id, >=, 0);
+    break;
   case SIG_MSG_LEAVE:
   case SIG_MSG_AUDIO_ONLY:
     break;
