@@ -469,6 +469,9 @@ export async function consoleLogin(page, base, username, password) {
   await page.fill('#password', password);
   await page.click('#btn-login');
   await waitState(page, 'day');
+  // The console shows the day before its WebSocket is welcomed; callers read the doctor's
+  // participant id right after this (a slow daemon, e.g. under ASan, made them read nothing).
+  await waitFor(() => page.evaluate(() => window.__mw.participantId), { timeout: 20000, what: 'the console\'s welcome' });
 }
 
 // Waits until each page decodes ≥ minFrames from the other and audio arrives; returns the ms
