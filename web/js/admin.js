@@ -10,7 +10,7 @@
 // field is not one of the form's. Times are shown, and typed, in the facility's own time zone.
 
 import { api } from './api.js';
-import { currentStaff, wireSignIn } from './signin.js';
+import { resumeSession, wireSignIn } from './signin.js';
 import { $, setView, setNotice, roleLabel } from './ui.js';
 
 const mw = (window.__mw = { state: 'loading' });
@@ -302,18 +302,6 @@ function compact(obj) {
 }
 
 // --- Sign in, refusal, tabs --------------------------------------------------------------------
-
-async function start() {
-  let who;
-  try {
-    who = await currentStaff();
-  } catch {
-    setNotice('Cannot reach the server. Reload the page to try again.', 'warn');
-    return;
-  }
-  if (who) return signedIn(who);
-  showLogin();
-}
 
 function showLogin(message) {
   staff = null;
@@ -1061,4 +1049,4 @@ window.addEventListener('hashchange', () => { setNotice(''); showTab(); });
   $('#sl-from').value = zoneDate(tz);
   $('#sl-to').value = zoneDate(tz, 7);
 }
-start();
+resumeSession(signedIn, () => showLogin(), () => setNotice('Cannot reach the server. Reload the page to try again.', 'warn'));

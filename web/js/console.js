@@ -8,7 +8,7 @@
 import { Signaling } from './signaling.js';
 import { Call } from './call.js';
 import { api } from './api.js';
-import { currentStaff, wireSignIn } from './signin.js';
+import { resumeSession, wireSignIn } from './signin.js';
 import { $, setView, setState, setNotice, roleLabel, personLabel, ensureTile, removeTile, mmss, clockTime, toggleTracks, showRemoteTrack } from './ui.js';
 import { qt, showQuality, dropQuality, setVideoNotice } from './ui.js';
 
@@ -45,18 +45,6 @@ function showVideoNotice() {
     if (state === 'chosen') return setVideoNotice(el, qt.chosenPatient, 'chosen');
   }
   return setVideoNotice(el, '');
-}
-
-async function start() {
-  let who;
-  try {
-    who = await currentStaff();
-  } catch {
-    setNotice('Cannot reach the server. Reload the page to try again.', 'warn');
-    return;
-  }
-  if (who) return signedIn(who);
-  showLogin();
 }
 
 function showLogin(message) {
@@ -588,4 +576,4 @@ $('#btn-end').addEventListener('click', () => {
 });
 window.addEventListener('pagehide', () => { if (signaling) signaling.close(1001, 'page closed'); });
 
-start();
+resumeSession(signedIn, () => showLogin(), () => setNotice('Cannot reach the server. Reload the page to try again.', 'warn'));

@@ -6,7 +6,7 @@
 // never a name. No framework, no inline script or style (the CSP forbids both).
 
 import { api } from './api.js';
-import { currentStaff, wireSignIn } from './signin.js';
+import { resumeSession, wireSignIn } from './signin.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const mw = (window.__mw = { state: 'loading', stats: null });
@@ -438,12 +438,7 @@ for (const b of document.querySelectorAll('[data-preset]')) {
 $('#btn-csv').addEventListener('click', downloadCsv);
 mw.buildCsv = () => (mw.stats ? buildCsv() : null);
 
-(async () => {
-  try {
-    const who = await currentStaff();
-    if (who) return signedIn(who);
-  } catch {
-    setNotice('Cannot reach the server. Reload the page to try again.');
-  }
+resumeSession(signedIn, () => showLogin(), () => {
+  setNotice('Cannot reach the server. Reload the page to try again.');
   showLogin();
-})();
+});

@@ -12,6 +12,20 @@ export async function currentStaff() {
   return me.ok ? me.data.staff : null;
 }
 
+/**
+ * On page load: a signed-in member of staff goes to signedIn(staff), anyone else to showLogin();
+ * if the server cannot be reached, unreachable() says so.
+ */
+export async function resumeSession(signedIn, showLogin, unreachable) {
+  let who;
+  try {
+    who = await currentStaff();
+  } catch {
+    return unreachable();
+  }
+  return who ? signedIn(who) : showLogin();
+}
+
 /** Says `message` on the form's error line (with the API's code for tests), or clears it. */
 export function sayLoginError(message, code = '') {
   const err = byId('login-error');
