@@ -48,6 +48,7 @@ struct SigServer {
   GQueue request_notices;
   GQueue batch_notices;
   SigBuckets *rate_chat; /* chat messages per participant */
+  struct SigStatic *statics; /* the web root's files in memory (sig-static.h) */
 };
 
 typedef enum { SIG_CONN_NEW, SIG_CONN_READY, SIG_CONN_CLOSING } SigConnPhase;

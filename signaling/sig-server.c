@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sig-private.h"
+#include "sig-static.h"
 
 #define WS_PROTOCOL "mashwara.v1"
 #define WS_RX_CHUNK 8192
@@ -140,9 +141,20 @@ static char *static_file_for(SigServer *server, const char *path)
   "media-src 'self' blob:; connect-src 'self' wss:; object-src 'none'; base-uri 'none'; "          \
   "form-action 'self'; frame-ancestors 'none'"
 
+static int add_headers_cc(struct lws *wsi, unsigned char **p, unsigned char *end,
+                          const char *cache_control);
+
 static int add_common_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
-  static const struct {
+  return add_headers_cc(wsi, p, end, "no-store");
+}
+
+/* The common headers with another Cache-Control (the pages' scripts and styles: "no-cache",
+ * i.e. kept but revalidated by ETag on every use). */
+static int add_headers_cc(struct lws *wsi, unsigned char **p, unsigned char *end,
+                          const char *cache_control)
+{
+  const struct {
     const char *name, *value;
   } h[] = {
       {"referrer-policy:", "no-referrer"},
@@ -154,7 +166,7 @@ static int add_common_headers(struct lws *wsi, unsigned char **p, unsigned char 
                               "usb=(), interest-cohort=()"},
       {"cross-origin-opener-policy:", "same-origin"},
       {"cross-origin-resource-policy:", "same-origin"},
-      {"cache-control:", "no-store"},
+      {"cache-control:", cache_control},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(h); i++)
     if (lws_add_http_header_by_name(wsi, (const unsigned char *)h[i].name,
@@ -446,6 +458,10 @@ static GPtrArray *query_args(struct lws *wsi)
   return args;
 }
 
+/* A page's file from the cache (sig-static.h): gzip'd when the browser takes it, and, for the
+ * scripts and styles, "no-cache" with an ETag so that a page opened again costs a 304 per file
+ * instead of its bytes. The pages themselves stay "no-store" (a join page's URL is its token).
+ * A file too large for the cache is sent from disk as it is. */
 static int http_static(struct lws *wsi, SigServer *server, HttpPss *pss)
 {
   if (pss->method != LWSHUMETH_GET && pss->method != LWSHUMETH_HEAD)
@@ -456,13 +472,65 @@ static int http_static(struct lws *wsi, SigServer *server, HttpPss *pss)
   if (!file)
     return http_respond(wsi, pss, 404, sig_api_error_body("not_found", "no such page", NULL), NULL,
                         NULL, 0);
-  unsigned char hdr[2048]; /* the common headers are ~700 bytes, the CSP most of it */
-  unsigned char *p = hdr, *end = hdr + sizeof(hdr);
-  if (add_common_headers(wsi, &p, end))
+  g_autoptr(GError) error = NULL;
+  gboolean too_large;
+  const SigStaticFile *f = sig_static_get(server->statics, file, &too_large, &error);
+  if (!f && !too_large) {
+    g_warning("static file %s: %s", pss->path, error->message);
+    return http_respond(wsi, pss, 500,
+                        sig_api_error_body("internal", "the file could not be read", NULL), NULL,
+                        NULL, 0);
+  }
+  unsigned char buf[LWS_PRE + 2048]; /* the common headers are ~700 bytes, the CSP most of it */
+  unsigned char *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof(buf) - 1];
+  if (!f) {
+    if (add_common_headers(wsi, &p, end))
+      return -1;
+    int n = lws_serve_http_file(wsi, file, mime_for(file), (const char *)start, (int)(p - start));
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+      return -1;
+    return 0;
+  }
+  gboolean page = g_str_has_suffix(file, ".html");
+  g_autofree char *accept = header_copy(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING);
+  g_autofree char *if_none_match = header_copy(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH);
+  gboolean gz = f->gzip && sig_static_accepts_gzip(accept);
+  GBytes *body = gz ? f->gzip : f->plain;
+  const char *etag = gz ? f->etag_gzip : f->etag;
+  gboolean not_modified = !page && sig_static_etag_matches(if_none_match, etag);
+  gboolean head = pss->method == LWSHUMETH_HEAD;
+  gsize len = g_bytes_get_size(body);
+  char length[24];
+  int length_n = g_snprintf(length, sizeof(length), "%" G_GSIZE_FORMAT, len);
+  const char *mime = mime_for(file);
+  if (lws_add_http_header_status(wsi, not_modified ? HTTP_STATUS_NOT_MODIFIED : HTTP_STATUS_OK, &p,
+                                 end) ||
+      (!not_modified &&
+       lws_add_http_header_by_name(wsi, (const unsigned char *)"content-type:",
+                                   (const unsigned char *)mime, (int)strlen(mime), &p, end)) ||
+      (!not_modified && !head &&
+       lws_add_http_header_content_length(wsi, (lws_filepos_t)len, &p, end)) ||
+      (!not_modified && head &&
+       lws_add_http_header_by_name(wsi, (const unsigned char *)"content-length:",
+                                   (const unsigned char *)length, length_n, &p, end)) ||
+      (gz && !not_modified &&
+       lws_add_http_header_by_name(wsi, (const unsigned char *)"content-encoding:",
+                                   (const unsigned char *)"gzip", 4, &p, end)) ||
+      (f->gzip && lws_add_http_header_by_name(
+                      wsi, (const unsigned char *)"vary:", (const unsigned char *)"accept-encoding",
+                      15, &p, end)) ||
+      (!page &&
+       lws_add_http_header_by_name(wsi, (const unsigned char *)"etag:", (const unsigned char *)etag,
+                                   (int)strlen(etag), &p, end)) ||
+      add_headers_cc(wsi, &p, end, page ? "no-store" : "no-cache") ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
     return -1;
-  int n = lws_serve_http_file(wsi, file, mime_for(file), (const char *)hdr, (int)(p - hdr));
-  if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
-    return -1;
+  if (not_modified || head || len == 0)
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+  g_free(pss->resp);
+  pss->resp = g_memdup2(g_bytes_get_data(body, NULL), len);
+  pss->resp_len = len;
+  lws_callback_on_writable(wsi);
   return 0;
 }
 
@@ -851,6 +919,7 @@ SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *
   /* Chat: 10 messages at once, then one every 2 s (a person typing; not a flood into the
    * database and the others' pages). */
   s->rate_chat = sig_buckets_new(0.5, 10, 100000);
+  s->statics = sig_static_new();
   s->login_account =
       sig_buckets_new((double)c->login_failures_per_account / c->login_failure_window_s,
                       c->login_failures_per_account, 100000);
@@ -912,6 +981,7 @@ void sig_server_free(SigServer *server)
   sig_buckets_free(server->rate_address);
   sig_buckets_free(server->rate_token);
   sig_buckets_free(server->rate_chat);
+  sig_static_free(server->statics);
   sig_buckets_free(server->login_account);
   sig_buckets_free(server->login_address);
   g_free((char *)server->config.listen_address);

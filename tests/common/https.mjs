@@ -14,7 +14,8 @@ export function csrfToken(cookie) {
 /**
  * `url` (a URL), `method`; `body`: an object (sent as JSON) or a string/Buffer (sent as is);
  * `agent` (e.g. one that trusts the daemon's certificate) or `rejectUnauthorized`.
- * Resolves with {status, headers, text, json} (json null unless the body parses). Every way a
+ * Resolves with {status, headers, text, json, bytes} (json null unless the body parses; bytes:
+ * the raw body, a Buffer, e.g. still gzip'd when asked with Accept-Encoding). Every way a
  * request can end settles the promise: an idle socket after `timeout` ms, a network error, and
  * a response cut off mid-body (the server died after its headers), which ends with neither
  * 'end' nor a request error.
@@ -47,10 +48,11 @@ export function httpsJson(url, { method = 'GET', body, cookie, headers = {}, tim
       });
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
+        const bytes = Buffer.concat(chunks);
+        const text = bytes.toString();
         let json = null;
         try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
+        resolve({ status: res.statusCode, headers: res.headers, text, json, bytes });
       });
     });
     req.on('timeout', () => req.destroy(new Error(`${what}: timeout`)));
