@@ -116,6 +116,26 @@ describe('static files', () => {
     assert.equal(missing.json.error, 'not_found');
   });
 
+  it('preloads every module the patient page imports (one round trip instead of two)', async () => {
+    const html = await readFile(path.join(WEB, 'patient.html'), 'utf8');
+    const preloaded = new Set([...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]));
+    const needed = new Set();
+    const visit = async (mod) => {
+      const src = await readFile(path.join(WEB, mod), 'utf8');
+      for (const m of src.matchAll(/^import[^'"]*from '\.\/([^']+)';/gm)) {
+        const dep = `/js/${m[1]}`;
+        if (!needed.has(dep)) {
+          needed.add(dep);
+          await visit(dep);
+        }
+      }
+    };
+    await visit('/js/patient.js');
+    assert.ok(needed.size >= 5, `found the imports (${[...needed]})`);
+    assert.deepEqual([...needed].filter((m) => !preloaded.has(m)), [], 'imported but not preloaded');
+    assert.deepEqual([...preloaded].filter((m) => !needed.has(m)), [], 'preloaded but not imported');
+  });
+
   it('prints what the patient page\'s files weigh on the wire', async () => {
     let plain = 0;
     let wire = 0;
