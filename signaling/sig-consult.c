@@ -506,9 +506,9 @@ static gint64 running_call_left(SigServer *s, gint64 doctor_id, gint64 typical, 
 }
 
 /* Tells every waiting patient of `doctor_id` their place, the expected wait and the doctor's
- * status, and every console of that doctor the waiting room. Cost: O(connections ×
+ * status, and (`consoles`) every console of that doctor the waiting room. Cost: O(connections ×
  * consultations), small, plus one read of the doctor's recent consultations. */
-static void refresh_doctor(SigServer *s, gint64 doctor_id)
+static void refresh_waiting(SigServer *s, gint64 doctor_id, gboolean consoles)
 {
   if (s->closing)
     return;
@@ -574,12 +574,42 @@ static void refresh_doctor(SigServer *s, gint64 doctor_id)
     sig_conn_send_json(mc, msg);
   }
   g_hash_table_iter_init(&it, s->conns);
-  while (g_hash_table_iter_next(&it, &value, NULL)) {
+  while (consoles && g_hash_table_iter_next(&it, &value, NULL)) {
     SigConn *c = value;
     if (c->phase == SIG_CONN_READY && is_doctor(c) && c->staff_id == doctor_id)
       sig_conn_send_json(c, json_pack("{s:s, s:O}", "type", "waiting_room", "patients", list));
   }
   json_decref(list);
+}
+
+static void refresh_doctor(SigServer *s, gint64 doctor_id)
+{
+  refresh_waiting(s, doctor_id, TRUE);
+}
+
+void sig_consult_refresh_waits(SigServer *s)
+{
+  g_autoptr(GHashTable) doctors = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, s->consults);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    SigConsult *c = value;
+    GPtrArray *members = sig_call_members(c->call);
+    for (guint i = 0; i < members->len; i++) {
+      SigCallMember *m = g_ptr_array_index(members, i);
+      if (!m->in_call && g_strcmp0(m->role, "doctor") != 0) {
+        gint64 *id = g_new(gint64, 1);
+        *id = sig_call_doctor_id(c->call);
+        g_hash_table_add(doctors, id);
+        break;
+      }
+    }
+  }
+  g_hash_table_iter_init(&it, doctors);
+  gpointer key;
+  while (g_hash_table_iter_next(&it, &key, NULL))
+    refresh_waiting(s, *(gint64 *)key, FALSE);
 }
 
 /* --- Joining and leaving the call ---------------------------------------------------------- */

@@ -47,8 +47,9 @@ struct SigServer {
    * own (SigNotice*), then the group commit's batch; dropped if either fails. */
   GQueue request_notices;
   GQueue batch_notices;
-  SigBuckets *rate_chat; /* chat messages per participant */
+  SigBuckets *rate_chat;     /* chat messages per participant */
   struct SigStatic *statics; /* the web root's files in memory (sig-static.h) */
+  guint waiting_refresh;     /* timer: sig_consult_refresh_waits() */
 };
 
 typedef enum { SIG_CONN_NEW, SIG_CONN_READY, SIG_CONN_CLOSING } SigConnPhase;
@@ -194,6 +195,11 @@ void sig_consult_on_closed(SigConn *conn);
 void sig_consult_free_all(SigServer *server);
 /* The live consultations' relay counters; only `doctor_id`'s if > 0. */
 json_t *sig_consult_metrics(SigServer *server, gint64 doctor_id);
+/* Sends every waiting patient a fresh `waiting` (the expected wait shrinks as the doctor's
+ * running call goes on); the consoles' lists are not re-sent. Run every
+ * SIG_WAITING_REFRESH_S by the server. */
+#define SIG_WAITING_REFRESH_S 30
+void sig_consult_refresh_waits(SigServer *server);
 
 /* sig-audit.c: the audit log's hook points (see its header comment). sig_audit_http() runs
  * sig_api_handle() inside an audited unit and records the request (if its route is audited). */

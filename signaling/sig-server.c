@@ -865,6 +865,14 @@ static const lws_retry_bo_t retry_policy = {
 
 static GMainLoop *lws_loop; /* any loop on the default context; lws only reads its context */
 
+static gboolean waiting_refresh_due(gpointer data)
+{
+  SigServer *server = data;
+  if (!server->closing)
+    sig_consult_refresh_waits(server);
+  return G_SOURCE_CONTINUE;
+}
+
 SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *relay,
                           GError **error)
 {
@@ -920,6 +928,7 @@ SigServer *sig_server_new(const SigConfig *config, SchedStore *store, SfuRelay *
    * database and the others' pages). */
   s->rate_chat = sig_buckets_new(0.5, 10, 100000);
   s->statics = sig_static_new();
+  s->waiting_refresh = g_timeout_add_seconds(SIG_WAITING_REFRESH_S, waiting_refresh_due, s);
   s->login_account =
       sig_buckets_new((double)c->login_failures_per_account / c->login_failure_window_s,
                       c->login_failures_per_account, 100000);
@@ -965,6 +974,7 @@ void sig_server_free(SigServer *server)
   if (!server)
     return;
   server->closing = TRUE;
+  g_clear_handle_id(&server->waiting_refresh, g_source_remove);
   batch_finish(server); /* durable, though the held answers will not go out */
   if (server->lws)
     lws_context_destroy(server->lws); /* closes every connection: CLOSED for each */

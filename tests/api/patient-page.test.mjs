@@ -161,6 +161,18 @@ describe('the waiting room\'s expected wait and the rating', () => {
     assert.equal(a2.position, 2);
     assert.equal(a2.expected_wait_min, 20, 'one patient ahead, booked for 20 minutes');
 
+    // Nothing changes in the room: the server still re-tells each waiting patient every 30 s
+    // (SIG_WAITING_REFRESH_S), so that the expected wait follows a running call as it goes on.
+    await wd.next((m) => m.type === 'waiting_room' && m.patients.length === 2, 5000, 0);
+    const quiet = w2.messages.length;
+    const consoleSeen = wd.messages.length;
+    const t0 = Date.now();
+    const q2 = await w2.next((m) => m.type === 'waiting', 40000, quiet);
+    assert.ok(Date.now() - t0 <= 35000, `re-told after ${Date.now() - t0} ms`);
+    assert.deepEqual([q2.position, q2.doctor_status, q2.expected_wait_min], [2, 'available', 20]);
+    assert.equal(wd.messages.slice(consoleSeen).filter((m) => m.type === 'waiting_room').length, 0,
+      'the console\'s list is not re-sent (a doctor typing a message to a waiting patient keeps it)');
+
     const seen = w2.messages.length;
     wd.send({ type: 'admit', appointment_id: fx.a1.appointment_id });
     await w1.next((m) => m.type === 'call_started', 5000);
