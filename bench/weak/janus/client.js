@@ -206,6 +206,10 @@ window.__janusStats = async () => {
 window.__janusReceiving = async () => Object.values(await window.__janusStats())
   .some((x) => x.framesDecoded > 0 && x.audioPackets > 0 && x.audioSamples > 0);
 
+/** True once some subscribed feed plays out audio (video may not have come through). */
+window.__janusAudio = async () => Object.values(await window.__janusStats())
+  .some((x) => x.audioPackets > 0 && x.audioSamples > 0);
+
 /** The room as Janus describes it (videoroom "list"): shows the settings it runs with. */
 window.__janusRoomInfo = async () => (await message(pubHandle, { request: 'list' })).data.list.find((r) => r.room === ROOM);
 
