@@ -355,7 +355,7 @@ if (ag) {
     rows.push([`  ${q.name}: raw SQL over the tables (before)`, `${fmt(q.base_ms, 1)} ms (${q.rows} rows)`, '', '']);
   }
   row('  statistics summary agrees with the raw rows (year totals)', ag.summary_agrees
-    ? `yes: ${ag.total.consultations} consultations, ${ag.total.noshows} no-shows; wait p50/p90 ${ag.total.wait_p50_min}/${ag.total.wait_p90_min} min, duration p50 ${ag.total.duration_p50_min} min`
+    ? `yes: ${ag.total.consultations} consultations, ${ag.total.noshows} no-shows; wait p50/p90 ${ag.total.wait_p50_min}/${ag.total.wait_p90_min} min, duration p50 ${ag.total.duration_p50_min} min; ${ag.total.audio_fallbacks} of ${ag.total.quality_consultations} measured calls fell back to audio`
     : 'NO', 'equal', ag.summary_agrees);
 }
 const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['measure', 'figure', 'target', 'result'][i].length));
