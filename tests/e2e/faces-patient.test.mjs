@@ -515,8 +515,10 @@ describe('the patient page, walked as a person would', () => {
     p.page.on('response', async (r) => {
       try {
         const b = await r.body();
-        bodies.push({ url: new URL(r.url()).pathname.replace(/[A-Za-z0-9_-]{20,}/, '<token>'), bytes: b.length });
-      } catch { bodies.push({ url: r.url(), bytes: 0 }); }
+        const sizes = await r.request().sizes();
+        bodies.push({ url: new URL(r.url()).pathname.replace(/[A-Za-z0-9_-]{20,}/, '<token>'), bytes: b.length,
+          wire: sizes.responseBodySize, encoding: (await r.allHeaders())['content-encoding'] || '' });
+      } catch { bodies.push({ url: r.url(), bytes: 0, wire: 0, encoding: '' }); }
     });
     await p.page.goto(appts.budget.link, { waitUntil: 'load' });
     await patientReady(p.page);
@@ -525,8 +527,11 @@ describe('the patient page, walked as a person would', () => {
     await waitState(p.page, 'waiting');
     await sleep(300);
     const total = bodies.reduce((s, b) => s + b.bytes, 0);
-    console.log(`patient page up to the waiting room: ${total} bytes in ${bodies.length} responses`);
-    for (const b of bodies) console.log(`  ${String(b.bytes).padStart(7)}  ${b.url}`);
+    const wire = bodies.reduce((s, b) => s + b.wire, 0);
+    console.log(`patient page up to the waiting room: ${total} bytes in ${bodies.length} responses, ${wire} on the wire (bodies, gzip'd)`);
+    for (const b of bodies) console.log(`  ${String(b.bytes).padStart(7)} ${String(b.wire).padStart(7)} ${b.encoding.padEnd(4)}  ${b.url}`);
+    assert.ok(bodies.filter((b) => /\.(js|css)$/.test(b.url)).every((b) => b.encoding === 'gzip'),
+      'scripts and styles come gzip\'d');
     assert.ok(bodies.some((b) => b.url.endsWith('/js/patient.js')) && bodies.some((b) => b.url.endsWith('/css/app.css')),
       'the measure saw the page\'s own files');
     assert.ok(total < 150 * 1024, `${total} bytes: over the 150 KB budget`);
