@@ -1298,7 +1298,9 @@ static gboolean pc_leg_slow(Pc *pc)
 /* Direct branches of a subscription that has just connected: its webrtcbin is negotiated, so
  * linking cannot hold the publisher's streaming thread. A slow leg (pc_leg_slow()) gets a
  * queue between the tee pad and the webrtcbin instead, so that it cannot delay the
- * publisher's other subscribers; the probes stay on the tee pad. */
+ * publisher's other subscribers; the probes stay on the tee pad. Decided once, when the
+ * subscription first connects: a later change of the selected pair (an ICE restart onto TCP)
+ * keeps the branch as it was. */
 static void branches_link_direct(SfuRoom *room, Pc *pc)
 {
   int slow = -1; /* not asked yet */
