@@ -146,13 +146,13 @@ typedef struct {
   char *name; /* "<publisher> -> <subscriber>", for the log */
 } KeyframeWatch;
 
-/* One tee branch: publisher stream -> queue -> subscriber webrtcbin sink pad. */
+/* One tee branch: publisher stream -> [queue ->] subscriber webrtcbin sink pad. */
 typedef struct {
   int media;
   KeyframeWatch *watch; /* (owned ref) video only */
   GstElement *tee;      /* (owned ref) the publisher's tee */
   GstPad *tee_pad;      /* (owned ref) request pad of tee, NULL until started */
-  GstElement *queue;    /* (owned ref) NULL with MW_DIAG_DIRECT_BRANCH */
+  GstElement *queue;    /* (owned ref) NULL for a direct branch (branch_direct()) */
   GstPad *sink_pad;     /* (owned ref) request pad of the subscriber's webrtcbin */
 } Branch;
 
@@ -1133,25 +1133,41 @@ static void pc_free(SfuRoom *room, Pc *pc)
 }
 
 /* Part one of a branch: the subscriber's sendonly transceiver (codec-preferences = the
- * publisher's caps, so the offer carries its SSRC) and the queue feeding it. */
-/* Diagnostic for bench/load (docs/performance.md, "Relay"): MW_DIAG_DIRECT_BRANCH=1 in the
- * daemon's environment links each publisher tee straight to the subscriber's webrtcbin, without
- * the branch queue and its streaming thread (one thread handoff, a futex wake and a context
- * switch less per forwarded packet). The tee pad is linked only once the subscription is
+ * publisher's caps, so the offer carries its SSRC) and, for a queued branch, its queue.
+ *
+ * Direct branches (the default; docs/performance.md, "Relay", step 4): the publisher's tee is
+ * linked straight to the subscriber's webrtcbin, without a queue and its streaming thread (one
+ * thread handoff, a futex wake and a context switch less per forwarded packet, and one thread
+ * stack less per forwarded stream). The tee pad is linked only once the subscription is
  * connected (branches_link_direct()), so an unnegotiated webrtcbin never holds the publisher's
- * streaming thread; until then a gate probe drops what the tee sends it. A stream added to a
- * running subscription (renegotiation) still gets a queue. Not the default yet: the weak-link
- * and end-to-end tests have not run with it, and a subscriber's send path is now paid in the
- * publisher's streaming thread, shared with the publisher's other subscribers. */
+ * streaming thread; until then a gate probe drops what the tee sends it. The cost: the
+ * subscriber's send path (rtpbin, RTX, SRTP, the socket) runs in the publisher's streaming
+ * thread, one subscriber after the other. So a queue stays where a leg can be slow: a leg whose
+ * selected pair is ICE-TCP or goes through TURN gets one when it connects, and a stream added to
+ * a running subscription (renegotiation) keeps one. MW_DIAG_BRANCH_QUEUE=1 in the daemon's
+ * environment brings the queue back on every branch (diagnosis, bench comparisons). */
 static gboolean branch_direct(void)
 {
   static gsize once;
   static gboolean direct;
   if (g_once_init_enter(&once)) {
-    direct = g_strcmp0(g_getenv("MW_DIAG_DIRECT_BRANCH"), "1") == 0;
+    direct = g_strcmp0(g_getenv("MW_DIAG_BRANCH_QUEUE"), "1") != 0;
     g_once_init_leave(&once, 1);
   }
   return direct;
+}
+
+/* A branch queue (sunk): leaky downstream, bounded by time (SFU_BRANCH_QUEUE_MS). */
+static GstElement *branch_queue_new(void)
+{
+  GstElement *queue = gst_element_factory_make("queue", NULL);
+  if (!queue)
+    return NULL;
+  gst_object_ref_sink(queue);
+  g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", SFU_BRANCH_QUEUE_BUFFERS,
+               "max-size-bytes", 0, "max-size-time", (guint64)SFU_BRANCH_QUEUE_MS * GST_MSECOND,
+               "silent", TRUE, NULL);
+  return queue;
 }
 
 /* Direct branch, not linked yet: nothing goes past the tee pad (so the probes after this one,
@@ -1168,7 +1184,7 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
 {
   gboolean direct = branch_direct() && !late;
   GstPad *sink_pad = gst_element_request_pad_simple(sub->webrtc, "sink_%u");
-  GstElement *queue = direct ? NULL : gst_element_factory_make("queue", NULL);
+  GstElement *queue = direct ? NULL : branch_queue_new();
   if (!sink_pad || (!direct && !queue)) {
     GST_ERROR("room %s: cannot build the %s branch %s -> %s", room->id, media_names[media],
               publisher->id, subscriber->id);
@@ -1203,10 +1219,6 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
                       direct_gate_probe, NULL, NULL);
     queue_src = gst_object_ref(tee_pad);
   } else {
-    gst_object_ref_sink(queue);
-    g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", SFU_BRANCH_QUEUE_BUFFERS,
-                 "max-size-bytes", 0, "max-size-time", (guint64)SFU_BRANCH_QUEUE_MS * GST_MSECOND,
-                 "silent", TRUE, NULL);
     queue_src = gst_element_get_static_pad(queue, "src");
   }
   /* First: what the egress holds back, the probes below do not see. */
@@ -1258,16 +1270,65 @@ static void branch_start(Branch *b)
   gst_object_unref(queue_sink);
 }
 
-/* Direct branches (MW_DIAG_DIRECT_BRANCH) of a subscription that has just connected: its
- * webrtcbin is negotiated, so linking cannot hold the publisher's streaming thread. */
-static void branches_link_direct(Pc *pc)
+/* TRUE when the peer connection's selected candidate pair may make sending slow: ICE-TCP on
+ * our side (libnice queues what the socket does not take, under the agent's lock) or a TURN
+ * relay on either side (a TURN-over-TCP hop further on). Main thread, once connected. */
+static gboolean pc_leg_slow(Pc *pc)
 {
+  GstWebRTCICE *ice = NULL;
+  g_object_get(pc->webrtc, "ice-agent", &ice, NULL);
+  NiceAgent *agent = NULL;
+  if (ice)
+    g_object_get(ice, "agent", &agent, NULL);
+  gboolean slow = FALSE;
+  /* Bundled: one stream, the first one; a few more ids cost nothing. */
+  for (guint stream = 1; agent && stream <= 4 && !slow; stream++) {
+    NiceCandidate *local = NULL, *remote = NULL;
+    if (!nice_agent_get_selected_pair(agent, stream, 1, &local, &remote))
+      continue;
+    slow = local->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+           local->type == NICE_CANDIDATE_TYPE_RELAYED ||
+           remote->type == NICE_CANDIDATE_TYPE_RELAYED;
+  }
+  g_clear_object(&agent);
+  gst_clear_object(&ice);
+  return slow;
+}
+
+/* Direct branches of a subscription that has just connected: its webrtcbin is negotiated, so
+ * linking cannot hold the publisher's streaming thread. A slow leg (pc_leg_slow()) gets a
+ * queue between the tee pad and the webrtcbin instead, so that it cannot delay the
+ * publisher's other subscribers; the probes stay on the tee pad. Decided once, when the
+ * subscription first connects: a later change of the selected pair (an ICE restart onto TCP)
+ * keeps the branch as it was. */
+static void branches_link_direct(SfuRoom *room, Pc *pc)
+{
+  int slow = -1; /* not asked yet */
   for (guint i = 0; i < pc->branches->len; i++) {
     Branch *b = g_ptr_array_index(pc->branches, i);
     if (b->queue || !b->tee_pad || gst_pad_is_linked(b->tee_pad))
       continue;
-    if (gst_pad_link(b->tee_pad, b->sink_pad) != GST_PAD_LINK_OK)
+    if (slow < 0) {
+      slow = pc_leg_slow(pc);
+      if (slow)
+        GST_INFO("%s: TCP or TURN leg: its branches keep a queue", pc->pc_id);
+    }
+    GstPad *target = b->sink_pad;
+    GstElement *queue = slow ? branch_queue_new() : NULL;
+    if (queue) {
+      gst_bin_add(GST_BIN(room->pipeline), queue);
+      GstPad *queue_src = gst_element_get_static_pad(queue, "src");
+      if (gst_pad_link(queue_src, b->sink_pad) != GST_PAD_LINK_OK)
+        GST_ERROR("%s: cannot link the branch queue to the subscriber", pc->pc_id);
+      gst_object_unref(queue_src);
+      gst_element_sync_state_with_parent(queue);
+      b->queue = queue;
+      target = gst_element_get_static_pad(queue, "sink");
+    }
+    if (gst_pad_link(b->tee_pad, target) != GST_PAD_LINK_OK)
       GST_ERROR("%s: cannot link tee to subscriber", pc->pc_id);
+    if (target != b->sink_pad)
+      gst_object_unref(target);
   }
 }
 
@@ -1542,7 +1603,7 @@ static gboolean event_dispatch(gpointer data)
     pc->state = ev->state;
     GST_INFO("room %s %s/%s: %s", room->id, p->id, pc->pc_id, sfu_pc_state_name(ev->state));
     if (ev->state == SFU_PC_CONNECTED && pc->publisher_id) {
-      branches_link_direct(pc);
+      branches_link_direct(room, pc);
       subscription_wants_keyframe(room, pc);
     }
     if (cb->pc_state)
