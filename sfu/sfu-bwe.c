@@ -50,8 +50,10 @@
  *    CLOCK_JUMP_US (24-bit reference-time wrap, receiver clock reset) the delay path and the
  *    rate window restart; the rate itself is kept.
  *
- * Known costs: O(packets) per report; memory is fixed (~100 KiB per leg, mostly the
- * sequence ring and the acknowledged-rate ring). Packets first reported after newer ones
+ * Known costs: O(packets) per report; memory is fixed, ~150 KiB per leg (the per-seq
+ * ring, the acknowledged-rate ring of ACKED_RING packets = 1 s at up to ~4000 packets/s, and
+ * the losses waiting to settle). Timestamps are used as 64-bit differences: callers must keep
+ * them within +-2^62 us (GStreamer's are < 2^55). Packets first reported after newer ones
  * (reordered reports) count for loss but not for delay or rate. Sizes are whatever the caller
  * passes (GStreamer 1.22 gives RTP payload sizes, so the acknowledged rate is ~3-8 % under
  * the wire rate for video, more for audio).
@@ -84,11 +86,12 @@
 #define MAX_UPDATE_DT_US 200000       /* time one update may account for */
 #define ACKED_WINDOW_US 1000000       /* acknowledged bitrate window (arrival time) */
 #define ACKED_MIN_SPAN_US 250000      /* shorter spans give no acknowledged bitrate yet */
-#define ACKED_RING 8192               /* packets in that window, at most */
+#define ACKED_RING 4096               /* packets in that window, at most */
 #define LOSS_WINDOW_US 1500000        /* loss fraction window (feedback arrival time) */
 #define LOSS_BUCKET_US 50000          /* reports closer than this share a bucket */
 #define LOSS_BUCKETS 64               /* >= LOSS_WINDOW_US / LOSS_BUCKET_US + 1 */
 #define LOSS_SETTLE_US 250000         /* a loss counts once no later report said otherwise */
+#define PENDING_MAX 2048              /* losses waiting to settle, at most */
 #define LOSS_MIN_PACKETS 20           /* fewer packets in a period: no loss-based judgement yet */
 #define LOSS_HIGH 0.10                /* above: loss-based decrease */
 #define LOSS_LOW 0.02                 /* below: loss-based increase */
@@ -163,9 +166,9 @@ struct SfuBwe {
   LossBucket buckets[LOSS_BUCKETS];
   guint bucket_head, bucket_len;
   double loss;
-  gint64 pending_ext[SEQ_WINDOW]; /* reported lost, waiting LOSS_SETTLE_US (FIFO) */
-  gint64 pending_at_us[SEQ_WINDOW];
-  gint64 pending_send_us[SEQ_WINDOW];
+  gint64 pending_ext[PENDING_MAX]; /* reported lost, waiting LOSS_SETTLE_US (FIFO) */
+  gint64 pending_at_us[PENDING_MAX];
+  gint64 pending_send_us[PENDING_MAX];
   guint pending_head, pending_len;
   gint64 last_loss_decrease_us;
   gint64 last_loss_update_us;
@@ -291,7 +294,7 @@ static void loss_settle(SfuBwe *bwe, LossBucket *bucket, gint64 now_us, gboolean
     gint64 send_us = bwe->pending_send_us[bwe->pending_head];
     if (!all && now_us - bwe->pending_at_us[bwe->pending_head] < LOSS_SETTLE_US)
       break;
-    bwe->pending_head = (bwe->pending_head + 1) % SEQ_WINDOW;
+    bwe->pending_head = (bwe->pending_head + 1) % PENDING_MAX;
     bwe->pending_len--;
     guint slot = (guint)(ext & (SEQ_WINDOW - 1));
     if (bwe->seq_ext[slot] == ext && bwe->seq_state[slot] == SEQ_LOST) {
@@ -309,9 +312,9 @@ static void loss_settle(SfuBwe *bwe, LossBucket *bucket, gint64 now_us, gboolean
 static void loss_pending_add(SfuBwe *bwe, LossBucket *bucket, gint64 ext, gint64 send_us,
                              gint64 now_us)
 {
-  if (bwe->pending_len == SEQ_WINDOW)
-    loss_settle(bwe, bucket, now_us, TRUE);
-  guint tail = (bwe->pending_head + bwe->pending_len) % SEQ_WINDOW;
+  if (bwe->pending_len == PENDING_MAX)
+    loss_settle(bwe, bucket, now_us, TRUE); /* a loss storm: count what waits now */
+  guint tail = (bwe->pending_head + bwe->pending_len) % PENDING_MAX;
   bwe->pending_ext[tail] = ext;
   bwe->pending_at_us[tail] = now_us;
   bwe->pending_send_us[tail] = send_us;

@@ -669,6 +669,43 @@ static void test_bounds(void)
   sfu_bwe_free(bwe);
 }
 
+/* Nonsense input (random seqnums, times, losses, sizes, now_us going back and forth) must
+ * keep the estimate in bounds and, under -Db_sanitize=undefined, do no undefined arithmetic. */
+static void log_drop(const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+}
+
+static void test_garbage(void)
+{
+  /* Every other report "jumps the clock": keep the TAP log readable. */
+  guint handler = g_log_set_handler("mashwara-sfu", G_LOG_LEVEL_DEBUG, log_drop, NULL);
+  GRand *rand = g_rand_new_with_seed(99);
+  SfuBwe *bwe = sfu_bwe_new(500000, MIN_BPS, MAX_BPS);
+  SfuBwePacket p[64];
+  for (guint r = 0; r < 5000; r++) {
+    guint n = g_rand_int_range(rand, 0, G_N_ELEMENTS(p) + 1);
+    for (guint i = 0; i < n; i++) {
+      gint64 send = (gint64)(g_rand_double(rand) * (gdouble)((gint64)1 << 55)) - 1;
+      gint64 arrival =
+          g_rand_boolean(rand) ? -1 : (gint64)(g_rand_double(rand) * (gdouble)((gint64)1 << 55));
+      p[i] = (SfuBwePacket){(guint16)g_rand_int(rand), send, arrival,
+                            g_rand_int_range(rand, 0, 70000)};
+    }
+    gint64 now = (gint64)(g_rand_double(rand) * (gdouble)((gint64)1 << 55));
+    sfu_bwe_on_feedback(bwe, p, n, now);
+    if (r % 97 == 0)
+      sfu_bwe_on_rtt(bwe, g_rand_int(rand), now);
+    guint e = sfu_bwe_estimate(bwe);
+    g_assert_cmpuint(e, >=, MIN_BPS);
+    g_assert_cmpuint(e, <=, MAX_BPS);
+    g_assert_cmpfloat(sfu_bwe_loss(bwe), >=, 0);
+    g_assert_cmpfloat(sfu_bwe_loss(bwe), <=, 1);
+  }
+  sfu_bwe_free(bwe);
+  g_rand_free(rand);
+  g_log_remove_handler("mashwara-sfu", handler);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* traces */
 
@@ -956,6 +993,7 @@ int main(int argc, char **argv)
   g_test_add_func("/bwe/sim/receiver-clock-jump", test_clock_jump);
   g_test_add_func("/bwe/seq-wrap-duplicates-late", test_seq_wrap_and_duplicates);
   g_test_add_func("/bwe/bounds", test_bounds);
+  g_test_add_func("/bwe/garbage", test_garbage);
   g_test_add_func("/bwe/trace/replay", test_trace_replay);
   g_test_add_func("/bwe/trace/generate", test_trace_generate);
   g_test_add_func("/bwe/twcc/fci", test_twcc_fci);
