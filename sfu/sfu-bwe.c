@@ -33,7 +33,12 @@
  *    8 %/s alone, 300 kbit/s -> 1.4 Mbit/s takes 20 s. Instead the multiplicative factor
  *    grows with the length of an uninterrupted increase run (no overuse, no underuse, no
  *    decrease): from 8 %/s to RAMP_STARTUP_PER_S before the first overuse ever, to
- *    RAMP_PER_S afterwards, over RAMP_FULL_US. Cost: larger overshoot when the link is
+ *    RAMP_PER_S afterwards, over RAMP_FULL_US. And the media itself is the probe: when the
+ *    receiver acknowledges at least PROVEN_SHARE of the rate (the publisher, capped to the
+ *    estimate, fills it and the path carries it) and no link capacity is known (none met yet,
+ *    or the acknowledged rate went well past it: the link got faster), the factor is
+ *    RAMP_STARTUP_PER_S at once. An application-limited leg never counts as proven, and the
+ *    increase stays bounded by 1.5 x acknowledged. Cost: larger overshoot when the link is
  *    reached (the detector needs ~0.2-0.5 s), paid as one queue build-up and one decrease.
  *  - Loss. A packet reported lost counts only once LOSS_SETTLE_US passed without a later
  *    report saying it arrived (rtptwcc.c reports every seqnum skipped between two reports
@@ -83,6 +88,8 @@
 #define RAMP_STARTUP_PER_S 1.5        /* ramp factor before the first overuse */
 #define RAMP_PER_S 1.25               /* ramp factor after it */
 #define RAMP_FULL_US 4000000          /* increase run length that reaches the ramp factor */
+#define PROVEN_SHARE 0.8              /* acknowledged/rate above which an increase is "proven" */
+#define PROVEN_AFTER_US 3000000       /* ... counted only this long after a decrease */
 #define MAX_UPDATE_DT_US 200000       /* time one update may account for */
 #define ACKED_WINDOW_US 1000000       /* acknowledged bitrate window (arrival time) */
 #define ACKED_MIN_SPAN_US 250000      /* shorter spans give no acknowledged bitrate yet */
@@ -591,6 +598,12 @@ static void rate_update(SfuBwe *bwe, gint64 now_us)
       double target = bwe->ever_decreased ? RAMP_PER_S : RAMP_STARTUP_PER_S;
       double per_s =
           INCREASE_PER_S + (target - INCREASE_PER_S) * MIN(run_s / (RAMP_FULL_US / 1e6), 1.0);
+      /* Probing by proof: the receiver acknowledges (nearly) all the rate allows, with steady
+       * delay, away from any capacity known: the last step was carried, take the next one at
+       * the startup pace at once. */
+      if (!bwe->cap_known && acked >= PROVEN_SHARE * rate &&
+          (!bwe->have_decrease || now_us - bwe->last_decrease_us >= PROVEN_AFTER_US))
+        per_s = MAX(per_s, RAMP_STARTUP_PER_S);
       inc = MAX(rate * (pow(per_s, dt_us / 1e6) - 1), 1000.0 * dt_us / 1e5);
     }
     double limit = acked > 0 ? 1.5 * acked + 10000 : rate + inc;
