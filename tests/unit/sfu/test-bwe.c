@@ -18,6 +18,7 @@
  * $BWE_TRACE_VERBOSE prints the estimator's state every 10 reports. With
  * $BWE_TRACE_WRITE_DIR set, /bwe/trace/generate writes simulated traces there. */
 #include "sfu-bwe.h"
+#include "sfu-egress.h"
 #include "sfu-twcc.h"
 
 #include <math.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include <gst/gst.h>
+#include <gst/rtp/rtp.h>
 
 #define MIN_BPS 30000
 #define MAX_BPS 10000000
@@ -1017,6 +1019,104 @@ static void test_rr_rtt(void)
   g_assert_cmpuint(sfu_rr_rtt_ms(G_MAXUINT), ==, SFU_RR_MAX_RTT_MS);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* the egress: send times taken where the leg's transport-wide numbers are final, and which
+ * estimate a leg gets (transport-cc first, REMB only as a fallback) */
+
+static GstFlowReturn discard_chain(GstPad *pad, GstObject *parent, GstBuffer *buf)
+{
+  gst_buffer_unref(buf);
+  return GST_FLOW_OK;
+}
+
+static void push_numbered(GstPad *src, guint16 twcc_seq)
+{
+  GstBuffer *b = gst_rtp_buffer_new_allocate(1000, 0, 0);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  g_assert_true(gst_rtp_buffer_map(b, GST_MAP_WRITE, &rtp));
+  gst_rtp_buffer_set_payload_type(&rtp, 96);
+  guint8 d[2] = {twcc_seq >> 8, twcc_seq & 0xff};
+  g_assert_true(gst_rtp_buffer_add_extension_onebyte_header(&rtp, 3, d, sizeof d));
+  gst_rtp_buffer_unmap(&rtp);
+  g_assert_cmpint(gst_pad_push(src, b), ==, GST_FLOW_OK);
+}
+
+/* A transport-cc FCI: `count` packets from `base`, all received, 20 ms apart. */
+static gsize twcc_fci_all_received(guint8 *p, guint16 base, guint count)
+{
+  p[0] = base >> 8, p[1] = base & 0xff, p[2] = 0, p[3] = (guint8)count;
+  p[4] = p[5] = p[6] = 0, p[7] = 0;                /* reference time 0, feedback 0 */
+  p[8] = 0x20 | (count >> 8), p[9] = count & 0xff; /* run of "small delta" */
+  for (guint i = 0; i < count; i++)
+    p[10 + i] = 80; /* 80 x 250 us */
+  return 10 + count;
+}
+
+static gsize remb_fci(guint8 *p, guint64 bps)
+{
+  guint exp = 0;
+  while (bps >> exp > 0x3ffff)
+    exp++;
+  guint64 m = bps >> exp;
+  memcpy(p, "REMB", 4);
+  p[4] = 1, p[5] = (guint8)(exp << 2 | (m >> 16)), p[6] = (m >> 8) & 0xff, p[7] = m & 0xff;
+  p[8] = p[9] = p[10] = 0, p[11] = 1; /* one SSRC */
+  return 12;
+}
+
+static void test_egress_estimate_source(void)
+{
+  GstPad *src = gst_pad_new("src", GST_PAD_SRC);
+  GstPad *sink = gst_pad_new("sink", GST_PAD_SINK);
+  gst_pad_set_chain_function(sink, discard_chain);
+  g_assert_cmpint(gst_pad_link(src, sink), ==, GST_PAD_LINK_OK);
+  gst_pad_set_active(sink, TRUE);
+  gst_pad_set_active(src, TRUE);
+  gst_pad_push_event(src, gst_event_new_stream_start("egress-test"));
+  GstCaps *caps = gst_caps_new_empty_simple("application/x-rtp");
+  gst_pad_push_event(src, gst_event_new_caps(caps));
+  gst_caps_unref(caps);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  gst_pad_push_event(src, gst_event_new_segment(&seg));
+
+  SfuEgress *eg = sfu_egress_new("test leg", 300000, 3);
+  sfu_egress_watch_sent(eg, src);
+  guint8 fci[64];
+  SfuEgressStats st;
+
+  /* REMB alone: the leg's estimate is the REMB. */
+  sfu_egress_on_remb(eg, fci, remb_fci(fci, 500000));
+  sfu_egress_get_stats(eg, &st);
+  g_assert_true(st.estimate_from_remb);
+  g_assert_cmpuint(st.estimate_bps, ==, 500000);
+
+  /* Feedback about numbers the leg never sent: ignored, still the REMB. */
+  sfu_egress_on_feedback(eg, fci, twcc_fci_all_received(fci, 100, 20));
+  sfu_egress_get_stats(eg, &st);
+  g_assert_true(st.estimate_from_remb);
+  g_assert_cmpuint(st.twcc_estimate_bps, ==, 0);
+
+  /* The numbers the probe saw leave, then feedback on them: our estimator's, even with a REMB
+   * as recent. */
+  for (guint i = 0; i < 20; i++)
+    push_numbered(src, (guint16)(200 + i));
+  sfu_egress_on_feedback(eg, fci, twcc_fci_all_received(fci, 200, 20));
+  sfu_egress_on_remb(eg, fci, remb_fci(fci, 500000));
+  sfu_egress_get_stats(eg, &st);
+  g_assert_false(st.estimate_from_remb);
+  g_assert_cmpuint(st.twcc_estimate_bps, >, 0);
+  g_assert_cmpuint(st.estimate_bps, ==, st.twcc_estimate_bps + st.audio_bps);
+  g_assert_cmpuint(st.acked_bps, >, 0); /* 20 x 1012 bytes over 380 ms of arrival */
+  g_assert_cmpfloat(st.feedback_loss, ==, 0);
+
+  sfu_egress_unref(eg);
+  gst_pad_set_active(src, FALSE);
+  gst_pad_set_active(sink, FALSE);
+  gst_object_unref(src);
+  gst_object_unref(sink);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -1024,6 +1124,7 @@ int main(int argc, char **argv)
   g_test_add_func("/bwe/sim/ramp-2m", test_ramp_2m);
   g_test_add_func("/bwe/sim/step-2000-250-2000", test_step);
   g_test_add_func("/bwe/sim/step-lagging-sender", test_step_lagging_sender);
+  g_test_add_func("/bwe/egress/estimate-source", test_egress_estimate_source);
   g_test_add_func("/bwe/sim/lossy-400k-rtt300-loss2", test_lossy_400);
   g_test_add_func("/bwe/sim/lossy-150k-rtt600-loss5", test_lossy_150);
   g_test_add_func("/bwe/sim/outage-5s", test_outage);
