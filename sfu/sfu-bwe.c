@@ -23,9 +23,8 @@
  *     response time) near it, and never beyond 1.5 x acknowledged + 10 kbit/s, so an
  *     application-limited leg (audio only) does not inflate an estimate it never tested.
  *  4. Loss-based bound: judged once per RTT + 300 ms on the packets sent since its last
- *     decrease (at least LOSS_MIN_PACKETS): loss > 10 % -> bound x (1 - 0.5 loss); after a
- *     loss-based cut, the next one waits until the sender follows the bound (what it sent
- *     is within 1.2 x it: a relay's publisher follows late); windowed
+ *     decrease (at least LOSS_MIN_PACKETS): loss > 10 % -> bound x (1 - 0.5 loss), at most
+ *     once per LOSS_SENDER_LAG_US (a relay's publisher follows a cut late); windowed
  *     loss < 2 % -> the bound grows 8 %/s until it meets the delay-based rate, which it then
  *     tracks. Estimate = min(delay-based, loss-based), clamped.
  *
@@ -105,8 +104,7 @@
 #define LOSS_HIGH 0.10                /* above: loss-based decrease */
 #define LOSS_LOW 0.02                 /* below: loss-based increase */
 #define LOSS_DECREASE_EXTRA_US 300000 /* loss decrease interval = RTT + this */
-#define SENT_MIN_SPAN_US 100000       /* shorter send spans: the rate sent is not judged */
-#define SENT_FOLLOWED 1.2             /* sent <= this x the bound: the sender follows it */
+#define LOSS_SENDER_LAG_US 2000000    /* loss-based cuts at least this far apart */
 #define FEEDBACK_GAP_US 1000000       /* no feedback this long = a gap */
 #define CLOCK_JUMP_US 3000000         /* arrival/send delta mismatch taken as a clock jump */
 #define RTT_DEFAULT_MS 100
@@ -187,9 +185,6 @@ struct SfuBwe {
    * (ctl_since_us, sender clock), over periods of RTT + LOSS_DECREASE_EXTRA_US. */
   gint64 ctl_since_us, ctl_period_start_us;
   gint ctl_lost, ctl_total;
-  /* The packets of the period (received or lost, first report): bytes and send-time span. */
-  guint64 ctl_tx_bytes;
-  gint64 ctl_send_first_us, ctl_send_last_us;
 
   /* 3. AIMD */
   RateState state;
@@ -640,16 +635,6 @@ static void rate_update(SfuBwe *bwe, gint64 now_us)
   bwe->delay_bps = CLAMP(rate, bwe->min_bps, bwe->max_bps);
 }
 
-/* A packet the loss-based controller judges, first reported: what the sender sent. */
-static void ctl_sent(SfuBwe *bwe, const SfuBwePacket *p)
-{
-  if (!bwe->ctl_tx_bytes || p->send_us < bwe->ctl_send_first_us)
-    bwe->ctl_send_first_us = p->send_us;
-  if (!bwe->ctl_tx_bytes || p->send_us > bwe->ctl_send_last_us)
-    bwe->ctl_send_last_us = p->send_us;
-  bwe->ctl_tx_bytes += MAX(p->size, 1u);
-}
-
 static void loss_control(SfuBwe *bwe, gint64 now_us)
 {
   /* now_us should not go back, but a caller's clock mistake must not turn into a cut. */
@@ -667,16 +652,14 @@ static void loss_control(SfuBwe *bwe, gint64 now_us)
   if (now_us - bwe->ctl_period_start_us >= period && bwe->ctl_total >= LOSS_MIN_PACKETS) {
     double loss = (double)bwe->ctl_lost / bwe->ctl_total;
     double base = MIN(bwe->loss_bps, bwe->delay_bps);
-    /* Cut only once the sender follows the bound: what it sent in the period (bytes of the
-     * packets reported over their send span) is within SENT_FOLLOWED x the bound. A relay's
-     * sender is a publisher told its cap once a second: for a few seconds after a cut it
-     * still sends what it did, and cutting again for the loss of that excess compounded one
-     * capacity step into a collapse (155 -> 64 kbit/s in 4 s on a 250 kbit/s link). */
-    gint64 span = bwe->ctl_send_last_us - bwe->ctl_send_first_us;
-    double sent_bps = span >= SENT_MIN_SPAN_US ? bwe->ctl_tx_bytes * 8.0 * 1e6 / (double)span : 0;
-    gboolean followed = !bwe->loss_limiting || sent_bps <= SENT_FOLLOWED * base;
+    /* Loss-based cuts at least LOSS_SENDER_LAG_US apart. A relay's sender is a publisher told
+     * its cap once a second: for a second or two after a cut it still sends what it did, and
+     * cutting again each RTT + 300 ms for the loss of that excess compounded one capacity
+     * step into a collapse (155 -> 64 kbit/s in 4 s on a 250 kbit/s link). Gating on the rate
+     * sent instead failed: the leg's retransmissions, which no cap controls, kept it high. */
+    gboolean followed =
+        !bwe->loss_limiting || now_us - bwe->last_loss_decrease_us >= LOSS_SENDER_LAG_US;
     bwe->ctl_lost = bwe->ctl_total = 0;
-    bwe->ctl_tx_bytes = 0;
     bwe->ctl_period_start_us = now_us;
     if (loss > LOSS_HIGH && followed) {
       bwe->loss_bps = MAX(base * (1 - 0.5 * loss), bwe->min_bps);
@@ -757,8 +740,6 @@ void sfu_bwe_on_feedback(SfuBwe *bwe, const SfuBwePacket *pkts, guint n, gint64 
       }
       bwe->seq_state[slot] = SEQ_LOST;
       loss_pending_add(bwe, bucket, ext, p->send_us, now_us);
-      if (p->send_us >= 0 && p->send_us >= bwe->ctl_since_us)
-        ctl_sent(bwe, p);
       continue;
     }
 
@@ -775,8 +756,6 @@ void sfu_bwe_on_feedback(SfuBwe *bwe, const SfuBwePacket *pkts, guint n, gint64 
     }
     bucket->total++;
     bwe->ctl_total += ctl;
-    if (ctl && prior == SEQ_NONE)
-      ctl_sent(bwe, p);
     if (prior == SEQ_LOST)
       continue; /* late, before its loss counted; too late for the delay path */
     if (p->send_us > newest_send_us)
