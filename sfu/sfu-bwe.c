@@ -23,7 +23,8 @@
  *     response time) near it, and never beyond 1.5 x acknowledged + 10 kbit/s, so an
  *     application-limited leg (audio only) does not inflate an estimate it never tested.
  *  4. Loss-based bound: judged once per RTT + 300 ms on the packets sent since its last
- *     decrease (at least LOSS_MIN_PACKETS): loss > 10 % -> bound x (1 - 0.5 loss); windowed
+ *     decrease (at least LOSS_MIN_PACKETS): loss > 10 % -> bound x (1 - 0.5 loss), at most
+ *     once per LOSS_SENDER_LAG_US (a relay's publisher follows a cut late); windowed
  *     loss < 2 % -> the bound grows 8 %/s until it meets the delay-based rate, which it then
  *     tracks. Estimate = min(delay-based, loss-based), clamped.
  *
@@ -33,7 +34,12 @@
  *    8 %/s alone, 300 kbit/s -> 1.4 Mbit/s takes 20 s. Instead the multiplicative factor
  *    grows with the length of an uninterrupted increase run (no overuse, no underuse, no
  *    decrease): from 8 %/s to RAMP_STARTUP_PER_S before the first overuse ever, to
- *    RAMP_PER_S afterwards, over RAMP_FULL_US. Cost: larger overshoot when the link is
+ *    RAMP_PER_S afterwards, over RAMP_FULL_US. And the media itself is the probe: when the
+ *    receiver acknowledges at least PROVEN_SHARE of the rate (the publisher, capped to the
+ *    estimate, fills it and the path carries it) and no link capacity is known (none met yet,
+ *    or the acknowledged rate went well past it: the link got faster), the factor is
+ *    RAMP_STARTUP_PER_S at once. An application-limited leg never counts as proven, and the
+ *    increase stays bounded by 1.5 x acknowledged. Cost: larger overshoot when the link is
  *    reached (the detector needs ~0.2-0.5 s), paid as one queue build-up and one decrease.
  *  - Loss. A packet reported lost counts only once LOSS_SETTLE_US passed without a later
  *    report saying it arrived (rtptwcc.c reports every seqnum skipped between two reports
@@ -50,8 +56,10 @@
  *    CLOCK_JUMP_US (24-bit reference-time wrap, receiver clock reset) the delay path and the
  *    rate window restart; the rate itself is kept.
  *
- * Known costs: O(packets) per report; memory is fixed (~100 KiB per leg, mostly the
- * sequence ring and the acknowledged-rate ring). Packets first reported after newer ones
+ * Known costs: O(packets) per report; memory is fixed, ~150 KiB per leg (the per-seq
+ * ring, the acknowledged-rate ring of ACKED_RING packets = 1 s at up to ~4000 packets/s, and
+ * the losses waiting to settle). Timestamps are used as 64-bit differences: callers must keep
+ * them within +-2^62 us (GStreamer's are < 2^55). Packets first reported after newer ones
  * (reordered reports) count for loss but not for delay or rate. Sizes are whatever the caller
  * passes (GStreamer 1.22 gives RTP payload sizes, so the acknowledged rate is ~3-8 % under
  * the wire rate for video, more for audio).
@@ -81,18 +89,22 @@
 #define RAMP_STARTUP_PER_S 1.5        /* ramp factor before the first overuse */
 #define RAMP_PER_S 1.25               /* ramp factor after it */
 #define RAMP_FULL_US 4000000          /* increase run length that reaches the ramp factor */
+#define PROVEN_SHARE 0.8              /* acknowledged/rate above which an increase is "proven" */
+#define PROVEN_AFTER_US 3000000       /* ... counted only this long after a decrease */
 #define MAX_UPDATE_DT_US 200000       /* time one update may account for */
 #define ACKED_WINDOW_US 1000000       /* acknowledged bitrate window (arrival time) */
 #define ACKED_MIN_SPAN_US 250000      /* shorter spans give no acknowledged bitrate yet */
-#define ACKED_RING 8192               /* packets in that window, at most */
+#define ACKED_RING 4096               /* packets in that window, at most */
 #define LOSS_WINDOW_US 1500000        /* loss fraction window (feedback arrival time) */
 #define LOSS_BUCKET_US 50000          /* reports closer than this share a bucket */
 #define LOSS_BUCKETS 64               /* >= LOSS_WINDOW_US / LOSS_BUCKET_US + 1 */
 #define LOSS_SETTLE_US 250000         /* a loss counts once no later report said otherwise */
+#define PENDING_MAX 2048              /* losses waiting to settle, at most */
 #define LOSS_MIN_PACKETS 20           /* fewer packets in a period: no loss-based judgement yet */
 #define LOSS_HIGH 0.10                /* above: loss-based decrease */
 #define LOSS_LOW 0.02                 /* below: loss-based increase */
 #define LOSS_DECREASE_EXTRA_US 300000 /* loss decrease interval = RTT + this */
+#define LOSS_SENDER_LAG_US 2000000    /* loss-based cuts at least this far apart */
 #define FEEDBACK_GAP_US 1000000       /* no feedback this long = a gap */
 #define CLOCK_JUMP_US 3000000         /* arrival/send delta mismatch taken as a clock jump */
 #define RTT_DEFAULT_MS 100
@@ -163,9 +175,9 @@ struct SfuBwe {
   LossBucket buckets[LOSS_BUCKETS];
   guint bucket_head, bucket_len;
   double loss;
-  gint64 pending_ext[SEQ_WINDOW]; /* reported lost, waiting LOSS_SETTLE_US (FIFO) */
-  gint64 pending_at_us[SEQ_WINDOW];
-  gint64 pending_send_us[SEQ_WINDOW];
+  gint64 pending_ext[PENDING_MAX]; /* reported lost, waiting LOSS_SETTLE_US (FIFO) */
+  gint64 pending_at_us[PENDING_MAX];
+  gint64 pending_send_us[PENDING_MAX];
   guint pending_head, pending_len;
   gint64 last_loss_decrease_us;
   gint64 last_loss_update_us;
@@ -291,7 +303,7 @@ static void loss_settle(SfuBwe *bwe, LossBucket *bucket, gint64 now_us, gboolean
     gint64 send_us = bwe->pending_send_us[bwe->pending_head];
     if (!all && now_us - bwe->pending_at_us[bwe->pending_head] < LOSS_SETTLE_US)
       break;
-    bwe->pending_head = (bwe->pending_head + 1) % SEQ_WINDOW;
+    bwe->pending_head = (bwe->pending_head + 1) % PENDING_MAX;
     bwe->pending_len--;
     guint slot = (guint)(ext & (SEQ_WINDOW - 1));
     if (bwe->seq_ext[slot] == ext && bwe->seq_state[slot] == SEQ_LOST) {
@@ -309,9 +321,9 @@ static void loss_settle(SfuBwe *bwe, LossBucket *bucket, gint64 now_us, gboolean
 static void loss_pending_add(SfuBwe *bwe, LossBucket *bucket, gint64 ext, gint64 send_us,
                              gint64 now_us)
 {
-  if (bwe->pending_len == SEQ_WINDOW)
-    loss_settle(bwe, bucket, now_us, TRUE);
-  guint tail = (bwe->pending_head + bwe->pending_len) % SEQ_WINDOW;
+  if (bwe->pending_len == PENDING_MAX)
+    loss_settle(bwe, bucket, now_us, TRUE); /* a loss storm: count what waits now */
+  guint tail = (bwe->pending_head + bwe->pending_len) % PENDING_MAX;
   bwe->pending_ext[tail] = ext;
   bwe->pending_at_us[tail] = now_us;
   bwe->pending_send_us[tail] = send_us;
@@ -588,6 +600,12 @@ static void rate_update(SfuBwe *bwe, gint64 now_us)
       double target = bwe->ever_decreased ? RAMP_PER_S : RAMP_STARTUP_PER_S;
       double per_s =
           INCREASE_PER_S + (target - INCREASE_PER_S) * MIN(run_s / (RAMP_FULL_US / 1e6), 1.0);
+      /* Probing by proof: the receiver acknowledges (nearly) all the rate allows, with steady
+       * delay, away from any capacity known: the last step was carried, take the next one at
+       * the startup pace at once. */
+      if (!bwe->cap_known && acked >= PROVEN_SHARE * rate &&
+          (!bwe->have_decrease || now_us - bwe->last_decrease_us >= PROVEN_AFTER_US))
+        per_s = MAX(per_s, RAMP_STARTUP_PER_S);
       inc = MAX(rate * (pow(per_s, dt_us / 1e6) - 1), 1000.0 * dt_us / 1e5);
     }
     double limit = acked > 0 ? 1.5 * acked + 10000 : rate + inc;
@@ -633,10 +651,17 @@ static void loss_control(SfuBwe *bwe, gint64 now_us)
     bwe->ctl_period_start_us = now_us;
   if (now_us - bwe->ctl_period_start_us >= period && bwe->ctl_total >= LOSS_MIN_PACKETS) {
     double loss = (double)bwe->ctl_lost / bwe->ctl_total;
+    double base = MIN(bwe->loss_bps, bwe->delay_bps);
+    /* Loss-based cuts at least LOSS_SENDER_LAG_US apart. A relay's sender is a publisher told
+     * its cap once a second: for a second or two after a cut it still sends what it did, and
+     * cutting again each RTT + 300 ms for the loss of that excess compounded one capacity
+     * step into a collapse (155 -> 64 kbit/s in 4 s on a 250 kbit/s link). Gating on the rate
+     * sent instead failed: the leg's retransmissions, which no cap controls, kept it high. */
+    gboolean followed =
+        !bwe->loss_limiting || now_us - bwe->last_loss_decrease_us >= LOSS_SENDER_LAG_US;
     bwe->ctl_lost = bwe->ctl_total = 0;
     bwe->ctl_period_start_us = now_us;
-    if (loss > LOSS_HIGH) {
-      double base = MIN(bwe->loss_bps, bwe->delay_bps);
+    if (loss > LOSS_HIGH && followed) {
       bwe->loss_bps = MAX(base * (1 - 0.5 * loss), bwe->min_bps);
       bwe->loss_limiting = TRUE;
       bwe->last_loss_decrease_us = now_us;

@@ -19,6 +19,10 @@ GST_DEBUG_CATEGORY_STATIC(egress_debug);
 #define EGRESS_MAX_BPS 5000000
 /* One TWCC feedback report carries at most this many packets worth reading. */
 #define EGRESS_MAX_FEEDBACK 1024
+/* A REMB newer than the last transport-cc report by this much: the subscriber switched to REMB. */
+#define EGRESS_REMB_NEWER_US (5 * G_USEC_PER_SEC)
+/* The leg's audio rate is measured over windows of this length (the estimator sees video only). */
+#define EGRESS_AUDIO_WINDOW_US G_USEC_PER_SEC
 /* Send times remembered per transport-wide sequence number: ~4 s of a 1 Mbit/s leg, more than
  * any feedback delay worth using. */
 #define EGRESS_SENT_RING 4096
@@ -98,6 +102,10 @@ struct SfuEgress {
   guint64 remb_bps; /* the subscriber's last REMB */
   gint64 remb_us;   /* when it came, 0 = never */
   guint twcc_reports;
+  gint64 twcc_us;             /* when the last transport-cc report came, 0 = never */
+  gint64 audio_window_us;     /* start of the current audio rate window */
+  guint64 audio_window_bytes; /* audio sent in it */
+  guint audio_bps;            /* audio rate over the last full window */
   Sent sent[EGRESS_SENT_RING];
 };
 
@@ -293,8 +301,25 @@ void sfu_egress_on_feedback(SfuEgress *eg, const guint8 *fci, gsize len)
     sfu_bwe_on_feedback(eg->bwe, eg->feedback, m, g_get_monotonic_time());
     eg->stats.feedback_reports++;
     eg->twcc_reports++;
+    eg->twcc_us = g_get_monotonic_time();
   }
   g_mutex_unlock(&eg->lock);
+}
+
+/* Under the lock: the leg's audio rate, which the estimate adds to the video the estimator
+ * measured. A window with no packet at all reads as 0 at the next packet. */
+static void audio_rate_add(SfuEgress *eg, gsize size, gint64 now)
+{
+  gint64 span = now - eg->audio_window_us;
+  if (eg->audio_window_us && span >= EGRESS_AUDIO_WINDOW_US) {
+    eg->audio_bps = (guint)MIN(eg->audio_window_bytes * 8 * G_USEC_PER_SEC / (guint64)span,
+                               (guint64)EGRESS_MAX_BPS);
+    eg->audio_window_bytes = 0;
+    eg->audio_window_us = now;
+  } else if (!eg->audio_window_us) {
+    eg->audio_window_us = now;
+  }
+  eg->audio_window_bytes += size;
 }
 
 static GstPadProbeReturn egress_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
@@ -318,7 +343,6 @@ static GstPadProbeReturn egress_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
       }
       eg->stats.video_bytes += gst_buffer_get_size(out);
       eg->stats.video_packets++;
-      note_sent(eg, out, now);
       GST_PAD_PROBE_INFO_DATA(info) = out;
     } else {
       if (!replay_check(eg, FALSE, buf)) {
@@ -326,7 +350,7 @@ static GstPadProbeReturn egress_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
         return GST_PAD_PROBE_DROP;
       }
       eg->stats.audio_bytes += gst_buffer_get_size(buf);
-      note_sent(eg, buf, now);
+      audio_rate_add(eg, gst_buffer_get_size(buf), now);
     }
     g_mutex_unlock(&eg->lock);
     return GST_PAD_PROBE_OK;
@@ -350,8 +374,8 @@ static GstPadProbeReturn egress_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
       eg->stats.video_packets++;
     } else {
       eg->stats.audio_bytes += gst_buffer_get_size(b);
+      audio_rate_add(eg, gst_buffer_get_size(b), now);
     }
-    note_sent(eg, b, now);
     gst_buffer_list_add(out, b);
   }
   g_mutex_unlock(&eg->lock);
@@ -362,6 +386,28 @@ static GstPadProbeReturn egress_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
   gst_buffer_list_unref(list);
   GST_PAD_PROBE_INFO_DATA(info) = out;
   return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn sent_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  SfuEgress *eg = data;
+  gint64 now = g_get_monotonic_time();
+  g_mutex_lock(&eg->lock);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    note_sent(eg, GST_PAD_PROBE_INFO_BUFFER(info), now);
+  } else {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    for (guint i = 0; i < gst_buffer_list_length(list); i++)
+      note_sent(eg, gst_buffer_list_get(list, i), now);
+  }
+  g_mutex_unlock(&eg->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+void sfu_egress_watch_sent(SfuEgress *eg, GstPad *pad)
+{
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, sent_probe,
+                    sfu_egress_ref(eg), (GDestroyNotify)sfu_egress_unref);
 }
 
 void sfu_egress_watch(SfuEgress *eg, GstPad *queue_src, gboolean video)
@@ -393,21 +439,29 @@ void sfu_egress_get_stats(SfuEgress *eg, SfuEgressStats *out)
 {
   g_mutex_lock(&eg->lock);
   *out = eg->stats;
-  /* The subscriber's own REMB, its estimate of its whole downlink. A silent subscriber (an
-   * outage) keeps its last one: falling back to "unknown" would lift its publisher's cap just
-   * as the link returns. */
-  if (eg->remb_us) {
-    out->estimate_bps = (guint)MIN(eg->remb_bps, (guint64)EGRESS_MAX_BPS);
-    out->estimate_from_remb = TRUE;
-  }
-  /* Our transport-cc estimator is advisory for now: with real Chrome feedback it read far less
-   * acknowledged than sent (80 of 230 kbit/s) and paused video on a good link. Decisions use
-   * REMB only; a leg without REMB has no estimate (its publisher is not capped). */
+  /* The leg's estimate is our estimator's, from the subscriber's transport-cc feedback, which
+   * covers the leg's video (its audio carries no transport-wide number, see audio_rate_add()):
+   * plus the audio the leg sends. The subscriber's REMB (its own estimate of its downlink) only
+   * where no transport-cc came, or a REMB came much later than the last of it. A silent
+   * subscriber (an outage) keeps the last estimate: falling back to "unknown" would lift its
+   * publisher's cap just as the link returns. */
+  gboolean twcc =
+      eg->twcc_reports && (!eg->remb_us || eg->remb_us < eg->twcc_us + EGRESS_REMB_NEWER_US);
   if (eg->twcc_reports) {
     out->twcc_estimate_bps = sfu_bwe_estimate(eg->bwe);
     out->acked_bps = sfu_bwe_acked_bps(eg->bwe);
     out->feedback_loss = sfu_bwe_loss(eg->bwe);
+    out->feedback_rtt_ms = sfu_bwe_rtt_ms(eg->bwe);
+    out->feedback_usage = sfu_bwe_usage(eg->bwe);
   }
+  if (twcc) {
+    out->estimate_bps =
+        (guint)MIN((guint64)out->twcc_estimate_bps + eg->audio_bps, (guint64)EGRESS_MAX_BPS);
+  } else if (eg->remb_us) {
+    out->estimate_bps = (guint)MIN(eg->remb_bps, (guint64)EGRESS_MAX_BPS);
+    out->estimate_from_remb = TRUE;
+  }
+  out->audio_bps = eg->audio_bps;
   g_mutex_unlock(&eg->lock);
 }
 

@@ -27,11 +27,14 @@ typedef struct {
   guint64 video_packets;
   guint64 video_dropped;       /* held back while video was paused */
   guint64 replay_dropped;      /* dropped: sent already, or too old for SRTP (replay_check()) */
-  guint estimate_bps;          /* the leg's bandwidth estimate, 0 = no feedback yet */
-  gboolean estimate_from_remb; /* the subscriber's REMB */
-  guint twcc_estimate_bps;     /* our estimator's, from transport-cc feedback (advisory) */
-  guint acked_bps;             /* what the subscriber acknowledged receiving lately */
-  double feedback_loss;        /* share of packets the feedback reported lost */
+  guint estimate_bps;          /* the leg's bandwidth estimate (audio and video), 0 = none yet */
+  gboolean estimate_from_remb; /* it is the subscriber's REMB (no transport-cc feedback) */
+  guint twcc_estimate_bps;     /* our estimator's, from transport-cc feedback: video only */
+  guint acked_bps;             /* video the subscriber acknowledged receiving lately */
+  double feedback_loss;        /* share of video packets the feedback reported lost */
+  guint feedback_rtt_ms;       /* the RTT the estimator uses */
+  SfuBweUsage feedback_usage;  /* its delay detector's state */
+  guint audio_bps;             /* audio sent on the leg over the last second */
   guint feedback_reports;
   guint feedback_malformed;
   gboolean video_on;
@@ -46,6 +49,12 @@ void sfu_egress_unref(SfuEgress *eg);
 
 /* Probes on a branch queue's src pad. `video`: the pad carries video (gate, renumbering). */
 void sfu_egress_watch(SfuEgress *eg, GstPad *queue_src, gboolean video);
+
+/* Probe on the pad where the leg's packets carry their final transport-wide sequence numbers
+ * (the subscription rtpsession's send_rtp_src: rtpsession 1.22 writes the leg's own numbers over
+ * the publisher's, into every packet that carries the extension; the leg's audio, RED-wrapped
+ * before it, carries none): remembers when each left. */
+void sfu_egress_watch_sent(SfuEgress *eg, GstPad *pad);
 
 /* The subscriber's transport-cc feedback (the FCI of an RTPFB FMT 15 packet). RTCP thread. */
 void sfu_egress_on_feedback(SfuEgress *eg, const guint8 *fci, gsize len);

@@ -2,11 +2,11 @@
  * (RTCP RTPFB FMT 15, draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1), parsed by the
  * relay itself. Private to the sfu module; pure, no GStreamer.
  *
- * Why our own parser: webrtcbin 1.22 links a subscription's input pads to rtpbin before it
- * knows the transport-cc extension, so its rtpsession never numbers the packets it sends and
- * never reads the feedback. The relay forwards the publisher's own transport-wide sequence
- * numbers instead, remembers when it sent each one (sfu-egress.c), and reads the feedback from
- * rtpsession's on-feedback-rtcp signal. */
+ * Why our own parser: the subscription's rtpsession (1.22) writes its own transport-wide
+ * numbers into the packets that carry the extension (the leg's video; its RED-wrapped audio
+ * carries none) but keeps no use of the feedback the relay can reach. The egress remembers
+ * when each number left (a probe on the rtpsession's send_rtp_src, sfu-egress.c) and reads the
+ * feedback from rtpsession's on-feedback-rtcp signal. */
 #pragma once
 
 #include <glib.h>

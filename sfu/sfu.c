@@ -891,6 +891,15 @@ static void on_feedback_rtcp(GObject *session, guint type, guint fbtype, guint s
   gst_buffer_unmap(fci, &map);
 }
 
+/* A subscription's rtpsession writes the leg's own transport-wide sequence numbers into the
+ * packets (over the publisher's): the egress learns the send times on its send_rtp_src pad. */
+static void on_session_pad_added(GstElement *session, GstPad *pad, gpointer data)
+{
+  PcCtx *ctx = data;
+  if (strcmp(GST_PAD_NAME(pad), "send_rtp_src") == 0)
+    sfu_egress_watch_sent(ctx->egress, pad);
+}
+
 /* webrtcbin thread: a publish connection's rtpsession and jitter buffers, and a
  * subscription's rtpsession, are created on negotiation. */
 static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer data)
@@ -912,6 +921,8 @@ static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *elem
                             pc_ctx_ref(ctx), pc_ctx_closure_unref, 0);
       g_object_unref(session);
     }
+    g_signal_connect_data(element, "pad-added", G_CALLBACK(on_session_pad_added), pc_ctx_ref(ctx),
+                          pc_ctx_closure_unref, 0);
   } else if (f && strcmp(GST_OBJECT_NAME(f), "rtprtxsend") == 0 && ctx->egress) {
     /* Retransmit only what is still worth having: after an outage the subscriber asks for
      * every packet it missed, and answering from a 500-packet cache sent a burst at several
@@ -1200,15 +1211,20 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   if (trans) {
     g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                  "codec-preferences", publisher->caps[media], NULL);
-    /* Video: RTX from webrtcbin's cache, and RED/ULPFEC negotiated with a ULPFEC share of 0
-     * (the transceiver's fec-percentage, whose default is 100: one FEC packet per media
-     * packet, twice the video's bandwidth; it was left at that default until the step profile
-     * showed it). With RED offered on video Chrome sends REMB on the leg; without it,
-     * transport-cc. Audio: RED with one redundant block, and no ULPFEC either. */
-    if (media == MEDIA_VIDEO)
+    /* Video: RTX from webrtcbin's cache, no RED/ULPFEC. GStreamer 1.22's rtpredenc writes a
+     * fresh RTP header without the header extensions, so every packet it wraps (with video RED
+     * negotiated: all of them) reaches the subscriber without its transport-wide sequence
+     * number, and Chrome then sends REMB instead of transport-cc feedback (seen on every leg:
+     * the offer and answer both carry the extmap and "transport-cc"; no RTPFB 15 came back).
+     * Audio: RED with one redundant block (its packets lose the number too: the egress keeps
+     * send times of video only), no ULPFEC. */
+    if (media == MEDIA_VIDEO) {
       g_object_set(trans, "do-nack", TRUE, NULL);
-    gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
-    g_object_set(trans, "fec-percentage", 0u, NULL);
+      gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "none");
+    } else {
+      gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
+      g_object_set(trans, "fec-percentage", 0u, NULL);
+    }
     gst_object_unref(trans);
   }
   GstPad *tee_pad = NULL;
@@ -1735,10 +1751,14 @@ static void leg_set_video(SfuRoom *room, Pc *pc, gboolean on)
 
 /* One leg's decisions: its ULPFEC share, its video state (on, weak = paused, probing), and
  * what its publisher may send for it. */
-/* The rate a leg may carry (audio and video), like a GCC sender's: the receiver's estimate
- * (REMB) reads only delay, grows only with what arrives (at most 1.5 times it, about 8 % a
- * second) and falls at once to 85 % of what arrives when it sees delay build up. Used as a cap
- * directly it ratchets down (every dip sticks) and comes back slowly after a drop. So:
+/* The rate a leg may carry (audio and video). With transport-cc feedback it is the leg's own
+ * estimator's (sfu-bwe.c: delay trend, the leg's own losses from the feedback, the RTT from
+ * the receiver reports, ramp-up by proof) plus the audio sent: nothing to add here, and the
+ * receiver reports' loss is not counted twice. Where a subscriber sends REMB instead, the
+ * rate is kept like a GCC sender's: the receiver's estimate (REMB) reads only delay, grows only
+ * with what arrives (at most 1.5 times it, about 8 % a second) and falls at once to 85 % of what
+ * arrives when it sees delay build up. Used as a cap directly it ratchets down (every dip sticks)
+ * and comes back slowly after a drop. So:
  *  - its own loss over 10 %: the rate falls to what the leg sent times (1 - loss/2), but not
  *    under half of it (one report after an outage counts the whole outage as loss);
  *  - the receiver's estimate falling (by 5 % or more since the last tick): the rate follows it
@@ -1751,8 +1771,14 @@ static void leg_set_video(SfuRoom *room, Pc *pc, gboolean on)
  *  - between 2 and 10 % of loss it holds.
  * Not updated while video is held back (only audio flows: nothing to learn). Returns the rate
  * (0 while the receiver has sent no estimate). */
-static guint leg_rate(Adapt *a, guint remb, double loss, gint64 now)
+static guint leg_rate(Adapt *a, const SfuEgressStats *es, double loss, gint64 now)
 {
+  if (es->estimate_bps && !es->estimate_from_remb) {
+    a->prev_remb_bps = 0;
+    a->rate_bps = es->estimate_bps;
+    return a->rate_bps;
+  }
+  guint remb = es->estimate_bps;
   guint sent = a->audio_bps + a->video_bps;
   gboolean fell =
       a->prev_remb_bps && remb < (guint64)a->prev_remb_bps * 95 / 100 && now >= a->outage_until_us;
@@ -1800,7 +1826,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     a->video_cap_bps = 0;
     return;
   }
-  guint estimate = leg_rate(a, es.estimate_bps, loss, now);
+  guint estimate = leg_rate(a, &es, loss, now);
   if (!estimate) {
     a->video_cap_bps = SFU_NO_CAP; /* no feedback yet: let the publisher's own control rule */
     return;
@@ -1860,12 +1886,13 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   }
-  GST_DEBUG("room %s %s -> %s: rate %u (receiver's estimate %u, remb %d, ours from "
-            "transport-cc %u, acked %u) "
-            "loss %.3f (reported %.3f) rtt %u ms arriving %u audio %u video %u budget %u state %d",
+  GST_DEBUG("room %s %s -> %s: rate %u (estimate %u, remb %d, ours from transport-cc %u "
+            "%s, acked %u) loss %.3f (reported %.3f) rtt %u ms arriving %u audio %u video %u "
+            "budget %u state %d",
             room->id, pc->publisher_id, subscriber->id, estimate, es.estimate_bps,
-            es.estimate_from_remb, es.twcc_estimate_bps, es.acked_bps, loss, a->loss, a->rtt_ms,
-            arriving, a->audio_bps, a->video_bps, budget, a->state);
+            es.estimate_from_remb, es.twcc_estimate_bps, sfu_bwe_usage_name(es.feedback_usage),
+            es.acked_bps, loss, a->loss, a->rtt_ms, arriving, a->audio_bps, a->video_bps, budget,
+            a->state);
   if (a->state == LEG_WEAK)
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)
