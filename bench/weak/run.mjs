@@ -76,6 +76,7 @@ for (const mode of modes) {
         const r = await H.runOne(env, mode, profile, camera, { quick: opt.quick, total, warmup, party });
         results.push(r);
         if (!r.error) {
+          if (r.serverCpuPct !== undefined) env.log(`  server CPU over the window: ${r.serverCpuPct} % of one core`);
           const dirs = party === 3 ? Object.keys(r.links) : ['patientRx', 'doctorRx'];
           for (const dir of dirs) {
             const m = party === 3 ? r.links[dir] : r[dir];

@@ -9,7 +9,7 @@
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile, access } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -405,6 +405,7 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
     log(`  ${mode.name}/${profileName}/${camera}: call up in ${res.callUpSeconds} s, warm-up ${warmup} s`);
     await sleep(warmup * 1000);
     const marks = {};
+    const cpu0 = serverCpu(mode, env);
     const w0 = Date.now();
     for (let i = 0; i < phases.length; i++) {
       const ph = phases[i];
@@ -420,6 +421,9 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
       }
     }
     const w1 = Date.now();
+    const cpu1 = serverCpu(mode, env);
+    // The server's CPU over the window (one core = 100 %), where the mode names its process.
+    if (cpu0 !== null && cpu1 !== null) res.serverCpuPct = r1((100 * (cpu1 - cpu0)) / ((w1 - w0) / 1000));
     // A loaded machine can leave a page's sampler a few seconds behind: wait for a sample past
     // the window's end so that its last seconds are not read as "nothing arrived".
     await waitFor(async () => {
@@ -448,6 +452,19 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
     await shape(env, { kbit: 0, rtt: 0, loss: 0 }).catch(() => {});
   }
   return res;
+}
+
+/** CPU seconds (user + system) of the mode's server process so far, or null. */
+function serverCpu(mode, env) {
+  const pid = mode.serverPid ? mode.serverPid(env) : null;
+  if (!pid) return null;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return null;
+  }
 }
 
 /** Per sender and receiver of a three-party run's raw samples: {'doctor→guest': figures, …}. */

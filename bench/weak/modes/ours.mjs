@@ -16,6 +16,7 @@ const DOCTOR = { username: 'dr.weak', name: 'Dr Weak Link', password: 'correct h
 export default {
   name: 'ours',
   threeParty: true,
+  serverPid: (env) => env.ours?.daemon?.pid,
 
   async setup(env) {
     if (process.env.MW_E2E_HOST !== env.srvAddr) {
