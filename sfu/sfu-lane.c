@@ -130,6 +130,11 @@ static GstPadProbeReturn lane_out_probe(GstPad *pad, GstPadProbeInfo *info, gpoi
     GstBufferList *list = gst_buffer_list_make_writable(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
     gst_buffer_list_foreach(list, rewrite_in_list, s);
     info->data = list;
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_UPSTREAM) {
+    /* A branch linked to the lane asks for renegotiation; the payloader would query the
+     * subscription's caps (the publisher's) and fail on its own fields. Its caps are fixed. */
+    if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_RECONFIGURE)
+      return GST_PAD_PROBE_DROP;
   } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
     if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS && s->caps) {
@@ -231,7 +236,7 @@ SfuLane *sfu_lane_new(GstElement *pipeline, GstElement *publisher_tee, const cha
   GstPad *paysrc = gst_element_get_static_pad(pay, "src");
   gst_pad_add_probe(paysrc,
                     GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
-                        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
                     lane_out_probe, shared_ref(lane->shared), shared_unref);
   gst_object_unref(paysrc);
 

@@ -103,12 +103,15 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
 /* The low-rate lane (sfu-lane.h): a weak leg whose publisher also has a subscriber on a good
  * link takes the publisher's video re-encoded by the relay, at the weak subscriber's share of
  * its downlink (what its legs' rate leaves beside all their audio, split between its lane
- * legs), within these bounds; under the minimum its video is paused as before. It goes back to
+ * legs), within these bounds. A leg's rate grows only with what it carries, so the lane sends
+ * at least the minimum (a thumbnail) and pauses the leg's video only while the leg loses over
+ * SFU_LANE_PAUSE_LOSS (its audio comes first); it resumes under half that. It goes back to
  * the publisher's own stream when its rate has room for all the publisher sends for
  * SFU_WEAK_TICKS ticks in a row, or when nobody else needs more than the lane (the publisher
  * then adapts to it). */
 #define SFU_LANE_MIN_BPS 20000
 #define SFU_LANE_MAX_BPS 400000
+#define SFU_LANE_PAUSE_LOSS 0.12
 
 #define SFU_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 /* Its extension id in every offer (publish_caps()); subscriptions inherit the publisher's. */
@@ -1698,7 +1701,10 @@ static gboolean branch_move(Branch *b, GstElement *tee)
   gst_object_replace((GstObject **)&b->tee, GST_OBJECT(tee));
   b->tee_pad = gst_element_request_pad_simple(tee, "src_%u");
   GstPad *queue_sink = gst_element_get_static_pad(b->queue, "sink");
-  gboolean ok = b->tee_pad && gst_pad_link(b->tee_pad, queue_sink) == GST_PAD_LINK_OK;
+  /* No caps check: the lane sends the publisher's caps (sfu-lane.h), which this branch took
+   * before, and its payloader's own caps differ in fields the subscription does not use. */
+  gboolean ok = b->tee_pad && gst_pad_link_full(b->tee_pad, queue_sink,
+                                                GST_PAD_LINK_CHECK_NOTHING) == GST_PAD_LINK_OK;
   gst_object_unref(queue_sink);
   return ok;
 }
@@ -1979,9 +1985,9 @@ static void lane_shares(Participant *s)
     ((Pc *)value)->adapt.lane_share_bps = share;
 }
 
-/* Each lane's rate: the smallest share among its legs (pausing the video of a leg whose share
- * is under SFU_LANE_MIN_BPS); a lane with no leg left is taken down (it costs a decode and an
- * encode). */
+/* Each lane's rate: the smallest share among its legs, at least SFU_LANE_MIN_BPS (pausing the
+ * video of a leg that loses over SFU_LANE_PAUSE_LOSS); a lane with no leg left is taken down (it
+ * costs a decode and an encode). */
 static void lanes_update(SfuRoom *room)
 {
   for (guint i = 0; i < room->participants->len; i++)
@@ -1997,12 +2003,16 @@ static void lanes_update(SfuRoom *room)
       Pc *pc = s == p ? NULL : g_hash_table_lookup(s->subs, p->id);
       if (!pc || pc->adapt.state != LEG_LANE)
         continue;
-      gboolean fits = pc->adapt.lane_share_bps >= SFU_LANE_MIN_BPS;
+      SfuEgressStats es;
+      sfu_egress_get_stats(pc->egress, &es);
+      gboolean fits = es.video_on ? pc->adapt.own_loss < SFU_LANE_PAUSE_LOSS
+                                  : pc->adapt.own_loss < SFU_LANE_PAUSE_LOSS / 2;
       if (!s->audio_only)
         leg_set_video(room, pc, fits);
       if (!fits || s->audio_only)
         continue;
-      rate = any ? MIN(rate, pc->adapt.lane_share_bps) : pc->adapt.lane_share_bps;
+      guint share = MAX(pc->adapt.lane_share_bps, (guint)SFU_LANE_MIN_BPS);
+      rate = any ? MIN(rate, share) : share;
       any = TRUE;
     }
     gboolean legs = FALSE;
