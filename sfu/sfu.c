@@ -112,6 +112,9 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
 #define SFU_LANE_MIN_BPS 20000
 #define SFU_LANE_MAX_BPS 400000
 #define SFU_LANE_PAUSE_LOSS 0.12
+/* A publisher that sends less than this is small enough to be followed (or paused) as before:
+ * a lane would cost a decode and an encode for nothing. */
+#define SFU_LANE_PUBLISHER_BPS 250000
 
 #define SFU_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 /* Its extension id in every offer (publish_caps()); subscriptions inherit the publisher's. */
@@ -1842,7 +1845,8 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
   guint arriving = publisher ? publisher->uplink_bps : 0;
   gboolean short_of_room = estimate < (guint64)arriving * SFU_LEG_SHORT_PCT / 100;
   gboolean evidence = (a->video_bps >= SFU_VIDEO_FLOOR_BPS / 2 && short_of_room) || loss > 0.10;
-  gboolean lane = publisher && lane_useful(room, publisher, pc);
+  gboolean lane =
+      publisher && arriving >= SFU_LANE_PUBLISHER_BPS && lane_useful(room, publisher, pc);
   switch (a->state) {
   case LEG_ON:
     /* Room for less than half of what the publisher sends, and less than the lane's most,
@@ -1854,8 +1858,9 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
                        : 0;
     if (a->low_ticks >= SFU_WEAK_TICKS && lane && leg_use_lane(room, pc, publisher, TRUE)) {
       a->weak_since_us = now;
-      GST_INFO("room %s %s: on the lane, %u bit/s of room for video (estimate %u, arriving %u)",
-               room->id, pc->pc_id, budget, estimate, arriving);
+      GST_INFO("room %s %s -> %s: on the lane, %u bit/s of room for video (estimate %u, "
+               "arriving %u)",
+               room->id, pc->publisher_id, subscriber->id, budget, estimate, arriving);
     } else if (a->low_ticks >= SFU_WEAK_TICKS && budget < SFU_VIDEO_FLOOR_BPS) {
       a->state = LEG_WEAK;
       a->weak_since_us = now;
@@ -1867,7 +1872,8 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     break;
   case LEG_WEAK:
     if (lane && leg_use_lane(room, pc, publisher, TRUE)) {
-      GST_INFO("room %s %s: paused video now from the lane", room->id, pc->pc_id);
+      GST_INFO("room %s %s -> %s: paused video now from the lane", room->id, pc->publisher_id,
+               subscriber->id);
     } else if (now >= a->next_probe_us && arriving > 2 * (estimate + SFU_VIDEO_FLOOR_BPS)) {
       /* The publisher sends far more than this leg could take (for its other subscribers): a
        * try would flood the link, its audio with it. Wait for the lane or for them to go. */
@@ -1907,7 +1913,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     a->lane_ticks = (budget > arriving || budget > SFU_LANE_MAX_BPS * 3 / 2) && loss < 0.05
                         ? a->lane_ticks + 1
                         : 0;
-    if (!lane || a->lane_ticks >= SFU_WEAK_TICKS) {
+    if (!(publisher && lane_useful(room, publisher, pc)) || a->lane_ticks >= SFU_WEAK_TICKS) {
       if (leg_use_lane(room, pc, publisher, FALSE)) {
         a->low_ticks = 0;
         a->weak_since_us = 0;
