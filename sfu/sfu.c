@@ -2632,8 +2632,10 @@ void sfu_room_set_audio_only(SfuRoom *room, const char *participant_id, gboolean
   g_hash_table_iter_init(&it, p->subs);
   while (g_hash_table_iter_next(&it, NULL, &value)) {
     Pc *pc = value;
-    /* Back on: the leg starts over as on, and its own estimate decides from there. */
-    pc->adapt.state = LEG_ON;
+    /* Back on: the leg starts over as on, and its own estimate decides from there (a leg on
+     * a lane stays there: its branch is the lane's). */
+    if (pc->adapt.state != LEG_LANE)
+      pc->adapt.state = LEG_ON;
     pc->adapt.low_ticks = 0;
     pc->adapt.weak_since_us = 0;
     leg_set_video(room, pc, !audio_only);
