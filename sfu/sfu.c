@@ -1856,6 +1856,10 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
                            evidence
                        ? a->low_ticks + 1
                        : 0;
+    /* Losing heavily with room for under a quarter of the publisher's stream: the leg is being
+     * flooded (its audio with it); the lane at once. */
+    if (lane && a->low_ticks && loss > 0.10 && budget < arriving / 4)
+      a->low_ticks = SFU_WEAK_TICKS;
     if (a->low_ticks >= SFU_WEAK_TICKS && lane && leg_use_lane(room, pc, publisher, TRUE)) {
       a->weak_since_us = now;
       GST_INFO("room %s %s -> %s: on the lane, %u bit/s of room for video (estimate %u, "
