@@ -1849,16 +1849,20 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
       publisher && arriving >= SFU_LANE_PUBLISHER_BPS && lane_useful(room, publisher, pc);
   switch (a->state) {
   case LEG_ON:
-    /* Room for less than half of what the publisher sends, and less than the lane's most,
-     * while another subscriber takes the publisher's full stream: the lane. */
-    a->low_ticks = (budget < SFU_VIDEO_FLOOR_BPS ||
-                    (lane && budget < arriving / 2 && budget < SFU_LANE_MAX_BPS)) &&
-                           evidence
-                       ? a->low_ticks + 1
-                       : 0;
-    /* Losing heavily with room for under a quarter of the publisher's stream: the leg is being
-     * flooded (its audio with it); the lane at once. */
-    if (lane && a->low_ticks && loss > 0.10 && budget < arriving / 4)
+    /* Room for less than half of what the publisher sends, and less than the lane's most, or
+     * losing over 10 %, while another subscriber takes the publisher's full stream: the lane.
+     * Loss alone has to do: while the publisher sends for the others, the leg's rate falls by
+     * at most half of what it sends a tick (leg_rate()), so a leg that can take 150 kbit/s of
+     * a 4 Mbit/s stream keeps a "rate" of 2 Mbit/s and never looks short of room. */
+    a->low_ticks =
+        (budget < SFU_VIDEO_FLOOR_BPS ||
+         (lane && ((budget < arriving / 2 && budget < SFU_LANE_MAX_BPS) || loss > 0.10))) &&
+                evidence
+            ? a->low_ticks + 1
+            : 0;
+    /* Losing a fifth of what it is sent: the leg is being flooded (its audio with it); the
+     * lane at once. */
+    if (lane && a->low_ticks && loss > 0.20)
       a->low_ticks = SFU_WEAK_TICKS;
     if (a->low_ticks >= SFU_WEAK_TICKS && lane && leg_use_lane(room, pc, publisher, TRUE)) {
       a->weak_since_us = now;
