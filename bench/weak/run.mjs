@@ -77,6 +77,7 @@ for (const mode of modes) {
         results.push(r);
         if (!r.error) {
           if (r.serverCpuPct !== undefined) env.log(`  server CPU over the window: ${r.serverCpuPct} % of one core`);
+          if (r.rejoins) env.log(`  joined again after a drop: ${JSON.stringify(r.rejoins)}`);
           const dirs = party === 3 ? Object.keys(r.links) : ['patientRx', 'doctorRx'];
           for (const dir of dirs) {
             const m = party === 3 ? r.links[dir] : r[dir];

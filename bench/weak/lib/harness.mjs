@@ -359,7 +359,14 @@ export function directionMetrics(samples, w0, w1, marks) {
 export function linkSamples(samples, label) {
   const zero = { vBytes: 0, vPkts: 0, vLost: 0, vFrames: 0, vFreezes: 0, vFreezeS: 0, vNacks: 0, vPlis: 0, vKeys: 0,
     aBytes: 0, aPkts: 0, aLost: 0, aSamples: 0, aConcealed: 0 };
-  return samples.map((s) => ({ ...s, ...zero, ...((s.per && s.per[label]) || {}), w: 0 }));
+  // Several labels: one sender under several participant ids (its page joined again after a
+  // drop), each a pc of its own; their totals add up.
+  const labels = Array.isArray(label) ? label : [label];
+  return samples.map((s) => {
+    const out = { ...s, ...zero, w: 0 };
+    for (const l of labels) for (const [k, v] of Object.entries((s.per && s.per[l]) || {})) out[k] += v;
+    return out;
+  });
 }
 
 /** The three participants of a three-party call, in the order links are reported. */
@@ -393,7 +400,14 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
     const all = party === 3 ? [patientPage, doctorPage, guestPage] : [patientPage, doctorPage];
     await Promise.all(all.map(startSampler));
     // Three-party: every page decodes video from both others (per pc, window.__mw.pcs).
-    const ids = party === 3 ? await Promise.all(all.map((p) => p.evaluate(() => String(window.__mw.participantId)))) : [];
+    const idOf = (p) => p.evaluate(() => String(window.__mw.participantId)).catch(() => null);
+    const ids = party === 3 ? await Promise.all(all.map(idOf)) : [];
+    // Every participant id each page had (a page that drops joins again under a new one).
+    const idSets = ids.map((id) => new Set([id]));
+    const noteIds = async () => {
+      if (party !== 3) return;
+      (await Promise.all(all.map(idOf))).forEach((id, i) => { if (id && id !== 'undefined') idSets[i].add(id); });
+    };
     await waitFor(async () => {
       const ss = await Promise.all(all.map(lastSample));
       if (party !== 3) return ss.every((x) => x && x.vFrames > 0);
@@ -414,6 +428,7 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
       const end = Date.now() + ph.secs * 1000;
       while (Date.now() < end) {
         await sleep(Math.min(5000, end - Date.now()));
+        await noteIds();
         const [p, d, g] = await Promise.all(all.map(lastSample));
         log(`    t=${Math.round((Date.now() - w0) / 1000)}s ${ph.kbit}k/${ph.rtt}ms/${ph.loss}% ` +
           `patient rx frames ${p?.vFrames ?? '?'} doctor rx frames ${d?.vFrames ?? '?'}` +
@@ -439,7 +454,9 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
     if (party === 3) {
       res.guestRx = directionMetrics(gs, w0, w1, marks);
       res.raw.guest = gs;
-      res.raw.ids = Object.fromEntries(PARTY.map((who, i) => [who, ids[i]]));
+      await noteIds();
+      res.raw.ids = Object.fromEntries(PARTY.map((who, i) => [who, [...idSets[i]]]));
+      res.rejoins = Object.fromEntries(PARTY.map((who, i) => [who, idSets[i].size - 1]));
       res.links = linkMetrics(res.raw);
     }
   } catch (e) {
@@ -473,7 +490,8 @@ export function linkMetrics(raw) {
   for (const rx of PARTY) {
     for (const tx of PARTY) {
       if (tx === rx || !raw[rx]) continue;
-      out[`${tx}→${rx}`] = directionMetrics(linkSamples(raw[rx], `sub:${raw.ids[tx]}`), raw.w0, raw.w1, raw.marks);
+      const ids = [].concat(raw.ids[tx]);
+      out[`${tx}→${rx}`] = directionMetrics(linkSamples(raw[rx], ids.map((id) => `sub:${id}`)), raw.w0, raw.w1, raw.marks);
     }
   }
   return out;

@@ -64,6 +64,11 @@ function partySection(results, profiles) {
         `${f(m.audioConcealmentPct)} | ${f(m.noVideoSeconds)} |\n`;
     }
   }
+  const rejoined = three.filter((r) => r.rejoins && Object.values(r.rejoins).some((n) => n > 0));
+  if (rejoined.length) {
+    md += '\nPages that joined again after a drop (their media under the new participant id counts for the same link): ' +
+      rejoined.map((r) => `${r.mode}/${r.camera}/${r.profile}: ${Object.entries(r.rejoins).filter(([, n]) => n).map(([w, n]) => `${w} ${n}×`).join(', ')}`).join('; ') + '\n';
+  }
   md += '\nReceived video kbit/s per link, 5 s means over the window:\n\n';
   for (const r of three.filter((x) => x.links)) {
     for (const [link, m] of Object.entries(r.links)) md += `- ${r.mode}/${r.camera}/${r.profile}/${link}: ${five(m.series)}\n`;
