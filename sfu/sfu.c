@@ -1726,6 +1726,22 @@ static gboolean lane_useful(SfuRoom *room, Participant *publisher, Pc *pc)
   return FALSE;
 }
 
+/* Is another leg of `subscriber` (than pc) weak or on a lane? Its link is known to be weak:
+ * a new leg of a big stream should not flood it first to find out. */
+static gboolean subscriber_known_weak(Participant *subscriber, Pc *pc)
+{
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, subscriber->subs);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    Pc *other = value;
+    if (other != pc && other->state == SFU_PC_CONNECTED &&
+        (other->adapt.state == LEG_LANE || other->adapt.state == LEG_WEAK))
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* Puts the leg's video on the publisher's lane (made if needed) or back on its own stream.
  * Video is paused across the move and resumes at the next keyframe of the new source (the
  * egress renumbers, so the receiver sees one continuous stream). FALSE if it could not (a
@@ -1863,6 +1879,11 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     /* Losing a fifth of what it is sent: the leg is being flooded (its audio with it); the
      * lane at once. */
     if (lane && a->low_ticks && loss > 0.20)
+      a->low_ticks = SFU_WEAK_TICKS;
+    /* A new leg whose subscriber's other legs found the link weak already: no need to flood it
+     * again to find out. (Only while new: an older leg leaves the lane on its own evidence.) */
+    if (lane && pc->connected_us && now - pc->connected_us < 5 * G_USEC_PER_SEC &&
+        subscriber_known_weak(subscriber, pc))
       a->low_ticks = SFU_WEAK_TICKS;
     if (a->low_ticks >= SFU_WEAK_TICKS && lane && leg_use_lane(room, pc, publisher, TRUE)) {
       a->weak_since_us = now;
