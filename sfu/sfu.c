@@ -23,6 +23,7 @@
 #include "sfu.h"
 #include "sfu-egress.h"
 #include "sfu-ingress.h"
+#include "sfu-lane.h"
 #include "sfu-score.h"
 #include "sfu-sdp.h"
 
@@ -99,6 +100,21 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
 #define SFU_LEG_SHORT_PCT 70
 /* Audio a leg needs whatever it measures: Opus ~32 kbit/s, doubled by RED, plus headers. */
 #define SFU_AUDIO_RESERVE_BPS 60000
+/* The low-rate lane (sfu-lane.h): a weak leg whose publisher also has a subscriber on a good
+ * link takes the publisher's video re-encoded by the relay, at the weak subscriber's share of
+ * its downlink (what its legs' rate leaves beside all their audio, split between its lane
+ * legs), within these bounds. A leg's rate grows only with what it carries, so the lane sends
+ * at least the minimum (a thumbnail) and pauses the leg's video only while the leg loses over
+ * SFU_LANE_PAUSE_LOSS (its audio comes first); it resumes under half that. It goes back to
+ * the publisher's own stream when its rate has room for all the publisher sends for
+ * SFU_WEAK_TICKS ticks in a row, or when nobody else needs more than the lane (the publisher
+ * then adapts to it). */
+#define SFU_LANE_MIN_BPS 20000
+#define SFU_LANE_MAX_BPS 400000
+#define SFU_LANE_PAUSE_LOSS 0.12
+/* A publisher that sends less than this is small enough to be followed (or paused) as before:
+ * a lane would cost a decode and an encode for nothing. */
+#define SFU_LANE_PUBLISHER_BPS 250000
 
 #define SFU_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 /* Its extension id in every offer (publish_caps()); subscriptions inherit the publisher's. */
@@ -167,7 +183,7 @@ typedef struct {
 } Detach;
 
 /* A subscription leg's video state (main thread). */
-typedef enum { LEG_ON, LEG_WEAK, LEG_PROBE } LegState;
+typedef enum { LEG_ON, LEG_WEAK, LEG_PROBE, LEG_LANE } LegState;
 
 typedef struct {
   LegState state;
@@ -191,6 +207,8 @@ typedef struct {
   guint64 last_audio_bytes, last_video_bytes;
   guint audio_bps, video_bps; /* sent on the leg over the last tick */
   gint64 weak_since_us;       /* for the quality record; 0 = not weak */
+  guint lane_ticks;           /* LEG_LANE: consecutive ticks with room for the full stream */
+  guint lane_share_bps;       /* LEG_LANE: its subscriber's downlink share for this lane */
 } Adapt;
 
 typedef struct {
@@ -231,6 +249,7 @@ typedef struct {
   SfuIngressStats last_uplink[MEDIA_N];
   double uplink_loss[MEDIA_N];
   guint uplink_bps;
+  SfuLane *lane;    /* (owned) its low-rate video lane, while some leg of it is LEG_LANE */
   GHashTable *subs; /* publisher id -> Pc* (owned) */
 } Participant;
 
@@ -1745,8 +1764,101 @@ static void leg_set_video(SfuRoom *room, Pc *pc, gboolean on)
   if (!sfu_egress_set_video(pc->egress, on) || !on)
     return;
   Participant *publisher = room_find(room, pc->publisher_id);
-  if (publisher)
+  if (publisher && pc->adapt.state == LEG_LANE && publisher->lane)
+    sfu_lane_request_keyframe(publisher->lane);
+  else if (publisher)
     keyframe_request(room, publisher);
+}
+
+/* Moves a (queued) branch to another tee: the publisher's or its lane's. */
+static gboolean branch_move(Branch *b, GstElement *tee)
+{
+  if (!b->queue)
+    return FALSE;
+  if (b->tee == tee)
+    return TRUE;
+  branch_detach(b);
+  gst_object_replace((GstObject **)&b->tee, GST_OBJECT(tee));
+  b->tee_pad = gst_element_request_pad_simple(tee, "src_%u");
+  GstPad *queue_sink = gst_element_get_static_pad(b->queue, "sink");
+  /* No caps check: the lane sends the publisher's caps (sfu-lane.h), which this branch took
+   * before, and its payloader's own caps differ in fields the subscription does not use. */
+  gboolean ok = b->tee_pad && gst_pad_link_full(b->tee_pad, queue_sink,
+                                                GST_PAD_LINK_CHECK_NOTHING) == GST_PAD_LINK_OK;
+  gst_object_unref(queue_sink);
+  return ok;
+}
+
+/* Does `pc`'s publisher have a subscriber (other than pc's) that takes its own stream? Then a
+ * weak `pc` cannot have the publisher follow it down, and the lane is worth its cost. */
+static gboolean lane_useful(SfuRoom *room, Participant *publisher, Pc *pc)
+{
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *s = g_ptr_array_index(room->participants, i);
+    Pc *other = s == publisher ? NULL : g_hash_table_lookup(s->subs, publisher->id);
+    if (other && other != pc && other->state == SFU_PC_CONNECTED && !s->audio_only &&
+        other->adapt.state == LEG_ON)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Is another leg of `subscriber` (than pc) weak or on a lane? Its link is known to be weak:
+ * a new leg of a big stream should not flood it first to find out. */
+static gboolean subscriber_known_weak(Participant *subscriber, Pc *pc)
+{
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, subscriber->subs);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    Pc *other = value;
+    if (other != pc && other->state == SFU_PC_CONNECTED &&
+        (other->adapt.state == LEG_LANE || other->adapt.state == LEG_WEAK))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Puts the leg's video on the publisher's lane (made if needed) or back on its own stream.
+ * Video is paused across the move and resumes at the next keyframe of the new source (the
+ * egress renumbers, so the receiver sees one continuous stream). FALSE if it could not (a
+ * direct branch, no lane elements): the leg stays where it was. */
+static gboolean leg_use_lane(SfuRoom *room, Pc *pc, Participant *publisher, gboolean on)
+{
+  /* Off unless MW_DIAG_LANE=1: in the three-party edge runs the weak receiver decoded no
+   * frame from the lane yet (docs/architecture.md, "the lane's known limits"), and direct
+   * branches (the default) cannot move. A weak leg is paused instead, as before the lane. */
+  static int enabled = -1;
+  if (enabled < 0)
+    enabled = g_strcmp0(g_getenv("MW_DIAG_LANE"), "1") == 0;
+  if (on && !enabled)
+    return FALSE;
+  Branch *b = pc_video_branch(pc);
+  if (!b || !b->queue || !publisher->tee[MEDIA_VIDEO])
+    return FALSE;
+  if (on && !publisher->lane) {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *name = g_strdup_printf("room %s %s", room->id, publisher->id);
+    guint rate = CLAMP(pc->adapt.lane_share_bps, (guint)SFU_LANE_MIN_BPS, (guint)SFU_LANE_MAX_BPS);
+    publisher->lane = sfu_lane_new(room->pipeline, publisher->tee[MEDIA_VIDEO], name, rate, &error);
+    if (!publisher->lane) {
+      GST_WARNING("room %s: no video lane for %s: %s", room->id, publisher->id, error->message);
+      return FALSE;
+    }
+    /* Its decoder starts at a keyframe. */
+    keyframe_request(room, publisher);
+  }
+  if (!on && !publisher->lane)
+    return FALSE;
+  sfu_egress_set_video(pc->egress, FALSE);
+  if (!branch_move(b, on ? sfu_lane_tee(publisher->lane) : publisher->tee[MEDIA_VIDEO]))
+    GST_ERROR("room %s %s: cannot move the video branch", room->id, pc->pc_id);
+  pc->adapt.state = on ? LEG_LANE : LEG_ON;
+  pc->adapt.lane_ticks = 0;
+  leg_set_video(room, pc, TRUE);
+  GST_INFO("room %s %s: video %s", room->id, pc->pc_id,
+           on ? "from the relay's low-rate lane" : "from the publisher's own stream again");
+  return TRUE;
 }
 
 /* One leg's decisions: its ULPFEC share, its video state (on, weak = paused, probing), and
@@ -1844,10 +1956,36 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
   guint arriving = publisher ? publisher->uplink_bps : 0;
   gboolean short_of_room = estimate < (guint64)arriving * SFU_LEG_SHORT_PCT / 100;
   gboolean evidence = (a->video_bps >= SFU_VIDEO_FLOOR_BPS / 2 && short_of_room) || loss > 0.10;
+  gboolean lane =
+      publisher && arriving >= SFU_LANE_PUBLISHER_BPS && lane_useful(room, publisher, pc);
   switch (a->state) {
   case LEG_ON:
-    a->low_ticks = budget < SFU_VIDEO_FLOOR_BPS && evidence ? a->low_ticks + 1 : 0;
-    if (a->low_ticks >= SFU_WEAK_TICKS) {
+    /* Room for less than half of what the publisher sends, and less than the lane's most, or
+     * losing over 10 %, while another subscriber takes the publisher's full stream: the lane.
+     * Loss alone has to do: while the publisher sends for the others, the leg's rate falls by
+     * at most half of what it sends a tick (leg_rate()), so a leg that can take 150 kbit/s of
+     * a 4 Mbit/s stream keeps a "rate" of 2 Mbit/s and never looks short of room. */
+    a->low_ticks =
+        (budget < SFU_VIDEO_FLOOR_BPS ||
+         (lane && ((budget < arriving / 2 && budget < SFU_LANE_MAX_BPS) || loss > 0.10))) &&
+                evidence
+            ? a->low_ticks + 1
+            : 0;
+    /* Losing a fifth of what it is sent: the leg is being flooded (its audio with it); the
+     * lane at once. */
+    if (lane && a->low_ticks && loss > 0.20)
+      a->low_ticks = SFU_WEAK_TICKS;
+    /* A new leg whose subscriber's other legs found the link weak already: no need to flood it
+     * again to find out. (Only while new: an older leg leaves the lane on its own evidence.) */
+    if (lane && pc->connected_us && now - pc->connected_us < 5 * G_USEC_PER_SEC &&
+        subscriber_known_weak(subscriber, pc))
+      a->low_ticks = SFU_WEAK_TICKS;
+    if (a->low_ticks >= SFU_WEAK_TICKS && lane && leg_use_lane(room, pc, publisher, TRUE)) {
+      a->weak_since_us = now;
+      GST_INFO("room %s %s -> %s: on the lane, %u bit/s of room for video (estimate %u, "
+               "arriving %u)",
+               room->id, pc->publisher_id, subscriber->id, budget, estimate, arriving);
+    } else if (a->low_ticks >= SFU_WEAK_TICKS && budget < SFU_VIDEO_FLOOR_BPS) {
       a->state = LEG_WEAK;
       a->weak_since_us = now;
       a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
@@ -1857,7 +1995,14 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   case LEG_WEAK:
-    if (now >= a->next_probe_us) {
+    if (lane && leg_use_lane(room, pc, publisher, TRUE)) {
+      GST_INFO("room %s %s -> %s: paused video now from the lane", room->id, pc->publisher_id,
+               subscriber->id);
+    } else if (now >= a->next_probe_us && arriving > 2 * (estimate + SFU_VIDEO_FLOOR_BPS)) {
+      /* The publisher sends far more than this leg could take (for its other subscribers): a
+       * try would flood the link, its audio with it. Wait for the lane or for them to go. */
+      a->next_probe_us = now + a->backoff_s * G_USEC_PER_SEC;
+    } else if (now >= a->next_probe_us) {
       a->state = LEG_PROBE;
       a->probe_until_us = now + SFU_PROBE_S * G_USEC_PER_SEC;
       a->probe_estimate = es.estimate_bps;
@@ -1885,6 +2030,20 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
       GST_INFO("room %s %s: video is back", room->id, pc->pc_id);
     }
     break;
+  case LEG_LANE:
+    /* Room for all the publisher sends (its uplink, audio included: a margin) or well over
+     * the lane's most for a few ticks, or nobody else wants more than the lane: back to the
+     * publisher's stream. */
+    a->lane_ticks = (budget > arriving || budget > SFU_LANE_MAX_BPS * 3 / 2) && loss < 0.05
+                        ? a->lane_ticks + 1
+                        : 0;
+    if (!(publisher && lane_useful(room, publisher, pc)) || a->lane_ticks >= SFU_WEAK_TICKS) {
+      if (leg_use_lane(room, pc, publisher, FALSE)) {
+        a->low_ticks = 0;
+        a->weak_since_us = 0;
+      }
+    }
+    break;
   }
   GST_DEBUG("room %s %s -> %s: rate %u (estimate %u, remb %d, ours from transport-cc %u "
             "%s, acked %u) loss %.3f (reported %.3f) rtt %u ms arriving %u audio %u video %u "
@@ -1893,7 +2052,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
             es.estimate_from_remb, es.twcc_estimate_bps, sfu_bwe_usage_name(es.feedback_usage),
             es.acked_bps, loss, a->loss, a->rtt_ms, arriving, a->audio_bps, a->video_bps, budget,
             a->state);
-  if (a->state == LEG_WEAK)
+  if (a->state == LEG_WEAK || a->state == LEG_LANE) /* the lane adapts for it */
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)
     a->video_cap_bps = SFU_VIDEO_FLOOR_BPS;
@@ -1928,6 +2087,76 @@ static void publisher_cap(SfuRoom *room, Participant *p)
   GST_DEBUG("room %s: %s may send %u bit/s of video", room->id, p->id, cap);
   if (room->callbacks->bitrate_cap)
     room->callbacks->bitrate_cap(room->user_data, p->id, cap);
+}
+
+/* A subscriber's share of its downlink for each of its lane legs: the smallest rate among its
+ * connected legs (they cross the same link) less all their audio and the video of its legs on
+ * a publisher's own stream, split between its lane legs. */
+static void lane_shares(Participant *s)
+{
+  guint rate = 0, used = 0, lanes = 0;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, s->subs);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    Pc *pc = value;
+    if (pc->state != SFU_PC_CONNECTED)
+      continue;
+    if (pc->adapt.rate_bps && (!rate || pc->adapt.rate_bps < rate))
+      rate = pc->adapt.rate_bps;
+    used += pc->adapt.audio_bps;
+    if (pc->adapt.state == LEG_LANE)
+      lanes++;
+    else
+      used += pc->adapt.video_bps;
+  }
+  guint share = lanes && rate > used ? (rate - used) / lanes : 0;
+  g_hash_table_iter_init(&it, s->subs);
+  while (g_hash_table_iter_next(&it, NULL, &value))
+    ((Pc *)value)->adapt.lane_share_bps = share;
+}
+
+/* Each lane's rate: the smallest share among its legs, at least SFU_LANE_MIN_BPS (pausing the
+ * video of a leg that loses over SFU_LANE_PAUSE_LOSS); a lane with no leg left is taken down (it
+ * costs a decode and an encode). */
+static void lanes_update(SfuRoom *room)
+{
+  for (guint i = 0; i < room->participants->len; i++)
+    lane_shares(g_ptr_array_index(room->participants, i));
+  for (guint i = 0; i < room->participants->len; i++) {
+    Participant *p = g_ptr_array_index(room->participants, i);
+    if (!p->lane)
+      continue;
+    guint rate = 0;
+    gboolean any = FALSE;
+    for (guint j = 0; j < room->participants->len; j++) {
+      Participant *s = g_ptr_array_index(room->participants, j);
+      Pc *pc = s == p ? NULL : g_hash_table_lookup(s->subs, p->id);
+      if (!pc || pc->adapt.state != LEG_LANE)
+        continue;
+      SfuEgressStats es;
+      sfu_egress_get_stats(pc->egress, &es);
+      gboolean fits = es.video_on ? pc->adapt.own_loss < SFU_LANE_PAUSE_LOSS
+                                  : pc->adapt.own_loss < SFU_LANE_PAUSE_LOSS / 2;
+      if (!s->audio_only)
+        leg_set_video(room, pc, fits);
+      if (!fits || s->audio_only)
+        continue;
+      guint share = MAX(pc->adapt.lane_share_bps, (guint)SFU_LANE_MIN_BPS);
+      rate = any ? MIN(rate, share) : share;
+      any = TRUE;
+    }
+    gboolean legs = FALSE;
+    for (guint j = 0; j < room->participants->len && !legs; j++) {
+      Participant *s = g_ptr_array_index(room->participants, j);
+      Pc *pc = s == p ? NULL : g_hash_table_lookup(s->subs, p->id);
+      legs = pc && pc->adapt.state == LEG_LANE;
+    }
+    if (!legs)
+      g_clear_pointer(&p->lane, sfu_lane_free);
+    else if (any)
+      sfu_lane_set_bitrate(p->lane, MIN(rate, (guint)SFU_LANE_MAX_BPS));
+  }
 }
 
 static void participant_quality(SfuRoom *room, Participant *p, gint64 now, double dt)
@@ -2043,6 +2272,7 @@ static gboolean adapt_tick(gpointer data)
     if (p->caps[MEDIA_VIDEO])
       publisher_cap(room, p);
   }
+  lanes_update(room);
   return G_SOURCE_CONTINUE;
 }
 
@@ -2215,6 +2445,7 @@ static void participant_free(SfuRoom *room, Participant *p)
     g_hash_table_iter_remove(&it);
   }
   g_hash_table_unref(p->subs);
+  g_clear_pointer(&p->lane, sfu_lane_free);
   if (p->ingress)
     sfu_ingress_close(p->ingress);
   if (p->pub)
@@ -2526,8 +2757,10 @@ void sfu_room_set_audio_only(SfuRoom *room, const char *participant_id, gboolean
   g_hash_table_iter_init(&it, p->subs);
   while (g_hash_table_iter_next(&it, NULL, &value)) {
     Pc *pc = value;
-    /* Back on: the leg starts over as on, and its own estimate decides from there. */
-    pc->adapt.state = LEG_ON;
+    /* Back on: the leg starts over as on, and its own estimate decides from there (a leg on
+     * a lane stays there: its branch is the lane's). */
+    if (pc->adapt.state != LEG_LANE)
+      pc->adapt.state = LEG_ON;
     pc->adapt.low_ticks = 0;
     pc->adapt.weak_since_us = 0;
     leg_set_video(room, pc, !audio_only);

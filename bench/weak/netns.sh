@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The weak-link topology: three network namespaces, the patient's link impaired both ways.
+# The weak-link topology: four network namespaces, the patient's link impaired both ways.
 #
 #   PREFIX-pat                  PREFIX-srv                               PREFIX-doc
 #   pat0 198.18.0.2 ═══════ srvpat ─┐                                   doc0 198.18.0.3
 #        (impaired)                 br0 198.18.0.1 (daemon, Janus)          │
-#                           srvdoc ─┘ ──────────────────────────────────────┘ (clean)
+#                           srvdoc ─┤ ──────────────────────────────────────┘ (clean)
+#                           srvgst ─┘ ─────────── gst0 198.18.0.4 PREFIX-gst (clean; the third
+#                                                 participant of a three-party call, --party 3)
 #
 # One L2 segment through a bridge in srv (see up() for why the server's address is on br0), so
 # pat and doc also reach each other through srv (the peer-to-peer baseline's media crosses the
@@ -38,7 +40,7 @@ QUEUE=7
 cmd="${1:-}"
 P="${2:-}"
 [[ -n "$cmd" && -n "$P" ]] || { echo "usage: netns.sh up|shape|down PREFIX [KBIT RTT_MS LOSS]" >&2; exit 2; }
-SRV="$P-srv" PAT="$P-pat" DOC="$P-doc"
+SRV="$P-srv" PAT="$P-pat" DOC="$P-doc" GST="$P-gst"
 STATE="/tmp/$P.state"
 
 nsup() { # ns
@@ -50,7 +52,7 @@ nsup() { # ns
 
 up() {
   mkdir -p "$STATE"
-  nsup "$SRV"; nsup "$PAT"; nsup "$DOC"
+  nsup "$SRV"; nsup "$PAT"; nsup "$DOC"; nsup "$GST"
   # One L2 segment: a bridge in srv holds the server's address and the two links are its ports.
   # The server's address must be on the interface its packets leave by: libnice sends from the
   # interface that holds the ICE address (on lo or a side interface, every UDP packet to a
@@ -59,12 +61,15 @@ up() {
   ip -n "$SRV" link add br0 type bridge
   ip -n "$SRV" link add srvpat type veth peer name pat0 netns "$PAT"
   ip -n "$SRV" link add srvdoc type veth peer name doc0 netns "$DOC"
+  ip -n "$SRV" link add srvgst type veth peer name gst0 netns "$GST"
   ip -n "$SRV" link set srvpat master br0
   ip -n "$SRV" link set srvdoc master br0
+  ip -n "$SRV" link set srvgst master br0
   ip -n "$SRV" addr add 198.18.0.1/24 dev br0
   ip -n "$PAT" addr add 198.18.0.2/24 dev pat0
   ip -n "$DOC" addr add 198.18.0.3/24 dev doc0
-  for l in "$SRV br0" "$SRV srvpat" "$SRV srvdoc" "$PAT pat0" "$DOC doc0"; do
+  ip -n "$GST" addr add 198.18.0.4/24 dev gst0
+  for l in "$SRV br0" "$SRV srvpat" "$SRV srvdoc" "$SRV srvgst" "$PAT pat0" "$DOC doc0" "$GST gst0"; do
     set -- $l
     ip -n "$1" link set "$2" up
   done
@@ -72,10 +77,11 @@ up() {
   # whatever a browser sends elsewhere (DNS to the host's resolver) ends there.
   ip -n "$PAT" route add default via 198.18.0.1
   ip -n "$DOC" route add default via 198.18.0.1
+  ip -n "$GST" route add default via 198.18.0.1
   ip netns exec "$SRV" sysctl -qw net.ipv4.ip_forward=0
   # Chromium's background DNS queries (to the host's resolver, unreachable here) would cross the
   # impaired link: refused where they start.
-  for ns in "$PAT" "$DOC"; do
+  for ns in "$PAT" "$DOC" "$GST"; do
     ip netns exec "$ns" iptables -A OUTPUT -p udp --dport 53 -j REJECT
     ip netns exec "$ns" iptables -A OUTPUT -p tcp --dport 53 -j REJECT --reject-with tcp-reset
   done
@@ -88,7 +94,7 @@ up() {
   ip netns exec "$PAT" iptables -t mangle -N MWLOSS
   ip netns exec "$PAT" iptables -t mangle -A PREROUTING -i pat0 -j MWLOSS
   if has_netem; then echo netem >"$STATE/delay-kind"; else echo nfqueue >"$STATE/delay-kind"; fi
-  echo "netns: $SRV $PAT $DOC up (delay by $(cat "$STATE/delay-kind"))"
+  echo "netns: $SRV $PAT $DOC $GST up (delay by $(cat "$STATE/delay-kind"))"
 }
 
 # netem where the kernel has it (most users' machines); tried on a throwaway qdisc.
@@ -182,7 +188,7 @@ down() {
     kill -TERM "$(cat "$f")" 2>/dev/null || true
   done
   sleep 0.3
-  for ns in "$SRV" "$PAT" "$DOC"; do ip netns del "$ns" 2>/dev/null || true; done
+  for ns in "$SRV" "$PAT" "$DOC" "$GST"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$STATE"
 }
 

@@ -5,7 +5,10 @@
 // makes the namespaces and runs this inside the srv one).
 //
 //   node bench/weak/run.mjs --prefix P [--quick] [--profiles a,b] [--modes ours,p2p,janus]
-//        [--cameras default,busy] [--seconds N] [--warmup N] [--no-doc] [--doc FILE]
+//        [--cameras default,busy] [--seconds N] [--warmup N] [--party 3] [--no-doc] [--doc FILE]
+//
+// --party 3: three-party calls (patient on the profile, doctor and an invited guest on clean
+// links) through the modes that have one (ours); `good` is run first as the reference.
 
 import { writeFile, mkdir } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
@@ -22,6 +25,7 @@ const { values: opt } = parseArgs({
     cameras: { type: 'string', default: 'default,busy' },
     seconds: { type: 'string' },
     warmup: { type: 'string' },
+    party: { type: 'string', default: '2' },
     'no-doc': { type: 'boolean', default: false },
     doc: { type: 'string' },
     command: { type: 'string' },
@@ -34,17 +38,25 @@ if (!opt.prefix) {
 process.env.MW_E2E_HOST ||= '198.18.0.1';
 const H = await import('./lib/harness.mjs');
 const { PROFILES } = await import('./lib/profiles.mjs');
-const { markdown } = await import('./lib/report.mjs');
+const { markdown, partyRatios, GOOD_LINKS } = await import('./lib/report.mjs');
 
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const party = Number(opt.party);
+if (party !== 2 && party !== 3) throw new Error(`--party ${opt.party}: 2 or 3`);
 const profiles = list(opt.profiles);
+// The unimpaired reference of a three-party run: the same call on good, first.
+if (party === 3 && !profiles.includes('good')) profiles.unshift('good');
 for (const p of profiles) if (!PROFILES[p]) throw new Error(`unknown profile ${p}`);
 const cameras = list(opt.cameras);
 const warmup = opt.warmup ? Number(opt.warmup) : opt.quick ? 5 : 10;
 const total = opt.seconds ? Number(opt.seconds) : null;
 
 const env = await H.makeEnv(opt.prefix);
-const modes = await H.loadModes(list(opt.modes), env.log);
+const modes = (await H.loadModes(list(opt.modes), env.log)).filter((m) => {
+  if (party !== 3 || m.threeParty) return true;
+  env.log(`mode ${m.name}: no three-party call, skipped (--party 3 measures our relay only)`);
+  return false;
+});
 const results = [];
 const started = new Date();
 for (const mode of modes) {
@@ -61,11 +73,14 @@ for (const mode of modes) {
     for (const profile of profiles) {
       for (const camera of cameras) {
         env.log(`== ${mode.name} / ${profile} / ${camera}`);
-        const r = await H.runOne(env, mode, profile, camera, { quick: opt.quick, total, warmup });
+        const r = await H.runOne(env, mode, profile, camera, { quick: opt.quick, total, warmup, party });
         results.push(r);
         if (!r.error) {
-          for (const dir of ['patientRx', 'doctorRx']) {
-            const m = r[dir];
+          if (r.serverCpuPct !== undefined) env.log(`  server CPU over the window: ${r.serverCpuPct} % of one core`);
+          if (r.rejoins) env.log(`  joined again after a drop: ${JSON.stringify(r.rejoins)}`);
+          const dirs = party === 3 ? Object.keys(r.links) : ['patientRx', 'doctorRx'];
+          for (const dir of dirs) {
+            const m = party === 3 ? r.links[dir] : r[dir];
             env.log(`  ${dir}: ${m.videoKbps} kbit/s ${m.fps} fps, freezes ${m.freezeCount} (${m.frozenSecondsPerMinute} s/min), ` +
               `audio concealed ${m.audioConcealmentPct} %, audio-only ${m.audioOnlySeconds} s` +
               (m.adaptSeconds !== undefined ? `, adapt ${m.adaptSeconds} s, ramp-up ${m.rampUpSeconds} s` : '') +
@@ -79,6 +94,10 @@ for (const mode of modes) {
   }
 }
 await H.freeEnv(env);
+for (const q of partyRatios(results)) {
+  env.log(`three-party ${q.mode}/${q.camera}/${q.profile} ${q.link}${GOOD_LINKS.includes(q.link) ? ' (good↔good)' : ''}: ` +
+    `${q.kbps} kbit/s, ${q.ratio === null ? 'no reference' : `${Math.round(q.ratio * 100)} % of the same link on good (${q.refKbps})`}`);
+}
 
 // ---- report ----------------------------------------------------------------------------------
 
@@ -90,7 +109,7 @@ const meta = {
   chromium: sh('/usr/bin/chromium', ['--version']),
   commit: sh('git', ['-C', H.REPO, 'rev-parse', '--short', 'HEAD']),
   command: opt.command || `bash bench/weak/run.sh ${process.argv.slice(2).filter((a) => !a.startsWith('--prefix') && a !== opt.prefix).join(' ')}`.trim(),
-  quick: opt.quick, warmupSeconds: warmup, sampleMs: H.SAMPLE_MS, seconds: total, profilesRun: profiles, cameras,
+  quick: opt.quick, party, warmupSeconds: warmup, sampleMs: H.SAMPLE_MS, seconds: total, profilesRun: profiles, cameras,
 };
 await mkdir(H.OUT, { recursive: true });
 const stamp = started.toISOString().replace(/[:.]/g, '-');

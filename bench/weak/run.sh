@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The weak-link benchmark in one command (root): makes the three namespaces (bench/weak/netns.sh),
+# The weak-link benchmark in one command (root): makes the four namespaces (bench/weak/netns.sh),
 # generates the busy camera file when a run needs it, runs the driver inside the srv namespace,
 # and deletes everything on exit.
 #   bash bench/weak/run.sh [--quick] [--profiles a,b] [--modes ours,p2p,janus] [--cameras default,busy]
-#                          [--seconds N] [--warmup N] [--no-doc]
+#                          [--seconds N] [--warmup N] [--party 3] [--no-doc]
 #   bash bench/weak/run.sh --node-test FILE…   (the CI check: node --test FILE… in the same setup)
 # Environment: MASHWARA_BIN (default <repo>/build/daemon/mashwara), NFQ_DELAY
 # (default <repo>/build/bench/weak/nfq-delay).
@@ -42,7 +42,7 @@ cleanup() {
   # Whatever is left in our namespaces (a hung browser) is ended by pid before they go.
   local ns pids sig
   for sig in TERM KILL; do
-    for ns in "$P-srv" "$P-pat" "$P-doc"; do
+    for ns in "$P-srv" "$P-pat" "$P-doc" "$P-gst"; do
       pids="$(ip netns pids "$ns" 2>/dev/null || true)"
       # shellcheck disable=SC2086
       [ -n "$pids" ] && kill -$sig $pids 2>/dev/null || true

@@ -9,7 +9,7 @@
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile, access } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,8 +29,8 @@ const { chromium } = createRequire(path.join(REPO, 'tests', 'e2e', 'package.json
 export async function makeEnv(prefix, { log = (m) => console.log(m) } = {}) {
   const workDir = await mkdtemp(path.join(tmpdir(), `${prefix}-work-`));
   return {
-    prefix, srvNs: `${prefix}-srv`, patNs: `${prefix}-pat`, docNs: `${prefix}-doc`,
-    srvAddr: '198.18.0.1', patAddr: '198.18.0.2', docAddr: '198.18.0.3',
+    prefix, srvNs: `${prefix}-srv`, patNs: `${prefix}-pat`, docNs: `${prefix}-doc`, gstNs: `${prefix}-gst`,
+    srvAddr: '198.18.0.1', patAddr: '198.18.0.2', docAddr: '198.18.0.3', gstAddr: '198.18.0.4',
     workDir, repo: REPO, log,
   };
 }
@@ -116,12 +116,15 @@ export async function launchIn(env, ns, name, camera) {
  * The in-page sampler. Every SAMPLE_MS it reads getStats() of every pc in window.__pcs and adds
  * each counter's increase to a running total (per pc and report id, increases only), so a pc
  * that is replaced mid-call neither resets nor double-counts the totals. Samples are
- * {t: Date.now(), counters…, gauges…, st: the pcs' connectionStates}.
+ * {t: Date.now(), counters…, gauges…, st: the pcs' connectionStates, per}. `per` holds the
+ * inbound totals of each pc the page names in window.__mw.pcs (a Map pc id → pc, web/js/call.js)
+ * by that name, e.g. per['sub:42'] = what came from participant 42 (a three-party call's
+ * figures per sender); {} on pages without it.
  */
 function samplerSource(intervalMs) {
   return `(() => {
   if (window.__weak) return;
-  const W = (window.__weak = { samples: [], last: new Map(), tot: {}, ids: new WeakMap(), n: 0, stop: false });
+  const W = (window.__weak = { samples: [], last: new Map(), tot: {}, per: {}, ids: new WeakMap(), n: 0, stop: false });
   const IN = { video: { bytesReceived: 'vBytes', packetsReceived: 'vPkts', packetsLost: 'vLost',
       framesDecoded: 'vFrames', freezeCount: 'vFreezes', totalFreezesDuration: 'vFreezeS', nackCount: 'vNacks',
       pliCount: 'vPlis', keyFramesDecoded: 'vKeys' },
@@ -129,21 +132,28 @@ function samplerSource(intervalMs) {
       totalSamplesReceived: 'aSamples', concealedSamples: 'aConcealed' } };
   const OUTB = { video: { bytesSent: 'oVBytes', framesEncoded: 'oFrames' }, audio: { bytesSent: 'oABytes' } };
   for (const m of [IN.video, IN.audio, OUTB.video, OUTB.audio]) for (const k of Object.values(m)) W.tot[k] = 0;
-  const add = (key, name, v) => {
+  const add = (key, name, v, label) => {
     if (typeof v !== 'number') return;
     const prev = W.last.get(key);
     W.last.set(key, v);
-    if (prev !== undefined && v > prev) W.tot[name] += v - prev;
-    else if (prev === undefined && v > 0) W.tot[name] += v;
+    const inc = prev !== undefined ? (v > prev ? v - prev : 0) : v > 0 ? v : 0;
+    W.tot[name] += inc;
+    if (label) {
+      const t = (W.per[label] ||= {});
+      t[name] = (t[name] || 0) + inc;
+    }
   };
+  const labelOf = new WeakMap();
   const tick = async () => {
     if (W.stop) return;
     const pcs = (window.__pcs || []).filter(Boolean);
+    if (window.__mw && window.__mw.pcs instanceof Map) for (const [k, pc] of window.__mw.pcs) if (pc) labelOf.set(pc, k);
     const g = { w: 0, h: 0, ow: 0, ql: '', tgt: 0, avail: 0, rtt: 0, proto: '' };
     const st = [];
     for (const pc of pcs) {
       if (!W.ids.has(pc)) W.ids.set(pc, ++W.n);
       const id = W.ids.get(pc);
+      const label = labelOf.get(pc);
       st.push(pc.connectionState);
       let rep;
       try { rep = await pc.getStats(); } catch { continue; }
@@ -152,7 +162,7 @@ function samplerSource(intervalMs) {
       rep.forEach((r) => {
         const key = id + '/' + r.id + '/';
         if (r.type === 'inbound-rtp' && IN[r.kind]) {
-          for (const [f, n] of Object.entries(IN[r.kind])) add(key + f, n, r[f]);
+          for (const [f, n] of Object.entries(IN[r.kind])) add(key + f, n, r[f], label);
           if (r.kind === 'video' && r.frameWidth) { g.w = Math.max(g.w, r.frameWidth); g.h = Math.max(g.h, r.frameHeight || 0); }
         } else if (r.type === 'outbound-rtp' && OUTB[r.kind]) {
           for (const [f, n] of Object.entries(OUTB[r.kind])) add(key + f, n, r[f]);
@@ -168,7 +178,9 @@ function samplerSource(intervalMs) {
         }
       });
     }
-    W.samples.push({ t: Date.now(), ...W.tot, ...g, st: st.join(',') });
+    const per = {};
+    for (const [k, v] of Object.entries(W.per)) per[k] = { ...v };
+    W.samples.push({ t: Date.now(), ...W.tot, ...g, st: st.join(','), per });
     if (W.samples.length > 4000) W.samples.splice(0, 1000);
     setTimeout(tick, ${intervalMs});
   };
@@ -339,35 +351,75 @@ export function directionMetrics(samples, w0, w1, marks) {
   return m;
 }
 
+/**
+ * One sender's share of what a page received: the samples with the inbound counters of the pc
+ * named `label` (window.__mw.pcs, e.g. 'sub:42') in place of the page's totals, for
+ * directionMetrics(). The page's connection states and outbound counters are kept.
+ */
+export function linkSamples(samples, label) {
+  const zero = { vBytes: 0, vPkts: 0, vLost: 0, vFrames: 0, vFreezes: 0, vFreezeS: 0, vNacks: 0, vPlis: 0, vKeys: 0,
+    aBytes: 0, aPkts: 0, aLost: 0, aSamples: 0, aConcealed: 0 };
+  // Several labels: one sender under several participant ids (its page joined again after a
+  // drop), each a pc of its own; their totals add up.
+  const labels = Array.isArray(label) ? label : [label];
+  return samples.map((s) => {
+    const out = { ...s, ...zero, w: 0 };
+    for (const l of labels) for (const [k, v] of Object.entries((s.per && s.per[l]) || {})) out[k] += v;
+    return out;
+  });
+}
+
+/** The three participants of a three-party call, in the order links are reported. */
+export const PARTY = ['patient', 'doctor', 'guest'];
+
 // ---- one run --------------------------------------------------------------------------------
 
 /**
  * One call through `mode` on one profile with one camera. Returns
  * {mode, profile, camera, phases, callUpSeconds, patientRx, doctorRx, error?}.
+ * party 3: a third participant (the guest: a specialist invited by the doctor) joins from the
+ * clean gst namespace (the mode's connect() gets `guest` and returns `guestPage`); the result
+ * also has guestRx and `links`: {'doctor→guest': figures, …} per sender and receiver.
  */
-export async function runOne(env, mode, profileName, camera, { quick = false, total = null, warmup = 8, log = env.log } = {}) {
+export async function runOne(env, mode, profileName, camera, { quick = false, total = null, warmup = 8, log = env.log, party = 2 } = {}) {
   const phases = schedule(profileName, { quick, total });
-  const res = { mode: mode.name, profile: profileName, camera, phases, warmupSeconds: warmup };
+  const res = { mode: mode.name, profile: profileName, camera, phases, warmupSeconds: warmup, party };
   const people = {};
   let pages = null;
   try {
     await shape(env, phases[0]);
     people.patient = await launchIn(env, env.patNs, 'patient', camera);
     people.doctor = await launchIn(env, env.docNs, 'doctor', camera);
+    if (party === 3) {
+      if (!mode.threeParty) throw new Error(`mode ${mode.name} has no three-party call`);
+      people.guest = await launchIn(env, env.gstNs, 'guest', camera);
+    }
     const t0 = Date.now();
-    pages = await mode.connect(env, { patient: people.patient.ctx, doctor: people.doctor.ctx });
-    const { patientPage, doctorPage } = pages;
-    await Promise.all([startSampler(patientPage), startSampler(doctorPage)]);
+    pages = await mode.connect(env, { patient: people.patient.ctx, doctor: people.doctor.ctx, guest: people.guest?.ctx });
+    const { patientPage, doctorPage, guestPage } = pages;
+    const all = party === 3 ? [patientPage, doctorPage, guestPage] : [patientPage, doctorPage];
+    await Promise.all(all.map(startSampler));
+    // Three-party: every page decodes video from both others (per pc, window.__mw.pcs).
+    const idOf = (p) => p.evaluate(() => String(window.__mw.participantId)).catch(() => null);
+    const ids = party === 3 ? await Promise.all(all.map(idOf)) : [];
+    // Every participant id each page had (a page that drops joins again under a new one).
+    const idSets = ids.map((id) => new Set([id]));
+    const noteIds = async () => {
+      if (party !== 3) return;
+      (await Promise.all(all.map(idOf))).forEach((id, i) => { if (id && id !== 'undefined') idSets[i].add(id); });
+    };
     await waitFor(async () => {
-      const [p, d] = await Promise.all([lastSample(patientPage), lastSample(doctorPage)]);
-      return p && d && p.vFrames > 0 && d.vFrames > 0;
-    }, { timeout: 60000, interval: 250, what: 'video frames decoded on both pages' }).catch((e) => {
+      const ss = await Promise.all(all.map(lastSample));
+      if (party !== 3) return ss.every((x) => x && x.vFrames > 0);
+      return ss.every((x, i) => x && ids.every((id, j) => j === i || (x.per[`sub:${id}`]?.vFrames || 0) > 0));
+    }, { timeout: 60000, interval: 250, what: `video frames decoded on ${party === 3 ? 'every page from both others' : 'both pages'}` }).catch((e) => {
       res.callUpNote = e.message;
     });
     res.callUpSeconds = r1((Date.now() - t0) / 1000);
     log(`  ${mode.name}/${profileName}/${camera}: call up in ${res.callUpSeconds} s, warm-up ${warmup} s`);
     await sleep(warmup * 1000);
     const marks = {};
+    const cpu0 = serverCpu(mode, env);
     const w0 = Date.now();
     for (let i = 0; i < phases.length; i++) {
       const ph = phases[i];
@@ -376,24 +428,37 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
       const end = Date.now() + ph.secs * 1000;
       while (Date.now() < end) {
         await sleep(Math.min(5000, end - Date.now()));
-        const [p, d] = await Promise.all([lastSample(patientPage), lastSample(doctorPage)]);
+        await noteIds();
+        const [p, d, g] = await Promise.all(all.map(lastSample));
         log(`    t=${Math.round((Date.now() - w0) / 1000)}s ${ph.kbit}k/${ph.rtt}ms/${ph.loss}% ` +
-          `patient rx frames ${p?.vFrames ?? '?'} doctor rx frames ${d?.vFrames ?? '?'} [${p?.st}|${d?.st}]`);
+          `patient rx frames ${p?.vFrames ?? '?'} doctor rx frames ${d?.vFrames ?? '?'}` +
+          `${party === 3 ? ` guest rx frames ${g?.vFrames ?? '?'}` : ''} [${p?.st}|${d?.st}${party === 3 ? `|${g?.st}` : ''}]`);
       }
     }
     const w1 = Date.now();
+    const cpu1 = serverCpu(mode, env);
+    // The server's CPU over the window (one core = 100 %), where the mode names its process.
+    if (cpu0 !== null && cpu1 !== null) res.serverCpuPct = r1((100 * (cpu1 - cpu0)) / ((w1 - w0) / 1000));
     // A loaded machine can leave a page's sampler a few seconds behind: wait for a sample past
     // the window's end so that its last seconds are not read as "nothing arrived".
     await waitFor(async () => {
-      const [p, d] = await Promise.all([lastSample(patientPage), lastSample(doctorPage)]);
-      return p && d && p.t >= w1 && d.t >= w1;
+      const ss = await Promise.all(all.map(lastSample));
+      return ss.every((x) => x && x.t >= w1);
     }, { timeout: 10000, interval: 250, what: 'samples past the window' }).catch((e) => { res.samplingNote = e.message; });
     res.marks = Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, r1((v - w0) / 1000)]));
-    const [ps, ds] = await Promise.all([readSamples(patientPage), readSamples(doctorPage)]);
+    const [ps, ds, gs] = await Promise.all(all.map(readSamples));
     res.patientRx = directionMetrics(ps, w0, w1, marks);
     res.doctorRx = directionMetrics(ds, w0, w1, marks);
     // The raw samples, for `node bench/weak/lib/report.mjs --recompute` after a change of definition.
     res.raw = { w0, w1, marks, patient: ps, doctor: ds };
+    if (party === 3) {
+      res.guestRx = directionMetrics(gs, w0, w1, marks);
+      res.raw.guest = gs;
+      await noteIds();
+      res.raw.ids = Object.fromEntries(PARTY.map((who, i) => [who, [...idSets[i]]]));
+      res.rejoins = Object.fromEntries(PARTY.map((who, i) => [who, idSets[i].size - 1]));
+      res.links = linkMetrics(res.raw);
+    }
   } catch (e) {
     res.error = e.message;
     log(`  ${mode.name}/${profileName}/${camera}: FAILED ${e.message}`);
@@ -404,6 +469,32 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
     await shape(env, { kbit: 0, rtt: 0, loss: 0 }).catch(() => {});
   }
   return res;
+}
+
+/** CPU seconds (user + system) of the mode's server process so far, or null. */
+function serverCpu(mode, env) {
+  const pid = mode.serverPid ? mode.serverPid(env) : null;
+  if (!pid) return null;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return null;
+  }
+}
+
+/** Per sender and receiver of a three-party run's raw samples: {'doctor→guest': figures, …}. */
+export function linkMetrics(raw) {
+  const out = {};
+  for (const rx of PARTY) {
+    for (const tx of PARTY) {
+      if (tx === rx || !raw[rx]) continue;
+      const ids = [].concat(raw.ids[tx]);
+      out[`${tx}→${rx}`] = directionMetrics(linkSamples(raw[rx], ids.map((id) => `sub:${id}`)), raw.w0, raw.w1, raw.marks);
+    }
+  }
+  return out;
 }
 
 export { mkdir, sleep };

@@ -18,8 +18,68 @@ const five = (xs) => {
 };
 const uniq = (xs) => [...new Set(xs)];
 
+/** The links the issue's three-party figure is about: the two participants on good links. */
+export const GOOD_LINKS = ['doctor→guest', 'guest→doctor'];
+
+/**
+ * Three-party runs: each run's received video bitrate per link against the same mode and camera's
+ * run on `good` in the same results (the unimpaired reference). [{mode, camera, profile, link,
+ * kbps, refKbps, ratio}], ratio null without a reference.
+ */
+export function partyRatios(results) {
+  const out = [];
+  const three = results.filter((r) => r.party === 3 && r.links && !r.error);
+  for (const r of three) {
+    if (r.profile === 'good') continue;
+    const ref = three.find((x) => x.profile === 'good' && x.mode === r.mode && x.camera === r.camera);
+    for (const link of Object.keys(r.links)) {
+      const kbps = r.links[link].videoKbps;
+      const refKbps = ref ? ref.links[link].videoKbps : null;
+      out.push({ mode: r.mode, camera: r.camera, profile: r.profile, link, kbps, refKbps,
+        ratio: refKbps ? Math.round((100 * kbps) / refKbps) / 100 : null });
+    }
+  }
+  return out;
+}
+
+function partySection(results, profiles) {
+  const three = results.filter((r) => r.party === 3);
+  if (!three.length) return '';
+  let md = '\n## Three-party calls (`--party 3`)\n\nPatient on the profile\'s link; doctor and guest (a specialist ' +
+    'invited from the console, joined on the patient page) on clean links. One row per sender → receiver, from the ' +
+    'receiver\'s pc for that sender. "of good": the link\'s video bitrate against the same link in the run on ' +
+    '`good` (the unimpaired reference, same mode and camera, same run).\n\n';
+  md += '| mode | camera | profile | link | video kbit/s | of good | fps | freezes | frozen s/min | video loss % | audio concealed % | no-video s |\n';
+  md += '|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  const ratios = partyRatios(results);
+  for (const r of three) {
+    if (r.error || !r.links) {
+      md += `| ${r.mode} | ${r.camera} | ${r.profile} | failed: ${(r.error || 'no links').split('\n')[0].slice(0, 120).replace(/\|/g, '/')} ||||||||\n`;
+      continue;
+    }
+    for (const [link, m] of Object.entries(r.links)) {
+      const q = ratios.find((x) => x.mode === r.mode && x.camera === r.camera && x.profile === r.profile && x.link === link);
+      md += `| ${r.mode} | ${r.camera} | ${r.profile} | ${link}${GOOD_LINKS.includes(link) ? ' (good↔good)' : ''} | ${f(m.videoKbps)} | ` +
+        `${q ? f(q.ratio) : '–'} | ${f(m.fps)} | ${f(m.freezeCount)} | ${f(m.frozenSecondsPerMinute)} | ${f(m.videoLossPct)} | ` +
+        `${f(m.audioConcealmentPct)} | ${f(m.noVideoSeconds)} |\n`;
+    }
+  }
+  const rejoined = three.filter((r) => r.rejoins && Object.values(r.rejoins).some((n) => n > 0));
+  if (rejoined.length) {
+    md += '\nPages that joined again after a drop (their media under the new participant id counts for the same link): ' +
+      rejoined.map((r) => `${r.mode}/${r.camera}/${r.profile}: ${Object.entries(r.rejoins).filter(([, n]) => n).map(([w, n]) => `${w} ${n}×`).join(', ')}`).join('; ') + '\n';
+  }
+  md += '\nReceived video kbit/s per link, 5 s means over the window:\n\n';
+  for (const r of three.filter((x) => x.links)) {
+    for (const [link, m] of Object.entries(r.links)) md += `- ${r.mode}/${r.camera}/${r.profile}/${link}: ${five(m.series)}\n`;
+  }
+  return md;
+}
+
 /** {meta, profiles: PROFILES, results, cameras: {name: {desc}}} → Markdown text. */
-export function markdown({ meta, profiles, results, cameras }) {
+export function markdown({ meta, profiles, results: allResults, cameras }) {
+  // Three-party runs have their own section (partySection) and stay out of the two-party tables.
+  const results = allResults.filter((r) => r.party !== 3);
   const ran = results.filter((r) => r.profile);
   const profileOrder = meta.profilesRun || uniq(ran.map((r) => r.profile));
   const cameraOrder = meta.cameras || uniq(ran.map((r) => r.camera));
@@ -58,6 +118,7 @@ export function markdown({ meta, profiles, results, cameras }) {
     const ph = rows[0].phases;
     md += `\nReceived video kbit/s, 5 s means over the window${ph.length > 1 ? ` (phases: ${ph.map((p) => `${p.secs} s ${p.loss === 100 ? 'outage' : `at ${p.kbit} kbit/s`}`).join(', ')})` : ` (${ph[0].secs} s)`}:\n\n${series.join('\n')}\n`;
   }
+  md += partySection(allResults, profiles);
   md += `\n## Cameras\n\n${cameraOrder.map((c) => `- ${c}: ${cameras[c]?.desc || c}`).join('\n')}\n`;
   const good = ran.filter((r) => r.profile === 'good' && !r.error);
   if (good.length) {
@@ -78,7 +139,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.error('usage: node bench/weak/lib/report.mjs [--recompute] OUT.md RESULTS.json…');
     process.exit(2);
   }
-  const { CAMERAS, directionMetrics } = await import('./harness.mjs');
+  const { CAMERAS, directionMetrics, linkMetrics } = await import('./harness.mjs');
   const byKey = new Map();
   const metas = [];
   let profiles = null;
@@ -90,8 +151,12 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       if (recompute && r.raw) {
         r.patientRx = directionMetrics(r.raw.patient, r.raw.w0, r.raw.w1, r.raw.marks);
         r.doctorRx = directionMetrics(r.raw.doctor, r.raw.w0, r.raw.w1, r.raw.marks);
+        if (r.raw.guest) {
+          r.guestRx = directionMetrics(r.raw.guest, r.raw.w0, r.raw.w1, r.raw.marks);
+          r.links = linkMetrics(r.raw);
+        }
       }
-      byKey.set(`${r.mode}/${r.profile}/${r.camera}`, r);
+      byKey.set(`${r.mode}/${r.profile}/${r.camera}${r.party === 3 ? '/3' : ''}`, r);
     }
   }
   const meta = { ...metas.at(-1), command: metas.map((m) => m.command).join('`, then `'),

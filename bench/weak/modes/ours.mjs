@@ -3,6 +3,9 @@
 // the patient opens the link and joins the waiting room, the doctor logs in and admits. Media
 // goes patient ⇄ relay ⇄ doctor; only the patient's side crosses the impaired link.
 // window.__pcs is kept by web/js/call.js.
+// Three-party (`--party 3`, threeParty below): once both are in the call the doctor invites a
+// specialist from the console (the invite box, POST /api/appointments/<id>/guests), and the
+// guest's browser (in the clean gst namespace) opens that link on the real patient page and joins.
 
 import {
   consoleLogin, startDaemon, addDoctor, addPatient, book, waitState, patientJoin,
@@ -12,6 +15,8 @@ const DOCTOR = { username: 'dr.weak', name: 'Dr Weak Link', password: 'correct h
 
 export default {
   name: 'ours',
+  threeParty: true,
+  serverPid: (env) => env.ours?.daemon?.pid,
 
   async setup(env) {
     if (process.env.MW_E2E_HOST !== env.srvAddr) {
@@ -22,7 +27,7 @@ export default {
     env.log(`ours: daemon pid ${env.ours.daemon.pid} on ${env.ours.daemon.base}`);
   },
 
-  async connect(env, { patient, doctor }) {
+  async connect(env, { patient, doctor, guest }) {
     const d = env.ours.daemon;
     const n = ++env.ours.n;
     const t0 = Date.now();
@@ -44,11 +49,22 @@ export default {
     await waitState(doctorPage, 'call', 60000);
     await waitState(patientPage, 'call', 60000);
     lap('both in the call');
-    return { patientPage, doctorPage };
+    if (!guest) return { patientPage, doctorPage };
+
+    await doctorPage.selectOption('#invite-role', 'specialist');
+    await doctorPage.click('#btn-invite');
+    await doctorPage.waitForSelector('#invite-box:not([hidden])');
+    const link = await doctorPage.inputValue('#invite-link');
+    const guestPage = guest.pages()[0] || (await guest.newPage());
+    await guestPage.goto(link, { waitUntil: 'load', timeout: 30000 });
+    await patientJoin(guestPage, { timeout: 30000 });
+    await waitState(guestPage, 'call', 60000);
+    lap('the guest in the call');
+    return { patientPage, doctorPage, guestPage };
   },
 
-  async disconnect(env, { patientPage, doctorPage }) {
-    for (const p of [doctorPage, patientPage]) await p.goto('about:blank').catch(() => {});
+  async disconnect(env, { patientPage, doctorPage, guestPage }) {
+    for (const p of [guestPage, doctorPage, patientPage]) if (p) await p.goto('about:blank').catch(() => {});
   },
 
   async teardown(env) {
