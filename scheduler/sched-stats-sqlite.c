@@ -252,7 +252,8 @@ const char sched__quality_migration_sql[] =
  * appointments on every query: seconds over a year. Migration 9 summarises them as well:
  * - stats_fulfilled: one row per fulfilled appointment with its summary key, its doctor, the
  *   patient's stars (NULL: no rating) and its consultation's folded quality values (NULL: no
- *   samples; the same integers as migration 4's sums). It is the "old contribution" that every
+ *   samples; the same integers as migration 4's sums; audio_fallback 0/1). The read by
+ *   patient fields (visits_sql) takes the fold and the rating from it too. It is the "old contribution" that every
  *   change subtracts, so no trigger has to rebuild the state before a write (a REPLACE of a
  *   rating fires no delete trigger, for one). Kept by the appointment triggers below (the key
  *   needs sched_local_day) and by the rating and quality triggers (an UPDATE of the row).
@@ -266,11 +267,11 @@ const char sched__quality_migration_sql[] =
 #define F_ROW(p)                                                                                   \
   "SELECT " p ".id, " STATS_KEY ", " p ".doctor_id,"                                              \
   " (SELECT stars FROM consultation_ratings WHERE appointment_id = " p ".id), q.loss, q.rtt,"     \
-  " q.kbps FROM (SELECT " p ".id AS id, " p ".starts_at AS starts_at, " p                          \
+  " q.kbps, q.score, q.weak > 0 FROM (SELECT " p ".id AS id, " p ".starts_at AS starts_at, " p                          \
   ".facility_id AS facility_id, " p ".service_id AS service_id) a, " Q_FOLD(Q_APPT_ROWS(p))
 #define F_INSERT_INTO                                                                              \
   "INSERT INTO stats_fulfilled (appointment_id, day, facility_id, service_id, doctor_id, stars,"  \
-  " loss_ppm, rtt_ms, video_kbps) "
+  " loss_ppm, rtt_ms, video_kbps, score_milli, audio_fallback) "
 /* Adds (COLS) = (VALUES) of the stats_fulfilled row `p` to its stats_daily row by SET. */
 #define F_DAILY(p, COLS, VALUES, SET)                                                              \
   "INSERT INTO stats_daily (day, facility_id, service_id, " COLS ") VALUES (" p ".day, " p         \
@@ -295,7 +296,8 @@ const char sched__quality_migration_sql[] =
   " fulfilled = fulfilled + excluded.fulfilled;"
 /* The quality values of appointment `id` folded again from its records as they are now. */
 #define F_REFOLD(id)                                                                               \
-  "UPDATE stats_fulfilled SET (loss_ppm, rtt_ms, video_kbps) = (SELECT q.loss, q.rtt, q.kbps"      \
+  "UPDATE stats_fulfilled SET (loss_ppm, rtt_ms, video_kbps, score_milli, audio_fallback) ="       \
+  " (SELECT q.loss, q.rtt, q.kbps, q.score, q.weak > 0"                                           \
   " FROM " Q_FOLD("SELECT " Q_COLS " FROM consultation_quality WHERE appointment_id = " id)        \
   ") WHERE appointment_id = " id ";"
 
@@ -314,7 +316,9 @@ const char sched__stats_visits_migration_sql[] =
     "  stars INTEGER,"
     "  loss_ppm INTEGER,"
     "  rtt_ms INTEGER,"
-    "  video_kbps INTEGER"
+    "  video_kbps INTEGER,"
+    "  score_milli INTEGER,"
+    "  audio_fallback INTEGER"
     ") STRICT;"
     "CREATE TABLE stats_doctor_days ("
     "  day INTEGER NOT NULL,"
@@ -326,12 +330,15 @@ const char sched__stats_visits_migration_sql[] =
     ") STRICT, WITHOUT ROWID;"
     /* The back-fill, before the triggers. */
     F_INSERT_INTO
-    " SELECT a.id, " STATS_KEY ", a.doctor_id, r.stars, q.loss, q.rtt, q.kbps"
+    " SELECT a.id, " STATS_KEY ", a.doctor_id, r.stars, q.loss, q.rtt, q.kbps, q.score,"
+    " q.weak > 0"
     " FROM appointments a LEFT JOIN consultation_ratings r ON r.appointment_id = a.id"
     " LEFT JOIN (SELECT appointment_id,"
     "  sum(samples * CAST(round(avg_loss * 1000000) AS INTEGER)) / sum(samples) AS loss,"
     "  sum(samples * CAST(round(avg_rtt_ms) AS INTEGER)) / sum(samples) AS rtt,"
-    "  sum(samples * CAST(round(avg_video_kbps) AS INTEGER)) / sum(samples) AS kbps"
+    "  sum(samples * CAST(round(avg_video_kbps) AS INTEGER)) / sum(samples) AS kbps,"
+    "  sum(samples * CAST(round(avg_score * 1000) AS INTEGER)) / sum(samples) AS score,"
+    "  max(audio_only_weak_s) AS weak"
     "  FROM consultation_quality WHERE samples > 0 GROUP BY appointment_id) q"
     " ON q.appointment_id = a.id"
     " WHERE a.status = 'fulfilled';"
@@ -831,33 +838,29 @@ out:
 
 /* --- Reading the appointments of a range (schema 8) ----------------------------------------- */
 
-/* The same expressions as the summary's (STATS_*, Q_FOLD), per appointment, so that a group
- * read this way has exactly the figures the summary gives. The range is narrowed by UTC time
- * widened by two days (the (status, starts_at) index), then by each facility's local day. */
+/* The same expressions as the summary's (STATS_*; the quality fold and the rating from
+ * stats_fulfilled, schema 9, which holds them per fulfilled appointment), per appointment, so
+ * that a group read this way has exactly the figures the summary gives. Only the groupings by
+ * patient fields read it: O(appointments in the range), one row each (no GROUP BY). The range
+ * is narrowed by UTC time widened by two days (the (status, starts_at) index), then by each
+ * facility's local day. */
 // clang-format off
 static const char visits_sql[] =
     "SELECT sched_local_day(a.starts_at, f.timezone) AS day, coalesce(a.facility_id, 0),"
     " f.district, coalesce(a.service_id, 0), s.specialty, p.sex, p.birth_year, a.doctor_id,"
     " a.status = 'fulfilled', " STATS_COMPLETED ", a.status = 'noshow', " STATS_CANCELLED ","
     " " STATS_WAIT ", " STATS_DURATION ","
-    " sum(q.samples),"
-    " sum(q.samples * CAST(round(q.avg_score * 1000) AS INTEGER)) / sum(q.samples),"
-    " sum(q.samples * CAST(round(q.avg_loss * 1000000) AS INTEGER)) / sum(q.samples),"
-    " sum(q.samples * CAST(round(q.avg_rtt_ms) AS INTEGER)) / sum(q.samples),"
-    " sum(q.samples * CAST(round(q.avg_video_kbps) AS INTEGER)) / sum(q.samples),"
-    " max(q.audio_only_weak_s), r.stars"
+    " sf.loss_ppm IS NOT NULL, sf.score_milli, sf.loss_ppm, sf.rtt_ms, sf.video_kbps,"
+    " sf.audio_fallback, sf.stars"
     " FROM appointments a"
     " LEFT JOIN consultations c ON c.appointment_id = a.id"
     " LEFT JOIN facilities f ON f.id = a.facility_id"
     " LEFT JOIN services s ON s.id = a.service_id"
     " LEFT JOIN patients p ON p.id = a.patient_id"
-    " LEFT JOIN consultation_quality q ON q.appointment_id = a.id AND a.status = 'fulfilled'"
-    "   AND q.samples > 0"
-    " LEFT JOIN consultation_ratings r ON r.appointment_id = a.id AND a.status = 'fulfilled'"
+    " LEFT JOIN stats_fulfilled sf ON sf.appointment_id = a.id AND a.status = 'fulfilled'"
     " WHERE a.status IN ('fulfilled', 'noshow', 'cancelled') AND " STATS_COUNTS("a")
     " AND a.starts_at >= ?3 AND a.starts_at < ?4"
-    " GROUP BY a.id"
-    " HAVING day >= sched_local_day(?1, f.timezone) AND day < sched_local_day(?2, f.timezone)";
+    " AND day >= sched_local_day(?1, f.timezone) AND day < sched_local_day(?2, f.timezone)";
 // clang-format on
 
 static int column_int_or(sqlite3_stmt *st, int i, int none)
@@ -881,7 +884,7 @@ static gboolean sqlite_visits(SchedBackendDb *b, gint64 from, gint64 to, SchedSt
       sqlite3_bind_int64(st, 4, to + 2 * 86400) != SQLITE_OK)
     goto db_error;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    gboolean quality = sqlite3_column_type(st, 14) != SQLITE_NULL;
+    gboolean quality = sqlite3_column_int64(st, 14) != 0;
     SchedStatsVisit v = {
         .day = sqlite3_column_int64(st, 0),
         .facility_id = sqlite3_column_int64(st, 1),
