@@ -860,7 +860,9 @@ static const char visits_sql[] =
     " LEFT JOIN stats_fulfilled sf ON sf.appointment_id = a.id AND a.status = 'fulfilled'"
     " WHERE a.status IN ('fulfilled', 'noshow', 'cancelled') AND " STATS_COUNTS("a")
     " AND a.starts_at >= ?3 AND a.starts_at < ?4"
-    " AND day >= sched_local_day(?1, f.timezone) AND day < sched_local_day(?2, f.timezone)";
+    /* Not the alias "day": in WHERE, sf.day would win. */
+    " AND sched_local_day(a.starts_at, f.timezone) >= sched_local_day(?1, f.timezone)"
+    " AND sched_local_day(a.starts_at, f.timezone) < sched_local_day(?2, f.timezone)";
 // clang-format on
 
 static int column_int_or(sqlite3_stmt *st, int i, int none)
