@@ -242,6 +242,9 @@ typedef struct {
   guint group_by;
   gint64 facility_id;
   GHashTable *groups; /* key string → Group (owned) */
+  /* The doctor rows come in key order: the last row's (day, facility, service) and group. */
+  gint64 last_day, last_facility_id, last_service_id;
+  Group *last;
 } Collect;
 
 /* The group of a row or visit: `key` holds its grouped fields (the others as in Group's zero
@@ -337,8 +340,15 @@ static gboolean collect_doctor_day(const SchedStatsDoctorDay *row, gpointer user
   (void)error;
   if (c->facility_id != 0 && row->facility_id != c->facility_id)
     return TRUE;
-  key_of(c->group_by, row->day, row->district, row->facility_id, row->specialty, &key);
-  doctor_add(group_of(c, &key), row->doctor_id);
+  if (c->last == NULL || row->day != c->last_day || row->facility_id != c->last_facility_id ||
+      row->service_id != c->last_service_id) {
+    key_of(c->group_by, row->day, row->district, row->facility_id, row->specialty, &key);
+    c->last = group_of(c, &key);
+    c->last_day = row->day;
+    c->last_facility_id = row->facility_id;
+    c->last_service_id = row->service_id;
+  }
+  doctor_add(c->last, row->doctor_id);
   return TRUE;
 }
 
