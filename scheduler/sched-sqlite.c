@@ -278,6 +278,10 @@ static const Migration migrations[] = {
         "CREATE TABLE IF NOT EXISTS consultation_ratings (appointment_id INTEGER PRIMARY KEY"
         " REFERENCES appointments(id), stars INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),"
         " comment TEXT, rated_at INTEGER NOT NULL) STRICT;"},
+    /* 9: schema 8's figures (ratings, the quality medians, the doctors active) summarised
+     * like the rest, so a query reads no appointments unless grouped by the patients' sex or
+     * age band (sched-stats-sqlite.c). */
+    {9, sched__stats_visits_migration_sql},
 };
 
 /* Sets `error` from the connection's last error. The messages name tables and columns, never

@@ -7,7 +7,8 @@
  * "What counts"); the SQLite backend keeps it current with triggers in the same transaction as
  * every write to those tables (schema 3), so no write path can forget it, and back-fills it in
  * the migration. sched-stats.c groups the rows and computes percentiles; a backend only
- * stores and fetches them. A PostgreSQL backend is one more `SchedStatsBackend` table.
+ * stores and fetches them. Schema 9 adds the ratings, value histograms of call quality and the
+ * doctors per day (doctor_days), so only a grouping by patient fields needs `visits`. A PostgreSQL backend is one more `SchedStatsBackend` table.
  *
  * What counts (per appointment, in the local day of its starts_at in its facility's zone;
  * appointments without a facility use SCHED_TIMEZONE_DEFAULT and facility 0):
@@ -50,7 +51,27 @@ typedef struct {
   gint64 loss_ppm_sum;    /* loss x 1e6 */
   gint64 rtt_ms_sum;
   gint64 video_kbps_sum;
+  /* Schema 9: the patients' ratings of the fulfilled ones, and value histograms (below) of the
+   * quality consultations' loss, RTT and video rate (the values the sums add up). */
+  gint64 ratings;
+  gint64 stars_sum;
+  const guint8 *loss_hist, *rtt_hist, *kbps_hist;
+  gsize loss_hist_len, rtt_hist_len, kbps_hist_len;
 } SchedStatsDaily;
+
+/* Schema 9: the doctors with a fulfilled consultation on a day (stats_doctor_days). Strings as
+ * SchedStatsDaily. */
+typedef struct {
+  gint64 day;
+  gint64 facility_id;
+  const char *district;
+  gint64 service_id;
+  const char *specialty;
+  gint64 doctor_id;
+} SchedStatsDoctorDay;
+
+typedef gboolean (*SchedStatsDoctorDayFn)(const SchedStatsDoctorDay *row, gpointer user_data,
+                                          GError **error);
 
 /* Returns FALSE to stop with `error` set. */
 typedef gboolean (*SchedStatsDailyFn)(const SchedStatsDaily *row, gpointer user_data,
@@ -90,6 +111,10 @@ typedef struct {
    * local_day(from) <= d < local_day(to). */
   gboolean (*daily_rows)(SchedBackendDb *db, gint64 from, gint64 to, SchedStatsDailyFn fn,
                          gpointer user_data, GError **error);
+  /* Calls `fn` for every (day, facility, service, doctor) with a fulfilled appointment, days
+   * as daily_rows. */
+  gboolean (*doctor_days)(SchedBackendDb *db, gint64 from, gint64 to, SchedStatsDoctorDayFn fn,
+                          gpointer user_data, GError **error);
 } SchedStatsBackend;
 
 extern const SchedStatsBackend sched_stats_backend_sqlite;
@@ -101,6 +126,10 @@ extern const char sched__stats_migration_sql[];
 /* Migration 4's SQL: patients' audio-only choice, the consultation_quality table, and the
  * summary's quality columns with their triggers (the table starts empty: nothing to back-fill). */
 extern const char sched__quality_migration_sql[];
+
+/* Migration 9's SQL: ratings, the quality histograms and the doctors per day summarised
+ * (stats_fulfilled, stats_doctor_days), their triggers and back-fill. */
+extern const char sched__stats_visits_migration_sql[];
 
 /* Registers on a new connection the SQL functions the summary's triggers and back-fill call
  * (sched_local_day, sched_hist, sched_hist_one, sched_hist_merge). Must run before the
@@ -116,6 +145,19 @@ void *sched__sqlite_handle(SchedBackendDb *db);
 /* An encoded histogram is a sequence of 8-byte entries (minute, count), each a little-endian
  * 32-bit integer (count signed), sorted by minute, no zero counts; empty = no bytes. */
 #define SCHED__STATS_HIST_ENTRY 8
+
+/* Value histograms (schema 9) use the same encoding, the index being a bucket of the value
+ * (the quality values of SchedStatsVisit, in their integer units): loss in steps of 100 ppm
+ * (0.01 %), RTT in 1 ms, video in 1 kbit/s; values above the cap count as the cap. A median
+ * read from them is the bucket's lower bound: exact for RTT and video below the cap, loss
+ * rounded down to 0.01 %. The SQL and C forms must agree. */
+#define SCHED__STATS_LOSS_STEP_PPM 100
+#define SCHED__STATS_LOSS_CAP_PPM 1000000
+#define SCHED__STATS_RTT_CAP_MS 10000
+#define SCHED__STATS_KBPS_CAP 20000
+#define SCHED__STATS_LOSS_BUCKET(x) "(min(max(" x ", 0), 1000000) / 100)"
+#define SCHED__STATS_RTT_BUCKET(x) "min(max(" x ", 0), 10000)"
+#define SCHED__STATS_KBPS_BUCKET(x) "min(max(" x ", 0), 20000)"
 
 /* Adds `delta` observations of `minute` to the dense array `counts` of `n` minutes after
  * decoding (minutes >= n are ignored). FALSE if `bytes` is malformed. */

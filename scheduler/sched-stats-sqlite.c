@@ -246,6 +246,177 @@ const char sched__quality_migration_sql[] =
     " END;";
 // clang-format on
 
+/* --- Migration 9: the schema-8 figures summarised --------------------------------------------- */
+
+/* Schema 8's figures (doctors active, ratings, the quality medians) were read from the range's
+ * appointments on every query: seconds over a year. Migration 9 summarises them as well:
+ * - stats_fulfilled: one row per fulfilled appointment with its summary key, its doctor, the
+ *   patient's stars (NULL: no rating) and its consultation's folded quality values (NULL: no
+ *   samples; the same integers as migration 4's sums; audio_fallback 0/1). The read by
+ *   patient fields (visits_sql) takes the fold and the rating from it too. It is the "old contribution" that every
+ *   change subtracts, so no trigger has to rebuild the state before a write (a REPLACE of a
+ *   rating fires no delete trigger, for one). Kept by the appointment triggers below (the key
+ *   needs sched_local_day) and by the rating and quality triggers (an UPDATE of the row).
+ * - its own triggers fold it into stats_daily (ratings, stars_sum, and the loss, RTT and video
+ *   histograms: sched-stats-backend.h) and into stats_doctor_days (fulfilled consultations per
+ *   local day, facility, service and doctor: the distinct doctors of any range and group).
+ * The rating side is plain SQL (a rating written by the sqlite3 shell still counts); the
+ * triggers that build histograms call C functions and fire on quality or appointment writes
+ * only, which need them anyway. Cost: ~40 bytes per fulfilled appointment. */
+// clang-format off
+#define F_ROW(p)                                                                                   \
+  "SELECT " p ".id, " STATS_KEY ", " p ".doctor_id,"                                              \
+  " (SELECT stars FROM consultation_ratings WHERE appointment_id = " p ".id), q.loss, q.rtt,"     \
+  " q.kbps, q.score, q.weak > 0 FROM (SELECT " p ".id AS id, " p ".starts_at AS starts_at, " p                          \
+  ".facility_id AS facility_id, " p ".service_id AS service_id) a, " Q_FOLD(Q_APPT_ROWS(p))
+#define F_INSERT_INTO                                                                              \
+  "INSERT INTO stats_fulfilled (appointment_id, day, facility_id, service_id, doctor_id, stars,"  \
+  " loss_ppm, rtt_ms, video_kbps, score_milli, audio_fallback) "
+/* Adds (COLS) = (VALUES) of the stats_fulfilled row `p` to its stats_daily row by SET. */
+#define F_DAILY(p, COLS, VALUES, SET)                                                              \
+  "INSERT INTO stats_daily (day, facility_id, service_id, " COLS ") VALUES (" p ".day, " p         \
+  ".facility_id, " p ".service_id, " VALUES ") ON CONFLICT (day, facility_id, service_id)"         \
+  " DO UPDATE SET " SET ";"
+#define F_RATINGS(p, SIGN)                                                                         \
+  F_DAILY(p, "ratings, stars_sum",                                                                 \
+          SIGN " * (" p ".stars IS NOT NULL), " SIGN " * coalesce(" p ".stars, 0)",                \
+          "ratings = ratings + excluded.ratings, stars_sum = stars_sum + excluded.stars_sum")
+#define F_QUALITY(p, SIGN)                                                                         \
+  F_DAILY(p, "loss_hist, rtt_hist, kbps_hist",                                                     \
+          "sched_vhist_one(" SCHED__STATS_LOSS_BUCKET(p ".loss_ppm") ", " SIGN "),"                \
+          " sched_vhist_one(" SCHED__STATS_RTT_BUCKET(p ".rtt_ms") ", " SIGN "),"                  \
+          " sched_vhist_one(" SCHED__STATS_KBPS_BUCKET(p ".video_kbps") ", " SIGN ")",             \
+          "loss_hist = sched_vhist_merge(loss_hist, excluded.loss_hist),"                          \
+          " rtt_hist = sched_vhist_merge(rtt_hist, excluded.rtt_hist),"                            \
+          " kbps_hist = sched_vhist_merge(kbps_hist, excluded.kbps_hist)")
+#define F_DOCTOR(p, SIGN)                                                                          \
+  "INSERT INTO stats_doctor_days (day, facility_id, service_id, doctor_id, fulfilled) VALUES ("    \
+  p ".day, " p ".facility_id, " p ".service_id, " p ".doctor_id, " SIGN ")"                        \
+  " ON CONFLICT (day, facility_id, service_id, doctor_id) DO UPDATE SET"                           \
+  " fulfilled = fulfilled + excluded.fulfilled;"
+/* The quality values of appointment `id` folded again from its records as they are now. */
+#define F_REFOLD(id)                                                                               \
+  "UPDATE stats_fulfilled SET (loss_ppm, rtt_ms, video_kbps, score_milli, audio_fallback) ="       \
+  " (SELECT q.loss, q.rtt, q.kbps, q.score, q.weak > 0"                                           \
+  " FROM " Q_FOLD("SELECT " Q_COLS " FROM consultation_quality WHERE appointment_id = " id)        \
+  ") WHERE appointment_id = " id ";"
+
+const char sched__stats_visits_migration_sql[] =
+    "ALTER TABLE stats_daily ADD COLUMN ratings INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE stats_daily ADD COLUMN stars_sum INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE stats_daily ADD COLUMN loss_hist BLOB;"
+    "ALTER TABLE stats_daily ADD COLUMN rtt_hist BLOB;"
+    "ALTER TABLE stats_daily ADD COLUMN kbps_hist BLOB;"
+    "CREATE TABLE stats_fulfilled ("
+    "  appointment_id INTEGER PRIMARY KEY,"
+    "  day INTEGER NOT NULL,"
+    "  facility_id INTEGER NOT NULL,"
+    "  service_id INTEGER NOT NULL,"
+    "  doctor_id INTEGER NOT NULL,"
+    "  stars INTEGER,"
+    "  loss_ppm INTEGER,"
+    "  rtt_ms INTEGER,"
+    "  video_kbps INTEGER,"
+    "  score_milli INTEGER,"
+    "  audio_fallback INTEGER"
+    ") STRICT;"
+    "CREATE TABLE stats_doctor_days ("
+    "  day INTEGER NOT NULL,"
+    "  facility_id INTEGER NOT NULL,"
+    "  service_id INTEGER NOT NULL,"
+    "  doctor_id INTEGER NOT NULL,"
+    "  fulfilled INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, facility_id, service_id, doctor_id)"
+    ") STRICT, WITHOUT ROWID;"
+    /* The back-fill, before the triggers. */
+    F_INSERT_INTO
+    " SELECT a.id, " STATS_KEY ", a.doctor_id, r.stars, q.loss, q.rtt, q.kbps, q.score,"
+    " q.weak > 0"
+    " FROM appointments a LEFT JOIN consultation_ratings r ON r.appointment_id = a.id"
+    " LEFT JOIN (SELECT appointment_id,"
+    "  sum(samples * CAST(round(avg_loss * 1000000) AS INTEGER)) / sum(samples) AS loss,"
+    "  sum(samples * CAST(round(avg_rtt_ms) AS INTEGER)) / sum(samples) AS rtt,"
+    "  sum(samples * CAST(round(avg_video_kbps) AS INTEGER)) / sum(samples) AS kbps,"
+    "  sum(samples * CAST(round(avg_score * 1000) AS INTEGER)) / sum(samples) AS score,"
+    "  max(audio_only_weak_s) AS weak"
+    "  FROM consultation_quality WHERE samples > 0 GROUP BY appointment_id) q"
+    " ON q.appointment_id = a.id"
+    " WHERE a.status = 'fulfilled';"
+    "INSERT INTO stats_doctor_days (day, facility_id, service_id, doctor_id, fulfilled)"
+    " SELECT day, facility_id, service_id, doctor_id, count(*) FROM stats_fulfilled"
+    " GROUP BY 1, 2, 3, 4;"
+    /* Every key of stats_fulfilled has its stats_daily row (a consultation counts there). */
+    "UPDATE stats_daily SET ratings = f.ratings, stars_sum = f.stars_sum, loss_hist = f.loss,"
+    " rtt_hist = f.rtt, kbps_hist = f.kbps"
+    " FROM (SELECT day, facility_id, service_id, count(stars) AS ratings,"
+    "  coalesce(sum(stars), 0) AS stars_sum,"
+    "  sched_vhist(" SCHED__STATS_LOSS_BUCKET("loss_ppm") ") AS loss,"
+    "  sched_vhist(" SCHED__STATS_RTT_BUCKET("rtt_ms") ") AS rtt,"
+    "  sched_vhist(" SCHED__STATS_KBPS_BUCKET("video_kbps") ") AS kbps"
+    "  FROM stats_fulfilled GROUP BY 1, 2, 3) f"
+    " WHERE f.day = stats_daily.day AND f.facility_id = stats_daily.facility_id"
+    " AND f.service_id = stats_daily.service_id;"
+    /* stats_fulfilled into the summaries. */
+    "CREATE TRIGGER stats_fulfilled_insert AFTER INSERT ON stats_fulfilled BEGIN "
+    F_RATINGS("NEW", "1") F_QUALITY("NEW", "1") F_DOCTOR("NEW", "1")
+    " END;"
+    "CREATE TRIGGER stats_fulfilled_delete AFTER DELETE ON stats_fulfilled BEGIN "
+    F_RATINGS("OLD", "-1") F_QUALITY("OLD", "-1") F_DOCTOR("OLD", "-1")
+    " DELETE FROM stats_doctor_days WHERE day = OLD.day AND facility_id = OLD.facility_id"
+    " AND service_id = OLD.service_id AND doctor_id = OLD.doctor_id AND fulfilled = 0;"
+    " END;"
+    /* Only these columns change in place (a new key is a delete and an insert). UPDATE OF:
+     * a rating's update codes the first trigger only, which needs no C function. */
+    "CREATE TRIGGER stats_fulfilled_stars AFTER UPDATE OF stars ON stats_fulfilled"
+    " WHEN OLD.stars IS NOT NEW.stars BEGIN "
+    F_RATINGS("OLD", "-1") F_RATINGS("NEW", "1")
+    " END;"
+    "CREATE TRIGGER stats_fulfilled_quality AFTER UPDATE OF loss_ppm, rtt_ms, video_kbps"
+    " ON stats_fulfilled WHEN OLD.loss_ppm IS NOT NEW.loss_ppm OR OLD.rtt_ms IS NOT NEW.rtt_ms"
+    " OR OLD.video_kbps IS NOT NEW.video_kbps BEGIN "
+    F_QUALITY("OLD", "-1") F_QUALITY("NEW", "1")
+    " END;"
+    /* Appointments: a fulfilled one has its row, on its current key and doctor. */
+    "CREATE TRIGGER stats_fulfilled_appointment_insert AFTER INSERT ON appointments"
+    " WHEN NEW.status = 'fulfilled' BEGIN "
+    F_INSERT_INTO F_ROW("NEW") ";"
+    " END;"
+    "CREATE TRIGGER stats_fulfilled_appointment_update AFTER UPDATE ON appointments WHEN"
+    " (OLD.status IS NOT NEW.status OR OLD.starts_at IS NOT NEW.starts_at OR"
+    " OLD.facility_id IS NOT NEW.facility_id OR OLD.service_id IS NOT NEW.service_id OR"
+    " OLD.doctor_id IS NOT NEW.doctor_id OR OLD.id IS NOT NEW.id) AND"
+    " (OLD.status = 'fulfilled' OR NEW.status = 'fulfilled') BEGIN"
+    " DELETE FROM stats_fulfilled WHERE appointment_id = OLD.id; "
+    F_INSERT_INTO F_ROW("NEW") " WHERE NEW.status = 'fulfilled';"
+    " END;"
+    "CREATE TRIGGER stats_fulfilled_appointment_delete AFTER DELETE ON appointments"
+    " WHEN OLD.status = 'fulfilled' BEGIN"
+    " DELETE FROM stats_fulfilled WHERE appointment_id = OLD.id;"
+    " END;"
+    /* Ratings: plain SQL. */
+    "CREATE TRIGGER stats_rating_insert AFTER INSERT ON consultation_ratings BEGIN"
+    " UPDATE stats_fulfilled SET stars = NEW.stars WHERE appointment_id = NEW.appointment_id;"
+    " END;"
+    "CREATE TRIGGER stats_rating_update AFTER UPDATE ON consultation_ratings WHEN"
+    " OLD.stars IS NOT NEW.stars OR OLD.appointment_id IS NOT NEW.appointment_id BEGIN"
+    " UPDATE stats_fulfilled SET stars = NULL WHERE appointment_id = OLD.appointment_id;"
+    " UPDATE stats_fulfilled SET stars = NEW.stars WHERE appointment_id = NEW.appointment_id;"
+    " END;"
+    "CREATE TRIGGER stats_rating_delete AFTER DELETE ON consultation_ratings BEGIN"
+    " UPDATE stats_fulfilled SET stars = NULL WHERE appointment_id = OLD.appointment_id;"
+    " END;"
+    /* Quality records. */
+    "CREATE TRIGGER stats_fulfilled_quality_insert AFTER INSERT ON consultation_quality BEGIN "
+    F_REFOLD("NEW.appointment_id")
+    " END;"
+    "CREATE TRIGGER stats_fulfilled_quality_update AFTER UPDATE ON consultation_quality BEGIN "
+    F_REFOLD("NEW.appointment_id")
+    " END;"
+    "CREATE TRIGGER stats_fulfilled_quality_delete AFTER DELETE ON consultation_quality BEGIN "
+    F_REFOLD("OLD.appointment_id")
+    " END;";
+// clang-format on
+
 /* --- SQL functions ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -372,6 +543,142 @@ static void fn_hist_final(sqlite3_context *ctx)
   agg->counts = NULL;
 }
 
+/* sched_vhist_one(index_or_null, count) → a value histogram of one entry, or NULL. Value
+ * histograms (sched-stats-backend.h) are not clamped to SCHED_STATS_MINUTES_MAX. */
+static void fn_vhist_one(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_int64(argv[1]) == 0) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  guint8 b[SCHED__STATS_HIST_ENTRY];
+  guint32 index = GUINT32_TO_LE((guint32)CLAMP(sqlite3_value_int64(argv[0]), 0, G_MAXINT32));
+  gint32 count = GINT32_TO_LE((gint32)sqlite3_value_int64(argv[1]));
+  memcpy(b, &index, 4);
+  memcpy(b + 4, &count, 4);
+  sqlite3_result_blob(ctx, b, sizeof b, SQLITE_TRANSIENT);
+}
+
+static void entry_get(const guint8 *p, guint32 *index, gint32 *count)
+{
+  memcpy(index, p, 4);
+  memcpy(count, p + 4, 4);
+  *index = GUINT32_FROM_LE(*index);
+  *count = GINT32_FROM_LE(*count);
+}
+
+static guint8 *entry_put(guint8 *p, guint32 index, gint64 count)
+{
+  guint32 i = GUINT32_TO_LE(index);
+  gint32 c = GINT32_TO_LE((gint32)CLAMP(count, G_MININT32, G_MAXINT32));
+  memcpy(p, &i, 4);
+  memcpy(p + 4, &c, 4);
+  return p + SCHED__STATS_HIST_ENTRY;
+}
+
+/* sched_vhist_merge(a, b) → the sum of two value histograms (NULL if empty): a merge of the
+ * two sorted lists, O(entries), whatever the indexes. */
+static void fn_vhist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  const guint8 *x = NULL, *y = NULL;
+  gsize nx = 0, ny = 0, i = 0, j = 0;
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) != SQLITE_NULL) {
+    x = sqlite3_value_blob(argv[0]);
+    nx = (gsize)sqlite3_value_bytes(argv[0]);
+  }
+  if (sqlite3_value_type(argv[1]) != SQLITE_NULL) {
+    y = sqlite3_value_blob(argv[1]);
+    ny = (gsize)sqlite3_value_bytes(argv[1]);
+  }
+  if (nx % SCHED__STATS_HIST_ENTRY != 0 || ny % SCHED__STATS_HIST_ENTRY != 0 ||
+      (nx > 0 && x == NULL) || (ny > 0 && y == NULL)) {
+    sqlite3_result_error(ctx, "malformed histogram", -1);
+    return;
+  }
+  if (nx + ny == 0) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  guint8 *out = g_malloc(nx + ny), *p = out;
+  while (i < nx || j < ny) {
+    guint32 xi = G_MAXUINT32, yi = G_MAXUINT32;
+    gint32 xc = 0, yc = 0;
+    gint64 c = 0;
+    if (i < nx)
+      entry_get(x + i, &xi, &xc);
+    if (j < ny)
+      entry_get(y + j, &yi, &yc);
+    guint32 index = MIN(xi, yi);
+    if (i < nx && xi == index) {
+      c += xc;
+      i += SCHED__STATS_HIST_ENTRY;
+    }
+    if (j < ny && yi == index) {
+      c += yc;
+      j += SCHED__STATS_HIST_ENTRY;
+    }
+    if (c != 0)
+      p = entry_put(p, index, c);
+  }
+  if (p == out) {
+    g_free(out);
+    sqlite3_result_null(ctx);
+  } else {
+    sqlite3_result_blob64(ctx, out, (sqlite3_uint64)(p - out), g_free);
+  }
+}
+
+/* sched_vhist(index) aggregate → the value histogram of the non-NULL indexes. */
+typedef struct {
+  GArray *indexes; /* guint32 */
+} VHistAgg;
+
+static void fn_vhist_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  VHistAgg *agg = sqlite3_aggregate_context(ctx, sizeof *agg);
+  (void)argc;
+  if (agg == NULL) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+    return;
+  if (agg->indexes == NULL)
+    agg->indexes = g_array_new(FALSE, FALSE, sizeof(guint32));
+  guint32 index = (guint32)CLAMP(sqlite3_value_int64(argv[0]), 0, G_MAXINT32);
+  g_array_append_val(agg->indexes, index);
+}
+
+static int cmp_u32(gconstpointer a, gconstpointer b)
+{
+  guint32 x = *(const guint32 *)a, y = *(const guint32 *)b;
+  return (x > y) - (x < y);
+}
+
+static void fn_vhist_final(sqlite3_context *ctx)
+{
+  VHistAgg *agg = sqlite3_aggregate_context(ctx, 0);
+  if (agg == NULL || agg->indexes == NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  GArray *v = agg->indexes;
+  g_array_sort(v, cmp_u32);
+  guint8 *out = g_malloc((gsize)v->len * SCHED__STATS_HIST_ENTRY), *p = out;
+  for (guint i = 0; i < v->len;) {
+    guint32 index = g_array_index(v, guint32, i);
+    gint64 n = 0;
+    for (; i < v->len && g_array_index(v, guint32, i) == index; i++)
+      n++;
+    p = entry_put(p, index, n);
+  }
+  sqlite3_result_blob64(ctx, out, (sqlite3_uint64)(p - out), g_free);
+  g_array_unref(v);
+  agg->indexes = NULL;
+}
+
 gboolean sched__stats_sqlite_register(void *sqlite_db, GError **error)
 {
   sqlite3 *db = sqlite_db;
@@ -392,7 +699,13 @@ gboolean sched__stats_sqlite_register(void *sqlite_db, GError **error)
       sqlite3_create_function_v2(db, "sched_hist_merge", 2, flags, NULL, fn_hist_merge, NULL, NULL,
                                  NULL) != SQLITE_OK ||
       sqlite3_create_function_v2(db, "sched_hist", 1, flags, NULL, NULL, fn_hist_step,
-                                 fn_hist_final, NULL) != SQLITE_OK) {
+                                 fn_hist_final, NULL) != SQLITE_OK ||
+      sqlite3_create_function_v2(db, "sched_vhist_one", 2, flags, NULL, fn_vhist_one, NULL, NULL,
+                                 NULL) != SQLITE_OK ||
+      sqlite3_create_function_v2(db, "sched_vhist_merge", 2, flags, NULL, fn_vhist_merge, NULL,
+                                 NULL, NULL) != SQLITE_OK ||
+      sqlite3_create_function_v2(db, "sched_vhist", 1, flags, NULL, NULL, fn_vhist_step,
+                                 fn_vhist_final, NULL) != SQLITE_OK) {
     g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "cannot register the statistics functions: %s",
                 sqlite3_errmsg(db));
     return FALSE;
@@ -417,7 +730,8 @@ static gboolean sqlite_daily_rows(SchedBackendDb *b, gint64 from, gint64 to, Sch
       "SELECT r.day, r.facility_id, f.district, r.service_id, s.specialty, r.consultations,"
       " r.completed, r.noshows, r.cancellations, r.wait_hist, r.duration_hist,"
       " r.quality_consultations, r.audio_fallbacks, r.score_milli_sum, r.loss_ppm_sum,"
-      " r.rtt_ms_sum, r.video_kbps_sum"
+      " r.rtt_ms_sum, r.video_kbps_sum, r.ratings, r.stars_sum, r.loss_hist, r.rtt_hist,"
+      " r.kbps_hist"
       " FROM stats_daily r LEFT JOIN facilities f ON f.id = r.facility_id"
       " LEFT JOIN services s ON s.id = r.service_id"
       " WHERE r.day BETWEEN ?3 AND ?4 AND r.day >= sched_local_day(?1, f.timezone)"
@@ -450,6 +764,14 @@ static gboolean sqlite_daily_rows(SchedBackendDb *b, gint64 from, gint64 to, Sch
         .loss_ppm_sum = sqlite3_column_int64(st, 14),
         .rtt_ms_sum = sqlite3_column_int64(st, 15),
         .video_kbps_sum = sqlite3_column_int64(st, 16),
+        .ratings = sqlite3_column_int64(st, 17),
+        .stars_sum = sqlite3_column_int64(st, 18),
+        .loss_hist = sqlite3_column_blob(st, 19),
+        .loss_hist_len = (gsize)sqlite3_column_bytes(st, 19),
+        .rtt_hist = sqlite3_column_blob(st, 20),
+        .rtt_hist_len = (gsize)sqlite3_column_bytes(st, 20),
+        .kbps_hist = sqlite3_column_blob(st, 21),
+        .kbps_hist_len = (gsize)sqlite3_column_bytes(st, 21),
     };
     if (!fn(&row, user_data, error))
       goto out;
@@ -466,35 +788,81 @@ out:
   return ok;
 }
 
+static gboolean sqlite_doctor_days(SchedBackendDb *b, gint64 from, gint64 to,
+                                   SchedStatsDoctorDayFn fn, gpointer user_data, GError **error)
+{
+  sqlite3 *db = sched__sqlite_handle(b);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  int rc;
+
+  /* Bounds as sqlite_daily_rows. Rows of 0 are deleted by the triggers; > 0 for safety. */
+  rc = sqlite3_prepare_v2(
+      db,
+      "SELECT r.day, r.facility_id, f.district, r.service_id, s.specialty, r.doctor_id"
+      " FROM stats_doctor_days r LEFT JOIN facilities f ON f.id = r.facility_id"
+      " LEFT JOIN services s ON s.id = r.service_id"
+      " WHERE r.day BETWEEN ?3 AND ?4 AND r.fulfilled > 0"
+      " AND r.day >= sched_local_day(?1, f.timezone) AND r.day < sched_local_day(?2, f.timezone)",
+      -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    goto db_error;
+  if (sqlite3_bind_int64(st, 1, from) != SQLITE_OK || sqlite3_bind_int64(st, 2, to) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 3, from / 86400 - 1) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 4, to / 86400 + 1) != SQLITE_OK)
+    goto db_error;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    SchedStatsDoctorDay row = {
+        .day = sqlite3_column_int64(st, 0),
+        .facility_id = sqlite3_column_int64(st, 1),
+        .district = (const char *)sqlite3_column_text(st, 2),
+        .service_id = sqlite3_column_int64(st, 3),
+        .specialty = (const char *)sqlite3_column_text(st, 4),
+        .doctor_id = sqlite3_column_int64(st, 5),
+    };
+    if (!fn(&row, user_data, error))
+      goto out;
+  }
+  if (rc != SQLITE_DONE)
+    goto db_error;
+  ok = TRUE;
+  goto out;
+
+db_error:
+  g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "read statistics (doctors): %s",
+              sqlite3_errmsg(db));
+out:
+  sqlite3_finalize(st);
+  return ok;
+}
+
 /* --- Reading the appointments of a range (schema 8) ----------------------------------------- */
 
-/* The same expressions as the summary's (STATS_*, Q_FOLD), per appointment, so that a group
- * read this way has exactly the figures the summary gives. The range is narrowed by UTC time
- * widened by two days (the (status, starts_at) index), then by each facility's local day. */
+/* The same expressions as the summary's (STATS_*; the quality fold and the rating from
+ * stats_fulfilled, schema 9, which holds them per fulfilled appointment), per appointment, so
+ * that a group read this way has exactly the figures the summary gives. Only the groupings by
+ * patient fields read it: O(appointments in the range), one row each (no GROUP BY). The range
+ * is narrowed by UTC time widened by two days (the (status, starts_at) index), then by each
+ * facility's local day. */
 // clang-format off
 static const char visits_sql[] =
     "SELECT sched_local_day(a.starts_at, f.timezone) AS day, coalesce(a.facility_id, 0),"
     " f.district, coalesce(a.service_id, 0), s.specialty, p.sex, p.birth_year, a.doctor_id,"
     " a.status = 'fulfilled', " STATS_COMPLETED ", a.status = 'noshow', " STATS_CANCELLED ","
     " " STATS_WAIT ", " STATS_DURATION ","
-    " sum(q.samples),"
-    " sum(q.samples * CAST(round(q.avg_score * 1000) AS INTEGER)) / sum(q.samples),"
-    " sum(q.samples * CAST(round(q.avg_loss * 1000000) AS INTEGER)) / sum(q.samples),"
-    " sum(q.samples * CAST(round(q.avg_rtt_ms) AS INTEGER)) / sum(q.samples),"
-    " sum(q.samples * CAST(round(q.avg_video_kbps) AS INTEGER)) / sum(q.samples),"
-    " max(q.audio_only_weak_s), r.stars"
+    " sf.loss_ppm IS NOT NULL, sf.score_milli, sf.loss_ppm, sf.rtt_ms, sf.video_kbps,"
+    " sf.audio_fallback, sf.stars"
     " FROM appointments a"
     " LEFT JOIN consultations c ON c.appointment_id = a.id"
     " LEFT JOIN facilities f ON f.id = a.facility_id"
     " LEFT JOIN services s ON s.id = a.service_id"
     " LEFT JOIN patients p ON p.id = a.patient_id"
-    " LEFT JOIN consultation_quality q ON q.appointment_id = a.id AND a.status = 'fulfilled'"
-    "   AND q.samples > 0"
-    " LEFT JOIN consultation_ratings r ON r.appointment_id = a.id AND a.status = 'fulfilled'"
+    " LEFT JOIN stats_fulfilled sf ON sf.appointment_id = a.id AND a.status = 'fulfilled'"
     " WHERE a.status IN ('fulfilled', 'noshow', 'cancelled') AND " STATS_COUNTS("a")
     " AND a.starts_at >= ?3 AND a.starts_at < ?4"
-    " GROUP BY a.id"
-    " HAVING day >= sched_local_day(?1, f.timezone) AND day < sched_local_day(?2, f.timezone)";
+    /* Not the alias "day": in WHERE, sf.day would win. */
+    " AND sched_local_day(a.starts_at, f.timezone) >= sched_local_day(?1, f.timezone)"
+    " AND sched_local_day(a.starts_at, f.timezone) < sched_local_day(?2, f.timezone)";
 // clang-format on
 
 static int column_int_or(sqlite3_stmt *st, int i, int none)
@@ -518,7 +886,7 @@ static gboolean sqlite_visits(SchedBackendDb *b, gint64 from, gint64 to, SchedSt
       sqlite3_bind_int64(st, 4, to + 2 * 86400) != SQLITE_OK)
     goto db_error;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    gboolean quality = sqlite3_column_type(st, 14) != SQLITE_NULL;
+    gboolean quality = sqlite3_column_int64(st, 14) != 0;
     SchedStatsVisit v = {
         .day = sqlite3_column_int64(st, 0),
         .facility_id = sqlite3_column_int64(st, 1),
@@ -562,4 +930,5 @@ const SchedStatsBackend sched_stats_backend_sqlite = {
     .name = "sqlite",
     .visits = sqlite_visits,
     .daily_rows = sqlite_daily_rows,
+    .doctor_days = sqlite_doctor_days,
 };

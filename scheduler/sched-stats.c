@@ -95,6 +95,118 @@ static gboolean hist_add(Hist *h, const guint8 *bytes, gsize len)
   return TRUE;
 }
 
+/* A value histogram (schema 9: loss, RTT, video rate; sched-stats-backend.h): a list of the
+ * entries read while it is short (a group of a day holds a few dozen values: a dense array of
+ * thousands of counts per group would cost megabytes over a year of days), dense counts up to
+ * the largest index once it is long (a group of a year merges hundreds of thousands). */
+typedef struct {
+  guint32 index;
+  gint32 count;
+} VEntry;
+
+typedef struct {
+  GArray *entries; /* VEntry, unsorted; NULL if empty or dense */
+  gint64 *counts;  /* dense: NULL until the list grows past VHIST_LIST_MAX */
+  gsize n;
+} VHist;
+
+#define VHIST_LIST_MAX 4096
+
+static void vhist_dense_add(VHist *h, guint32 index, gint64 count)
+{
+  if (index >= h->n) {
+    gsize n = MAX((gsize)index + 1, h->n * 2);
+    h->counts = g_renew(gint64, h->counts, n);
+    memset(h->counts + h->n, 0, (n - h->n) * sizeof(gint64));
+    h->n = n;
+  }
+  h->counts[index] += count;
+}
+
+/* Adds one entry; `index` is clamped to `cap` (the largest bucket). */
+static void vhist_add_one(VHist *h, guint32 index, gint32 count, guint32 cap)
+{
+  index = MIN(index, cap);
+  if (h->counts != NULL) {
+    vhist_dense_add(h, index, count);
+    return;
+  }
+  if (h->entries == NULL)
+    h->entries = g_array_new(FALSE, FALSE, sizeof(VEntry));
+  VEntry e = {index, count};
+  g_array_append_val(h->entries, e);
+  if (h->entries->len > VHIST_LIST_MAX) {
+    GArray *list = h->entries;
+    h->entries = NULL;
+    h->counts = g_new0(gint64, 1);
+    h->n = 1;
+    for (guint i = 0; i < list->len; i++)
+      vhist_dense_add(h, g_array_index(list, VEntry, i).index,
+                      g_array_index(list, VEntry, i).count);
+    g_array_unref(list);
+  }
+}
+
+static gboolean vhist_add(VHist *h, const guint8 *bytes, gsize len, guint32 cap)
+{
+  if (len % SCHED__STATS_HIST_ENTRY != 0 || (len > 0 && bytes == NULL))
+    return FALSE;
+  for (gsize off = 0; off < len; off += SCHED__STATS_HIST_ENTRY) {
+    guint32 index;
+    gint32 count;
+    memcpy(&index, bytes + off, 4);
+    memcpy(&count, bytes + off + 4, 4);
+    vhist_add_one(h, GUINT32_FROM_LE(index), GINT32_FROM_LE(count), cap);
+  }
+  return TRUE;
+}
+
+static void vhist_clear(VHist *h)
+{
+  if (h->entries)
+    g_array_unref(h->entries);
+  g_free(h->counts);
+}
+
+static int cmp_ventry(gconstpointer a, gconstpointer b)
+{
+  guint32 x = ((const VEntry *)a)->index, y = ((const VEntry *)b)->index;
+  return (x > y) - (x < y);
+}
+
+/* The nearest-rank median (the lower one for an even count) of a value histogram: its bucket's
+ * lower bound, index x `step` / `unit`; -1 if empty. */
+static double vhist_median(VHist *h, double step, double unit)
+{
+  gint64 n = 0, rank, seen = 0;
+
+  if (h->counts != NULL) {
+    for (gsize i = 0; i < h->n; i++)
+      n += h->counts[i];
+    rank = (n + 1) / 2;
+    for (gsize i = 0; n > 0 && i < h->n; i++) {
+      seen += h->counts[i];
+      if (seen >= rank)
+        return (double)i * step / unit;
+    }
+    return -1.0;
+  }
+  if (h->entries == NULL)
+    return -1.0;
+  g_array_sort(h->entries, cmp_ventry);
+  for (guint i = 0; i < h->entries->len; i++)
+    n += g_array_index(h->entries, VEntry, i).count;
+  rank = (n + 1) / 2;
+  for (guint i = 0; n > 0 && i < h->entries->len; i++) {
+    seen += g_array_index(h->entries, VEntry, i).count;
+    if (seen >= rank)
+      return (double)g_array_index(h->entries, VEntry, i).index * step / unit;
+  }
+  return -1.0;
+}
+
+#define LOSS_CAP (SCHED__STATS_LOSS_CAP_PPM / SCHED__STATS_LOSS_STEP_PPM)
+
 typedef struct {
   gint64 day; /* the day, the week's Monday, or G_MININT64 when not grouped by time */
   char *district;
@@ -105,10 +217,10 @@ typedef struct {
   gint64 quality_consultations, audio_fallbacks;
   gint64 score_milli_sum, loss_ppm_sum, rtt_ms_sum, video_kbps_sum;
   const char *sex, *age_band; /* static strings, or NULL when not grouped by them */
-  /* From the visits (schema 8) */
+  /* Schema 8: from the summary (schema 9), or the visits when grouped by patient fields */
   GHashTable *doctors; /* doctor ids (gint64 *, owned) with a consultation; NULL if none */
   gint64 ratings, stars_sum;
-  GArray *loss_ppm, *rtt_ms, *video_kbps; /* gint64 per quality consultation; NULL if none */
+  VHist loss, rtt, kbps; /* per quality consultation (sched-stats-backend.h) */
 } Group;
 
 static void group_free(gpointer p)
@@ -120,11 +232,9 @@ static void group_free(gpointer p)
   g_free(g->durations.counts);
   if (g->doctors)
     g_hash_table_unref(g->doctors);
-  if (g->loss_ppm) {
-    g_array_unref(g->loss_ppm);
-    g_array_unref(g->rtt_ms);
-    g_array_unref(g->video_kbps);
-  }
+  vhist_clear(&g->loss);
+  vhist_clear(&g->rtt);
+  vhist_clear(&g->kbps);
   g_free(g);
 }
 
@@ -132,6 +242,9 @@ typedef struct {
   guint group_by;
   gint64 facility_id;
   GHashTable *groups; /* key string → Group (owned) */
+  /* The doctor rows come in key order: the last row's (day, facility, service) and group. */
+  gint64 last_day, last_facility_id, last_service_id;
+  Group *last;
 } Collect;
 
 /* The group of a row or visit: `key` holds its grouped fields (the others as in Group's zero
@@ -196,13 +309,47 @@ static gboolean collect_row(const SchedStatsDaily *row, gpointer user_data, GErr
   g->loss_ppm_sum += row->loss_ppm_sum;
   g->rtt_ms_sum += row->rtt_ms_sum;
   g->video_kbps_sum += row->video_kbps_sum;
+  g->ratings += row->ratings;
+  g->stars_sum += row->stars_sum;
   if (!hist_add(&g->waits, row->wait_hist, row->wait_hist_len) ||
-      !hist_add(&g->durations, row->duration_hist, row->duration_hist_len))
+      !hist_add(&g->durations, row->duration_hist, row->duration_hist_len) ||
+      !vhist_add(&g->loss, row->loss_hist, row->loss_hist_len, LOSS_CAP) ||
+      !vhist_add(&g->rtt, row->rtt_hist, row->rtt_hist_len, SCHED__STATS_RTT_CAP_MS) ||
+      !vhist_add(&g->kbps, row->kbps_hist, row->kbps_hist_len, SCHED__STATS_KBPS_CAP))
     goto malformed;
   return TRUE;
 malformed:
   g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "malformed statistics histogram");
   return FALSE;
+}
+
+static void doctor_add(Group *g, gint64 doctor_id)
+{
+  if (g->doctors == NULL)
+    g->doctors = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+  if (!g_hash_table_contains(g->doctors, &doctor_id))
+    g_hash_table_add(g->doctors, g_memdup2(&doctor_id, sizeof doctor_id));
+}
+
+static gboolean collect_doctor_day(const SchedStatsDoctorDay *row, gpointer user_data,
+                                   GError **error)
+{
+  Collect *c = user_data;
+  Group key = {0};
+
+  (void)error;
+  if (c->facility_id != 0 && row->facility_id != c->facility_id)
+    return TRUE;
+  if (c->last == NULL || row->day != c->last_day || row->facility_id != c->last_facility_id ||
+      row->service_id != c->last_service_id) {
+    key_of(c->group_by, row->day, row->district, row->facility_id, row->specialty, &key);
+    c->last = group_of(c, &key);
+    c->last_day = row->day;
+    c->last_facility_id = row->facility_id;
+    c->last_service_id = row->service_id;
+  }
+  doctor_add(c->last, row->doctor_id);
+  return TRUE;
 }
 
 const char *sched_stats_age_band(int birth_year, int visit_year)
@@ -263,41 +410,25 @@ static gboolean collect_visit(const SchedStatsVisit *v, gpointer user_data, GErr
     }
   }
   if (v->fulfilled) {
-    if (g->doctors == NULL)
-      g->doctors = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-    if (!g_hash_table_contains(g->doctors, &v->doctor_id))
-      g_hash_table_add(g->doctors, g_memdup2(&v->doctor_id, sizeof v->doctor_id));
+    doctor_add(g, v->doctor_id);
     if (v->stars > 0) {
       g->ratings++;
       g->stars_sum += v->stars;
     }
   }
   if (v->quality) {
-    if (g->loss_ppm == NULL) {
-      g->loss_ppm = g_array_new(FALSE, FALSE, sizeof(gint64));
-      g->rtt_ms = g_array_new(FALSE, FALSE, sizeof(gint64));
-      g->video_kbps = g_array_new(FALSE, FALSE, sizeof(gint64));
-    }
-    g_array_append_val(g->loss_ppm, v->loss_ppm);
-    g_array_append_val(g->rtt_ms, v->rtt_ms);
-    g_array_append_val(g->video_kbps, v->video_kbps);
+    /* The buckets of the summary's histograms (SCHED__STATS_*_BUCKET), so that both reads give
+     * the same medians. */
+    vhist_add_one(
+        &g->loss,
+        (guint32)(CLAMP(v->loss_ppm, 0, SCHED__STATS_LOSS_CAP_PPM) / SCHED__STATS_LOSS_STEP_PPM), 1,
+        LOSS_CAP);
+    vhist_add_one(&g->rtt, (guint32)CLAMP(v->rtt_ms, 0, SCHED__STATS_RTT_CAP_MS), 1,
+                  SCHED__STATS_RTT_CAP_MS);
+    vhist_add_one(&g->kbps, (guint32)CLAMP(v->video_kbps, 0, SCHED__STATS_KBPS_CAP), 1,
+                  SCHED__STATS_KBPS_CAP);
   }
   return TRUE;
-}
-
-static int cmp_i64(gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
-  return (x > y) - (x < y);
-}
-
-/* The nearest-rank median of `values` (sorted here) divided by `unit`; -1 if none. */
-static double median(GArray *values, double unit)
-{
-  if (values == NULL || values->len == 0)
-    return -1.0;
-  g_array_sort(values, cmp_i64);
-  return (double)g_array_index(values, gint64, (values->len + 1) / 2 - 1) / unit;
 }
 
 /* The nearest-rank `p`-th percentile (0 < p <= 100) of a histogram; -1 if empty. */
@@ -435,11 +566,14 @@ GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError
   c.group_by = q->group_by;
   c.facility_id = q->facility_id;
   c.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, group_free);
-  if (!(q->group_by & PATIENT_GROUPS) &&
-      !be->daily_rows(store->db, q->from, q->to, collect_row, &c, error))
+  if (q->group_by & PATIENT_GROUPS) {
+    /* The summary has no patient fields: O(appointments in the range). */
+    if (!be->visits(store->db, q->from, q->to, collect_visit, &c, error))
+      goto out;
+  } else if (!be->daily_rows(store->db, q->from, q->to, collect_row, &c, error) ||
+             !be->doctor_days(store->db, q->from, q->to, collect_doctor_day, &c, error)) {
     goto out;
-  if (!be->visits(store->db, q->from, q->to, collect_visit, &c, error))
-    goto out;
+  }
 
   groups = g_ptr_array_new();
   {
@@ -487,9 +621,9 @@ GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError
     r->doctors_active = g->doctors ? g_hash_table_size(g->doctors) : 0;
     r->ratings = g->ratings;
     r->avg_stars = mean(g->stars_sum, g->ratings, 1.0);
-    r->median_loss = median(g->loss_ppm, 1e6);
-    r->median_rtt_ms = median(g->rtt_ms, 1.0);
-    r->median_video_kbps = median(g->video_kbps, 1.0);
+    r->median_loss = vhist_median((VHist *)&g->loss, SCHED__STATS_LOSS_STEP_PPM, 1e6);
+    r->median_rtt_ms = vhist_median((VHist *)&g->rtt, 1.0, 1.0);
+    r->median_video_kbps = vhist_median((VHist *)&g->kbps, 1.0, 1.0);
     r->small = sched_stats_is_small(r->doctors_active) || sched_stats_is_small(r->ratings) ||
                sched_stats_is_small(r->consultations) || sched_stats_is_small(r->completed) ||
                sched_stats_is_small(r->quality_consultations) ||

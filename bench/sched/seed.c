@@ -602,6 +602,16 @@ static const guint api_groupings[] = {
     SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_SPECIALTY,
 };
 
+/* The dashboard's groupings by patient fields (schema 8): no raw twin above; the summary cannot
+ * answer them, so they read the range's appointments (timed, median of at most 3 runs). */
+static const struct {
+  const char *name;
+  guint group_by;
+} patient_groupings[] = {
+    {"by sex", SCHED_STATS_BY_SEX},
+    {"by age band", SCHED_STATS_BY_AGE_BAND},
+};
+
 static guint64 rng_state = 0x9E3779B97F4A7C15ULL;
 static guint32 rng(void) /* xorshift64*: deterministic synthetic data */
 {
@@ -806,7 +816,7 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
   g_autofree guint *nrows = g_new0(guint, nq), *api_rows = g_new0(guint, nq);
   for (guint i = 0; i < nq; i++)
     base[i] = time_query(db, aggregates[i].sql, from, to, &nrows[i]);
-  gint64 stats_rows = 0, raw_fulfilled = 0, raw_noshow = 0, raw_fallbacks = 0;
+  gint64 stats_rows = 0, raw_fulfilled = 0, raw_noshow = 0, raw_fallbacks = 0, raw_doctors = 0;
   stmt_or_die(db,
               "SELECT (SELECT count(*) FROM stats_daily), (SELECT count(*) FROM appointments"
               " WHERE status = 'fulfilled' AND starts_at >= ?1 AND starts_at < ?2),"
@@ -814,7 +824,9 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
               " AND starts_at < ?2),"
               " (SELECT count(DISTINCT q.appointment_id) FROM consultation_quality q"
               " JOIN appointments a ON a.id = q.appointment_id WHERE a.status = 'fulfilled'"
-              " AND a.starts_at >= ?1 AND a.starts_at < ?2 AND q.audio_only_weak_s > 0)",
+              " AND a.starts_at >= ?1 AND a.starts_at < ?2 AND q.audio_only_weak_s > 0),"
+              " (SELECT count(DISTINCT doctor_id) FROM appointments WHERE status = 'fulfilled'"
+              " AND starts_at >= ?1 AND starts_at < ?2)",
               &st);
   sqlite3_bind_int64(st, 1, from);
   sqlite3_bind_int64(st, 2, to);
@@ -823,6 +835,7 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
     raw_fulfilled = sqlite3_column_int64(st, 1);
     raw_noshow = sqlite3_column_int64(st, 2);
     raw_fallbacks = sqlite3_column_int64(st, 3);
+    raw_doctors = sqlite3_column_int64(st, 4);
   }
   sqlite3_finalize(st);
   sqlite3_close(db);
@@ -846,6 +859,24 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
     qsort(t, runs, sizeof(double), cmp_double);
     api[i] = t[runs / 2];
   }
+  guint np = G_N_ELEMENTS(patient_groupings);
+  double patient_ms[G_N_ELEMENTS(patient_groupings)];
+  guint patient_rows[G_N_ELEMENTS(patient_groupings)];
+  for (guint i = 0; i < np; i++) {
+    double t[3];
+    int n = MIN(runs, 3);
+    for (int r = 0; r < n; r++) {
+      SchedStatsQuery q = {.from = from, .to = to, .group_by = patient_groupings[i].group_by};
+      gint64 q0 = g_get_monotonic_time();
+      g_autoptr(GPtrArray) res = sched_stats_query(store, &q, &error);
+      t[r] = (g_get_monotonic_time() - q0) / 1000.0;
+      if (!res)
+        die("stats", error);
+      patient_rows[i] = res->len;
+    }
+    qsort(t, n, sizeof(double), cmp_double);
+    patient_ms[i] = t[n / 2];
+  }
   /* The summary must agree with the raw rows (all facilities are in Asia/Karachi and the range
    * is whole local days, so the raw count by starts_at is the same range). */
   SchedStatsQuery tq = {.from = from, .to = to};
@@ -854,7 +885,7 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
     die("stats", error);
   const SchedStatsRow *tr = total->len ? g_ptr_array_index(total, 0) : NULL;
   gboolean agree = tr && tr->consultations == raw_fulfilled && tr->noshows == raw_noshow &&
-                   tr->audio_fallbacks == raw_fallbacks;
+                   tr->audio_fallbacks == raw_fallbacks && tr->doctors_active == raw_doctors;
 
   g_print("{\"appointments\":%" G_GINT64_FORMAT ",\"consultations\":%" G_GINT64_FORMAT
           ",\"generate_s\":%.2f,\"from\":%" G_GINT64_FORMAT ",\"to\":%" G_GINT64_FORMAT
@@ -862,16 +893,25 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
           ",\"summary_agrees\":%s,\"total\":{\"consultations\":%" G_GINT64_FORMAT
           ",\"noshows\":%" G_GINT64_FORMAT ",\"wait_p50_min\":%d,\"wait_p90_min\":%d,"
           "\"duration_p50_min\":%d,\"quality_consultations\":%" G_GINT64_FORMAT
-          ",\"audio_fallbacks\":%" G_GINT64_FORMAT "},\"queries\":[",
+          ",\"audio_fallbacks\":%" G_GINT64_FORMAT ",\"doctors_active\":%" G_GINT64_FORMAT
+          ",\"ratings\":%" G_GINT64_FORMAT ",\"median_loss\":%g,\"median_rtt_ms\":%g,"
+          "\"median_video_kbps\":%g},\"queries\":[",
           n_appt, n_cons, generate_s, from, to, oldest, runs, stats_rows, agree ? "true" : "false",
           tr ? tr->consultations : 0, tr ? tr->noshows : 0, tr ? tr->wait_p50_min : -1,
           tr ? tr->wait_p90_min : -1, tr ? tr->duration_p50_min : -1,
-          tr ? tr->quality_consultations : 0, tr ? tr->audio_fallbacks : 0);
+          tr ? tr->quality_consultations : 0, tr ? tr->audio_fallbacks : 0,
+          tr ? tr->doctors_active : 0, tr ? tr->ratings : 0, tr ? tr->median_loss : -1,
+          tr ? tr->median_rtt_ms : -1, tr ? tr->median_video_kbps : -1);
   for (guint i = 0; i < nq; i++)
     g_print("%s{\"name\":\"%s\",\"rows\":%u,\"base_ms\":%.1f,\"api_ms\":%.2f,\"api_rows\":%u,"
             "\"group_by\":%u}",
             i ? "," : "", aggregates[i].name, nrows[i], base[i], api[i], api_rows[i],
             api_groupings[i]);
+  g_print("],\"patient_queries\":[");
+  for (guint i = 0; i < np; i++)
+    g_print("%s{\"name\":\"%s\",\"api_ms\":%.2f,\"api_rows\":%u,\"group_by\":%u}", i ? "," : "",
+            patient_groupings[i].name, patient_ms[i], patient_rows[i],
+            patient_groupings[i].group_by);
   g_print("]}\n");
   g_array_unref(ds);
   return 0;

@@ -36,7 +36,11 @@ void raw_exec(const char *path, const char *sql)
 {
   sqlite3 *db = raw_open(path);
 
-  g_assert_cmpint(sqlite3_exec(db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK)
+    g_printerr("raw_exec: %s\n", msg);
+  g_assert_cmpint(rc, ==, SQLITE_OK);
   sqlite3_close(db);
 }
 

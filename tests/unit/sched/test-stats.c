@@ -202,6 +202,17 @@ static double lower_median(GArray *v, double unit)
   return (double)g_array_index(v, gint64, (v->len + 1) / 2 - 1) / unit;
 }
 
+/* Schema 9: the median loss is read from a histogram in steps of 100 ppm (0.01 %): the lower
+ * median rounded down to its step (rounding down keeps the order, so it is the median of the
+ * rounded values), in loss units; -1 if none. */
+static double lower_median_loss(GArray *v)
+{
+  double ppm = lower_median(v, 1);
+  if (ppm < 0)
+    return -1;
+  return (double)((gint64)ppm / 100 * 100) / 1e6;
+}
+
 /* Written out here rather than calling sched_stats_age_band. */
 static const char *age_band_of(int birth_year, gint64 day)
 {
@@ -389,7 +400,7 @@ static void assert_matches(Fixture *f, guint group_by, gint64 from, gint64 to)
     g_assert_cmpint(r->ratings, ==, e->ratings);
     g_assert_cmpfloat_with_epsilon(r->avg_stars, e->ratings ? (double)e->stars / e->ratings : -1,
                                    1e-12);
-    g_assert_cmpfloat_with_epsilon(r->median_loss, lower_median(e->losses, 1e6), 1e-12);
+    g_assert_cmpfloat_with_epsilon(r->median_loss, lower_median_loss(e->losses), 1e-12);
     g_assert_cmpfloat_with_epsilon(r->median_rtt_ms, lower_median(e->rtts, 1), 1e-9);
     g_assert_cmpfloat_with_epsilon(r->median_video_kbps, lower_median(e->kbpss, 1), 1e-9);
     g_assert_cmpint(
@@ -646,6 +657,19 @@ static void test_events(Fixture *f, gconstpointer data)
   g_assert_cmpuint(none->len, ==, 0);
 }
 
+/* Migration 9 undone: its triggers, tables, columns of stats_daily and record. */
+#define UNDO_MIGRATION_9                                                                           \
+  "DROP TRIGGER stats_fulfilled_appointment_insert; DROP TRIGGER"                                  \
+  " stats_fulfilled_appointment_update; DROP TRIGGER stats_fulfilled_appointment_delete;"          \
+  " DROP TRIGGER stats_rating_insert; DROP TRIGGER stats_rating_update;"                           \
+  " DROP TRIGGER stats_rating_delete; DROP TRIGGER stats_fulfilled_quality_insert;"                \
+  " DROP TRIGGER stats_fulfilled_quality_update; DROP TRIGGER stats_fulfilled_quality_delete;"     \
+  " DROP TABLE stats_fulfilled; DROP TABLE stats_doctor_days;"                                     \
+  " ALTER TABLE stats_daily DROP COLUMN ratings; ALTER TABLE stats_daily DROP COLUMN stars_sum;"   \
+  " ALTER TABLE stats_daily DROP COLUMN loss_hist; ALTER TABLE stats_daily DROP COLUMN rtt_hist;"  \
+  " ALTER TABLE stats_daily DROP COLUMN kbps_hist;"                                                \
+  " DELETE FROM schema_migrations WHERE version = 9"
+
 /* Migration 3 on a version-2 database that already holds data. */
 static void test_backfill(Fixture *f, gconstpointer data)
 {
@@ -654,8 +678,9 @@ static void test_backfill(Fixture *f, gconstpointer data)
   (void)data;
 
   random_writes(f, rng, 1500);
-  /* Back to version 2: no summary, no triggers, no record of migrations 3 to 8. */
+  /* Back to version 2: no summary, no triggers, no record of migrations 3 to 9. */
   sched_store_free(f->store);
+  raw_exec(f->path, UNDO_MIGRATION_9);
   raw_exec(f->path, "DROP TABLE consultation_ratings; ALTER TABLE patients DROP COLUMN sex;"
                     " ALTER TABLE patients DROP COLUMN birth_year;"
                     " DELETE FROM schema_migrations WHERE version = 8");
@@ -681,10 +706,34 @@ static void test_backfill(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), ==, 2);
   f->store = sched_store_open(f->path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(sched_store_schema_version(f->store), ==, 8);
+  g_assert_cmpint(sched_store_schema_version(f->store), ==, 9);
   g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_daily"), >, 0);
   assert_all_match(f);
   /* And it stays current from then on. */
+  random_writes(f, rng, 300);
+  assert_all_match(f);
+}
+
+/* Migration 9 on a version-8 database with ratings and call quality: the back-fill of the
+ * summarised schema-8 figures, then the triggers. */
+static void test_backfill_9(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed(9);
+  g_autoptr(GError) error = NULL;
+  (void)data;
+
+  random_writes(f, rng, 1500);
+  sched_store_free(f->store);
+  raw_exec(f->path, UNDO_MIGRATION_9);
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM consultation_ratings"), >, 0);
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM consultation_quality"), >, 0);
+  f->store = sched_store_open(f->path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(sched_store_schema_version(f->store), ==, 9);
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_daily WHERE ratings > 0"), >, 0);
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_daily WHERE rtt_hist IS NOT NULL"),
+                  >, 0);
+  assert_all_match(f);
   random_writes(f, rng, 300);
   assert_all_match(f);
 }
@@ -998,6 +1047,8 @@ int main(int argc, char *argv[])
              fixture_tear_down);
   g_test_add("/sched/stats/events", Fixture, NULL, fixture_set_up, test_events, fixture_tear_down);
   g_test_add("/sched/stats/backfill", Fixture, NULL, fixture_set_up, test_backfill,
+             fixture_tear_down);
+  g_test_add("/sched/stats/backfill-9", Fixture, NULL, fixture_set_up, test_backfill_9,
              fixture_tear_down);
   g_test_add("/sched/stats/invalid", Fixture, NULL, fixture_set_up, test_invalid,
              fixture_tear_down);
