@@ -253,10 +253,10 @@ const char sched__quality_migration_sql[] =
  * - stats_fulfilled: one row per fulfilled appointment with its summary key, its doctor, the
  *   patient's stars (NULL: no rating) and its consultation's folded quality values (NULL: no
  *   samples; the same integers as migration 4's sums; audio_fallback 0/1). The read by
- *   patient fields (visits_sql) takes the fold and the rating from it too. It is the "old contribution" that every
- *   change subtracts, so no trigger has to rebuild the state before a write (a REPLACE of a
- *   rating fires no delete trigger, for one). Kept by the appointment triggers below (the key
- *   needs sched_local_day) and by the rating and quality triggers (an UPDATE of the row).
+ *   patient fields (visits_sql) takes the fold and the rating from it too. It is the "old
+ * contribution" that every change subtracts, so no trigger has to rebuild the state before a write
+ * (a REPLACE of a rating fires no delete trigger, for one). Kept by the appointment triggers below
+ * (the key needs sched_local_day) and by the rating and quality triggers (an UPDATE of the row).
  * - its own triggers fold it into stats_daily (ratings, stars_sum, and the loss, RTT and video
  *   histograms: sched-stats-backend.h) and into stats_doctor_days (fulfilled consultations per
  *   local day, facility, service and doctor: the distinct doctors of any range and group).
@@ -715,6 +715,15 @@ gboolean sched__stats_sqlite_register(void *sqlite_db, GError **error)
 
 /* --- Reading the summary ------------------------------------------------------------------- */
 
+/* The range's parameters of the statistics' reads: ?1 from and ?2 to (each facility's local
+ * day), ?3 and ?4 the same widened for an index (days or seconds, as the query needs). */
+static gboolean bind_range(sqlite3_stmt *st, gint64 from, gint64 to, gint64 lo, gint64 hi)
+{
+  return sqlite3_bind_int64(st, 1, from) == SQLITE_OK &&
+         sqlite3_bind_int64(st, 2, to) == SQLITE_OK && sqlite3_bind_int64(st, 3, lo) == SQLITE_OK &&
+         sqlite3_bind_int64(st, 4, hi) == SQLITE_OK;
+}
+
 static gboolean sqlite_daily_rows(SchedBackendDb *b, gint64 from, gint64 to, SchedStatsDailyFn fn,
                                   gpointer user_data, GError **error)
 {
@@ -739,9 +748,7 @@ static gboolean sqlite_daily_rows(SchedBackendDb *b, gint64 from, gint64 to, Sch
       -1, &st, NULL);
   if (rc != SQLITE_OK)
     goto db_error;
-  if (sqlite3_bind_int64(st, 1, from) != SQLITE_OK || sqlite3_bind_int64(st, 2, to) != SQLITE_OK ||
-      sqlite3_bind_int64(st, 3, from / 86400 - 1) != SQLITE_OK ||
-      sqlite3_bind_int64(st, 4, to / 86400 + 1) != SQLITE_OK)
+  if (!bind_range(st, from, to, from / 86400 - 1, to / 86400 + 1))
     goto db_error;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     SchedStatsDaily row = {
@@ -807,9 +814,7 @@ static gboolean sqlite_doctor_days(SchedBackendDb *b, gint64 from, gint64 to,
       -1, &st, NULL);
   if (rc != SQLITE_OK)
     goto db_error;
-  if (sqlite3_bind_int64(st, 1, from) != SQLITE_OK || sqlite3_bind_int64(st, 2, to) != SQLITE_OK ||
-      sqlite3_bind_int64(st, 3, from / 86400 - 1) != SQLITE_OK ||
-      sqlite3_bind_int64(st, 4, to / 86400 + 1) != SQLITE_OK)
+  if (!bind_range(st, from, to, from / 86400 - 1, to / 86400 + 1))
     goto db_error;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     SchedStatsDoctorDay row = {
@@ -881,9 +886,7 @@ static gboolean sqlite_visits(SchedBackendDb *b, gint64 from, gint64 to, SchedSt
   rc = sqlite3_prepare_v2(db, visits_sql, -1, &st, NULL);
   if (rc != SQLITE_OK)
     goto db_error;
-  if (sqlite3_bind_int64(st, 1, from) != SQLITE_OK || sqlite3_bind_int64(st, 2, to) != SQLITE_OK ||
-      sqlite3_bind_int64(st, 3, from - 2 * 86400) != SQLITE_OK ||
-      sqlite3_bind_int64(st, 4, to + 2 * 86400) != SQLITE_OK)
+  if (!bind_range(st, from, to, from - 2 * 86400, to + 2 * 86400))
     goto db_error;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     gboolean quality = sqlite3_column_int64(st, 14) != 0;
