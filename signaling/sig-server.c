@@ -100,8 +100,9 @@ static const char *mime_for(const char *path)
   return "application/octet-stream";
 }
 
-/* Maps a request path to a file under web_root, or NULL if there is none (or the path tries
- * to leave the folder). (transfer full) */
+/* Maps a request path to the file it names under web_root (whether it exists is for
+ * sig_static_get() to say: one stat per request), or NULL if the path tries to leave the
+ * folder. (transfer full) */
 static char *static_file_for(SigServer *server, const char *path)
 {
   const char *rel;
@@ -123,12 +124,7 @@ static char *static_file_for(SigServer *server, const char *path)
   for (const char *c = rel; *c; c++)
     if ((unsigned char)*c < 0x20)
       return NULL;
-  char *file = g_build_filename(server->config.web_root, rel, NULL);
-  if (!g_file_test(file, G_FILE_TEST_IS_REGULAR)) {
-    g_free(file);
-    return NULL;
-  }
-  return file;
+  return g_build_filename(server->config.web_root, rel, NULL);
 }
 
 /* Headers every response carries (pages, files, API, errors): the join token sits in page
@@ -475,6 +471,9 @@ static int http_static(struct lws *wsi, SigServer *server, HttpPss *pss)
   g_autoptr(GError) error = NULL;
   gboolean too_large;
   const SigStaticFile *f = sig_static_get(server->statics, file, &too_large, &error);
+  if (!f && g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    return http_respond(wsi, pss, 404, sig_api_error_body("not_found", "no such page", NULL), NULL,
+                        NULL, 0);
   if (!f && !too_large) {
     g_warning("static file %s: %s", pss->path, error->message);
     return http_respond(wsi, pss, 500,

@@ -7,14 +7,14 @@
 #include "sig-static.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <string.h>
 
 typedef struct {
   SigStaticFile file;
   gint64 mtime_us;
   goffset size;
-  char *etag;
-  char *etag_gzip;
 } Entry;
 
 struct SigStatic {
@@ -27,8 +27,8 @@ static void entry_free(gpointer data)
   g_bytes_unref(e->file.plain);
   if (e->file.gzip)
     g_bytes_unref(e->file.gzip);
-  g_free(e->etag);
-  g_free(e->etag_gzip);
+  g_free((char *)e->file.etag);
+  g_free((char *)e->file.etag_gzip);
   g_free(e);
 }
 
@@ -65,18 +65,13 @@ const SigStaticFile *sig_static_get(SigStatic *st, const char *path, gboolean *t
                                     GError **error)
 {
   *too_large = FALSE;
-  g_autoptr(GFile) gf = g_file_new_for_path(path);
-  g_autoptr(GFileInfo) info =
-      g_file_query_info(gf,
-                        G_FILE_ATTRIBUTE_STANDARD_SIZE "," G_FILE_ATTRIBUTE_TIME_MODIFIED
-                                                       "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
-                        G_FILE_QUERY_INFO_NONE, NULL, error);
-  if (!info)
+  GStatBuf sb;
+  if (g_stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such file", path);
     return NULL;
-  goffset size = g_file_info_get_size(info);
-  gint64 mtime_us = (gint64)g_file_info_get_attribute_uint64(info, G_FILE_ATTRIBUTE_TIME_MODIFIED) *
-                        G_USEC_PER_SEC +
-                    g_file_info_get_attribute_uint32(info, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+  }
+  goffset size = sb.st_size;
+  gint64 mtime_us = (gint64)sb.st_mtim.tv_sec * G_USEC_PER_SEC + sb.st_mtim.tv_nsec / 1000;
   Entry *e = g_hash_table_lookup(st->entries, path);
   if (e && e->size == size && e->mtime_us == mtime_us)
     return &e->file;
@@ -93,10 +88,8 @@ const SigStaticFile *sig_static_get(SigStatic *st, const char *path, gboolean *t
   e->mtime_us = mtime_us;
   e->file.plain = g_bytes_new_take(contents, len);
   g_autofree char *sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, e->file.plain);
-  e->etag = g_strdup_printf("\"%.20s\"", sum);
-  e->etag_gzip = g_strdup_printf("\"%.20s-gz\"", sum);
-  e->file.etag = e->etag;
-  e->file.etag_gzip = e->etag_gzip;
+  e->file.etag = g_strdup_printf("\"%.20s\"", sum);
+  e->file.etag_gzip = g_strdup_printf("\"%.20s-gz\"", sum);
   GBytes *gz = gzip_bytes(e->file.plain);
   if (gz && g_bytes_get_size(gz) < len / 10 * 9)
     e->file.gzip = gz;

@@ -28,10 +28,11 @@ typedef struct {
 SigStatic *sig_static_new(void);
 void sig_static_free(SigStatic *st);
 
-/* The file at path (an existing regular file under the web root: the caller checks). Reads and
- * compresses it the first time and again whenever its size or modification time changed.
- * (transfer none) NULL with *too_large TRUE and no error if it is over SIG_STATIC_MAX_BYTES;
- * NULL with error set if it cannot be read. */
+/* The file at path (under the web root: the caller checks the path). One stat per call; reads
+ * and compresses the file the first time and again whenever its size or modification time
+ * changed. (transfer none) NULL with *too_large TRUE and no error if it is over
+ * SIG_STATIC_MAX_BYTES; NULL with G_FILE_ERROR_NOENT if it is not a regular file; NULL with
+ * another error if it cannot be read. */
 const SigStaticFile *sig_static_get(SigStatic *st, const char *path, gboolean *too_large,
                                     GError **error);
 
