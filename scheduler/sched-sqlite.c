@@ -282,6 +282,9 @@ static const Migration migrations[] = {
      * like the rest, so a query reads no appointments unless grouped by the patients' sex or
      * age band (sched-stats-sqlite.c). */
     {9, sched__stats_visits_migration_sql},
+    /* 10: the groupings by sex and by age band summarised too, so that no statistics query
+     * reads the appointments (sched-stats-sqlite.c). */
+    {10, sched__stats_patients_migration_sql},
 };
 
 /* Sets `error` from the connection's last error. The messages name tables and columns, never

@@ -8,7 +8,8 @@
  * every write to those tables (schema 3), so no write path can forget it, and back-fills it in
  * the migration. sched-stats.c groups the rows and computes percentiles; a backend only
  * stores and fetches them. Schema 9 adds the ratings, value histograms of call quality and the
- * doctors per day (doctor_days), so only a grouping by patient fields needs `visits`. A PostgreSQL backend is one more `SchedStatsBackend` table.
+ * doctors per day (doctor_days), so only a grouping by patient fields needs `visits`. A PostgreSQL
+ * backend is one more `SchedStatsBackend` table.
  *
  * What counts (per appointment, in the local day of its starts_at in its facility's zone;
  * appointments without a facility use SCHED_TIMEZONE_DEFAULT and facility 0):
@@ -57,6 +58,13 @@ typedef struct {
   gint64 stars_sum;
   const guint8 *loss_hist, *rtt_hist, *kbps_hist;
   gsize loss_hist_len, rtt_hist_len, kbps_hist_len;
+  /* Schema 10, rows of patient_rows only (else NULL): the patients' sex or age band as
+   * scheduler.h names them ("" for the one not grouped by), and a value histogram of doctor
+   * ids (index: doctor id, count: fulfilled consultations) whose entries are the group's
+   * distinct doctors. */
+  const char *sex, *age_band;
+  const guint8 *doctor_hist;
+  gsize doctor_hist_len;
 } SchedStatsDaily;
 
 /* Schema 9: the doctors with a fulfilled consultation on a day (stats_doctor_days). Strings as
@@ -115,6 +123,11 @@ typedef struct {
    * as daily_rows. */
   gboolean (*doctor_days)(SchedBackendDb *db, gint64 from, gint64 to, SchedStatsDoctorDayFn fn,
                           gpointer user_data, GError **error);
+  /* Schema 10: as daily_rows, the summary by one patient field (`grouping`:
+   * SCHED_STATS_BY_SEX or SCHED_STATS_BY_AGE_BAND), one row per (day, facility, service, sex
+   * or age band). */
+  gboolean (*patient_rows)(SchedBackendDb *db, gint64 from, gint64 to, guint grouping,
+                           SchedStatsDailyFn fn, gpointer user_data, GError **error);
 } SchedStatsBackend;
 
 extern const SchedStatsBackend sched_stats_backend_sqlite;
@@ -131,6 +144,10 @@ extern const char sched__quality_migration_sql[];
  * (stats_fulfilled, stats_doctor_days), their triggers and back-fill. */
 extern const char sched__stats_visits_migration_sql[];
 
+/* Migration 10's SQL: the groupings by sex and by age band summarised (stats_visits,
+ * stats_patient_daily), their triggers and back-fill. */
+extern const char sched__stats_patients_migration_sql[];
+
 /* Registers on a new connection the SQL functions the summary's triggers and back-fill call
  * (sched_local_day, sched_hist, sched_hist_one, sched_hist_merge). Must run before the
  * migrations and on every connection that writes appointments or consultations. Opaque
@@ -139,6 +156,11 @@ gboolean sched__stats_sqlite_register(void *sqlite_db, GError **error);
 
 /* The connection of a SQLite backend handle (sched-sqlite.c). (transfer none) */
 void *sched__sqlite_handle(SchedBackendDb *db);
+
+/* sched_stats_query() as schema 9 answered it: a grouping by sex or age band reads the range's
+ * appointments (the `visits` read) instead of the schema-10 summary. For the tests that prove
+ * the two agree. */
+GPtrArray *sched__stats_query_visits(SchedStore *store, const SchedStatsQuery *q, GError **error);
 
 /* --- Histograms (sched-stats.c; pure, MT safe) ------------------------------------------- */
 

@@ -417,6 +417,239 @@ const char sched__stats_visits_migration_sql[] =
     " END;";
 // clang-format on
 
+/* --- Migration 10: the groupings by patient fields summarised --------------------------------- */
+
+/* The groupings by sex and by age band read the year's appointments (2.1 s each over a million,
+ * on the caller's thread: the main loop). Migration 10 summarises them too:
+ * - stats_visits: one row per counted appointment (the rule of STATS_COUNTS) with its summary
+ *   key, its patient's sex and age band as the statistics name them (scheduler.h), its doctor
+ *   and the figures the visits read gave (visits_sql): flags, wait and duration minutes, the
+ *   quality fold and the stars (from stats_fulfilled). Like stats_fulfilled it is the "old
+ *   contribution" every change subtracts. It is rebuilt (V_REFRESH: delete, insert) after every
+ *   write to something it is computed from: the appointment, its consultation, its
+ *   stats_fulfilled row (quality and rating) and its patient (sex, birth year). Whatever order
+ *   SQLite runs those triggers in, the last refresh reads the final state.
+ * - its triggers fold it into stats_patient_daily, one row per (grouped_by, local day, facility,
+ *   service, sex or age band): `grouped_by` is SCHED_STATS_BY_SEX (age_band '') or
+ *   SCHED_STATS_BY_AGE_BAND (sex ''), the same columns as stats_daily plus doctor_hist, a value
+ *   histogram of doctor ids (fulfilled consultations per doctor: its entries are the distinct
+ *   doctors). A row that counts nothing any more is deleted.
+ * Age band: the year of the appointment's local date minus the birth year (only the year is
+ * recorded), so a patient moves to the next band on 1 January of the year they reach its age,
+ * not on their birthday; the band is fixed per appointment by its date, and a change of the
+ * birth year (or sex) refreshes every appointment of that patient. A grouping by both sex and
+ * age band is not summarised (it still reads the appointments). Cost: ~70 bytes per counted
+ * appointment, and ~2 summary rows per (day, facility, service) and sex or band. */
+// clang-format off
+#define V_SEX                                                                                      \
+  "CASE WHEN p.sex IS NULL THEN 'unknown' WHEN p.sex IN ('female', 'male') THEN p.sex"             \
+  " ELSE 'other' END"
+/* The visits of the appointments `a` matching WHERE (which must test STATS_COUNTS), as rows of
+ * stats_visits; the age band as sched_stats_age_band() of the local date's year. */
+#define V_SELECT(WHERE)                                                                            \
+  "SELECT id, day, facility_id, service_id, sex,"                                                  \
+  " CASE WHEN birth IS NULL OR birth <= 0 OR age IS NULL OR age < 0 THEN 'unknown' WHEN age < 18 THEN '0-17'"     \
+  " WHEN age < 40 THEN '18-39' WHEN age < 60 THEN '40-59' ELSE '60+' END,"                         \
+  " doctor_id, fulfilled, completed, noshow, cancelled, wait_min, duration_min, quality,"          \
+  " audio_fallback, score_milli, loss_ppm, rtt_ms, video_kbps, stars"                              \
+  " FROM (SELECT v.*, CAST(strftime('%Y', v.day * 86400, 'unixepoch') AS INTEGER) - v.birth AS age"\
+  " FROM (SELECT a.id AS id, sched_local_day(a.starts_at, (SELECT timezone FROM facilities"        \
+  " WHERE id = a.facility_id)) AS day, coalesce(a.facility_id, 0) AS facility_id,"                 \
+  " coalesce(a.service_id, 0) AS service_id, " V_SEX " AS sex, p.birth_year AS birth,"              \
+  " a.doctor_id AS doctor_id, a.status = 'fulfilled' AS fulfilled, " STATS_COMPLETED               \
+  " AS completed, a.status = 'noshow' AS noshow, " STATS_CANCELLED " AS cancelled, "               \
+  STATS_WAIT " AS wait_min, " STATS_DURATION " AS duration_min,"                                   \
+  " sf.loss_ppm IS NOT NULL AS quality, coalesce(sf.audio_fallback, 0) > 0 AS audio_fallback,"     \
+  " sf.score_milli AS score_milli, sf.loss_ppm AS loss_ppm, sf.rtt_ms AS rtt_ms,"                  \
+  " sf.video_kbps AS video_kbps, CASE WHEN sf.stars > 0 THEN sf.stars END AS stars"                \
+  " FROM appointments a LEFT JOIN consultations c ON c.appointment_id = a.id"                      \
+  " LEFT JOIN patients p ON p.id = a.patient_id"                                                   \
+  " LEFT JOIN stats_fulfilled sf ON sf.appointment_id = a.id AND a.status = 'fulfilled'"           \
+  " WHERE " WHERE " AND " STATS_COUNTS("a") ") v)"
+#define V_INSERT_INTO                                                                              \
+  "INSERT INTO stats_visits (appointment_id, day, facility_id, service_id, sex, age_band,"         \
+  " doctor_id, fulfilled, completed, noshow, cancelled, wait_min, duration_min, quality,"          \
+  " audio_fallback, score_milli, loss_ppm, rtt_ms, video_kbps, stars) "
+/* The visit of appointment ID rebuilt from the tables as they are now. */
+#define V_REFRESH(ID)                                                                              \
+  "DELETE FROM stats_visits WHERE appointment_id = " ID ";"                                        \
+  V_INSERT_INTO V_SELECT("a.id = " ID) ";"
+#define V_COLS                                                                                     \
+  "consultations, completed, noshows, cancellations, wait_hist, duration_hist,"                   \
+  " quality_consultations, audio_fallbacks, score_milli_sum, loss_ppm_sum, rtt_ms_sum,"            \
+  " video_kbps_sum, ratings, stars_sum, loss_hist, rtt_hist, kbps_hist, doctor_hist"
+/* SIGN x the contribution of the stats_visits row `p` to its row of grouping GROUPED_BY. */
+#define V_FOLD(p, SIGN, GROUPED_BY, SEX, BAND)                                                       \
+  "INSERT INTO stats_patient_daily (grouped_by, day, facility_id, service_id, sex, age_band, "       \
+  V_COLS ") VALUES (" GROUPED_BY ", " p ".day, " p ".facility_id, " p ".service_id, " SEX ", " BAND  \
+  ", " SIGN " * " p ".fulfilled, " SIGN " * " p ".completed, " SIGN " * " p ".noshow, " SIGN       \
+  " * " p ".cancelled, sched_hist_one(" p ".wait_min, " SIGN "), sched_hist_one(" p                \
+  ".duration_min, " SIGN "), " SIGN " * " p ".quality, " SIGN " * (" p ".quality AND " p           \
+  ".audio_fallback), " SIGN " * " p ".quality * coalesce(" p ".score_milli, 0), " SIGN " * " p     \
+  ".quality * coalesce(" p ".loss_ppm, 0), " SIGN " * " p ".quality * coalesce(" p ".rtt_ms, 0), " \
+  SIGN " * " p ".quality * coalesce(" p ".video_kbps, 0), " SIGN " * (" p ".stars IS NOT NULL), "  \
+  SIGN " * coalesce(" p ".stars, 0),"                                                              \
+  " sched_vhist_one(CASE WHEN " p ".quality THEN " SCHED__STATS_LOSS_BUCKET(p ".loss_ppm") " END, " \
+  SIGN "), sched_vhist_one(CASE WHEN " p ".quality THEN " SCHED__STATS_RTT_BUCKET(p ".rtt_ms")     \
+  " END, " SIGN "), sched_vhist_one(CASE WHEN " p ".quality THEN "                                 \
+  SCHED__STATS_KBPS_BUCKET(p ".video_kbps") " END, " SIGN "),"                                     \
+  " sched_vhist_one(CASE WHEN " p ".fulfilled THEN " p ".doctor_id END, " SIGN "))"                \
+  " ON CONFLICT (grouped_by, day, facility_id, service_id, sex, age_band) DO UPDATE SET"             \
+  " consultations = consultations + excluded.consultations,"                                       \
+  " completed = completed + excluded.completed, noshows = noshows + excluded.noshows,"             \
+  " cancellations = cancellations + excluded.cancellations,"                                       \
+  " wait_hist = sched_hist_merge(wait_hist, excluded.wait_hist),"                                  \
+  " duration_hist = sched_hist_merge(duration_hist, excluded.duration_hist),"                      \
+  " quality_consultations = quality_consultations + excluded.quality_consultations,"               \
+  " audio_fallbacks = audio_fallbacks + excluded.audio_fallbacks,"                                 \
+  " score_milli_sum = score_milli_sum + excluded.score_milli_sum,"                                 \
+  " loss_ppm_sum = loss_ppm_sum + excluded.loss_ppm_sum,"                                          \
+  " rtt_ms_sum = rtt_ms_sum + excluded.rtt_ms_sum,"                                                \
+  " video_kbps_sum = video_kbps_sum + excluded.video_kbps_sum,"                                    \
+  " ratings = ratings + excluded.ratings, stars_sum = stars_sum + excluded.stars_sum,"             \
+  " loss_hist = sched_vhist_merge(loss_hist, excluded.loss_hist),"                                 \
+  " rtt_hist = sched_vhist_merge(rtt_hist, excluded.rtt_hist),"                                    \
+  " kbps_hist = sched_vhist_merge(kbps_hist, excluded.kbps_hist),"                                 \
+  " doctor_hist = sched_vhist_merge(doctor_hist, excluded.doctor_hist);"
+#define V_BY_SEX "32"  /* SCHED_STATS_BY_SEX */
+#define V_BY_BAND "64" /* SCHED_STATS_BY_AGE_BAND */
+#define V_FOLD_BOTH(p, SIGN)                                                                       \
+  V_FOLD(p, SIGN, V_BY_SEX, p ".sex", "''") V_FOLD(p, SIGN, V_BY_BAND, "''", p ".age_band")
+/* The same per grouping over all of stats_visits (the back-fill). */
+#define V_BACKFILL(GROUPED_BY, SEX, BAND)                                                            \
+  "INSERT INTO stats_patient_daily (grouped_by, day, facility_id, service_id, sex, age_band, "       \
+  V_COLS ") SELECT " GROUPED_BY ", day, facility_id, service_id, " SEX ", " BAND ", sum(fulfilled),"\
+  " sum(completed), sum(noshow), sum(cancelled), sched_hist(wait_min), sched_hist(duration_min),"  \
+  " sum(quality), sum(quality AND audio_fallback), sum(quality * coalesce(score_milli, 0)),"       \
+  " sum(quality * coalesce(loss_ppm, 0)), sum(quality * coalesce(rtt_ms, 0)),"                     \
+  " sum(quality * coalesce(video_kbps, 0)), count(stars), coalesce(sum(stars), 0),"                \
+  " sched_vhist(CASE WHEN quality THEN " SCHED__STATS_LOSS_BUCKET("loss_ppm") " END),"             \
+  " sched_vhist(CASE WHEN quality THEN " SCHED__STATS_RTT_BUCKET("rtt_ms") " END),"                \
+  " sched_vhist(CASE WHEN quality THEN " SCHED__STATS_KBPS_BUCKET("video_kbps") " END),"           \
+  " sched_vhist(CASE WHEN fulfilled THEN doctor_id END)"                                           \
+  " FROM stats_visits GROUP BY 2, 3, 4, 5, 6;"
+
+const char sched__stats_patients_migration_sql[] =
+    "CREATE TABLE stats_visits ("
+    "  appointment_id INTEGER PRIMARY KEY,"
+    "  day INTEGER NOT NULL,"
+    "  facility_id INTEGER NOT NULL,"
+    "  service_id INTEGER NOT NULL,"
+    "  sex TEXT NOT NULL,"
+    "  age_band TEXT NOT NULL,"
+    "  doctor_id INTEGER NOT NULL,"
+    "  fulfilled INTEGER NOT NULL,"
+    "  completed INTEGER NOT NULL,"
+    "  noshow INTEGER NOT NULL,"
+    "  cancelled INTEGER NOT NULL,"
+    "  wait_min INTEGER,"
+    "  duration_min INTEGER,"
+    "  quality INTEGER NOT NULL,"
+    "  audio_fallback INTEGER NOT NULL,"
+    "  score_milli INTEGER,"
+    "  loss_ppm INTEGER,"
+    "  rtt_ms INTEGER,"
+    "  video_kbps INTEGER,"
+    "  stars INTEGER"
+    ") STRICT;"
+    "CREATE TABLE stats_patient_daily ("
+    "  grouped_by INTEGER NOT NULL,"
+    "  day INTEGER NOT NULL,"
+    "  facility_id INTEGER NOT NULL,"
+    "  service_id INTEGER NOT NULL,"
+    "  sex TEXT NOT NULL,"
+    "  age_band TEXT NOT NULL,"
+    "  consultations INTEGER NOT NULL DEFAULT 0,"
+    "  completed INTEGER NOT NULL DEFAULT 0,"
+    "  noshows INTEGER NOT NULL DEFAULT 0,"
+    "  cancellations INTEGER NOT NULL DEFAULT 0,"
+    "  wait_hist BLOB,"
+    "  duration_hist BLOB,"
+    "  quality_consultations INTEGER NOT NULL DEFAULT 0,"
+    "  audio_fallbacks INTEGER NOT NULL DEFAULT 0,"
+    "  score_milli_sum INTEGER NOT NULL DEFAULT 0,"
+    "  loss_ppm_sum INTEGER NOT NULL DEFAULT 0,"
+    "  rtt_ms_sum INTEGER NOT NULL DEFAULT 0,"
+    "  video_kbps_sum INTEGER NOT NULL DEFAULT 0,"
+    "  ratings INTEGER NOT NULL DEFAULT 0,"
+    "  stars_sum INTEGER NOT NULL DEFAULT 0,"
+    "  loss_hist BLOB,"
+    "  rtt_hist BLOB,"
+    "  kbps_hist BLOB,"
+    "  doctor_hist BLOB,"
+    "  PRIMARY KEY (grouped_by, day, facility_id, service_id, sex, age_band)"
+    ") STRICT, WITHOUT ROWID;"
+    /* The back-fill, before the triggers. */
+    V_INSERT_INTO V_SELECT("1") ";"
+    V_BACKFILL(V_BY_SEX, "sex", "''")
+    V_BACKFILL(V_BY_BAND, "''", "age_band")
+    /* stats_visits into the summary. */
+    "CREATE TRIGGER stats_visits_insert AFTER INSERT ON stats_visits BEGIN "
+    V_FOLD_BOTH("NEW", "1")
+    " END;"
+    "CREATE TRIGGER stats_visits_delete AFTER DELETE ON stats_visits BEGIN "
+    V_FOLD_BOTH("OLD", "-1")
+    " DELETE FROM stats_patient_daily WHERE day = OLD.day AND facility_id = OLD.facility_id"
+    " AND service_id = OLD.service_id AND ((grouped_by = " V_BY_SEX " AND sex = OLD.sex) OR"
+    " (grouped_by = " V_BY_BAND " AND age_band = OLD.age_band)) AND consultations = 0"
+    " AND noshows = 0 AND cancellations = 0;"
+    " END;"
+    "CREATE TRIGGER stats_visits_update BEFORE UPDATE ON stats_visits BEGIN"
+    " SELECT RAISE(ABORT, 'stats_visits: rows are deleted and inserted, never updated'); END;"
+    /* What a visit is computed from. */
+    "CREATE TRIGGER stats_visits_appointment_insert AFTER INSERT ON appointments WHEN "
+    STATS_COUNTS("NEW") " BEGIN "
+    V_REFRESH("NEW.id")
+    " END;"
+    "CREATE TRIGGER stats_visits_appointment_update AFTER UPDATE ON appointments WHEN"
+    " (OLD.status IS NOT NEW.status OR OLD.starts_at IS NOT NEW.starts_at OR"
+    " OLD.cancel_reason IS NOT NEW.cancel_reason OR OLD.facility_id IS NOT NEW.facility_id OR"
+    " OLD.service_id IS NOT NEW.service_id OR OLD.doctor_id IS NOT NEW.doctor_id OR"
+    " OLD.patient_id IS NOT NEW.patient_id OR OLD.id IS NOT NEW.id) AND"
+    " (" STATS_COUNTS("OLD") " OR " STATS_COUNTS("NEW") ") BEGIN"
+    " DELETE FROM stats_visits WHERE appointment_id = OLD.id; "
+    V_REFRESH("NEW.id")
+    " END;"
+    "CREATE TRIGGER stats_visits_appointment_delete AFTER DELETE ON appointments WHEN "
+    STATS_COUNTS("OLD") " BEGIN"
+    " DELETE FROM stats_visits WHERE appointment_id = OLD.id;"
+    " END;"
+    "CREATE TRIGGER stats_visits_consultation_insert AFTER INSERT ON consultations BEGIN "
+    V_REFRESH("NEW.appointment_id")
+    " END;"
+    "CREATE TRIGGER stats_visits_consultation_update AFTER UPDATE ON consultations WHEN "
+    STATS_CONS_CHANGED " OR OLD.appointment_id IS NOT NEW.appointment_id BEGIN "
+    V_REFRESH("OLD.appointment_id") V_REFRESH("NEW.appointment_id")
+    " END;"
+    "CREATE TRIGGER stats_visits_consultation_delete AFTER DELETE ON consultations BEGIN "
+    V_REFRESH("OLD.appointment_id")
+    " END;"
+    "CREATE TRIGGER stats_visits_fulfilled_insert AFTER INSERT ON stats_fulfilled BEGIN "
+    V_REFRESH("NEW.appointment_id")
+    " END;"
+    "CREATE TRIGGER stats_visits_fulfilled_update AFTER UPDATE ON stats_fulfilled WHEN"
+    " OLD.stars IS NOT NEW.stars OR OLD.loss_ppm IS NOT NEW.loss_ppm OR"
+    " OLD.rtt_ms IS NOT NEW.rtt_ms OR OLD.video_kbps IS NOT NEW.video_kbps OR"
+    " OLD.score_milli IS NOT NEW.score_milli OR OLD.audio_fallback IS NOT NEW.audio_fallback BEGIN "
+    V_REFRESH("NEW.appointment_id")
+    " END;"
+    "CREATE TRIGGER stats_visits_fulfilled_delete AFTER DELETE ON stats_fulfilled BEGIN "
+    V_REFRESH("OLD.appointment_id")
+    " END;"
+    /* A patient's sex or birth year: every appointment of theirs (appointments_by_patient). */
+    "CREATE TRIGGER stats_visits_patient_update AFTER UPDATE ON patients WHEN"
+    " OLD.sex IS NOT NEW.sex OR OLD.birth_year IS NOT NEW.birth_year OR OLD.id IS NOT NEW.id BEGIN"
+    " DELETE FROM stats_visits WHERE appointment_id IN"
+    "  (SELECT id FROM appointments WHERE patient_id IN (OLD.id, NEW.id)); "
+    V_INSERT_INTO V_SELECT("a.patient_id IN (OLD.id, NEW.id)") ";"
+    " END;"
+    "CREATE TRIGGER stats_visits_patient_delete AFTER DELETE ON patients BEGIN"
+    " DELETE FROM stats_visits WHERE appointment_id IN"
+    "  (SELECT id FROM appointments WHERE patient_id = OLD.id); "
+    V_INSERT_INTO V_SELECT("a.patient_id = OLD.id") ";"
+    " END;";
+// clang-format on
+
 /* --- SQL functions ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -795,6 +1028,82 @@ out:
   return ok;
 }
 
+static gboolean sqlite_patient_rows(SchedBackendDb *b, gint64 from, gint64 to, guint grouping,
+                                    SchedStatsDailyFn fn, gpointer user_data, GError **error)
+{
+  sqlite3 *db = sched__sqlite_handle(b);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  int rc;
+
+  /* Bounds as sqlite_daily_rows; the primary key's range scan within the grouping. */
+  rc = sqlite3_prepare_v2(
+      db,
+      "SELECT r.day, r.facility_id, f.district, r.service_id, s.specialty, r.consultations,"
+      " r.completed, r.noshows, r.cancellations, r.wait_hist, r.duration_hist,"
+      " r.quality_consultations, r.audio_fallbacks, r.score_milli_sum, r.loss_ppm_sum,"
+      " r.rtt_ms_sum, r.video_kbps_sum, r.ratings, r.stars_sum, r.loss_hist, r.rtt_hist,"
+      " r.kbps_hist, r.sex, r.age_band, r.doctor_hist"
+      " FROM stats_patient_daily r LEFT JOIN facilities f ON f.id = r.facility_id"
+      " LEFT JOIN services s ON s.id = r.service_id"
+      " WHERE r.grouped_by = ?5 AND r.day BETWEEN ?3 AND ?4"
+      " AND r.day >= sched_local_day(?1, f.timezone) AND r.day < sched_local_day(?2, f.timezone)",
+      -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    goto db_error;
+  if (!bind_range(st, from, to, from / 86400 - 1, to / 86400 + 1) ||
+      sqlite3_bind_int64(st, 5, grouping) != SQLITE_OK)
+    goto db_error;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    SchedStatsDaily row = {
+        .day = sqlite3_column_int64(st, 0),
+        .facility_id = sqlite3_column_int64(st, 1),
+        .district = (const char *)sqlite3_column_text(st, 2),
+        .service_id = sqlite3_column_int64(st, 3),
+        .specialty = (const char *)sqlite3_column_text(st, 4),
+        .consultations = sqlite3_column_int64(st, 5),
+        .completed = sqlite3_column_int64(st, 6),
+        .noshows = sqlite3_column_int64(st, 7),
+        .cancellations = sqlite3_column_int64(st, 8),
+        .wait_hist = sqlite3_column_blob(st, 9),
+        .wait_hist_len = (gsize)sqlite3_column_bytes(st, 9),
+        .duration_hist = sqlite3_column_blob(st, 10),
+        .duration_hist_len = (gsize)sqlite3_column_bytes(st, 10),
+        .quality_consultations = sqlite3_column_int64(st, 11),
+        .audio_fallbacks = sqlite3_column_int64(st, 12),
+        .score_milli_sum = sqlite3_column_int64(st, 13),
+        .loss_ppm_sum = sqlite3_column_int64(st, 14),
+        .rtt_ms_sum = sqlite3_column_int64(st, 15),
+        .video_kbps_sum = sqlite3_column_int64(st, 16),
+        .ratings = sqlite3_column_int64(st, 17),
+        .stars_sum = sqlite3_column_int64(st, 18),
+        .loss_hist = sqlite3_column_blob(st, 19),
+        .loss_hist_len = (gsize)sqlite3_column_bytes(st, 19),
+        .rtt_hist = sqlite3_column_blob(st, 20),
+        .rtt_hist_len = (gsize)sqlite3_column_bytes(st, 20),
+        .kbps_hist = sqlite3_column_blob(st, 21),
+        .kbps_hist_len = (gsize)sqlite3_column_bytes(st, 21),
+        .sex = (const char *)sqlite3_column_text(st, 22),
+        .age_band = (const char *)sqlite3_column_text(st, 23),
+        .doctor_hist = sqlite3_column_blob(st, 24),
+        .doctor_hist_len = (gsize)sqlite3_column_bytes(st, 24),
+    };
+    if (!fn(&row, user_data, error))
+      goto out;
+  }
+  if (rc != SQLITE_DONE)
+    goto db_error;
+  ok = TRUE;
+  goto out;
+
+db_error:
+  g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "read statistics (patients): %s",
+              sqlite3_errmsg(db));
+out:
+  sqlite3_finalize(st);
+  return ok;
+}
+
 static gboolean sqlite_doctor_days(SchedBackendDb *b, gint64 from, gint64 to,
                                    SchedStatsDoctorDayFn fn, gpointer user_data, GError **error)
 {
@@ -934,4 +1243,5 @@ const SchedStatsBackend sched_stats_backend_sqlite = {
     .visits = sqlite_visits,
     .daily_rows = sqlite_daily_rows,
     .doctor_days = sqlite_doctor_days,
+    .patient_rows = sqlite_patient_rows,
 };

@@ -289,6 +289,21 @@ static void key_of(guint by, gint64 day, const char *district, gint64 facility_i
     key->specialty = (char *)specialty;
 }
 
+static void doctor_add(Group *g, gint64 doctor_id);
+
+/* The static name of a stored sex or age band (stats_patient_daily), "unknown" if it is none of
+ * `names` (NULL-terminated). */
+static const char *name_of(const char *stored, const char *const *names)
+{
+  for (; stored != NULL && *names != NULL; names++)
+    if (strcmp(stored, *names) == 0)
+      return *names;
+  return "unknown";
+}
+
+static const char *const sex_names[] = {"female", "male", "other", NULL};
+static const char *const band_names[] = {"0-17", "18-39", "40-59", "60+", NULL};
+
 static gboolean collect_row(const SchedStatsDaily *row, gpointer user_data, GError **error)
 {
   Collect *c = user_data;
@@ -298,7 +313,23 @@ static gboolean collect_row(const SchedStatsDaily *row, gpointer user_data, GErr
   if (c->facility_id != 0 && row->facility_id != c->facility_id)
     return TRUE;
   key_of(c->group_by, row->day, row->district, row->facility_id, row->specialty, &key);
+  /* Schema 10: a row of the summary by one patient field (patient_rows). */
+  if (c->group_by & SCHED_STATS_BY_SEX)
+    key.sex = name_of(row->sex, sex_names);
+  if (c->group_by & SCHED_STATS_BY_AGE_BAND)
+    key.age_band = name_of(row->age_band, band_names);
   g = group_of(c, &key);
+  if (row->doctor_hist_len % SCHED__STATS_HIST_ENTRY != 0 ||
+      (row->doctor_hist_len > 0 && row->doctor_hist == NULL))
+    goto malformed;
+  for (gsize off = 0; off < row->doctor_hist_len; off += SCHED__STATS_HIST_ENTRY) {
+    guint32 doctor;
+    gint32 count;
+    memcpy(&doctor, row->doctor_hist + off, 4);
+    memcpy(&count, row->doctor_hist + off + 4, 4);
+    if (GINT32_FROM_LE(count) > 0)
+      doctor_add(g, GUINT32_FROM_LE(doctor));
+  }
   g->consultations += row->consultations;
   g->completed += row->completed;
   g->noshows += row->noshows;
@@ -519,7 +550,10 @@ static const SchedStatsBackend *stats_backend(SchedStore *store)
   return NULL;
 }
 
-GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError **error)
+/* `from_visits`: a grouping by sex or age band reads the appointments (schema 9's way) even
+ * where the schema-10 summary could answer it. */
+static GPtrArray *stats_query(SchedStore *store, const SchedStatsQuery *q, gboolean from_visits,
+                              GError **error)
 {
   const SchedStatsBackend *be;
   Collect c = {0};
@@ -566,8 +600,15 @@ GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError
   c.group_by = q->group_by;
   c.facility_id = q->facility_id;
   c.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, group_free);
-  if (q->group_by & PATIENT_GROUPS) {
-    /* The summary has no patient fields: O(appointments in the range). */
+  if ((q->group_by & PATIENT_GROUPS) && !from_visits &&
+      (q->group_by & PATIENT_GROUPS) != PATIENT_GROUPS) {
+    /* Schema 10: by sex or by age band, one summary row per (day, facility, service, sex or
+     * band), the doctors included. */
+    if (!be->patient_rows(store->db, q->from, q->to, q->group_by & PATIENT_GROUPS, collect_row, &c,
+                          error))
+      goto out;
+  } else if (q->group_by & PATIENT_GROUPS) {
+    /* By both (not summarised), or asked to: O(appointments in the range). */
     if (!be->visits(store->db, q->from, q->to, collect_visit, &c, error))
       goto out;
   } else if (!be->daily_rows(store->db, q->from, q->to, collect_row, &c, error) ||
@@ -635,4 +676,14 @@ GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError
 out:
   g_hash_table_unref(c.groups);
   return rows;
+}
+
+GPtrArray *sched_stats_query(SchedStore *store, const SchedStatsQuery *q, GError **error)
+{
+  return stats_query(store, q, FALSE, error);
+}
+
+GPtrArray *sched__stats_query_visits(SchedStore *store, const SchedStatsQuery *q, GError **error)
+{
+  return stats_query(store, q, TRUE, error);
 }

@@ -8,6 +8,7 @@
  * records written at random and through sched_consultation_quality_put(). */
 #include "scheduler.h"
 #include "sched-test-util.h"
+#include "sched-stats-backend.h" /* sched__stats_query_visits */
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -658,17 +659,32 @@ static void test_events(Fixture *f, gconstpointer data)
 }
 
 /* Migration 9 undone: its triggers, tables, columns of stats_daily and record. */
+/* Migration 10 undone: its tables (their triggers go with them) and the triggers it put on the
+ * older tables. */
+#define UNDO_MIGRATION_10                                                                          \
+  "DROP TRIGGER stats_visits_appointment_insert; DROP TRIGGER stats_visits_appointment_update;"    \
+  " DROP TRIGGER stats_visits_appointment_delete; DROP TRIGGER stats_visits_consultation_insert;"  \
+  " DROP TRIGGER stats_visits_consultation_update; DROP TRIGGER stats_visits_consultation_delete;" \
+  " DROP TRIGGER stats_visits_fulfilled_insert; DROP TRIGGER stats_visits_fulfilled_update;"       \
+  " DROP TRIGGER stats_visits_fulfilled_delete; DROP TRIGGER stats_visits_patient_update;"         \
+  " DROP TRIGGER stats_visits_patient_delete; DROP TABLE stats_visits;"                            \
+  " DROP TABLE stats_patient_daily; DELETE FROM schema_migrations WHERE version = 10"
+
 #define UNDO_MIGRATION_9                                                                           \
-  "DROP TRIGGER stats_fulfilled_appointment_insert; DROP TRIGGER"                                  \
-  " stats_fulfilled_appointment_update; DROP TRIGGER stats_fulfilled_appointment_delete;"          \
-  " DROP TRIGGER stats_rating_insert; DROP TRIGGER stats_rating_update;"                           \
-  " DROP TRIGGER stats_rating_delete; DROP TRIGGER stats_fulfilled_quality_insert;"                \
-  " DROP TRIGGER stats_fulfilled_quality_update; DROP TRIGGER stats_fulfilled_quality_delete;"     \
-  " DROP TABLE stats_fulfilled; DROP TABLE stats_doctor_days;"                                     \
-  " ALTER TABLE stats_daily DROP COLUMN ratings; ALTER TABLE stats_daily DROP COLUMN stars_sum;"   \
-  " ALTER TABLE stats_daily DROP COLUMN loss_hist; ALTER TABLE stats_daily DROP COLUMN rtt_hist;"  \
-  " ALTER TABLE stats_daily DROP COLUMN kbps_hist;"                                                \
-  " DELETE FROM schema_migrations WHERE version = 9"
+  UNDO_MIGRATION_10                                                                                \
+      ";"                                                                                          \
+      "DROP TRIGGER stats_fulfilled_appointment_insert; DROP TRIGGER"                              \
+      " stats_fulfilled_appointment_update; DROP TRIGGER stats_fulfilled_appointment_delete;"      \
+      " DROP TRIGGER stats_rating_insert; DROP TRIGGER stats_rating_update;"                       \
+      " DROP TRIGGER stats_rating_delete; DROP TRIGGER stats_fulfilled_quality_insert;"            \
+      " DROP TRIGGER stats_fulfilled_quality_update; DROP TRIGGER stats_fulfilled_quality_delete;" \
+      " DROP TABLE stats_fulfilled; DROP TABLE stats_doctor_days;"                                 \
+      " ALTER TABLE stats_daily DROP COLUMN ratings; ALTER TABLE stats_daily DROP COLUMN "         \
+      "stars_sum;"                                                                                 \
+      " ALTER TABLE stats_daily DROP COLUMN loss_hist; ALTER TABLE stats_daily DROP COLUMN "       \
+      "rtt_hist;"                                                                                  \
+      " ALTER TABLE stats_daily DROP COLUMN kbps_hist;"                                            \
+      " DELETE FROM schema_migrations WHERE version = 9"
 
 /* Migration 3 on a version-2 database that already holds data. */
 static void test_backfill(Fixture *f, gconstpointer data)
@@ -706,7 +722,7 @@ static void test_backfill(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), ==, 2);
   f->store = sched_store_open(f->path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(sched_store_schema_version(f->store), ==, 9);
+  g_assert_cmpint(sched_store_schema_version(f->store), ==, 10);
   g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_daily"), >, 0);
   assert_all_match(f);
   /* And it stays current from then on. */
@@ -729,12 +745,138 @@ static void test_backfill_9(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM consultation_quality"), >, 0);
   f->store = sched_store_open(f->path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(sched_store_schema_version(f->store), ==, 9);
+  g_assert_cmpint(sched_store_schema_version(f->store), ==, 10);
   g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_daily WHERE ratings > 0"), >, 0);
   g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_daily WHERE rtt_hist IS NOT NULL"),
                   >, 0);
   assert_all_match(f);
   random_writes(f, rng, 300);
+  assert_all_match(f);
+}
+
+/* Schema 10: every grouping by sex or age band gives, from the summary, exactly the rows of
+ * the read of the appointments (schema 9's way, sched__stats_query_visits) on the same
+ * database: every field, the "small" flag of the privacy rule included. */
+static void assert_summary_equals_visits(Fixture *f, guint group_by, gint64 from, gint64 to,
+                                         gint64 facility_id)
+{
+  g_autoptr(GError) error = NULL;
+  SchedStatsQuery q = {.from = from, .to = to, .group_by = group_by, .facility_id = facility_id};
+  g_autoptr(GPtrArray) fast = sched_stats_query(f->store, &q, &error);
+  g_assert_no_error(error);
+  g_autoptr(GPtrArray) slow = sched__stats_query_visits(f->store, &q, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(fast->len, ==, slow->len);
+  for (guint i = 0; i < fast->len; i++) {
+    const SchedStatsRow *a = g_ptr_array_index(fast, i), *b = g_ptr_array_index(slow, i);
+    g_assert_cmpstr(a->date, ==, b->date);
+    g_assert_cmpstr(a->district, ==, b->district);
+    g_assert_cmpint(a->facility_id, ==, b->facility_id);
+    g_assert_cmpstr(a->specialty, ==, b->specialty);
+    g_assert_cmpstr(a->sex, ==, b->sex);
+    g_assert_cmpstr(a->age_band, ==, b->age_band);
+    g_assert_cmpint(a->consultations, ==, b->consultations);
+    g_assert_cmpint(a->completed, ==, b->completed);
+    g_assert_cmpint(a->noshows, ==, b->noshows);
+    g_assert_cmpint(a->cancellations, ==, b->cancellations);
+    g_assert_cmpfloat(a->noshow_rate, ==, b->noshow_rate);
+    g_assert_cmpint(a->waits, ==, b->waits);
+    g_assert_cmpint(a->wait_p50_min, ==, b->wait_p50_min);
+    g_assert_cmpint(a->wait_p90_min, ==, b->wait_p90_min);
+    g_assert_cmpint(a->durations, ==, b->durations);
+    g_assert_cmpint(a->duration_p50_min, ==, b->duration_p50_min);
+    g_assert_cmpint(a->quality_consultations, ==, b->quality_consultations);
+    g_assert_cmpint(a->audio_fallbacks, ==, b->audio_fallbacks);
+    g_assert_cmpfloat(a->avg_score, ==, b->avg_score);
+    g_assert_cmpfloat(a->avg_loss, ==, b->avg_loss);
+    g_assert_cmpfloat(a->avg_rtt_ms, ==, b->avg_rtt_ms);
+    g_assert_cmpfloat(a->avg_video_kbps, ==, b->avg_video_kbps);
+    g_assert_cmpint(a->small, ==, b->small);
+    g_assert_cmpint(a->doctors_active, ==, b->doctors_active);
+    g_assert_cmpint(a->ratings, ==, b->ratings);
+    g_assert_cmpfloat(a->avg_stars, ==, b->avg_stars);
+    g_assert_cmpfloat(a->median_loss, ==, b->median_loss);
+    g_assert_cmpfloat(a->median_rtt_ms, ==, b->median_rtt_ms);
+    g_assert_cmpfloat(a->median_video_kbps, ==, b->median_video_kbps);
+  }
+}
+
+static void assert_patient_summary(Fixture *f)
+{
+  static const guint by[] = {
+      SCHED_STATS_BY_SEX,
+      SCHED_STATS_BY_AGE_BAND,
+      SCHED_STATS_BY_DAY | SCHED_STATS_BY_SEX,
+      SCHED_STATS_BY_WEEK | SCHED_STATS_BY_AGE_BAND,
+      SCHED_STATS_BY_DISTRICT | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_SPECIALTY |
+          SCHED_STATS_BY_SEX,
+      SCHED_STATS_BY_DAY | SCHED_STATS_BY_FACILITY | SCHED_STATS_BY_AGE_BAND,
+      SCHED_STATS_BY_SPECIALTY | SCHED_STATS_BY_SEX | SCHED_STATS_BY_AGE_BAND, /* not summarised */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(by); i++) {
+    assert_summary_equals_visits(f, by[i], AT(-40, 0, 0), AT(40, 0, 0), 0);
+    /* Edges inside the data, and one facility. */
+    assert_summary_equals_visits(f, by[i], AT(-3, 7, 0), AT(4, 2, 0), 0);
+    assert_summary_equals_visits(f, by[i], AT(-40, 0, 0), AT(40, 0, 0), f->facility[1]);
+  }
+}
+
+/* Random writes, then patients' sex and birth year changed (each change moves every
+ * appointment of theirs to another group), patients added with and without them. The random
+ * days span 1 January, where a patient born in 2008 moves from 0-17 to 18-39. */
+static void test_patient_summary(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed(10);
+  static const char *const sexes[] = {"'female'", "'male'", "'other'", "NULL"};
+  static const char *const years[] = {"2008", "1966", "NULL", "1985", "2026"};
+  (void)data;
+
+  assert_patient_summary(f); /* empty */
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_patient_daily"), ==, 0);
+  for (int round = 0; round < 4; round++) {
+    random_writes(f, rng, 400);
+    assert_patient_summary(f);
+    for (int k = 0; k < 3; k++) {
+      g_autofree char *sql = g_strdup_printf(
+          "UPDATE patients SET sex = %s, birth_year = %s WHERE id = %" G_GINT64_FORMAT,
+          sexes[g_rand_int_range(rng, 0, 4)], years[g_rand_int_range(rng, 0, 5)],
+          f->patients[g_rand_int_range(rng, 0, 6)]);
+      raw_exec(f->path, sql);
+    }
+    assert_patient_summary(f);
+  }
+  /* The summary holds what was asked for: both groupings, several days, no all-zero rows. */
+  g_assert_cmpint(raw_int(f->path, "SELECT count(DISTINCT grouped_by) FROM stats_patient_daily"),
+                  ==, 2);
+  g_assert_cmpint(raw_int(f->path, "SELECT count(DISTINCT day) FROM stats_patient_daily"), >, 30);
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_patient_daily WHERE"
+                                   " consultations = 0 AND noshows = 0 AND cancellations = 0"),
+                  ==, 0);
+  /* And agrees with the brute force over the raw tables. */
+  assert_all_match(f);
+}
+
+/* Migration 10 on a version-9 database that already holds data: the back-fill gives the rows
+ * the triggers keep. */
+static void test_backfill_10(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed(11);
+  g_autoptr(GError) error = NULL;
+  (void)data;
+
+  random_writes(f, rng, 1500);
+  g_autofree char *kept = g_strdup_printf(
+      "%" G_GINT64_FORMAT, raw_int(f->path, "SELECT count(*) FROM stats_patient_daily"));
+  sched_store_free(f->store);
+  raw_exec(f->path, UNDO_MIGRATION_10);
+  f->store = sched_store_open(f->path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(sched_store_schema_version(f->store), ==, 10);
+  g_assert_cmpint(raw_int(f->path, "SELECT count(*) FROM stats_patient_daily"), ==,
+                  g_ascii_strtoll(kept, NULL, 10));
+  assert_patient_summary(f);
+  random_writes(f, rng, 300);
+  assert_patient_summary(f);
   assert_all_match(f);
 }
 
@@ -1047,6 +1189,10 @@ int main(int argc, char *argv[])
              fixture_tear_down);
   g_test_add("/sched/stats/events", Fixture, NULL, fixture_set_up, test_events, fixture_tear_down);
   g_test_add("/sched/stats/backfill", Fixture, NULL, fixture_set_up, test_backfill,
+             fixture_tear_down);
+  g_test_add("/sched/stats/patient-summary", Fixture, NULL, fixture_set_up, test_patient_summary,
+             fixture_tear_down);
+  g_test_add("/sched/stats/backfill-10", Fixture, NULL, fixture_set_up, test_backfill_10,
              fixture_tear_down);
   g_test_add("/sched/stats/backfill-9", Fixture, NULL, fixture_set_up, test_backfill_9,
              fixture_tear_down);
