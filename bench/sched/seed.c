@@ -15,12 +15,14 @@
  *   sched-bench book --db PATH --rows N --from T
  *       Books N free slots (from T on) one after another through sched_appointment_book_slot()
  *       and prints the rate: the scheduler's cost per booking without HTTP (diagnostics).
- *   sched-bench aggregates --db PATH --scratch PATH [--rows 1000000] [--runs 5]
+ *   sched-bench aggregates --db PATH --scratch PATH [--rows 1000000] [--runs 5] [--reuse]
  *       Copies the database to a scratch file (VACUUM INTO), adds `rows` synthetic past
  *       consultations there (through the schema's own triggers, which keep the statistics'
  *       daily summary current as in production), and times each dashboard aggregate: once as
  *       raw SQL over the tables (before), then through sched_stats_query() (median of `runs`),
- *       and checks that the summary's totals agree with the raw rows. Prints JSON.
+ *       and checks that the summary's totals agree with the raw rows (by sex and by age band
+ *       too). --reuse: the scratch file of an earlier run as it is (no copy, no new rows; the
+ *       scheduler migrates it on open, and "open_s" says how long that took). Prints JSON.
  *
  * Raw SQL is used only where the public API has no bulk path: the staff rows of doctors 2..N
  * copy doctor 1's password hash (199 Argon2id hashes would cost ~15 s and nothing else), and
@@ -239,7 +241,16 @@ static int cmd_seed(const char *db_path, int n_doctors, int n_facilities, int n_
   for (int p = 0; p < n_patients; p++) {
     g_autofree char *name = g_strdup_printf("Bench Patient %d", p + 1);
     g_autofree char *phone = g_strdup_printf("+92300%07d", p + 1);
-    gint64 id = sched_patient_add_full(store, name, phone, p % 4 == 0 ? "en" : "ur", &error);
+    /* The dashboard's groupings by sex and age band need them: 40 % female, 40 % male, 10 %
+     * other, 10 % not recorded; birth years 1935-2024 (all four bands), 1 in 13 not recorded. */
+    static const char *const sexes[10] = {"female", "female", "female", "female", "male",
+                                          "male",   "male",   "male",   "other",  NULL};
+    const SchedPatientSpec spec = {.display_name = name,
+                                   .phone = phone,
+                                   .preferred_language = p % 4 == 0 ? "en" : "ur",
+                                   .sex = sexes[p % 10],
+                                   .birth_year = p % 13 == 0 ? 0 : 1935 + (p * 37) % 90};
+    gint64 id = sched_patient_create(store, &spec, &error);
     if (!id)
       die("patient", error);
     g_string_append_printf(patients_json, "%s%" G_GINT64_FORMAT, p ? "," : "", id);
@@ -475,13 +486,15 @@ static int cmd_search(const char *db_path, const char *queries_path, int warmup)
 
 /* --- aggregates (filled in below) ------------------------------------------------------------ */
 
-static int cmd_aggregates(const char *db_path, const char *scratch, int rows, int runs);
+static int cmd_aggregates(const char *db_path, const char *scratch, int rows, int runs,
+                          gboolean reuse);
 
 int main(int argc, char **argv)
 {
   g_autofree char *db = NULL, *admin = NULL, *password = NULL, *queries = NULL, *scratch = NULL;
   int doctors = 200, facilities = 20, patients = 2000, per_doctor = 1000, warmup = 50;
   int rows = 1000000, runs = 5;
+  gboolean reuse = FALSE;
   gint64 from = 0;
   GOptionEntry entries[] = {
       {"db", 0, 0, G_OPTION_ARG_FILENAME, &db, "database", "PATH"},
@@ -498,6 +511,7 @@ int main(int argc, char **argv)
       {"rows", 0, 0, G_OPTION_ARG_INT, &rows, "aggregates: consultations (1000000); book: bookings",
        "N"},
       {"runs", 0, 0, G_OPTION_ARG_INT, &runs, "aggregates: timed runs per query (5)", "N"},
+      {"reuse", 0, 0, G_OPTION_ARG_NONE, &reuse, "aggregates: the scratch file as it is", NULL},
       {NULL, 0, 0, 0, NULL, NULL, NULL},
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("seed|slots|search|book|aggregates");
@@ -518,7 +532,7 @@ int main(int argc, char **argv)
   if (strcmp(argv[1], "search") == 0 && queries)
     return cmd_search(db, queries, warmup);
   if (strcmp(argv[1], "aggregates") == 0 && scratch && rows > 0 && runs > 0)
-    return cmd_aggregates(db, scratch, rows, runs);
+    return cmd_aggregates(db, scratch, rows, runs, reuse);
   g_printerr("sched-bench: bad subcommand or missing options (see --help)\n");
   return 2;
 }
@@ -607,9 +621,27 @@ static const guint api_groupings[] = {
 static const struct {
   const char *name;
   guint group_by;
+  /* Schema 10: the same over the raw rows, for the agreement check (and timed once, like the
+   * raw aggregates): group, consultations, no-shows, doctors active. The local date is
+   * Karachi's (UTC+5); the age band as sched_stats_age_band(). */
+  const char *raw_sql;
 } patient_groupings[] = {
-    {"by sex", SCHED_STATS_BY_SEX},
-    {"by age band", SCHED_STATS_BY_AGE_BAND},
+    {"by sex", SCHED_STATS_BY_SEX,
+     "SELECT coalesce(p.sex, 'unknown') AS g, sum(a.status = 'fulfilled'),"
+     " sum(a.status = 'noshow'), count(DISTINCT CASE WHEN a.status = 'fulfilled'"
+     " THEN a.doctor_id END) FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id"
+     " WHERE a.status IN ('fulfilled', 'noshow') AND a.starts_at >= ?1 AND a.starts_at < ?2"
+     " GROUP BY g"},
+    {"by age band", SCHED_STATS_BY_AGE_BAND,
+     "SELECT CASE WHEN birth_year IS NULL OR age < 0 THEN 'unknown' WHEN age < 18 THEN '0-17'"
+     " WHEN age < 40 THEN '18-39' WHEN age < 60 THEN '40-59' ELSE '60+' END AS g,"
+     " sum(status = 'fulfilled'), sum(status = 'noshow'), count(DISTINCT CASE WHEN"
+     " status = 'fulfilled' THEN doctor_id END)"
+     " FROM (SELECT a.status AS status, a.doctor_id AS doctor_id, p.birth_year AS birth_year,"
+     "  CAST(strftime('%Y', a.starts_at + 18000, 'unixepoch') AS INTEGER) - p.birth_year AS age"
+     "  FROM appointments a LEFT JOIN patients p ON p.id = a.patient_id"
+     "  WHERE a.status IN ('fulfilled', 'noshow') AND a.starts_at >= ?1 AND a.starts_at < ?2)"
+     " GROUP BY g"},
 };
 
 static guint64 rng_state = 0x9E3779B97F4A7C15ULL;
@@ -656,21 +688,26 @@ static int cmp_double(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-static int cmd_aggregates(const char *db_path, const char *scratch, int rows, int runs)
+static int cmd_aggregates(const char *db_path, const char *scratch, int rows, int runs,
+                          gboolean reuse)
 {
   g_autoptr(GError) error = NULL;
-  g_unlink(scratch);
-  {
+  double open_s;
+  if (!reuse) {
+    g_unlink(scratch);
     sqlite3 *src = raw_open(db_path);
     g_autofree char *sql = g_strdup_printf("VACUUM INTO '%s'", scratch);
     raw_exec(src, sql);
     sqlite3_close(src);
   }
-  /* Opening through the scheduler proves the copy has its schema (and migrates nothing). */
+  /* Opening through the scheduler proves the copy has its schema (and migrates nothing; with
+   * --reuse, a scratch file of an older schema is migrated here: its back-fill is timed). */
   {
+    gint64 o0 = g_get_monotonic_time();
     g_autoptr(SchedStore) store = sched_store_open(scratch, &error);
     if (!store)
       die("open scratch", error);
+    open_s = (g_get_monotonic_time() - o0) / 1e6;
   }
 
   sqlite3 *db = raw_open(scratch);
@@ -706,6 +743,9 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
    * yesterday, 14 a day from 09:00 local (1,000,000 / 200 doctors = 5,000 each: 357 days).
    * 90 % fulfilled (waited 0-15 min, a quarter of them up to 45 min more; 4-24 min long),
    * 10 % no-shows (ended "no-show", never waited). */
+  gint64 oldest = G_MAXINT64;
+  if (reuse)
+    goto generated;
   raw_exec(db, "PRAGMA synchronous = OFF");
   raw_exec(db, "BEGIN");
   sqlite3_stmt *ins_a = NULL, *ins_c = NULL, *ins_q = NULL;
@@ -726,7 +766,6 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
               &ins_q);
   guint n_docs = ds->len;
-  gint64 oldest = G_MAXINT64;
   for (int k = 0; k < rows; k++) {
     const gint64 *v = (const gint64 *)ds->data + 3 * (k % n_docs);
     gint64 j = k / n_docs;
@@ -795,7 +834,15 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
   raw_exec(db, "COMMIT");
   raw_exec(db, "PRAGMA synchronous = FULL"); /* as the scheduler runs it */
   raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-  double generate_s = (g_get_monotonic_time() - t0) / 1e6;
+generated:;
+  double generate_s = reuse ? 0.0 : (g_get_monotonic_time() - t0) / 1e6;
+  if (reuse) {
+    stmt_or_die(db, "SELECT min(starts_at) FROM appointments WHERE starts_at < ?1", &st);
+    sqlite3_bind_int64(st, 1, today);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      oldest = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
 
   gint64 n_appt = 0, n_cons = 0;
   stmt_or_die(
@@ -838,6 +885,26 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
     raw_doctors = sqlite3_column_int64(st, 4);
   }
   sqlite3_finalize(st);
+  /* The groupings by patient fields over the raw rows: group → {consultations, no-shows,
+   * doctors}. */
+  guint np = G_N_ELEMENTS(patient_groupings);
+  GHashTable *patient_raw[G_N_ELEMENTS(patient_groupings)];
+  double patient_base_ms[G_N_ELEMENTS(patient_groupings)];
+  for (guint i = 0; i < np; i++) {
+    gint64 q0 = g_get_monotonic_time();
+    patient_raw[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    stmt_or_die(db, patient_groupings[i].raw_sql, &st);
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      gint64 *v = g_new(gint64, 3);
+      for (int k = 0; k < 3; k++)
+        v[k] = sqlite3_column_int64(st, k + 1);
+      g_hash_table_insert(patient_raw[i], g_strdup((const char *)sqlite3_column_text(st, 0)), v);
+    }
+    sqlite3_finalize(st);
+    patient_base_ms[i] = (g_get_monotonic_time() - q0) / 1000.0;
+  }
   sqlite3_close(db);
 
   /* After: the same aggregates through sched_stats_query(), median of `runs`, each call from
@@ -859,8 +926,8 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
     qsort(t, runs, sizeof(double), cmp_double);
     api[i] = t[runs / 2];
   }
-  guint np = G_N_ELEMENTS(patient_groupings);
   double patient_ms[G_N_ELEMENTS(patient_groupings)];
+  gboolean patient_agree = TRUE;
   guint patient_rows[G_N_ELEMENTS(patient_groupings)];
   for (guint i = 0; i < np; i++) {
     double t[3];
@@ -873,6 +940,16 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
       if (!res)
         die("stats", error);
       patient_rows[i] = res->len;
+      /* Every group equals the raw rows' (and no group is missing). */
+      patient_agree = patient_agree && res->len == g_hash_table_size(patient_raw[i]);
+      for (guint k = 0; k < res->len; k++) {
+        const SchedStatsRow *pr = g_ptr_array_index(res, k);
+        const char *g =
+            patient_groupings[i].group_by == SCHED_STATS_BY_SEX ? pr->sex : pr->age_band;
+        const gint64 *v = g ? g_hash_table_lookup(patient_raw[i], g) : NULL;
+        patient_agree = patient_agree && v && v[0] == pr->consultations && v[1] == pr->noshows &&
+                        v[2] == pr->doctors_active;
+      }
     }
     qsort(t, n, sizeof(double), cmp_double);
     patient_ms[i] = t[n / 2];
@@ -885,20 +962,23 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
     die("stats", error);
   const SchedStatsRow *tr = total->len ? g_ptr_array_index(total, 0) : NULL;
   gboolean agree = tr && tr->consultations == raw_fulfilled && tr->noshows == raw_noshow &&
-                   tr->audio_fallbacks == raw_fallbacks && tr->doctors_active == raw_doctors;
+                   tr->audio_fallbacks == raw_fallbacks && tr->doctors_active == raw_doctors &&
+                   patient_agree;
 
   g_print("{\"appointments\":%" G_GINT64_FORMAT ",\"consultations\":%" G_GINT64_FORMAT
-          ",\"generate_s\":%.2f,\"from\":%" G_GINT64_FORMAT ",\"to\":%" G_GINT64_FORMAT
-          ",\"oldest\":%" G_GINT64_FORMAT ",\"runs\":%d,\"stats_rows\":%" G_GINT64_FORMAT
+          ",\"generate_s\":%.2f,\"open_s\":%.2f,\"reused\":%s,\"patient_groups_agree\":%s,\"from\":"
+          "%" G_GINT64_FORMAT ",\"to\":%" G_GINT64_FORMAT ",\"oldest\":%" G_GINT64_FORMAT
+          ",\"runs\":%d,\"stats_rows\":%" G_GINT64_FORMAT
           ",\"summary_agrees\":%s,\"total\":{\"consultations\":%" G_GINT64_FORMAT
           ",\"noshows\":%" G_GINT64_FORMAT ",\"wait_p50_min\":%d,\"wait_p90_min\":%d,"
           "\"duration_p50_min\":%d,\"quality_consultations\":%" G_GINT64_FORMAT
           ",\"audio_fallbacks\":%" G_GINT64_FORMAT ",\"doctors_active\":%" G_GINT64_FORMAT
           ",\"ratings\":%" G_GINT64_FORMAT ",\"median_loss\":%g,\"median_rtt_ms\":%g,"
           "\"median_video_kbps\":%g},\"queries\":[",
-          n_appt, n_cons, generate_s, from, to, oldest, runs, stats_rows, agree ? "true" : "false",
-          tr ? tr->consultations : 0, tr ? tr->noshows : 0, tr ? tr->wait_p50_min : -1,
-          tr ? tr->wait_p90_min : -1, tr ? tr->duration_p50_min : -1,
+          n_appt, n_cons, generate_s, open_s, reuse ? "true" : "false",
+          patient_agree ? "true" : "false", from, to, oldest, runs, stats_rows,
+          agree ? "true" : "false", tr ? tr->consultations : 0, tr ? tr->noshows : 0,
+          tr ? tr->wait_p50_min : -1, tr ? tr->wait_p90_min : -1, tr ? tr->duration_p50_min : -1,
           tr ? tr->quality_consultations : 0, tr ? tr->audio_fallbacks : 0,
           tr ? tr->doctors_active : 0, tr ? tr->ratings : 0, tr ? tr->median_loss : -1,
           tr ? tr->median_rtt_ms : -1, tr ? tr->median_video_kbps : -1);
@@ -909,10 +989,13 @@ static int cmd_aggregates(const char *db_path, const char *scratch, int rows, in
             api_groupings[i]);
   g_print("],\"patient_queries\":[");
   for (guint i = 0; i < np; i++)
-    g_print("%s{\"name\":\"%s\",\"api_ms\":%.2f,\"api_rows\":%u,\"group_by\":%u}", i ? "," : "",
-            patient_groupings[i].name, patient_ms[i], patient_rows[i],
-            patient_groupings[i].group_by);
+    g_print("%s{\"name\":\"%s\",\"api_ms\":%.2f,\"api_rows\":%u,\"group_by\":%u,"
+            "\"base_ms\":%.1f}",
+            i ? "," : "", patient_groupings[i].name, patient_ms[i], patient_rows[i],
+            patient_groupings[i].group_by, patient_base_ms[i]);
   g_print("]}\n");
+  for (guint i = 0; i < np; i++)
+    g_hash_table_unref(patient_raw[i]);
   g_array_unref(ds);
   return 0;
 }
