@@ -427,8 +427,9 @@ const char sched__stats_visits_migration_sql[] =
  *   quality fold and the stars (from stats_fulfilled). Like stats_fulfilled it is the "old
  *   contribution" every change subtracts. It is rebuilt (V_REFRESH: delete, insert) after every
  *   write to something it is computed from: the appointment, its consultation, its
- *   stats_fulfilled row (quality and rating) and its patient (sex, birth year). Whatever order
- *   SQLite runs those triggers in, the last refresh reads the final state.
+ *   stats_fulfilled row's quality and its patient (sex, birth year). Whatever order SQLite runs
+ *   those triggers in, the last refresh reads the final state. A rating is copied in place in
+ *   plain SQL (stats_visits_stars), so that the rating path still calls no C function.
  * - its triggers fold it into stats_patient_daily, one row per (grouped_by, local day, facility,
  *   service, sex or age band): `grouped_by` is SCHED_STATS_BY_SEX (age_band '') or
  *   SCHED_STATS_BY_AGE_BAND (sex ''), the same columns as stats_daily plus doctor_hist, a value
@@ -594,8 +595,22 @@ const char sched__stats_patients_migration_sql[] =
     " (grouped_by = " V_BY_BAND " AND age_band = OLD.age_band)) AND consultations = 0"
     " AND noshows = 0 AND cancellations = 0;"
     " END;"
-    "CREATE TRIGGER stats_visits_update BEFORE UPDATE ON stats_visits BEGIN"
+    /* A rating is the one change made in place, in plain SQL (a rating written by the sqlite3
+     * shell still counts, as in migration 9: no trigger on its path calls a C function). */
+    "CREATE TRIGGER stats_visits_update BEFORE UPDATE OF appointment_id, day, facility_id,"
+    " service_id, sex, age_band, doctor_id, fulfilled, completed, noshow, cancelled, wait_min,"
+    " duration_min, quality, audio_fallback, score_milli, loss_ppm, rtt_ms, video_kbps"
+    " ON stats_visits BEGIN"
     " SELECT RAISE(ABORT, 'stats_visits: rows are deleted and inserted, never updated'); END;"
+    "CREATE TRIGGER stats_visits_stars AFTER UPDATE OF stars ON stats_visits"
+    " WHEN OLD.stars IS NOT NEW.stars BEGIN"
+    " UPDATE stats_patient_daily SET"
+    "  ratings = ratings + (NEW.stars IS NOT NULL) - (OLD.stars IS NOT NULL),"
+    "  stars_sum = stars_sum + coalesce(NEW.stars, 0) - coalesce(OLD.stars, 0)"
+    " WHERE day = NEW.day AND facility_id = NEW.facility_id AND service_id = NEW.service_id"
+    " AND ((grouped_by = " V_BY_SEX " AND sex = NEW.sex AND age_band = '') OR"
+    " (grouped_by = " V_BY_BAND " AND sex = '' AND age_band = NEW.age_band));"
+    " END;"
     /* What a visit is computed from. */
     "CREATE TRIGGER stats_visits_appointment_insert AFTER INSERT ON appointments WHEN "
     STATS_COUNTS("NEW") " BEGIN "
@@ -627,17 +642,22 @@ const char sched__stats_patients_migration_sql[] =
     "CREATE TRIGGER stats_visits_fulfilled_insert AFTER INSERT ON stats_fulfilled BEGIN "
     V_REFRESH("NEW.appointment_id")
     " END;"
-    "CREATE TRIGGER stats_visits_fulfilled_update AFTER UPDATE ON stats_fulfilled WHEN"
-    " OLD.stars IS NOT NEW.stars OR OLD.loss_ppm IS NOT NEW.loss_ppm OR"
+    "CREATE TRIGGER stats_visits_fulfilled_quality AFTER UPDATE OF loss_ppm, rtt_ms, video_kbps,"
+    " score_milli, audio_fallback ON stats_fulfilled WHEN OLD.loss_ppm IS NOT NEW.loss_ppm OR"
     " OLD.rtt_ms IS NOT NEW.rtt_ms OR OLD.video_kbps IS NOT NEW.video_kbps OR"
     " OLD.score_milli IS NOT NEW.score_milli OR OLD.audio_fallback IS NOT NEW.audio_fallback BEGIN "
     V_REFRESH("NEW.appointment_id")
+    " END;"
+    "CREATE TRIGGER stats_visits_fulfilled_stars AFTER UPDATE OF stars ON stats_fulfilled"
+    " WHEN OLD.stars IS NOT NEW.stars BEGIN"
+    " UPDATE stats_visits SET stars = CASE WHEN NEW.stars > 0 THEN NEW.stars END"
+    " WHERE appointment_id = NEW.appointment_id;"
     " END;"
     "CREATE TRIGGER stats_visits_fulfilled_delete AFTER DELETE ON stats_fulfilled BEGIN "
     V_REFRESH("OLD.appointment_id")
     " END;"
     /* A patient's sex or birth year: every appointment of theirs (appointments_by_patient). */
-    "CREATE TRIGGER stats_visits_patient_update AFTER UPDATE ON patients WHEN"
+    "CREATE TRIGGER stats_visits_patient_update AFTER UPDATE OF id, sex, birth_year ON patients WHEN"
     " OLD.sex IS NOT NEW.sex OR OLD.birth_year IS NOT NEW.birth_year OR OLD.id IS NOT NEW.id BEGIN"
     " DELETE FROM stats_visits WHERE appointment_id IN"
     "  (SELECT id FROM appointments WHERE patient_id IN (OLD.id, NEW.id)); "

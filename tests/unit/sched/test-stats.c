@@ -658,33 +658,34 @@ static void test_events(Fixture *f, gconstpointer data)
   g_assert_cmpuint(none->len, ==, 0);
 }
 
-/* Migration 9 undone: its triggers, tables, columns of stats_daily and record. */
 /* Migration 10 undone: its tables (their triggers go with them) and the triggers it put on the
  * older tables. */
 #define UNDO_MIGRATION_10                                                                          \
   "DROP TRIGGER stats_visits_appointment_insert; DROP TRIGGER stats_visits_appointment_update;"    \
   " DROP TRIGGER stats_visits_appointment_delete; DROP TRIGGER stats_visits_consultation_insert;"  \
   " DROP TRIGGER stats_visits_consultation_update; DROP TRIGGER stats_visits_consultation_delete;" \
-  " DROP TRIGGER stats_visits_fulfilled_insert; DROP TRIGGER stats_visits_fulfilled_update;"       \
-  " DROP TRIGGER stats_visits_fulfilled_delete; DROP TRIGGER stats_visits_patient_update;"         \
+  " DROP TRIGGER stats_visits_fulfilled_insert; DROP TRIGGER stats_visits_fulfilled_quality;"      \
+  " DROP TRIGGER stats_visits_fulfilled_stars; DROP TRIGGER stats_visits_fulfilled_delete;"        \
+  " DROP TRIGGER stats_visits_patient_update;"                                                     \
   " DROP TRIGGER stats_visits_patient_delete; DROP TABLE stats_visits;"                            \
   " DROP TABLE stats_patient_daily; DELETE FROM schema_migrations WHERE version = 10"
 
+/* Migration 9 undone (after 10): its triggers, tables, columns of stats_daily and record. */
 #define UNDO_MIGRATION_9                                                                           \
   UNDO_MIGRATION_10                                                                                \
-      ";"                                                                                          \
-      "DROP TRIGGER stats_fulfilled_appointment_insert; DROP TRIGGER"                              \
-      " stats_fulfilled_appointment_update; DROP TRIGGER stats_fulfilled_appointment_delete;"      \
-      " DROP TRIGGER stats_rating_insert; DROP TRIGGER stats_rating_update;"                       \
-      " DROP TRIGGER stats_rating_delete; DROP TRIGGER stats_fulfilled_quality_insert;"            \
-      " DROP TRIGGER stats_fulfilled_quality_update; DROP TRIGGER stats_fulfilled_quality_delete;" \
-      " DROP TABLE stats_fulfilled; DROP TABLE stats_doctor_days;"                                 \
-      " ALTER TABLE stats_daily DROP COLUMN ratings; ALTER TABLE stats_daily DROP COLUMN "         \
-      "stars_sum;"                                                                                 \
-      " ALTER TABLE stats_daily DROP COLUMN loss_hist; ALTER TABLE stats_daily DROP COLUMN "       \
-      "rtt_hist;"                                                                                  \
-      " ALTER TABLE stats_daily DROP COLUMN kbps_hist;"                                            \
-      " DELETE FROM schema_migrations WHERE version = 9"
+  ";"                                                                                              \
+  "DROP TRIGGER stats_fulfilled_appointment_insert; DROP TRIGGER"                                  \
+  " stats_fulfilled_appointment_update; DROP TRIGGER stats_fulfilled_appointment_delete;"          \
+  " DROP TRIGGER stats_rating_insert; DROP TRIGGER stats_rating_update;"                           \
+  " DROP TRIGGER stats_rating_delete; DROP TRIGGER stats_fulfilled_quality_insert;"                \
+  " DROP TRIGGER stats_fulfilled_quality_update; DROP TRIGGER stats_fulfilled_quality_delete;"     \
+  " DROP TABLE stats_fulfilled; DROP TABLE stats_doctor_days;"                                     \
+  " ALTER TABLE stats_daily DROP COLUMN ratings; ALTER TABLE stats_daily DROP COLUMN "             \
+  "stars_sum;"                                                                                     \
+  " ALTER TABLE stats_daily DROP COLUMN loss_hist; ALTER TABLE stats_daily DROP COLUMN "           \
+  "rtt_hist;"                                                                                      \
+  " ALTER TABLE stats_daily DROP COLUMN kbps_hist;"                                                \
+  " DELETE FROM schema_migrations WHERE version = 9"
 
 /* Migration 3 on a version-2 database that already holds data. */
 static void test_backfill(Fixture *f, gconstpointer data)
