@@ -8,7 +8,8 @@
  * every write to those tables (schema 3), so no write path can forget it, and back-fills it in
  * the migration. sched-stats.c groups the rows and computes percentiles; a backend only
  * stores and fetches them. Schema 9 adds the ratings, value histograms of call quality and the
- * doctors per day (doctor_days), so only a grouping by patient fields needs `visits`. A PostgreSQL
+ * doctors per day (doctor_days); schema 10 the same by sex or by age band (patient_rows), so only
+ * a grouping by both patient fields at once needs `visits`. A PostgreSQL
  * backend is one more `SchedStatsBackend` table.
  *
  * What counts (per appointment, in the local day of its starts_at in its facility's zone;

@@ -865,9 +865,10 @@ typedef struct {
   double avg_video_kbps;
   gboolean small; /* some count (quality ones too), waits or durations is 1..SMALL_COUNT - 1 */
   /* Schema 8. Summarised too since schema 9 (ratings, histograms of the quality values, the
-   * doctors per day), so they cost no more than the rest; only a query grouped by sex or age
-   * band reads the appointments of the range themselves: O(appointments in the range) through
-   * the (status, starts_at) index, ~0.1 s per 20,000 appointments, on the caller's thread. */
+   * doctors per day), and by sex or by age band since schema 10, so they cost no more than the
+   * rest; only a query grouped by sex and age band at once reads the appointments of the range
+   * themselves: O(appointments in the range) through the (status, starts_at) index, ~0.1 s per
+   * 20,000 appointments, on the caller's thread. */
   char *sex;             /* BY_SEX: "female", "male", "other" or "unknown"; else NULL */
   char *age_band;        /* BY_AGE_BAND: see sched_stats_age_band; else NULL */
   gint64 doctors_active; /* distinct doctors with a consultation (fulfilled) in the group */
