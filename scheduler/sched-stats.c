@@ -174,6 +174,42 @@ static int cmp_ventry(gconstpointer a, gconstpointer b)
   return (x > y) - (x < y);
 }
 
+/* The smallest index whose entries, with all smaller ones, count `rank` (>= 1) or more, among
+ * v[0..len) with counts >= 0 and a total >= rank: a weighted quickselect, O(len) on average (a
+ * sort per group was a tenth of a query grouped by day and facility: 7,160 groups). Reorders
+ * v. */
+static guint32 ventry_select(VEntry *v, gsize len, gint64 rank)
+{
+  for (;;) {
+    guint32 pivot = v[len / 2].index;
+    gsize lt = 0, i = 0, gt = len; /* [0, lt) < pivot, [lt, i) == pivot, [gt, len) > pivot */
+    gint64 below = 0, equal = 0;
+    while (i < gt) {
+      VEntry e = v[i];
+      if (e.index < pivot) {
+        below += e.count;
+        v[i++] = v[lt];
+        v[lt++] = e;
+      } else if (e.index > pivot) {
+        v[i] = v[--gt];
+        v[gt] = e;
+      } else {
+        equal += e.count;
+        i++;
+      }
+    }
+    if (rank <= below) {
+      len = lt;
+    } else if (rank <= below + equal) {
+      return pivot;
+    } else {
+      rank -= below + equal;
+      v += gt;
+      len -= gt;
+    }
+  }
+}
+
 /* The nearest-rank median (the lower one for an even count) of a value histogram: its bucket's
  * lower bound, index x `step` / `unit`; -1 if empty. */
 static double vhist_median(VHist *h, double step, double unit)
@@ -193,6 +229,19 @@ static double vhist_median(VHist *h, double step, double unit)
   }
   if (h->entries == NULL)
     return -1.0;
+  {
+    gboolean negative = FALSE;
+    for (guint i = 0; i < h->entries->len; i++) {
+      n += g_array_index(h->entries, VEntry, i).count;
+      negative = negative || g_array_index(h->entries, VEntry, i).count < 0;
+    }
+    if (n <= 0)
+      return -1.0;
+    if (!negative) /* always, unless a summary row is wrong: then the scan below, as before */
+      return (double)ventry_select((VEntry *)h->entries->data, h->entries->len, (n + 1) / 2) *
+             step / unit;
+    n = 0;
+  }
   g_array_sort(h->entries, cmp_ventry);
   for (guint i = 0; i < h->entries->len; i++)
     n += g_array_index(h->entries, VEntry, i).count;
@@ -241,24 +290,39 @@ static void group_free(gpointer p)
 typedef struct {
   guint group_by;
   gint64 facility_id;
-  GHashTable *groups; /* key string → Group (owned) */
+  GHashTable *groups; /* set of Group (owned), hashed on its key fields */
   /* The doctor rows come in key order: the last row's (day, facility, service) and group. */
   gint64 last_day, last_facility_id, last_service_id;
   Group *last;
 } Collect;
 
+/* Groups are hashed on their key fields themselves (a formatted key string per row cost a
+ * tenth of a query over 28,640 summary rows). NULL and "" are different districts and
+ * specialties. */
+static guint group_hash(gconstpointer p)
+{
+  const Group *g = p;
+  guint h = g_int64_hash(&g->day);
+  h = h * 31 + g_int64_hash(&g->facility_id);
+  h = h * 31 + (g->district ? g_str_hash(g->district) : 0x9e37u);
+  h = h * 31 + (g->specialty ? g_str_hash(g->specialty) : 0x9e37u);
+  h = h * 31 + (g->sex ? g_str_hash(g->sex) : 0x9e37u);
+  return h * 31 + (g->age_band ? g_str_hash(g->age_band) : 0x9e37u);
+}
+
+static gboolean group_equal(gconstpointer pa, gconstpointer pb)
+{
+  const Group *a = pa, *b = pb;
+  return a->day == b->day && a->facility_id == b->facility_id &&
+         g_strcmp0(a->district, b->district) == 0 && g_strcmp0(a->specialty, b->specialty) == 0 &&
+         g_strcmp0(a->sex, b->sex) == 0 && g_strcmp0(a->age_band, b->age_band) == 0;
+}
+
 /* The group of a row or visit: `key` holds its grouped fields (the others as in Group's zero
  * value), found or created in c->groups. */
 static Group *group_of(Collect *c, const Group *key)
 {
-  /* '\x1f' cannot occur in a district or specialty (no control characters); a leading marker
-   * tells NULL from "". */
-  g_autofree char *k = g_strdup_printf(
-      "%" G_GINT64_FORMAT "\x1f%c%s\x1f%" G_GINT64_FORMAT "\x1f%c%s\x1f%s\x1f%s", key->day,
-      key->district ? 's' : 'n', key->district ? key->district : "", key->facility_id,
-      key->specialty ? 's' : 'n', key->specialty ? key->specialty : "", key->sex ? key->sex : "",
-      key->age_band ? key->age_band : "");
-  Group *g = g_hash_table_lookup(c->groups, k);
+  Group *g = g_hash_table_lookup(c->groups, key);
   if (g == NULL) {
     g = g_new0(Group, 1);
     g->day = key->day;
@@ -267,7 +331,7 @@ static Group *group_of(Collect *c, const Group *key)
     g->specialty = g_strdup(key->specialty);
     g->sex = key->sex;
     g->age_band = key->age_band;
-    g_hash_table_insert(c->groups, g_steal_pointer(&k), g);
+    g_hash_table_add(c->groups, g);
   }
   return g;
 }
@@ -599,7 +663,7 @@ static GPtrArray *stats_query(SchedStore *store, const SchedStatsQuery *q, gbool
 
   c.group_by = q->group_by;
   c.facility_id = q->facility_id;
-  c.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, group_free);
+  c.groups = g_hash_table_new_full(group_hash, group_equal, group_free, NULL);
   if ((q->group_by & PATIENT_GROUPS) && !from_visits &&
       (q->group_by & PATIENT_GROUPS) != PATIENT_GROUPS) {
     /* Schema 10: by sex or by age band, one summary row per (day, facility, service, sex or

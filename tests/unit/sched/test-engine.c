@@ -152,7 +152,7 @@ static void test_integrity_and_schema(Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpint(sched_store_schema_version(f->store), ==, 9);
+  g_assert_cmpint(sched_store_schema_version(f->store), ==, 10);
   g_assert_true(sched_store_integrity_check(f->store, &error));
   g_assert_no_error(error);
   g_assert_cmpint(count(f, "SELECT COUNT(*) FROM sqlite_schema WHERE name ="
