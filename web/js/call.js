@@ -27,6 +27,9 @@ export class Call {
     this.firstFrameAt = new Map(); // pc id → ms from pc creation to first inbound video frame
     this.createdAt = new Map();
     this.connectedAt = new Map();  // pc id → ms from pc creation to connectionState "connected"
+    // Set-up timeline: [pc id, what, epoch ms] for offer / answer / ice:<state> / dtls:<state> /
+    // pc:<state> / frame, each kept once per pc (bench/weak prints it per stage).
+    this.timeline = [];
     this.iceServers = [];          // from `welcome`: TURN with our own short-lived credential
     this.#bind();
   }
@@ -47,6 +50,11 @@ export class Call {
     const next = prev.then(fn).catch((e) => console.error(`call: ${pcId}:`, e));
     this.chains.set(pcId, next);
     return next;
+  }
+
+  #mark(pcId, what) {
+    if (this.timeline.length >= 400) return;
+    if (!this.timeline.some(([p, w]) => p === pcId && w === what)) this.timeline.push([pcId, what, Date.now()]);
   }
 
   static participantOf(pcId) {
@@ -81,7 +89,11 @@ export class Call {
       if (pc.connectionState === 'connected' && !this.connectedAt.has(pcId)) {
         this.connectedAt.set(pcId, Math.round(performance.now() - this.createdAt.get(pcId)));
       }
+      this.#mark(pcId, `pc:${pc.connectionState}`);
       this.hooks.onPcState?.(pcId, pc.connectionState);
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (this.pcs.get(pcId) === pc) this.#mark(pcId, `ice:${pc.iceConnectionState}`);
     };
     const pid = Call.participantOf(pcId);
     if (pid !== null) {
@@ -107,6 +119,7 @@ export class Call {
     }
     const fresh = !pc;
     if (!pc) pc = this.#create(m.pc);
+    this.#mark(m.pc, 'offer');
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
     } catch (e) {
@@ -123,6 +136,9 @@ export class Call {
     await pc.setLocalDescription(answer);
     if (m.pc === 'pub') await this.#applyVideoLimits(pc);
     this.signaling.send({ type: 'answer', pc: m.pc, sdp: pc.localDescription.sdp });
+    this.#mark(m.pc, 'answer');
+    const dtls = pc.getTransceivers().find((t) => t.receiver.transport)?.receiver.transport;
+    if (dtls) dtls.addEventListener('statechange', () => this.#mark(m.pc, `dtls:${dtls.state}`));
     const queued = this.pending.get(m.pc) || [];
     this.pending.delete(m.pc);
     for (const c of queued) await this.#addCandidate(pc, c);
@@ -148,6 +164,7 @@ export class Call {
   }
 
   #onCandidate(m) {
+    this.#mark(m.pc, 'candidate');
     const pc = this.pcs.get(m.pc);
     if (!pc || !pc.remoteDescription) {
       // Before its offer (or while the offer is being applied): keep it for later.
@@ -271,6 +288,7 @@ export class Call {
 export function watchFirstFrame(call, pcId, video) {
   if (!video.requestVideoFrameCallback) return;
   video.requestVideoFrameCallback(() => {
+    if (call.timeline.length < 400) call.timeline.push([pcId, 'frame', Date.now()]);
     if (!call.firstFrameAt.has(pcId) && call.createdAt.has(pcId)) {
       call.firstFrameAt.set(pcId, Math.round(performance.now() - call.createdAt.get(pcId)));
     }
