@@ -79,6 +79,25 @@ export default {
     const s = (t) => (t ? Number(((t - laps.t0) / 1000).toFixed(1)) : null);
     const out = { booked: s(laps.booked), loaded: s(laps.loaded), join: s(laps.join), waiting: s(laps.waiting),
       seen: s(laps.seen), admit: s(laps.admit), incall: s(laps.incall), up: s(tUp), pcs: {} };
+    const sig = await pages.patientPage.evaluate(() => window.__mw?.signaling?.marks || {}).catch(() => ({}));
+    out.signaling = Object.fromEntries(Object.entries(sig).map(([k, v]) => [k, s(v)]));
+    // The patient page's own loading over the weak link (Navigation/Resource Timing): when each
+    // file's connection, TLS and response ended, and how many connections the page opened.
+    out.resources = await pages.patientPage.evaluate(() => performance.getEntriesByType('navigation')
+      .concat(performance.getEntriesByType('resource')).map((e) => ({
+        name: e.name.replace(/^https?:\/\/[^/]+/, '').replace(/\/(join|api\/join)\/[^/?]+/, '/$1/…'),
+        start: Math.round(e.startTime), conn: Math.round(e.connectEnd - e.connectStart),
+        tls: e.secureConnectionStart ? Math.round(e.connectEnd - e.secureConnectionStart) : 0,
+        ttfb: Math.round(e.responseStart - e.startTime), end: Math.round(e.responseEnd),
+        bytes: e.transferSize, proto: e.nextHopProtocol,
+      }))).catch(() => []);
+    const nav0 = await pages.patientPage.evaluate(() => Date.now() - performance.now()).catch(() => null);
+    const pageS = (ms) => (nav0 ? s(nav0 + ms) : null);
+    const conns = out.resources.filter((r) => r.conn > 0);
+    const lastLoad = out.resources.filter((r) => pageS(r.start) <= out.loaded).reduce((m, r) => Math.max(m, r.end), 0);
+    out.pageLine = `page: ${out.resources.length} files, ${conns.length} new connections ` +
+      `(connect+TLS ${conns.map((r) => (r.conn / 1000).toFixed(1)).join('/')} s), ` +
+      `first byte of the page ${pageS(out.resources[0]?.ttfb ?? 0)}, last file before load ${pageS(lastLoad)}`;
     const tls = {};
     const whoOf = {};
     for (const [page, who] of Object.entries(pages).map(([k, v]) => [v, k.replace(/Page$/, '')])) {
@@ -96,8 +115,9 @@ export default {
     const abbr = { 'ice:checking': 'chk', 'ice:connected': 'ice', 'dtls:connected': 'dtls', 'pc:connected': 'conn', candidate: 'cand' };
     const pcs = Object.entries(out.pcs).map(([k, ev]) =>
       `${k} ${pick.filter((w) => ev[w] != null).map((w) => `${abbr[w] || w} ${ev[w]}`).join(' ')}`);
-    out.line = `load ${out.loaded} join ${out.join} waiting ${out.waiting} seen ${out.seen} admit ${out.admit} ` +
-      `in-call ${out.incall} up ${out.up} | ${pcs.join(' | ')}`;
+    const ws = ['open', 'welcome', 'waiting'].filter((k) => out.signaling[k] != null).map((k) => `ws-${k} ${out.signaling[k]}`).join(' ');
+    out.line = `load ${out.loaded} join ${out.join} ${ws} waiting ${out.waiting} seen ${out.seen} admit ${out.admit} ` +
+      `in-call ${out.incall} up ${out.up} | ${pcs.join(' | ')} | ${out.pageLine}`;
     return out;
   },
 
