@@ -1476,6 +1476,10 @@ static void room_stream_ready(SfuRoom *room, Participant *p, int media, GstCaps 
 {
   g_autoptr(GstCaps) caps = subscription_caps(pad_caps);
   if (p->caps[media]) {
+    if (!gst_caps_is_equal(p->caps[media], caps))
+      GST_WARNING("room %s %s: the %s stream's caps differ from the answer's: %" GST_PTR_FORMAT
+                  " / %" GST_PTR_FORMAT,
+                  room->id, p->id, media_names[media], caps, p->caps[media]);
     gst_caps_replace(&p->caps[media], caps);
     return;
   }
@@ -1497,6 +1501,86 @@ static void room_stream_ready(SfuRoom *room, Participant *p, int media, GstCaps 
     p->publish_timer = g_timeout_source_new(SFU_PUBLISH_WAIT_MS);
     g_source_set_callback(p->publish_timer, publish_timer_fire, t, g_free);
     g_source_attach(p->publish_timer, room->relay->context);
+  }
+}
+
+static gboolean sdp_media_has(const GstSDPMedia *m, const char *key)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len(m); i++)
+    if (g_strcmp0(gst_sdp_media_get_attribute(m, i)->key, key) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean drop_sdp_field(GQuark field, GValue *value, gpointer data)
+{
+  return !g_str_has_prefix(g_quark_to_string(field), "a-");
+}
+
+/* (transfer full) The caps the stream of `media` will have on its publish pad, read from the
+ * browser's answer on "pub" as webrtcbin reads them (the answer's format for the payload type
+ * the relay accepts, the section's attributes but the "a-" ones) with the SSRC the browser
+ * announces (the first of its FID group). NULL when the answer does not send that media or
+ * names no SSRC. `*sends`: the answer sends that media. */
+static GstCaps *answer_stream_caps(const GstSDPMessage *answer, int media, gboolean *sends)
+{
+  static const int pts[MEDIA_N] = {SFU_AUDIO_PT, SFU_VIDEO_PT};
+  *sends = FALSE;
+  for (guint i = 0; i < gst_sdp_message_medias_len(answer); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media(answer, i);
+    if (g_strcmp0(gst_sdp_media_get_media(m), media_names[media]) != 0 ||
+        gst_sdp_media_get_port(m) == 0)
+      continue;
+    *sends = sdp_media_has(m, "sendonly") || sdp_media_has(m, "sendrecv");
+    if (!*sends)
+      return NULL;
+    const char *group = gst_sdp_media_get_attribute_val(m, "ssrc-group");
+    const char *line = group && g_str_has_prefix(group, "FID ")
+                           ? group + 4
+                           : gst_sdp_media_get_attribute_val(m, "ssrc");
+    char *end = NULL;
+    guint64 ssrc = line ? g_ascii_strtoull(line, &end, 10) : 0;
+    if (!line || end == line || ssrc > G_MAXUINT32)
+      return NULL;
+    GstCaps *caps = gst_sdp_media_get_caps_from_media(m, pts[media]);
+    if (!caps)
+      return NULL;
+    if (gst_sdp_media_attributes_to_caps(m, caps) != GST_SDP_OK) {
+      gst_caps_unref(caps);
+      return NULL;
+    }
+    GstStructure *st = gst_caps_get_structure(caps, 0);
+    gst_structure_set_name(st, "application/x-rtp");
+    gst_structure_filter_and_map_in_place(st, drop_sdp_field, NULL);
+    gst_structure_set(st, "ssrc", G_TYPE_UINT, (guint)ssrc, NULL);
+    return caps;
+  }
+  return NULL;
+}
+
+/* The browser answered our offer on `p`'s "pub": its streams are known now, SSRCs included, so
+ * its subscriptions are offered at once, in the same round as "pub" itself, and not only when
+ * its first packets arrive. On a weak link the packets come after ICE and DTLS (3-6 s on edge)
+ * and a subscription offered then had to set itself up and then ask for a keyframe across that
+ * link again: the doctor saw the patient ~1.7 s after their subscription connected (bench/weak,
+ * "call up, per stage"). Nothing is derived unless every stream the answer sends names its SSRC;
+ * the pads' own caps replace these when the streams arrive (room_stream_ready()). */
+static void room_publish_from_answer(SfuRoom *room, Participant *p, const GstSDPMessage *answer)
+{
+  GstCaps *caps[MEDIA_N] = {NULL};
+  gboolean complete = TRUE;
+  for (int m = 0; m < MEDIA_N; m++) {
+    gboolean sends;
+    caps[m] = answer_stream_caps(answer, m, &sends);
+    complete = complete && (caps[m] || !sends);
+  }
+  for (int m = 0; m < MEDIA_N; m++) {
+    if (caps[m] && complete && !p->published) {
+      GST_INFO("room %s %s: %s stream announced in the answer: %" GST_PTR_FORMAT, room->id, p->id,
+               media_names[m], caps[m]);
+      room_stream_ready(room, p, m, caps[m]);
+    }
+    gst_clear_caps(&caps[m]);
   }
 }
 
@@ -2653,6 +2737,9 @@ gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const ch
     return FALSE;
   }
 
+  Participant *p = room_find(room, participant_id);
+  if (p && pc == p->pub && !p->published)
+    room_publish_from_answer(room, p, msg);
   GstWebRTCSessionDescription *answer =
       gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, msg);
   GstPromise *promise =
