@@ -1731,6 +1731,16 @@ static gboolean event_dispatch(gpointer data)
   case EV_STREAM:
     sfu_ingress_start(p->ingress, ev->media, ev->pad, ev->caps);
     room_stream_ready(room, p, ev->media, ev->caps);
+    /* Subscriptions offered from the answer are often connected before the stream comes: the
+     * packets before the ingress took it over (the start of the first keyframe) went to the
+     * fakesink, so they need a keyframe now (seen on edge: 6 s to the doctor's first frame). */
+    for (guint i = 0; ev->media == MEDIA_VIDEO && p->published && i < room->participants->len;
+         i++) {
+      Participant *s = g_ptr_array_index(room->participants, i);
+      Pc *sub = s == p ? NULL : g_hash_table_lookup(s->subs, p->id);
+      if (sub && sub->state == SFU_PC_CONNECTED)
+        subscription_wants_keyframe(room, sub);
+    }
     break;
   }
   return G_SOURCE_REMOVE;
