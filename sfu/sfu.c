@@ -55,6 +55,16 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
  * buffer count is only a backstop for buffers without timestamps. */
 #define SFU_BRANCH_QUEUE_MS 200
 #define SFU_BRANCH_QUEUE_BUFFERS 1024
+/* While one of a participant's pcs is still setting up (ICE, DTLS), for at most this long after
+ * it was made, the video of its connected subscriptions is held (audio goes on): on a weak link
+ * their video filled the downlink queue and the new pc's DTLS flights were lost in it (CI,
+ * three-party on edge: the patient's third pc took 34 s of DTLS, OpenSSL's timer doubling from
+ * 1 s). subscriber_setup_hold(). */
+#define SFU_SETUP_HOLD_MS 8000
+/* Only for a subscriber whose legs measure at least this RTT (a weak mobile link): on a good
+ * link a new pc sets up in a few hundred ms, and holding its other legs' video would cost
+ * everyone a keyframe and a short freeze at every join. */
+#define SFU_SETUP_HOLD_RTT_MS 150
 /* After a publisher's first stream arrives, how long to wait for its second before offering
  * subscriptions with what is there (an audio-only publisher). */
 #define SFU_PUBLISH_WAIT_MS 1000
@@ -225,6 +235,8 @@ typedef struct {
   GstElement *session;     /* (owned ref) its rtpsession, found on the first adaptation tick */
   Adapt adapt;             /* sub only: the leg's video decisions */
   struct PcCtx *ctx;       /* (owned ref) what its handlers and promises know */
+  gint64 created_us;       /* monotonic */
+  gboolean setup_held;     /* sub only: its video held by subscriber_setup_hold() */
 } Pc;
 
 typedef struct {
@@ -496,6 +508,7 @@ static Event *event_new(PcCtx *ctx, EventKind kind)
 }
 
 static gboolean event_dispatch(gpointer data);
+static void subscriber_setup_hold(SfuRoom *room, Participant *s, gint64 now);
 
 /* Any thread. Always through an idle source so that callbacks never run inside an sfu_ call. */
 static void event_post(PcCtx *ctx, Event *ev)
@@ -1000,6 +1013,7 @@ static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, SfuEgress *e
   pc->webrtc = webrtc;
   pc->state = SFU_PC_NEW;
   pc->branches = g_ptr_array_new();
+  pc->created_us = g_get_monotonic_time();
   return pc;
 }
 
@@ -1725,6 +1739,7 @@ static gboolean event_dispatch(gpointer data)
       branches_link_direct(room, pc);
       subscription_wants_keyframe(room, pc);
     }
+    subscriber_setup_hold(room, p, g_get_monotonic_time());
     if (cb->pc_state)
       cb->pc_state(room->user_data, p->id, pc->pc_id, ev->state);
     break;
@@ -2335,6 +2350,49 @@ static void publisher_uplink(Participant *p, double dt)
   p->uplink_bps = (guint)(bytes * 8 / dt);
 }
 
+/* Holds (or gives back) the video of `s`'s connected subscriptions while another of its pcs
+ * sets up (SFU_SETUP_HOLD_MS), on a link of SFU_SETUP_HOLD_RTT_MS or more. Given back only where
+ * the leg's own adaptation has video on, with a keyframe asked for (and checked for) at once:
+ * the egress resumes video at a keyframe. */
+static void subscriber_setup_hold(SfuRoom *room, Participant *s, gint64 now)
+{
+  gboolean hold = FALSE;
+  guint rtt = s->rtt_ms;
+  GHashTableIter legs;
+  gpointer leg;
+  g_hash_table_iter_init(&legs, s->subs);
+  while (g_hash_table_iter_next(&legs, NULL, &leg))
+    rtt = MAX(rtt, ((Pc *)leg)->adapt.rtt_ms);
+  if (s->pub && s->pub->state <= SFU_PC_CONNECTING &&
+      now - s->pub->created_us < SFU_SETUP_HOLD_MS * 1000)
+    hold = TRUE;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, s->subs);
+  while (!hold && g_hash_table_iter_next(&it, NULL, &value)) {
+    Pc *pc = value;
+    hold = pc->state <= SFU_PC_CONNECTING && now - pc->created_us < SFU_SETUP_HOLD_MS * 1000;
+  }
+  g_hash_table_iter_init(&it, s->subs);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    Pc *pc = value;
+    gboolean held = hold && rtt >= SFU_SETUP_HOLD_RTT_MS && pc->state == SFU_PC_CONNECTED;
+    if (held == pc->setup_held)
+      continue;
+    pc->setup_held = held;
+    GST_INFO("room %s %s/%s: video %s while another pc sets up", room->id, s->id, pc->pc_id,
+             held ? "held" : "given back");
+    if (held) {
+      sfu_egress_set_video(pc->egress, FALSE);
+    } else if (!s->audio_only && pc->adapt.state == LEG_LANE) {
+      leg_set_video(room, pc, TRUE);
+    } else if (!s->audio_only && pc->adapt.state != LEG_WEAK &&
+               sfu_egress_set_video(pc->egress, TRUE)) {
+      subscription_wants_keyframe(room, pc);
+    }
+  }
+}
+
 static gboolean adapt_tick(gpointer data)
 {
   SfuRoom *room = data;
@@ -2350,6 +2408,7 @@ static gboolean adapt_tick(gpointer data)
   }
   for (guint i = 0; i < room->participants->len; i++) {
     Participant *s = g_ptr_array_index(room->participants, i);
+    subscriber_setup_hold(room, s, now);
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, s->subs);
