@@ -345,13 +345,18 @@ void sfu_ingress_start(SfuIngress *in, int media, GstPad *webrtc_src, GstCaps *c
     return;
   }
   gst_object_replace((GstObject **)&s->webrtc_src, GST_OBJECT(webrtc_src));
-  /* The sticky events a stream starts with; no buffer can be pushed before `ready`. */
+  g_mutex_unlock(&in->lock);
+  /* The sticky events a stream starts with; no buffer can be pushed before `ready`. Pushed
+   * without the lock: a subscription already linked to the tee (offered from the publisher's
+   * answer, connected before its media came) answers the caps with an upstream event, and
+   * out_event() takes the lock on this same thread. Only this (main) thread starts a stream. */
   g_autofree char *stream_id = g_strdup_printf("%s/%s", in->name, media_names[media]);
   gst_pad_push_event(s->out, gst_event_new_stream_start(stream_id));
   gst_pad_push_event(s->out, gst_event_new_caps(caps));
   GstSegment segment;
   gst_segment_init(&segment, GST_FORMAT_TIME);
   gst_pad_push_event(s->out, gst_event_new_segment(&segment));
+  g_mutex_lock(&in->lock);
   s->ready = TRUE;
   g_mutex_unlock(&in->lock);
   GST_INFO("%s: %s bypasses the jitter buffer", in->name, media_names[media]);

@@ -55,6 +55,16 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
  * buffer count is only a backstop for buffers without timestamps. */
 #define SFU_BRANCH_QUEUE_MS 200
 #define SFU_BRANCH_QUEUE_BUFFERS 1024
+/* While one of a participant's pcs is still setting up (ICE, DTLS), for at most this long after
+ * it was made, the video of its connected subscriptions is held (audio goes on): on a weak link
+ * their video filled the downlink queue and the new pc's DTLS flights were lost in it (CI,
+ * three-party on edge: the patient's third pc took 34 s of DTLS, OpenSSL's timer doubling from
+ * 1 s). subscriber_setup_hold(). */
+#define SFU_SETUP_HOLD_MS 8000
+/* Only for a subscriber whose legs measure at least this RTT (a weak mobile link): on a good
+ * link a new pc sets up in a few hundred ms, and holding its other legs' video would cost
+ * everyone a keyframe and a short freeze at every join. */
+#define SFU_SETUP_HOLD_RTT_MS 150
 /* After a publisher's first stream arrives, how long to wait for its second before offering
  * subscriptions with what is there (an audio-only publisher). */
 #define SFU_PUBLISH_WAIT_MS 1000
@@ -225,6 +235,8 @@ typedef struct {
   GstElement *session;     /* (owned ref) its rtpsession, found on the first adaptation tick */
   Adapt adapt;             /* sub only: the leg's video decisions */
   struct PcCtx *ctx;       /* (owned ref) what its handlers and promises know */
+  gint64 created_us;       /* monotonic */
+  gboolean setup_held;     /* sub only: its video held by subscriber_setup_hold() */
 } Pc;
 
 typedef struct {
@@ -496,6 +508,7 @@ static Event *event_new(PcCtx *ctx, EventKind kind)
 }
 
 static gboolean event_dispatch(gpointer data);
+static void subscriber_setup_hold(SfuRoom *room, Participant *s, gint64 now);
 
 /* Any thread. Always through an idle source so that callbacks never run inside an sfu_ call. */
 static void event_post(PcCtx *ctx, Event *ev)
@@ -1000,6 +1013,7 @@ static Pc *pc_new(SfuRoom *room, Participant *p, const char *pc_id, SfuEgress *e
   pc->webrtc = webrtc;
   pc->state = SFU_PC_NEW;
   pc->branches = g_ptr_array_new();
+  pc->created_us = g_get_monotonic_time();
   return pc;
 }
 
@@ -1476,6 +1490,10 @@ static void room_stream_ready(SfuRoom *room, Participant *p, int media, GstCaps 
 {
   g_autoptr(GstCaps) caps = subscription_caps(pad_caps);
   if (p->caps[media]) {
+    if (!gst_caps_is_equal(p->caps[media], caps))
+      GST_WARNING("room %s %s: the %s stream's caps differ from the answer's: %" GST_PTR_FORMAT
+                  " / %" GST_PTR_FORMAT,
+                  room->id, p->id, media_names[media], caps, p->caps[media]);
     gst_caps_replace(&p->caps[media], caps);
     return;
   }
@@ -1497,6 +1515,86 @@ static void room_stream_ready(SfuRoom *room, Participant *p, int media, GstCaps 
     p->publish_timer = g_timeout_source_new(SFU_PUBLISH_WAIT_MS);
     g_source_set_callback(p->publish_timer, publish_timer_fire, t, g_free);
     g_source_attach(p->publish_timer, room->relay->context);
+  }
+}
+
+static gboolean sdp_media_has(const GstSDPMedia *m, const char *key)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len(m); i++)
+    if (g_strcmp0(gst_sdp_media_get_attribute(m, i)->key, key) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean drop_sdp_field(GQuark field, GValue *value, gpointer data)
+{
+  return !g_str_has_prefix(g_quark_to_string(field), "a-");
+}
+
+/* (transfer full) The caps the stream of `media` will have on its publish pad, read from the
+ * browser's answer on "pub" as webrtcbin reads them (the answer's format for the payload type
+ * the relay accepts, the section's attributes but the "a-" ones) with the SSRC the browser
+ * announces (the first of its FID group). NULL when the answer does not send that media or
+ * names no SSRC. `*sends`: the answer sends that media. */
+static GstCaps *answer_stream_caps(const GstSDPMessage *answer, int media, gboolean *sends)
+{
+  static const int pts[MEDIA_N] = {SFU_AUDIO_PT, SFU_VIDEO_PT};
+  *sends = FALSE;
+  for (guint i = 0; i < gst_sdp_message_medias_len(answer); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media(answer, i);
+    if (g_strcmp0(gst_sdp_media_get_media(m), media_names[media]) != 0 ||
+        gst_sdp_media_get_port(m) == 0)
+      continue;
+    *sends = sdp_media_has(m, "sendonly") || sdp_media_has(m, "sendrecv");
+    if (!*sends)
+      return NULL;
+    const char *group = gst_sdp_media_get_attribute_val(m, "ssrc-group");
+    const char *line = group && g_str_has_prefix(group, "FID ")
+                           ? group + 4
+                           : gst_sdp_media_get_attribute_val(m, "ssrc");
+    char *end = NULL;
+    guint64 ssrc = line ? g_ascii_strtoull(line, &end, 10) : 0;
+    if (!line || end == line || ssrc > G_MAXUINT32)
+      return NULL;
+    GstCaps *caps = gst_sdp_media_get_caps_from_media(m, pts[media]);
+    if (!caps)
+      return NULL;
+    if (gst_sdp_media_attributes_to_caps(m, caps) != GST_SDP_OK) {
+      gst_caps_unref(caps);
+      return NULL;
+    }
+    GstStructure *st = gst_caps_get_structure(caps, 0);
+    gst_structure_set_name(st, "application/x-rtp");
+    gst_structure_filter_and_map_in_place(st, drop_sdp_field, NULL);
+    gst_structure_set(st, "ssrc", G_TYPE_UINT, (guint)ssrc, NULL);
+    return caps;
+  }
+  return NULL;
+}
+
+/* The browser answered our offer on `p`'s "pub": its streams are known now, SSRCs included, so
+ * its subscriptions are offered at once, in the same round as "pub" itself, and not only when
+ * its first packets arrive. On a weak link the packets come after ICE and DTLS (3-6 s on edge)
+ * and a subscription offered then had to set itself up and then ask for a keyframe across that
+ * link again: the doctor saw the patient ~1.7 s after their subscription connected (bench/weak,
+ * "call up, per stage"). Nothing is derived unless every stream the answer sends names its SSRC;
+ * the pads' own caps replace these when the streams arrive (room_stream_ready()). */
+static void room_publish_from_answer(SfuRoom *room, Participant *p, const GstSDPMessage *answer)
+{
+  GstCaps *caps[MEDIA_N] = {NULL};
+  gboolean complete = TRUE;
+  for (int m = 0; m < MEDIA_N; m++) {
+    gboolean sends;
+    caps[m] = answer_stream_caps(answer, m, &sends);
+    complete = complete && (caps[m] || !sends);
+  }
+  for (int m = 0; m < MEDIA_N; m++) {
+    if (caps[m] && complete && !p->published) {
+      GST_INFO("room %s %s: %s stream announced in the answer: %" GST_PTR_FORMAT, room->id, p->id,
+               media_names[m], caps[m]);
+      room_stream_ready(room, p, m, caps[m]);
+    }
+    gst_clear_caps(&caps[m]);
   }
 }
 
@@ -1641,12 +1739,23 @@ static gboolean event_dispatch(gpointer data)
       branches_link_direct(room, pc);
       subscription_wants_keyframe(room, pc);
     }
+    subscriber_setup_hold(room, p, g_get_monotonic_time());
     if (cb->pc_state)
       cb->pc_state(room->user_data, p->id, pc->pc_id, ev->state);
     break;
   case EV_STREAM:
     sfu_ingress_start(p->ingress, ev->media, ev->pad, ev->caps);
     room_stream_ready(room, p, ev->media, ev->caps);
+    /* Subscriptions offered from the answer are often connected before the stream comes: the
+     * packets before the ingress took it over (the start of the first keyframe) went to the
+     * fakesink, so they need a keyframe now (seen on edge: 6 s to the doctor's first frame). */
+    for (guint i = 0; ev->media == MEDIA_VIDEO && p->published && i < room->participants->len;
+         i++) {
+      Participant *s = g_ptr_array_index(room->participants, i);
+      Pc *sub = s == p ? NULL : g_hash_table_lookup(s->subs, p->id);
+      if (sub && sub->state == SFU_PC_CONNECTED)
+        subscription_wants_keyframe(room, sub);
+    }
     break;
   }
   return G_SOURCE_REMOVE;
@@ -2241,6 +2350,49 @@ static void publisher_uplink(Participant *p, double dt)
   p->uplink_bps = (guint)(bytes * 8 / dt);
 }
 
+/* Holds (or gives back) the video of `s`'s connected subscriptions while another of its pcs
+ * sets up (SFU_SETUP_HOLD_MS), on a link of SFU_SETUP_HOLD_RTT_MS or more. Given back only where
+ * the leg's own adaptation has video on, with a keyframe asked for (and checked for) at once:
+ * the egress resumes video at a keyframe. */
+static void subscriber_setup_hold(SfuRoom *room, Participant *s, gint64 now)
+{
+  gboolean hold = FALSE;
+  guint rtt = s->rtt_ms;
+  GHashTableIter legs;
+  gpointer leg;
+  g_hash_table_iter_init(&legs, s->subs);
+  while (g_hash_table_iter_next(&legs, NULL, &leg))
+    rtt = MAX(rtt, ((Pc *)leg)->adapt.rtt_ms);
+  if (s->pub && s->pub->state <= SFU_PC_CONNECTING &&
+      now - s->pub->created_us < SFU_SETUP_HOLD_MS * 1000)
+    hold = TRUE;
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, s->subs);
+  while (!hold && g_hash_table_iter_next(&it, NULL, &value)) {
+    Pc *pc = value;
+    hold = pc->state <= SFU_PC_CONNECTING && now - pc->created_us < SFU_SETUP_HOLD_MS * 1000;
+  }
+  g_hash_table_iter_init(&it, s->subs);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    Pc *pc = value;
+    gboolean held = hold && rtt >= SFU_SETUP_HOLD_RTT_MS && pc->state == SFU_PC_CONNECTED;
+    if (held == pc->setup_held)
+      continue;
+    pc->setup_held = held;
+    GST_INFO("room %s %s/%s: video %s while another pc sets up", room->id, s->id, pc->pc_id,
+             held ? "held" : "given back");
+    if (held) {
+      sfu_egress_set_video(pc->egress, FALSE);
+    } else if (!s->audio_only && pc->adapt.state == LEG_LANE) {
+      leg_set_video(room, pc, TRUE);
+    } else if (!s->audio_only && pc->adapt.state != LEG_WEAK &&
+               sfu_egress_set_video(pc->egress, TRUE)) {
+      subscription_wants_keyframe(room, pc);
+    }
+  }
+}
+
 static gboolean adapt_tick(gpointer data)
 {
   SfuRoom *room = data;
@@ -2256,6 +2408,7 @@ static gboolean adapt_tick(gpointer data)
   }
   for (guint i = 0; i < room->participants->len; i++) {
     Participant *s = g_ptr_array_index(room->participants, i);
+    subscriber_setup_hold(room, s, now);
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, s->subs);
@@ -2653,6 +2806,9 @@ gboolean sfu_room_set_answer(SfuRoom *room, const char *participant_id, const ch
     return FALSE;
   }
 
+  Participant *p = room_find(room, participant_id);
+  if (p && pc == p->pub && !p->published)
+    room_publish_from_answer(room, p, msg);
   GstWebRTCSessionDescription *answer =
       gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, msg);
   GstPromise *promise =

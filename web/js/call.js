@@ -27,6 +27,9 @@ export class Call {
     this.firstFrameAt = new Map(); // pc id → ms from pc creation to first inbound video frame
     this.createdAt = new Map();
     this.connectedAt = new Map();  // pc id → ms from pc creation to connectionState "connected"
+    // Set-up timeline: [pc id, what, epoch ms] for offer / answer / ice:<state> / dtls:<state> /
+    // pc:<state> / frame, each kept once per pc (bench/weak prints it per stage).
+    this.timeline = [];
     this.iceServers = [];          // from `welcome`: TURN with our own short-lived credential
     this.#bind();
   }
@@ -47,6 +50,11 @@ export class Call {
     const next = prev.then(fn).catch((e) => console.error(`call: ${pcId}:`, e));
     this.chains.set(pcId, next);
     return next;
+  }
+
+  #mark(pcId, what) {
+    if (this.timeline.length >= 400) return;
+    if (!this.timeline.some(([p, w]) => p === pcId && w === what)) this.timeline.push([pcId, what, Date.now()]);
   }
 
   static participantOf(pcId) {
@@ -81,7 +89,12 @@ export class Call {
       if (pc.connectionState === 'connected' && !this.connectedAt.has(pcId)) {
         this.connectedAt.set(pcId, Math.round(performance.now() - this.createdAt.get(pcId)));
       }
+      this.#mark(pcId, `pc:${pc.connectionState}`);
+      this.#settleChanged(pcId, pc.connectionState);
       this.hooks.onPcState?.(pcId, pc.connectionState);
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (this.pcs.get(pcId) === pc) this.#mark(pcId, `ice:${pc.iceConnectionState}`);
     };
     const pid = Call.participantOf(pcId);
     if (pid !== null) {
@@ -107,6 +120,7 @@ export class Call {
     }
     const fresh = !pc;
     if (!pc) pc = this.#create(m.pc);
+    this.#mark(m.pc, 'offer');
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
     } catch (e) {
@@ -123,6 +137,9 @@ export class Call {
     await pc.setLocalDescription(answer);
     if (m.pc === 'pub') await this.#applyVideoLimits(pc);
     this.signaling.send({ type: 'answer', pc: m.pc, sdp: pc.localDescription.sdp });
+    this.#mark(m.pc, 'answer');
+    const dtls = pc.getTransceivers().find((t) => t.receiver.transport)?.receiver.transport;
+    if (dtls) dtls.addEventListener('statechange', () => this.#mark(m.pc, `dtls:${dtls.state}`));
     const queued = this.pending.get(m.pc) || [];
     this.pending.delete(m.pc);
     for (const c of queued) await this.#addCandidate(pc, c);
@@ -148,6 +165,7 @@ export class Call {
   }
 
   #onCandidate(m) {
+    this.#mark(m.pc, 'candidate');
     const pc = this.pcs.get(m.pc);
     if (!pc || !pc.remoteDescription) {
       // Before its offer (or while the offer is being applied): keep it for later.
@@ -208,6 +226,35 @@ export class Call {
     return this.#queue('pub', () => this.#applyVideoLimits(this.pcs.get('pub')));
   }
 
+  // While another pc of this page is still setting up (ICE and DTLS), our video is held to
+  // SETUP_VIDEO_KBPS, for at most SETUP_HOLD_MS after "pub" connected. On a weak link a camera
+  // starting at Chrome's ~300 kbit/s fills the uplink queue the moment "pub" connects, and the
+  // DTLS flights of the subscriptions (one lost flight costs a 1, 2, 4 … s retransmission
+  // timer) were lost in it: on edge the patient's subscription took 4.0 s from ICE to DTLS
+  // against 2.4 s for "pub" in one run (bench/weak/README.md, "Call up, per stage").
+  static SETUP_VIDEO_KBPS = 100;
+  static SETUP_HOLD_MS = 8000;
+  pubConnectedAt = null;
+
+  #settling() {
+    if (this.pubConnectedAt === null || performance.now() - this.pubConnectedAt > Call.SETUP_HOLD_MS) return false;
+    for (const [id, pc] of this.pcs) {
+      if (id !== 'pub' && (pc.connectionState === 'new' || pc.connectionState === 'connecting')) return true;
+    }
+    return false;
+  }
+
+  #settleChanged(pcId, state) {
+    if (pcId === 'pub' && state === 'connected' && this.pubConnectedAt === null) {
+      this.pubConnectedAt = performance.now();
+      setTimeout(() => this.#queue('pub', () => this.#applyVideoLimits(this.pcs.get('pub'))), Call.SETUP_HOLD_MS + 50);
+    }
+    const now = this.#settling();
+    if (now !== this.settlingApplied) this.#queue('pub', () => this.#applyVideoLimits(this.pcs.get('pub')));
+  }
+
+  settlingApplied = false;
+
   async #applyVideoLimits(pc) {
     if (!pc || pc.signalingState === 'closed') return;
     const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'video');
@@ -215,7 +262,9 @@ export class Call {
     const params = sender.getParameters();
     if (!params.encodings || !params.encodings.length) return; // not negotiated yet
     const enc = params.encodings[0];
-    const cap = this.videoCapKbps;
+    this.settlingApplied = this.#settling();
+    let cap = this.videoCapKbps;
+    if (this.settlingApplied && cap !== 0) cap = Math.min(cap ?? Infinity, Call.SETUP_VIDEO_KBPS);
     if (cap) enc.maxBitrate = cap * 1000;
     else delete enc.maxBitrate;
     enc.active = !this.videoPausedByUs && cap !== 0;
@@ -232,6 +281,7 @@ export class Call {
   /** Closes every pc (the call ended, we hung up, or signaling came back on a new session). */
   closeAll() {
     for (const id of [...this.pcs.keys()]) this.#closePc(id);
+    this.pubConnectedAt = null; // a new "pub" after a rejoin holds its video again while setting up
     this.pending.clear();
     this.chains.clear();
     this.remoteStreams.clear();
@@ -271,6 +321,7 @@ export class Call {
 export function watchFirstFrame(call, pcId, video) {
   if (!video.requestVideoFrameCallback) return;
   video.requestVideoFrameCallback(() => {
+    if (call.timeline.length < 400) call.timeline.push([pcId, 'frame', Date.now()]);
     if (!call.firstFrameAt.has(pcId) && call.createdAt.has(pcId)) {
       call.firstFrameAt.set(pcId, Math.round(performance.now() - call.createdAt.get(pcId)));
     }

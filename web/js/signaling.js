@@ -46,6 +46,7 @@ export class Signaling extends EventTarget {
     this.timer = null;
     this.lastError = null;     // the last {type:"error", fatal:true} from the server
     this.log = [];             // received messages, newest last (tests read it)
+    this.marks = {};           // epoch ms of the first connect, open and of each message type (bench/weak)
   }
 
   connect() {
@@ -54,6 +55,7 @@ export class Signaling extends EventTarget {
     this.timer = null;
     this.lastError = null;
     let ws;
+    this.marks.connect ??= Date.now();
     try {
       ws = new WebSocket(this.url, SUBPROTOCOL);
     } catch (e) {
@@ -63,6 +65,7 @@ export class Signaling extends EventTarget {
     this.ws = ws;
     ws.onopen = () => {
       if (ws !== this.ws) return;
+      this.marks.open ??= Date.now();
       this.#emit('open', {});
       ws.send(JSON.stringify(this.makeHello()));
     };
@@ -76,6 +79,7 @@ export class Signaling extends EventTarget {
         return;
       }
       if (!msg || typeof msg.type !== 'string') return;
+      this.marks[msg.type] ??= Date.now();
       this.log.push(msg);
       if (this.log.length > LOG_MAX) this.log.shift();
       if (msg.type === 'welcome') {

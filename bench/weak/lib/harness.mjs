@@ -417,6 +417,10 @@ export async function runOne(env, mode, profileName, camera, { quick = false, to
     });
     res.callUpSeconds = r1((Date.now() - t0) / 1000);
     log(`  ${mode.name}/${profileName}/${camera}: call up in ${res.callUpSeconds} s, warm-up ${warmup} s`);
+    if (mode.stages) {
+      const st = await mode.stages(env, pages, Date.now()).catch((e) => ({ line: `? ${e.message}` }));
+      if (st) { res.callUpStages = st; log(`    call up stages (s): ${st.line}`); }
+    }
     await sleep(warmup * 1000);
     const marks = {};
     const cpu0 = serverCpu(mode, env);
