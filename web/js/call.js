@@ -230,8 +230,8 @@ export class Call {
   // SETUP_VIDEO_KBPS, for at most SETUP_HOLD_MS after "pub" connected. On a weak link a camera
   // starting at Chrome's ~300 kbit/s fills the uplink queue the moment "pub" connects, and the
   // DTLS flights of the subscriptions (one lost flight costs a 1, 2, 4 … s retransmission
-  // timer) were lost in it: on edge the patient's subscription took 4.0 s from ICE to DTLS
-  // against 2.4 s for "pub" in one run (bench/weak/README.md, "Call up, per stage").
+  // timer) were lost in it: on edge the patient's subscription took 4 s of DTLS against 0.6 s
+  // for "pub" (bench/weak/README.md, "call up, per stage").
   static SETUP_VIDEO_KBPS = 100;
   static SETUP_HOLD_MS = 8000;
   pubConnectedAt = null;
