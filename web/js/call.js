@@ -90,7 +90,6 @@ export class Call {
         this.connectedAt.set(pcId, Math.round(performance.now() - this.createdAt.get(pcId)));
       }
       this.#mark(pcId, `pc:${pc.connectionState}`);
-      this.#settleChanged(pcId, pc.connectionState);
       this.hooks.onPcState?.(pcId, pc.connectionState);
     };
     pc.oniceconnectionstatechange = () => {
@@ -226,35 +225,6 @@ export class Call {
     return this.#queue('pub', () => this.#applyVideoLimits(this.pcs.get('pub')));
   }
 
-  // While another pc of this page is still setting up (ICE and DTLS), our video is held to
-  // SETUP_VIDEO_KBPS, for at most SETUP_HOLD_MS after "pub" connected. On a weak link a camera
-  // starting at Chrome's ~300 kbit/s fills the uplink queue the moment "pub" connects, and the
-  // DTLS flights of the subscriptions (one lost flight costs a 1, 2, 4 … s retransmission
-  // timer) were lost in it: on edge the patient's subscription took 4 s of DTLS against 0.6 s
-  // for "pub" (bench/weak/README.md, "call up, per stage").
-  static SETUP_VIDEO_KBPS = 100;
-  static SETUP_HOLD_MS = 8000;
-  pubConnectedAt = null;
-
-  #settling() {
-    if (this.pubConnectedAt === null || performance.now() - this.pubConnectedAt > Call.SETUP_HOLD_MS) return false;
-    for (const [id, pc] of this.pcs) {
-      if (id !== 'pub' && (pc.connectionState === 'new' || pc.connectionState === 'connecting')) return true;
-    }
-    return false;
-  }
-
-  #settleChanged(pcId, state) {
-    if (pcId === 'pub' && state === 'connected' && this.pubConnectedAt === null) {
-      this.pubConnectedAt = performance.now();
-      setTimeout(() => this.#queue('pub', () => this.#applyVideoLimits(this.pcs.get('pub'))), Call.SETUP_HOLD_MS + 50);
-    }
-    const now = this.#settling();
-    if (now !== this.settlingApplied) this.#queue('pub', () => this.#applyVideoLimits(this.pcs.get('pub')));
-  }
-
-  settlingApplied = false;
-
   async #applyVideoLimits(pc) {
     if (!pc || pc.signalingState === 'closed') return;
     const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'video');
@@ -262,9 +232,7 @@ export class Call {
     const params = sender.getParameters();
     if (!params.encodings || !params.encodings.length) return; // not negotiated yet
     const enc = params.encodings[0];
-    this.settlingApplied = this.#settling();
-    let cap = this.videoCapKbps;
-    if (this.settlingApplied && cap !== 0) cap = Math.min(cap ?? Infinity, Call.SETUP_VIDEO_KBPS);
+    const cap = this.videoCapKbps;
     if (cap) enc.maxBitrate = cap * 1000;
     else delete enc.maxBitrate;
     enc.active = !this.videoPausedByUs && cap !== 0;
@@ -281,7 +249,6 @@ export class Call {
   /** Closes every pc (the call ended, we hung up, or signaling came back on a new session). */
   closeAll() {
     for (const id of [...this.pcs.keys()]) this.#closePc(id);
-    this.pubConnectedAt = null; // a new "pub" after a rejoin holds its video again while setting up
     this.pending.clear();
     this.chains.clear();
     this.remoteStreams.clear();
