@@ -1,0 +1,75 @@
+/* test-fec.c — a leg's ULPFEC share and the RED packets' transport-wide extension id
+ * (sfu-fec.c). */
+#include "sfu-fec.h"
+
+static void test_share(void)
+{
+  /* Clean leg, or NACK quick enough: none. */
+  g_assert_cmpuint(sfu_fec_share(0, 300), ==, 0);
+  g_assert_cmpuint(sfu_fec_share(0.001, 300), ==, 0);
+  g_assert_cmpuint(sfu_fec_share(0.05, 20), ==, 0);
+  g_assert_cmpuint(sfu_fec_share(0.05, 99), ==, 0);
+  g_assert_cmpuint(sfu_fec_share(0.05, 0), ==, 0); /* RTT not known yet */
+  g_assert_cmpuint(sfu_fec_share(0.0 / 0.0, 300), ==, 0);
+  /* rural-3g (2 %, 300 ms) and edge (5 %, 600 ms). */
+  g_assert_cmpuint(sfu_fec_share(0.02, 300), ==, 20);
+  g_assert_cmpuint(sfu_fec_share(0.01, 300), ==, SFU_FEC_MIN_PCT);
+  g_assert_cmpuint(sfu_fec_share(0.03, 300), ==, 30);
+  g_assert_cmpuint(sfu_fec_share(0.05, 600), ==, SFU_FEC_MAX_PCT);
+  g_assert_cmpuint(sfu_fec_share(0.40, 600), ==, SFU_FEC_MAX_PCT);
+  /* Grows with the loss, never past the cap. */
+  guint prev = 0;
+  for (double loss = 0; loss <= 0.5; loss += 0.0025) {
+    guint s = sfu_fec_share(loss, 200);
+    g_assert_cmpuint(s, >=, prev);
+    g_assert_cmpuint(s, <=, SFU_FEC_MAX_PCT);
+    prev = s;
+  }
+}
+
+static void test_retag(void)
+{
+  /* What rtpredenc 1.22.0 writes: element id 1, two bytes, then padding to a word. */
+  guint8 red[] = {0x11, 0xaa, 0xbb, 0x00};
+  g_assert_true(sfu_fec_retag_ext(red, sizeof red, 1, 3));
+  g_assert_cmphex(red[0], ==, 0x31);
+  g_assert_cmphex(red[1], ==, 0xaa);
+  g_assert_cmphex(red[2], ==, 0xbb);
+  /* Already there: nothing to do, twice. */
+  g_assert_false(sfu_fec_retag_ext(red, sizeof red, 1, 3));
+  /* Both ids present (a packet that was not rebuilt): left alone. */
+  guint8 both[] = {0x11, 0x01, 0x02, 0x31, 0x03, 0x04, 0x00, 0x00};
+  g_assert_false(sfu_fec_retag_ext(both, sizeof both, 1, 3));
+  g_assert_cmphex(both[0], ==, 0x11);
+  g_assert_cmphex(both[3], ==, 0x31);
+  /* The right element found after padding and another element. */
+  guint8 later[] = {0x00, 0x20, 0x7f, 0x11, 0x05, 0x06, 0x00, 0x00};
+  g_assert_true(sfu_fec_retag_ext(later, sizeof later, 1, 3));
+  g_assert_cmphex(later[1], ==, 0x20);
+  g_assert_cmphex(later[3], ==, 0x31);
+  /* No element `from`. */
+  guint8 none[] = {0x20, 0x7f, 0x00, 0x00};
+  g_assert_false(sfu_fec_retag_ext(none, sizeof none, 1, 3));
+  g_assert_cmphex(none[0], ==, 0x20);
+  /* Truncated element: left alone (and no read past the end). */
+  guint8 cut[] = {0x13, 0x01, 0x02};
+  g_assert_false(sfu_fec_retag_ext(cut, sizeof cut, 1, 3));
+  g_assert_cmphex(cut[0], ==, 0x13);
+  /* Id 15 ends the block: an element after it is not read. */
+  guint8 stop[] = {0xf0, 0x11, 0x01, 0x02};
+  g_assert_false(sfu_fec_retag_ext(stop, sizeof stop, 1, 3));
+  /* Nonsense ids and empty input. */
+  g_assert_false(sfu_fec_retag_ext(red, sizeof red, 0, 3));
+  g_assert_false(sfu_fec_retag_ext(red, sizeof red, 3, 15));
+  g_assert_false(sfu_fec_retag_ext(red, sizeof red, 3, 3));
+  g_assert_false(sfu_fec_retag_ext(NULL, 0, 1, 3));
+  g_assert_false(sfu_fec_retag_ext(red, 0, 3, 1));
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/fec/share", test_share);
+  g_test_add_func("/fec/retag", test_retag);
+  return g_test_run();
+}
