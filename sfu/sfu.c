@@ -298,6 +298,7 @@ typedef struct PcCtx {
   SfuIngress *ingress;      /* pub only: (owned ref) */
   gint audio_red_pt;        /* atomic: RED's payload type in the last offer, -1 = none */
   SfuEgress *egress;        /* sub only: (owned ref) */
+  gint fec_packets;         /* atomic, sub only: video ULPFEC packets sent (in RED) */
   GMutex lock;
   GPtrArray *promises; /* (owned refs) given to webrtcbin, not answered yet */
   gboolean closed;     /* pc_ctx_close() ran: keep no more promises */
@@ -900,7 +901,7 @@ static void on_redenc_pt(GObject *redenc, GParamSpec *pspec, gpointer data)
  * the negotiated one (sfu-fec.h), so rtpsession would number none of them. Video only: the
  * leg's estimator measures video (sfu-egress.c adds the audio rate to it), so the audio's RED
  * packets stay unnumbered as before. */
-static gboolean red_ext_fix(GstBuffer **buf, int audio_red)
+static gboolean red_ext_fix(GstBuffer **buf, int audio_red, PcCtx *ctx)
 {
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   guint16 bits = 0;
@@ -909,8 +910,14 @@ static gboolean red_ext_fix(GstBuffer **buf, int audio_red)
   gboolean misplaced = FALSE;
   if (!gst_rtp_buffer_map(*buf, GST_MAP_READ, &rtp))
     return FALSE;
-  if (gst_rtp_buffer_get_payload_type(&rtp) != audio_red &&
-      gst_rtp_buffer_get_extension_data(&rtp, &bits, &data, &words) && bits == 0xBEDE) {
+  guint8 pt = gst_rtp_buffer_get_payload_type(&rtp);
+  const guint8 *block = gst_rtp_buffer_get_payload(&rtp);
+  /* A video RED packet whose (only) block is not VP8 carries ULPFEC. */
+  if (pt != audio_red && pt != SFU_VIDEO_PT && block && gst_rtp_buffer_get_payload_len(&rtp) > 1 &&
+      (block[0] & 0x7f) != SFU_VIDEO_PT)
+    g_atomic_int_inc(&ctx->fec_packets);
+  if (pt != audio_red && gst_rtp_buffer_get_extension_data(&rtp, &bits, &data, &words) &&
+      bits == 0xBEDE) {
     guint8 copy[64];
     gsize len = MIN((gsize)words * 4, sizeof copy);
     memcpy(copy, data, len);
@@ -935,14 +942,14 @@ static GstPadProbeReturn red_ext_probe(GstPad *pad, GstPadProbeInfo *info, gpoin
   int audio_red = g_atomic_int_get(&ctx->audio_red_pt);
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-    if (red_ext_fix(&buf, audio_red))
+    if (red_ext_fix(&buf, audio_red, ctx))
       GST_PAD_PROBE_INFO_DATA(info) = buf;
   } else {
     GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
     list = gst_buffer_list_make_writable(list);
     for (guint i = 0; i < gst_buffer_list_length(list); i++) {
       GstBuffer *buf = gst_buffer_ref(gst_buffer_list_get(list, i));
-      if (red_ext_fix(&buf, audio_red)) {
+      if (red_ext_fix(&buf, audio_red, ctx)) {
         gst_buffer_list_remove(list, i, 1);
         gst_buffer_list_insert(list, (gint)i, buf);
       } else
@@ -1995,8 +2002,12 @@ static void leg_fec(SfuRoom *room, Pc *pc, double loss)
   if (pct == pc->fec_pct || !pc->video_trans)
     return;
   g_object_set(pc->video_trans, "fec-percentage", pct, NULL);
-  GST_INFO("room %s %s: video FEC %u %% (loss %.3f, rtt %u ms)", room->id, pc->pc_id, pct, loss,
-           pc->adapt.rtt_ms);
+  if (!pct || !pc->fec_pct)
+    GST_INFO("room %s %s: video FEC %u %% (loss %.3f, rtt %u ms, %d FEC packets so far)", room->id,
+             pc->pc_id, pct, loss, pc->adapt.rtt_ms, g_atomic_int_get(&pc->ctx->fec_packets));
+  else
+    GST_DEBUG("room %s %s: video FEC %u %% (loss %.3f, rtt %u ms, %d FEC packets so far)", room->id,
+              pc->pc_id, pct, loss, pc->adapt.rtt_ms, g_atomic_int_get(&pc->ctx->fec_packets));
   pc->fec_pct = pct;
 }
 
