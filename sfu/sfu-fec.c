@@ -18,6 +18,13 @@ guint sfu_fec_share(double loss, guint rtt_ms)
   return (guint)(pct + 0.5);
 }
 
+guint sfu_fec_next(guint current, guint want)
+{
+  if (want >= current)
+    return want;
+  return current > want + SFU_FEC_FALL_PCT ? current - SFU_FEC_FALL_PCT : want;
+}
+
 gboolean sfu_fec_retag_ext(guint8 *ext, gsize len, guint8 from, guint8 to)
 {
   if (!ext || from == 0 || from > 14 || to == 0 || to > 14 || from == to)

@@ -120,8 +120,6 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
 #define SFU_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 /* Its extension id in every offer (publish_caps()); subscriptions inherit the publisher's. */
 #define SFU_TWCC_EXT_ID 3
-/* A leg's video FEC share falls by at most this much a tick (percentage points). */
-#define SFU_FEC_FALL_PCT 5
 
 enum { MEDIA_AUDIO = SFU_INGRESS_AUDIO, MEDIA_VIDEO = SFU_INGRESS_VIDEO, MEDIA_N };
 /* Payload types of the relay's offers to publishers. */
@@ -1990,15 +1988,11 @@ static guint leg_rate(Adapt *a, const SfuEgressStats *es, double loss, gint64 no
   return a->rate_bps;
 }
 
-/* The leg's video ULPFEC share (sfu-fec.c) from its loss and RTT: up at once, down by at most
- * SFU_FEC_FALL_PCT a tick (the loss a receiver reports each second is noisy). The FEC packets
+/* The leg's video ULPFEC share (sfu-fec.c) from its loss and RTT, once a tick. The FEC packets
  * are video packets with transport-wide numbers: the estimator counts them as sent. */
 static void leg_fec(SfuRoom *room, Pc *pc, double loss)
 {
-  guint want = sfu_fec_share(loss, pc->adapt.rtt_ms);
-  guint pct = want >= pc->fec_pct                     ? want
-              : pc->fec_pct > want + SFU_FEC_FALL_PCT ? pc->fec_pct - SFU_FEC_FALL_PCT
-                                                      : want;
+  guint pct = sfu_fec_next(pc->fec_pct, sfu_fec_share(loss, pc->adapt.rtt_ms));
   if (pct == pc->fec_pct || !pc->video_trans)
     return;
   g_object_set(pc->video_trans, "fec-percentage", pct, NULL);
