@@ -18,6 +18,14 @@ guint sfu_fec_share(double loss, guint rtt_ms)
   return (guint)(pct + 0.5);
 }
 
+guint sfu_fec_room(guint share, guint budget_bps, guint floor_bps)
+{
+  if (!floor_bps || budget_bps <= floor_bps)
+    return 0;
+  guint64 room = ((guint64)budget_bps - floor_bps) * 100 / floor_bps;
+  return room < share ? (guint)room : share;
+}
+
 guint sfu_fec_next(guint current, guint want)
 {
   if (want >= current)

@@ -26,6 +26,11 @@
  * this RTT (0 = unknown: none). */
 guint sfu_fec_share(double loss, guint rtt_ms);
 
+/* The most share a leg's video budget leaves room for: FEC comes only out of what the budget
+ * holds beyond the video floor (the least video the relay sends), so a leg near its floor
+ * (edge: 150 kbit/s) gets none rather than video plus FEC over its link. */
+guint sfu_fec_room(guint share, guint budget_bps, guint floor_bps);
+
 /* A share falls by this much a tick (percentage points). */
 #define SFU_FEC_FALL_PCT 2
 

@@ -1988,11 +1988,14 @@ static guint leg_rate(Adapt *a, const SfuEgressStats *es, double loss, gint64 no
   return a->rate_bps;
 }
 
-/* The leg's video ULPFEC share (sfu-fec.c) from its loss and RTT, once a tick. The FEC packets
+/* The leg's video ULPFEC share (sfu-fec.c) from its loss and RTT, within the room its video
+ * budget leaves above the video floor, once a tick. The FEC packets
  * are video packets with transport-wide numbers: the estimator counts them as sent. */
-static void leg_fec(SfuRoom *room, Pc *pc, double loss)
+static void leg_fec(SfuRoom *room, Pc *pc, double loss, guint budget)
 {
-  guint pct = sfu_fec_next(pc->fec_pct, sfu_fec_share(loss, pc->adapt.rtt_ms));
+  guint want = sfu_fec_room(sfu_fec_share(loss, pc->adapt.rtt_ms), budget, SFU_VIDEO_FLOOR_BPS);
+  guint pct = MIN(sfu_fec_next(pc->fec_pct, want),
+                  sfu_fec_room(SFU_FEC_MAX_PCT, budget, SFU_VIDEO_FLOOR_BPS));
   if (pct == pc->fec_pct || !pc->video_trans)
     return;
   g_object_set(pc->video_trans, "fec-percentage", pct, NULL);
@@ -2033,7 +2036,6 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     a->video_cap_bps = 0;
     return;
   }
-  leg_fec(room, pc, loss);
   guint estimate = leg_rate(a, &es, loss, now);
   if (!estimate) {
     a->video_cap_bps = SFU_NO_CAP; /* no feedback yet: let the publisher's own control rule */
@@ -2041,6 +2043,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
   }
   guint audio = MAX(a->audio_bps, (guint)SFU_AUDIO_RESERVE_BPS);
   guint budget = estimate > audio ? estimate - audio : 0;
+  leg_fec(room, pc, loss, budget);
   /* Pause only on evidence: the leg carries real video and still has no room, or it loses
    * packets. A receiver's REMB grows only with what it receives (at most 1.5 times that), so a
    * leg whose publisher sends little (a start, a still picture) always looks "small"; pausing

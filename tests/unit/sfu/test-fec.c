@@ -27,6 +27,20 @@ static void test_share(void)
   }
 }
 
+static void test_room(void)
+{
+  /* edge: ~130 kbit/s estimate, 60 of it audio: nothing beyond the 60 kbit/s floor. */
+  g_assert_cmpuint(sfu_fec_room(50, 70000, 60000), ==, 16);
+  g_assert_cmpuint(sfu_fec_room(50, 60000, 60000), ==, 0);
+  g_assert_cmpuint(sfu_fec_room(50, 30000, 60000), ==, 0);
+  /* rural-3g: ~300 kbit/s of video budget, room for all of it. */
+  g_assert_cmpuint(sfu_fec_room(50, 300000, 60000), ==, 50);
+  g_assert_cmpuint(sfu_fec_room(0, 300000, 60000), ==, 0);
+  g_assert_cmpuint(sfu_fec_room(50, 84000, 60000), ==, 40);
+  g_assert_cmpuint(sfu_fec_room(50, G_MAXUINT, 60000), ==, 50);
+  g_assert_cmpuint(sfu_fec_room(50, 300000, 0), ==, 0);
+}
+
 static void test_next(void)
 {
   g_assert_cmpuint(sfu_fec_next(0, 0), ==, 0);
@@ -97,6 +111,7 @@ int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/fec/share", test_share);
+  g_test_add_func("/fec/room", test_room);
   g_test_add_func("/fec/next", test_next);
   g_test_add_func("/fec/retag", test_retag);
   return g_test_run();
