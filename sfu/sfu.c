@@ -22,6 +22,7 @@
 
 #include "sfu.h"
 #include "sfu-egress.h"
+#include "sfu-fec.h"
 #include "sfu-ingress.h"
 #include "sfu-lane.h"
 #include "sfu-score.h"
@@ -233,10 +234,12 @@ typedef struct {
   guint keyframe_retries;  /* sub only: requests made by keyframe_check() since it connected */
   SfuEgress *egress;       /* sub only: (owned) what goes down this leg */
   GstElement *session;     /* (owned ref) its rtpsession, found on the first adaptation tick */
-  Adapt adapt;             /* sub only: the leg's video decisions */
-  struct PcCtx *ctx;       /* (owned ref) what its handlers and promises know */
-  gint64 created_us;       /* monotonic */
-  gboolean setup_held;     /* sub only: its video held by subscriber_setup_hold() */
+  GstWebRTCRTPTransceiver *video_trans; /* sub only: (owned ref) its video transceiver */
+  guint fec_pct;                        /* sub only: the video ULPFEC share set on it */
+  Adapt adapt;                          /* sub only: the leg's video decisions */
+  struct PcCtx *ctx;                    /* (owned ref) what its handlers and promises know */
+  gint64 created_us;                    /* monotonic */
+  gboolean setup_held;                  /* sub only: its video held by subscriber_setup_hold() */
 } Pc;
 
 typedef struct {
@@ -305,6 +308,7 @@ typedef struct PcCtx {
   SfuIngress *ingress;      /* pub only: (owned ref) */
   gint audio_red_pt;        /* atomic: RED's payload type in the last offer, -1 = none */
   SfuEgress *egress;        /* sub only: (owned ref) */
+  gint fec_packets;         /* atomic, sub only: video ULPFEC packets sent (in RED) */
   GMutex lock;
   GPtrArray *promises; /* (owned refs) given to webrtcbin, not answered yet */
   gboolean closed;     /* pc_ctx_close() ran: keep no more promises */
@@ -903,6 +907,70 @@ static void on_redenc_pt(GObject *redenc, GParamSpec *pspec, gpointer data)
   }
 }
 
+/* Streaming thread, after a subscription's RED encoder (before its rtpsession): rtpredenc
+ * 1.22.0 gives the RED packets it builds the transport-wide extension under id 1 instead of
+ * the negotiated one (sfu-fec.h), so rtpsession would number none of them. Video only: the
+ * leg's estimator measures video (sfu-egress.c adds the audio rate to it), so the audio's RED
+ * packets stay unnumbered as before. */
+static gboolean red_ext_fix(GstBuffer **buf, int audio_red, PcCtx *ctx)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  guint16 bits = 0;
+  gpointer data = NULL;
+  guint words = 0;
+  gboolean misplaced = FALSE;
+  if (!gst_rtp_buffer_map(*buf, GST_MAP_READ, &rtp))
+    return FALSE;
+  guint8 pt = gst_rtp_buffer_get_payload_type(&rtp);
+  const guint8 *block = gst_rtp_buffer_get_payload(&rtp);
+  /* A video RED packet whose (only) block is not VP8 carries ULPFEC. */
+  if (pt != audio_red && pt != SFU_VIDEO_PT && block && gst_rtp_buffer_get_payload_len(&rtp) > 1 &&
+      (block[0] & 0x7f) != SFU_VIDEO_PT)
+    g_atomic_int_inc(&ctx->fec_packets);
+  if (pt != audio_red && gst_rtp_buffer_get_extension_data(&rtp, &bits, &data, &words) &&
+      bits == 0xBEDE) {
+    guint8 copy[64];
+    gsize len = MIN((gsize)words * 4, sizeof copy);
+    memcpy(copy, data, len);
+    misplaced = sfu_fec_retag_ext(copy, len, 1, SFU_TWCC_EXT_ID);
+  }
+  gst_rtp_buffer_unmap(&rtp);
+  if (!misplaced)
+    return FALSE;
+  *buf = gst_buffer_make_writable(*buf);
+  if (!gst_rtp_buffer_map(*buf, GST_MAP_READWRITE, &rtp))
+    return FALSE;
+  if (gst_rtp_buffer_get_extension_data(&rtp, &bits, &data, &words))
+    sfu_fec_retag_ext(data, (gsize)words * 4, 1, SFU_TWCC_EXT_ID);
+  gst_rtp_buffer_unmap(&rtp);
+  return TRUE;
+}
+
+static GstPadProbeReturn red_ext_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  (void)pad;
+  PcCtx *ctx = data;
+  int audio_red = g_atomic_int_get(&ctx->audio_red_pt);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (red_ext_fix(&buf, audio_red, ctx))
+      GST_PAD_PROBE_INFO_DATA(info) = buf;
+  } else {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    list = gst_buffer_list_make_writable(list);
+    for (guint i = 0; i < gst_buffer_list_length(list); i++) {
+      GstBuffer *buf = gst_buffer_ref(gst_buffer_list_get(list, i));
+      if (red_ext_fix(&buf, audio_red, ctx)) {
+        gst_buffer_list_remove(list, i, 1);
+        gst_buffer_list_insert(list, (gint)i, buf);
+      } else
+        gst_buffer_unref(buf);
+    }
+    GST_PAD_PROBE_INFO_DATA(info) = list;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /* RTCP thread: a subscriber's feedback on its leg: transport-cc goes to the leg's estimator;
  * REMB (Chrome's own downlink estimate, which it sends on these legs) is taken as it is. */
 static void on_feedback_rtcp(GObject *session, guint type, guint fbtype, guint sender_ssrc,
@@ -941,6 +1009,12 @@ static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *elem
   if (f && strcmp(GST_OBJECT_NAME(f), "rtpredenc") == 0 && !ctx->ingress) {
     g_signal_connect_data(element, "notify::pt", G_CALLBACK(on_redenc_pt), pc_ctx_ref(ctx),
                           pc_ctx_closure_unref, 0);
+    GstPad *src = gst_element_get_static_pad(element, "src");
+    if (src) {
+      gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                        red_ext_probe, pc_ctx_ref(ctx), pc_ctx_unref);
+      gst_object_unref(src);
+    }
   } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpjitterbuffer") == 0 && ctx->ingress) {
     sfu_ingress_watch_jitterbuffer(ctx->ingress, element);
   } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0 && ctx->egress) {
@@ -1171,6 +1245,7 @@ static void pc_free(SfuRoom *room, Pc *pc)
   gst_object_unref(pc->webrtc);
   g_clear_pointer(&pc->egress, sfu_egress_unref);
   gst_clear_object(&pc->session);
+  gst_clear_object(&pc->video_trans);
   g_free(pc->publisher_id);
   g_free(pc->pc_id);
   g_free(pc);
@@ -1244,16 +1319,19 @@ static Branch *branch_prepare(SfuRoom *room, Pc *sub, Participant *publisher,
   if (trans) {
     g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                  "codec-preferences", publisher->caps[media], NULL);
-    /* Video: RTX from webrtcbin's cache, no RED/ULPFEC. GStreamer 1.22's rtpredenc writes a
-     * fresh RTP header without the header extensions, so every packet it wraps (with video RED
-     * negotiated: all of them) reaches the subscriber without its transport-wide sequence
-     * number, and Chrome then sends REMB instead of transport-cc feedback (seen on every leg:
-     * the offer and answer both carry the extmap and "transport-cc"; no RTPFB 15 came back).
-     * Audio: RED with one redundant block (its packets lose the number too: the egress keeps
-     * send times of video only), no ULPFEC. */
+    /* Video: RTX from webrtcbin's cache, and ULPFEC inside RED (every video packet is then
+     * RED-wrapped) with the share leg_adapt() sets: none until the leg's loss and RTT call for
+     * it. GStreamer 1.22.0's rtpredenc puts the transport-wide extension of the RED packets it
+     * builds under id 1 (red_ext_probe() moves it to the negotiated id; without it Chrome sent
+     * REMB instead of transport-cc feedback on every leg).
+     * Audio: RED with one redundant block (its packets stay unnumbered: the egress keeps send
+     * times of video only), no ULPFEC. */
     if (media == MEDIA_VIDEO) {
       g_object_set(trans, "do-nack", TRUE, NULL);
-      gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "none");
+      gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
+      g_object_set(trans, "fec-percentage", 0u, NULL);
+      gst_object_replace((GstObject **)&sub->video_trans, GST_OBJECT(trans));
+      sub->fec_pct = 0;
     } else {
       gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
       g_object_set(trans, "fec-percentage", 0u, NULL);
@@ -2019,6 +2097,26 @@ static guint leg_rate(Adapt *a, const SfuEgressStats *es, double loss, gint64 no
   return a->rate_bps;
 }
 
+/* The leg's video ULPFEC share (sfu-fec.c) from its loss and RTT, within the room its video
+ * budget leaves above the video floor, once a tick. The FEC packets
+ * are video packets with transport-wide numbers: the estimator counts them as sent. */
+static void leg_fec(SfuRoom *room, Pc *pc, double loss, guint budget)
+{
+  guint want = sfu_fec_room(sfu_fec_share(loss, pc->adapt.rtt_ms), budget, SFU_VIDEO_FLOOR_BPS);
+  guint pct = MIN(sfu_fec_next(pc->fec_pct, want),
+                  sfu_fec_room(SFU_FEC_MAX_PCT, budget, SFU_VIDEO_FLOOR_BPS));
+  if (pct == pc->fec_pct || !pc->video_trans)
+    return;
+  g_object_set(pc->video_trans, "fec-percentage", pct, NULL);
+  if (!pct || !pc->fec_pct)
+    GST_INFO("room %s %s: video FEC %u %% (loss %.3f, rtt %u ms, %d FEC packets so far)", room->id,
+             pc->pc_id, pct, loss, pc->adapt.rtt_ms, g_atomic_int_get(&pc->ctx->fec_packets));
+  else
+    GST_DEBUG("room %s %s: video FEC %u %% (loss %.3f, rtt %u ms, %d FEC packets so far)", room->id,
+              pc->pc_id, pct, loss, pc->adapt.rtt_ms, g_atomic_int_get(&pc->ctx->fec_packets));
+  pc->fec_pct = pct;
+}
+
 static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now, double dt)
 {
   Adapt *a = &pc->adapt;
@@ -2054,6 +2152,7 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
   }
   guint audio = MAX(a->audio_bps, (guint)SFU_AUDIO_RESERVE_BPS);
   guint budget = estimate > audio ? estimate - audio : 0;
+  leg_fec(room, pc, loss, budget);
   /* Pause only on evidence: the leg carries real video and still has no room, or it loses
    * packets. A receiver's REMB grows only with what it receives (at most 1.5 times that), so a
    * leg whose publisher sends little (a start, a still picture) always looks "small"; pausing
@@ -2165,9 +2264,11 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)
     a->video_cap_bps = SFU_VIDEO_FLOOR_BPS;
-  else /* the leg's rate less the audio actually sent */
+  else /* the leg's rate less the audio actually sent, and less the video's FEC */
     a->video_cap_bps =
-        MAX(estimate > a->audio_bps ? estimate - a->audio_bps : 0, (guint)SFU_VIDEO_FLOOR_BPS);
+        MAX((guint)((guint64)(estimate > a->audio_bps ? estimate - a->audio_bps : 0) * 100 /
+                    (100 + pc->fec_pct)),
+            (guint)SFU_VIDEO_FLOOR_BPS);
 }
 
 /* What a publisher may send: enough for its best-placed subscriber that takes video, no more

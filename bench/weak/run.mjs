@@ -82,7 +82,8 @@ for (const mode of modes) {
           for (const dir of dirs) {
             const m = party === 3 ? r.links[dir] : r[dir];
             env.log(`  ${dir}: ${m.videoKbps} kbit/s ${m.fps} fps, freezes ${m.freezeCount} (${m.frozenSecondsPerMinute} s/min), ` +
-              `audio concealed ${m.audioConcealmentPct} %, audio-only ${m.audioOnlySeconds} s` +
+              `audio concealed ${m.audioConcealmentPct} %, audio-only ${m.audioOnlySeconds} s, ` +
+              `video lost ${m.videoLost} rtx ${m.rtxPackets} fec ${m.fecPackets} (discarded ${m.fecDiscarded})` +
               (m.adaptSeconds !== undefined ? `, adapt ${m.adaptSeconds} s, ramp-up ${m.rampUpSeconds} s` : '') +
               (m.videoResumeSeconds !== undefined ? `, video resume ${m.videoResumeSeconds} s, audio resume ${m.audioResumeSeconds} s` : ''));
           }

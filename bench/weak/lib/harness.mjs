@@ -127,7 +127,8 @@ function samplerSource(intervalMs) {
   const W = (window.__weak = { samples: [], last: new Map(), tot: {}, per: {}, ids: new WeakMap(), n: 0, stop: false });
   const IN = { video: { bytesReceived: 'vBytes', packetsReceived: 'vPkts', packetsLost: 'vLost',
       framesDecoded: 'vFrames', freezeCount: 'vFreezes', totalFreezesDuration: 'vFreezeS', nackCount: 'vNacks',
-      pliCount: 'vPlis', keyFramesDecoded: 'vKeys' },
+      pliCount: 'vPlis', keyFramesDecoded: 'vKeys', retransmittedPacketsReceived: 'vRtx',
+      fecPacketsReceived: 'vFec', fecPacketsDiscarded: 'vFecDiscarded' },
     audio: { bytesReceived: 'aBytes', packetsReceived: 'aPkts', packetsLost: 'aLost',
       totalSamplesReceived: 'aSamples', concealedSamples: 'aConcealed' } };
   const OUTB = { video: { bytesSent: 'oVBytes', framesEncoded: 'oFrames' }, audio: { bytesSent: 'oABytes' } };
@@ -284,6 +285,12 @@ export function directionMetrics(samples, w0, w1, marks) {
     maxWidth: Math.max(0, ...samples.filter((s) => s.t >= w0 && s.t <= w1).map((s) => s.w || 0)),
     nacks: d('vNacks'),
     plis: d('vPlis'),
+    // Video packets lost (after any repair) and the repairs: retransmissions and ULPFEC packets
+    // received (Chrome counts those it could not use as discarded).
+    videoLost: d('vLost'),
+    rtxPackets: d('vRtx'),
+    fecPackets: d('vFec'),
+    fecDiscarded: d('vFecDiscarded'),
     series: b.map((x) => Math.round(x.kbps)),
     fpsSeries: b.map((x) => Math.round(x.fps)),
   };

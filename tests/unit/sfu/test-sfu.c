@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <gst/gst.h>
+#include <gst/rtp/rtp.h>
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 #define GST_USE_UNSTABLE_API
@@ -26,6 +27,8 @@ typedef struct {
   GstElement *webrtc;
   gint video_frames;             /* decoded (atomic) */
   gint audio_packets;            /* received (atomic) */
+  gint rtp_packets;              /* RTP packets its rtpsession received (atomic) */
+  gint twcc_packets;             /* ... of them with a transport-wide number (extension id 3) */
   _Atomic gint64 first_frame_us; /* monotonic time of the first decoded frame, 0 = none */
   gint64 connected_us;           /* when the relay reported this pc connected (main thread) */
 } ClientPc;
@@ -127,6 +130,46 @@ static GstPadProbeReturn audio_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
   return GST_PAD_PROBE_OK;
 }
 
+/* client streaming thread: a packet through the client's rtpsession (decrypted, RED not yet
+ * unwrapped): does it carry a transport-wide sequence number under the id the relay offers? */
+static GstPadProbeReturn rtp_in_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  ClientPc *cpc = data;
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER) ||
+      !gst_rtp_buffer_map(GST_PAD_PROBE_INFO_BUFFER(info), GST_MAP_READ, &rtp))
+    return GST_PAD_PROBE_OK;
+  gpointer ext = NULL;
+  guint size = 0;
+  g_atomic_int_inc(&cpc->rtp_packets);
+  if (gst_rtp_buffer_get_extension_onebyte_header(&rtp, 3, 0, &ext, &size) && size == 2)
+    g_atomic_int_inc(&cpc->twcc_packets);
+  gst_rtp_buffer_unmap(&rtp);
+  return GST_PAD_PROBE_OK;
+}
+
+static void client_session_pad_added(GstElement *session, GstPad *pad, gpointer data)
+{
+  if (strcmp(GST_PAD_NAME(pad), "recv_rtp_src") == 0)
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, rtp_in_probe, data, NULL);
+}
+
+static void client_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element,
+                                      gpointer data)
+{
+  GstElementFactory *f = gst_element_get_factory(element);
+  if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0)
+    g_signal_connect(element, "pad-added", G_CALLBACK(client_session_pad_added), data);
+}
+
+/* A transceiver made from the relay's offer accepts RED and ULPFEC, as a browser does (webrtcbin
+ * answers without them otherwise). */
+static void client_new_transceiver(GstElement *webrtc, GstWebRTCRTPTransceiver *trans,
+                                   gpointer data)
+{
+  gst_util_set_object_arg(G_OBJECT(trans), "fec-type", "ulp-red");
+}
+
 /* client streaming thread: the relay's FIR (or a PLI) arriving at the encoder */
 static GstPadProbeReturn encoder_event_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -184,6 +227,8 @@ static ClientPc *client_pc_new(Client *client, const char *pc_id, GstElement *we
   restrict_to_loopback(webrtc);
   g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(client_on_ice_candidate), cpc);
   g_signal_connect(webrtc, "pad-added", G_CALLBACK(client_on_pad_added), cpc);
+  g_signal_connect(webrtc, "deep-element-added", G_CALLBACK(client_deep_element_added), cpc);
+  g_signal_connect(webrtc, "on-new-transceiver", G_CALLBACK(client_new_transceiver), cpc);
   g_hash_table_insert(client->pcs, cpc->pc_id, cpc);
   return cpc;
 }
@@ -212,7 +257,9 @@ static Client *client_new(Harness *h, const char *id)
       "vp8enc name=enc deadline=1 keyframe-max-dist=3000 target-bitrate=400000 ! "
       "rtpvp8pay pt=96 ! "
       "queue leaky=downstream max-size-buffers=20 ! "
-      "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000 ! pub.sink_1",
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,"
+      "extmap-3=(string)http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+      " ! pub.sink_1",
       &error);
   g_assert_no_error(error);
   GstElement *enc = gst_bin_get_by_name(GST_BIN(c->pipeline), "enc");
@@ -534,6 +581,17 @@ static void test_call(void)
   g_assert_cmpuint(sb.packets_received, >, 100);
   g_assert_cmpuint(sa.bytes_received, >, sa.packets_received);
   g_assert_cmpuint(sa.peer_connections, ==, 2);
+  /* Each subscription's video arrives RED-wrapped (ULPFEC inside RED, share 0 on this clean
+   * link) and still numbered for transport-cc: GStreamer 1.22.0's rtpredenc alone put the
+   * extension under the wrong id, and no packet carried id 3. */
+  for (int i = 0; i < 2; i++) {
+    ClientPc *sub = sub_of(&h, i ? "b" : "a", i ? "a" : "b");
+    if (!sub)
+      g_error("no subscription pc");
+    g_test_message("%s: %d RTP packets in, %d with a transport-wide number", i ? "b<-a" : "a<-b",
+                   g_atomic_int_get(&sub->rtp_packets), g_atomic_int_get(&sub->twcc_packets));
+    g_assert_cmpint(g_atomic_int_get(&sub->twcc_packets), >, 50);
+  }
   SfuRoomStats rs;
   sfu_room_get_stats(h.room, &rs);
   g_assert_cmpuint(rs.participants, ==, 2);
