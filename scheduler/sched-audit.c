@@ -355,11 +355,10 @@ gboolean sched_retention_run(SchedStore *store, gint64 now, int days, gboolean d
         .action = "retention.run",
         .outcome = "ok",
     };
-    detail = g_strdup_printf("days=%d,p=%" G_GINT64_FORMAT ",a=%" G_GINT64_FORMAT
-                             ",t=%" G_GINT64_FORMAT ",n=%" G_GINT64_FORMAT ",s=%" G_GINT64_FORMAT
-                             ",c=%" G_GINT64_FORMAT,
-                             days, c.patients, c.appointments, c.tokens, c.notices, c.sessions,
-                             c.clinical);
+    detail = g_strdup_printf(
+        "days=%d,p=%" G_GINT64_FORMAT ",a=%" G_GINT64_FORMAT ",t=%" G_GINT64_FORMAT
+        ",n=%" G_GINT64_FORMAT ",s=%" G_GINT64_FORMAT ",c=%" G_GINT64_FORMAT,
+        days, c.patients, c.appointments, c.tokens, c.notices, c.sessions, c.clinical);
     e.detail = detail;
     ok = check_entry(&e, error) && append_in_tx(store, &e, NULL, error);
   }
