@@ -978,62 +978,92 @@ static gboolean bind_range(sqlite3_stmt *st, gint64 from, gint64 to, gint64 lo, 
          sqlite3_bind_int64(st, 4, hi) == SQLITE_OK;
 }
 
-static gboolean sqlite_daily_rows(SchedBackendDb *b, gint64 from, gint64 to, SchedStatsDailyFn fn,
-                                  gpointer user_data, GError **error)
+/* The summary columns stats_daily and stats_patient_daily share, read by summary_row_read(). */
+#define SUMMARY_COLUMNS                                                                            \
+  "SELECT r.day, r.facility_id, f.district, r.service_id, s.specialty, r.consultations,"           \
+  " r.completed, r.noshows, r.cancellations, r.wait_hist, r.duration_hist,"                        \
+  " r.quality_consultations, r.audio_fallbacks, r.score_milli_sum, r.loss_ppm_sum,"                \
+  " r.rtt_ms_sum, r.video_kbps_sum, r.ratings, r.stars_sum, r.loss_hist, r.rtt_hist,"              \
+  " r.kbps_hist"
+#define SUMMARY_N_COLUMNS 22
+
+static void summary_row_read(sqlite3_stmt *st, SchedStatsDaily *row)
+{
+  *row = (SchedStatsDaily){
+      .day = sqlite3_column_int64(st, 0),
+      .facility_id = sqlite3_column_int64(st, 1),
+      .district = (const char *)sqlite3_column_text(st, 2),
+      .service_id = sqlite3_column_int64(st, 3),
+      .specialty = (const char *)sqlite3_column_text(st, 4),
+      .consultations = sqlite3_column_int64(st, 5),
+      .completed = sqlite3_column_int64(st, 6),
+      .noshows = sqlite3_column_int64(st, 7),
+      .cancellations = sqlite3_column_int64(st, 8),
+      .wait_hist = sqlite3_column_blob(st, 9),
+      .wait_hist_len = (gsize)sqlite3_column_bytes(st, 9),
+      .duration_hist = sqlite3_column_blob(st, 10),
+      .duration_hist_len = (gsize)sqlite3_column_bytes(st, 10),
+      .quality_consultations = sqlite3_column_int64(st, 11),
+      .audio_fallbacks = sqlite3_column_int64(st, 12),
+      .score_milli_sum = sqlite3_column_int64(st, 13),
+      .loss_ppm_sum = sqlite3_column_int64(st, 14),
+      .rtt_ms_sum = sqlite3_column_int64(st, 15),
+      .video_kbps_sum = sqlite3_column_int64(st, 16),
+      .ratings = sqlite3_column_int64(st, 17),
+      .stars_sum = sqlite3_column_int64(st, 18),
+      .loss_hist = sqlite3_column_blob(st, 19),
+      .loss_hist_len = (gsize)sqlite3_column_bytes(st, 19),
+      .rtt_hist = sqlite3_column_blob(st, 20),
+      .rtt_hist_len = (gsize)sqlite3_column_bytes(st, 20),
+      .kbps_hist = sqlite3_column_blob(st, 21),
+      .kbps_hist_len = (gsize)sqlite3_column_bytes(st, 21),
+  };
+}
+
+/* Every zone is within a day of UTC, so the UTC days widened by one bound the range (the
+ * primary key's range scan); the exact bounds are per facility. With grouping >= 0 the rows
+ * are stats_patient_daily's of that grouping (sex or age band), with their three columns more. */
+static gboolean summary_rows(SchedBackendDb *b, gint64 from, gint64 to, gint grouping,
+                             SchedStatsDailyFn fn, gpointer user_data, GError **error)
 {
   sqlite3 *db = sched__sqlite_handle(b);
   sqlite3_stmt *st = NULL;
   gboolean ok = FALSE;
   int rc;
 
-  /* Every zone is within a day of UTC, so the UTC days widened by one bound the range (the
-   * primary key's range scan); the exact bounds are per facility. */
-  rc = sqlite3_prepare_v2(
-      db,
-      "SELECT r.day, r.facility_id, f.district, r.service_id, s.specialty, r.consultations,"
-      " r.completed, r.noshows, r.cancellations, r.wait_hist, r.duration_hist,"
-      " r.quality_consultations, r.audio_fallbacks, r.score_milli_sum, r.loss_ppm_sum,"
-      " r.rtt_ms_sum, r.video_kbps_sum, r.ratings, r.stars_sum, r.loss_hist, r.rtt_hist,"
-      " r.kbps_hist"
-      " FROM stats_daily r LEFT JOIN facilities f ON f.id = r.facility_id"
-      " LEFT JOIN services s ON s.id = r.service_id"
-      " WHERE r.day BETWEEN ?3 AND ?4 AND r.day >= sched_local_day(?1, f.timezone)"
-      " AND r.day < sched_local_day(?2, f.timezone)",
-      -1, &st, NULL);
+  if (grouping < 0)
+    rc = sqlite3_prepare_v2(
+        db,
+        SUMMARY_COLUMNS
+        " FROM stats_daily r LEFT JOIN facilities f ON f.id = r.facility_id"
+        " LEFT JOIN services s ON s.id = r.service_id"
+        " WHERE r.day BETWEEN ?3 AND ?4 AND r.day >= sched_local_day(?1, f.timezone)"
+        " AND r.day < sched_local_day(?2, f.timezone)",
+        -1, &st, NULL);
+  else
+    rc = sqlite3_prepare_v2(
+        db,
+        SUMMARY_COLUMNS ", r.sex, r.age_band, r.doctor_hist"
+                        " FROM stats_patient_daily r LEFT JOIN facilities f ON f.id = r.facility_id"
+                        " LEFT JOIN services s ON s.id = r.service_id"
+                        " WHERE r.grouped_by = ?5 AND r.day BETWEEN ?3 AND ?4"
+                        " AND r.day >= sched_local_day(?1, f.timezone)"
+                        " AND r.day < sched_local_day(?2, f.timezone)",
+        -1, &st, NULL);
   if (rc != SQLITE_OK)
     goto db_error;
-  if (!bind_range(st, from, to, from / 86400 - 1, to / 86400 + 1))
+  if (!bind_range(st, from, to, from / 86400 - 1, to / 86400 + 1) ||
+      (grouping >= 0 && sqlite3_bind_int64(st, 5, grouping) != SQLITE_OK))
     goto db_error;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    SchedStatsDaily row = {
-        .day = sqlite3_column_int64(st, 0),
-        .facility_id = sqlite3_column_int64(st, 1),
-        .district = (const char *)sqlite3_column_text(st, 2),
-        .service_id = sqlite3_column_int64(st, 3),
-        .specialty = (const char *)sqlite3_column_text(st, 4),
-        .consultations = sqlite3_column_int64(st, 5),
-        .completed = sqlite3_column_int64(st, 6),
-        .noshows = sqlite3_column_int64(st, 7),
-        .cancellations = sqlite3_column_int64(st, 8),
-        .wait_hist = sqlite3_column_blob(st, 9),
-        .wait_hist_len = (gsize)sqlite3_column_bytes(st, 9),
-        .duration_hist = sqlite3_column_blob(st, 10),
-        .duration_hist_len = (gsize)sqlite3_column_bytes(st, 10),
-        .quality_consultations = sqlite3_column_int64(st, 11),
-        .audio_fallbacks = sqlite3_column_int64(st, 12),
-        .score_milli_sum = sqlite3_column_int64(st, 13),
-        .loss_ppm_sum = sqlite3_column_int64(st, 14),
-        .rtt_ms_sum = sqlite3_column_int64(st, 15),
-        .video_kbps_sum = sqlite3_column_int64(st, 16),
-        .ratings = sqlite3_column_int64(st, 17),
-        .stars_sum = sqlite3_column_int64(st, 18),
-        .loss_hist = sqlite3_column_blob(st, 19),
-        .loss_hist_len = (gsize)sqlite3_column_bytes(st, 19),
-        .rtt_hist = sqlite3_column_blob(st, 20),
-        .rtt_hist_len = (gsize)sqlite3_column_bytes(st, 20),
-        .kbps_hist = sqlite3_column_blob(st, 21),
-        .kbps_hist_len = (gsize)sqlite3_column_bytes(st, 21),
-    };
+    SchedStatsDaily row;
+    summary_row_read(st, &row);
+    if (grouping >= 0) {
+      row.sex = (const char *)sqlite3_column_text(st, SUMMARY_N_COLUMNS);
+      row.age_band = (const char *)sqlite3_column_text(st, SUMMARY_N_COLUMNS + 1);
+      row.doctor_hist = sqlite3_column_blob(st, SUMMARY_N_COLUMNS + 2);
+      row.doctor_hist_len = (gsize)sqlite3_column_bytes(st, SUMMARY_N_COLUMNS + 2);
+    }
     if (!fn(&row, user_data, error))
       goto out;
   }
@@ -1049,80 +1079,16 @@ out:
   return ok;
 }
 
+static gboolean sqlite_daily_rows(SchedBackendDb *b, gint64 from, gint64 to, SchedStatsDailyFn fn,
+                                  gpointer user_data, GError **error)
+{
+  return summary_rows(b, from, to, -1, fn, user_data, error);
+}
+
 static gboolean sqlite_patient_rows(SchedBackendDb *b, gint64 from, gint64 to, guint grouping,
                                     SchedStatsDailyFn fn, gpointer user_data, GError **error)
 {
-  sqlite3 *db = sched__sqlite_handle(b);
-  sqlite3_stmt *st = NULL;
-  gboolean ok = FALSE;
-  int rc;
-
-  /* Bounds as sqlite_daily_rows; the primary key's range scan within the grouping. */
-  rc = sqlite3_prepare_v2(
-      db,
-      "SELECT r.day, r.facility_id, f.district, r.service_id, s.specialty, r.consultations,"
-      " r.completed, r.noshows, r.cancellations, r.wait_hist, r.duration_hist,"
-      " r.quality_consultations, r.audio_fallbacks, r.score_milli_sum, r.loss_ppm_sum,"
-      " r.rtt_ms_sum, r.video_kbps_sum, r.ratings, r.stars_sum, r.loss_hist, r.rtt_hist,"
-      " r.kbps_hist, r.sex, r.age_band, r.doctor_hist"
-      " FROM stats_patient_daily r LEFT JOIN facilities f ON f.id = r.facility_id"
-      " LEFT JOIN services s ON s.id = r.service_id"
-      " WHERE r.grouped_by = ?5 AND r.day BETWEEN ?3 AND ?4"
-      " AND r.day >= sched_local_day(?1, f.timezone) AND r.day < sched_local_day(?2, f.timezone)",
-      -1, &st, NULL);
-  if (rc != SQLITE_OK)
-    goto db_error;
-  if (!bind_range(st, from, to, from / 86400 - 1, to / 86400 + 1) ||
-      sqlite3_bind_int64(st, 5, grouping) != SQLITE_OK)
-    goto db_error;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    SchedStatsDaily row = {
-        .day = sqlite3_column_int64(st, 0),
-        .facility_id = sqlite3_column_int64(st, 1),
-        .district = (const char *)sqlite3_column_text(st, 2),
-        .service_id = sqlite3_column_int64(st, 3),
-        .specialty = (const char *)sqlite3_column_text(st, 4),
-        .consultations = sqlite3_column_int64(st, 5),
-        .completed = sqlite3_column_int64(st, 6),
-        .noshows = sqlite3_column_int64(st, 7),
-        .cancellations = sqlite3_column_int64(st, 8),
-        .wait_hist = sqlite3_column_blob(st, 9),
-        .wait_hist_len = (gsize)sqlite3_column_bytes(st, 9),
-        .duration_hist = sqlite3_column_blob(st, 10),
-        .duration_hist_len = (gsize)sqlite3_column_bytes(st, 10),
-        .quality_consultations = sqlite3_column_int64(st, 11),
-        .audio_fallbacks = sqlite3_column_int64(st, 12),
-        .score_milli_sum = sqlite3_column_int64(st, 13),
-        .loss_ppm_sum = sqlite3_column_int64(st, 14),
-        .rtt_ms_sum = sqlite3_column_int64(st, 15),
-        .video_kbps_sum = sqlite3_column_int64(st, 16),
-        .ratings = sqlite3_column_int64(st, 17),
-        .stars_sum = sqlite3_column_int64(st, 18),
-        .loss_hist = sqlite3_column_blob(st, 19),
-        .loss_hist_len = (gsize)sqlite3_column_bytes(st, 19),
-        .rtt_hist = sqlite3_column_blob(st, 20),
-        .rtt_hist_len = (gsize)sqlite3_column_bytes(st, 20),
-        .kbps_hist = sqlite3_column_blob(st, 21),
-        .kbps_hist_len = (gsize)sqlite3_column_bytes(st, 21),
-        .sex = (const char *)sqlite3_column_text(st, 22),
-        .age_band = (const char *)sqlite3_column_text(st, 23),
-        .doctor_hist = sqlite3_column_blob(st, 24),
-        .doctor_hist_len = (gsize)sqlite3_column_bytes(st, 24),
-    };
-    if (!fn(&row, user_data, error))
-      goto out;
-  }
-  if (rc != SQLITE_DONE)
-    goto db_error;
-  ok = TRUE;
-  goto out;
-
-db_error:
-  g_set_error(error, SCHED_ERROR, SCHED_ERROR_DB, "read statistics (patients): %s",
-              sqlite3_errmsg(db));
-out:
-  sqlite3_finalize(st);
-  return ok;
+  return summary_rows(b, from, to, (gint)grouping, fn, user_data, error);
 }
 
 static gboolean sqlite_doctor_days(SchedBackendDb *b, gint64 from, gint64 to,
