@@ -33,10 +33,10 @@ guint sfu_fec_next(guint current, guint want)
   return current > want + SFU_FEC_FALL_PCT ? current - SFU_FEC_FALL_PCT : want;
 }
 
-gboolean sfu_fec_retag_ext(guint8 *ext, gsize len, guint8 from, guint8 to)
+gssize sfu_fec_ext_misplaced(const guint8 *ext, gsize len, guint8 from, guint8 to)
 {
   if (!ext || from == 0 || from > 14 || to == 0 || to > 14 || from == to)
-    return FALSE;
+    return -1;
   gssize found = -1;
   gsize i = 0;
   while (i < len) {
@@ -50,15 +50,26 @@ gboolean sfu_fec_retag_ext(guint8 *ext, gsize len, guint8 from, guint8 to)
       break;
     gsize size = (gsize)(b & 0x0f) + 1;
     if (i + 1 + size > len)
-      return FALSE; /* truncated: leave it alone */
+      return -1; /* truncated: leave it alone */
     if (id == to)
-      return FALSE;
+      return -1;
     if (id == from && found < 0)
       found = (gssize)i;
     i += 1 + size;
   }
-  if (found < 0)
+  return found;
+}
+
+void sfu_fec_ext_rename(guint8 *element, guint8 to)
+{
+  *element = (guint8)(to << 4 | (*element & 0x0f));
+}
+
+gboolean sfu_fec_retag_ext(guint8 *ext, gsize len, guint8 from, guint8 to)
+{
+  gssize at = sfu_fec_ext_misplaced(ext, len, from, to);
+  if (at < 0)
     return FALSE;
-  ext[found] = (guint8)(to << 4 | (ext[found] & 0x0f));
+  sfu_fec_ext_rename(ext + at, to);
   return TRUE;
 }

@@ -40,7 +40,14 @@ guint sfu_fec_room(guint share, guint budget_bps, guint floor_bps);
  * following each report made the share jump between 0 and 50 (seen on rural-3g). */
 guint sfu_fec_next(guint current, guint want);
 
-/* In an RTP packet's one-byte header extension block (RFC 8285: profile 0xBEDE), renames the
- * element `from` to `to` if there is no element `to` already. `ext` points at the block's
- * elements (after the 4-byte profile and length), `len` bytes. Returns TRUE if it renamed. */
+/* In an RTP packet's one-byte header extension block (RFC 8285: profile 0xBEDE), the offset of
+ * the element `from` if there is no element `to` already, else -1. `ext` points at the block's
+ * elements (after the 4-byte profile and length), `len` bytes. Reads only. */
+gssize sfu_fec_ext_misplaced(const guint8 *ext, gsize len, guint8 from, guint8 to);
+
+/* Gives the element at `element` (an offset sfu_fec_ext_misplaced() found) the id `to`. */
+void sfu_fec_ext_rename(guint8 *element, guint8 to);
+
+/* Both at once: renames the element `from` to `to` if there is no element `to` already.
+ * Returns TRUE if it renamed. */
 gboolean sfu_fec_retag_ext(guint8 *ext, gsize len, guint8 from, guint8 to);

@@ -918,7 +918,7 @@ static gboolean red_ext_fix(GstBuffer **buf, int audio_red, PcCtx *ctx)
   guint16 bits = 0;
   gpointer data = NULL;
   guint words = 0;
-  gboolean misplaced = FALSE;
+  gssize at = -1;
   if (!gst_rtp_buffer_map(*buf, GST_MAP_READ, &rtp))
     return FALSE;
   guint8 pt = gst_rtp_buffer_get_payload_type(&rtp);
@@ -928,20 +928,17 @@ static gboolean red_ext_fix(GstBuffer **buf, int audio_red, PcCtx *ctx)
       (block[0] & 0x7f) != SFU_VIDEO_PT)
     g_atomic_int_inc(&ctx->fec_packets);
   if (pt != audio_red && gst_rtp_buffer_get_extension_data(&rtp, &bits, &data, &words) &&
-      bits == 0xBEDE) {
-    guint8 copy[64];
-    gsize len = MIN((gsize)words * 4, sizeof copy);
-    memcpy(copy, data, len);
-    misplaced = sfu_fec_retag_ext(copy, len, 1, SFU_TWCC_EXT_ID);
-  }
+      bits == 0xBEDE)
+    at = sfu_fec_ext_misplaced(data, (gsize)words * 4, 1, SFU_TWCC_EXT_ID);
   gst_rtp_buffer_unmap(&rtp);
-  if (!misplaced)
+  if (at < 0)
     return FALSE;
+  /* The same bytes in a writable buffer (rtpredenc's own new buffer: no copy): rename there. */
   *buf = gst_buffer_make_writable(*buf);
   if (!gst_rtp_buffer_map(*buf, GST_MAP_READWRITE, &rtp))
     return FALSE;
-  if (gst_rtp_buffer_get_extension_data(&rtp, &bits, &data, &words))
-    sfu_fec_retag_ext(data, (gsize)words * 4, 1, SFU_TWCC_EXT_ID);
+  if (gst_rtp_buffer_get_extension_data(&rtp, &bits, &data, &words) && (gsize)at < words * 4u)
+    sfu_fec_ext_rename((guint8 *)data + at, SFU_TWCC_EXT_ID);
   gst_rtp_buffer_unmap(&rtp);
   return TRUE;
 }
@@ -2102,18 +2099,17 @@ static guint leg_rate(Adapt *a, const SfuEgressStats *es, double loss, gint64 no
  * are video packets with transport-wide numbers: the estimator counts them as sent. */
 static void leg_fec(SfuRoom *room, Pc *pc, double loss, guint budget)
 {
-  guint want = sfu_fec_room(sfu_fec_share(loss, pc->adapt.rtt_ms), budget, SFU_VIDEO_FLOOR_BPS);
-  guint pct = MIN(sfu_fec_next(pc->fec_pct, want),
-                  sfu_fec_room(SFU_FEC_MAX_PCT, budget, SFU_VIDEO_FLOOR_BPS));
+  guint room_pct = sfu_fec_room(SFU_FEC_MAX_PCT, budget, SFU_VIDEO_FLOOR_BPS);
+  guint want = MIN(sfu_fec_share(loss, pc->adapt.rtt_ms), room_pct);
+  guint pct = MIN(sfu_fec_next(pc->fec_pct, want), room_pct);
   if (pct == pc->fec_pct || !pc->video_trans)
     return;
   g_object_set(pc->video_trans, "fec-percentage", pct, NULL);
-  if (!pct || !pc->fec_pct)
-    GST_INFO("room %s %s: video FEC %u %% (loss %.3f, rtt %u ms, %d FEC packets so far)", room->id,
-             pc->pc_id, pct, loss, pc->adapt.rtt_ms, g_atomic_int_get(&pc->ctx->fec_packets));
-  else
-    GST_DEBUG("room %s %s: video FEC %u %% (loss %.3f, rtt %u ms, %d FEC packets so far)", room->id,
-              pc->pc_id, pct, loss, pc->adapt.rtt_ms, g_atomic_int_get(&pc->ctx->fec_packets));
+  /* Turning on or off at info level, the steps between at debug. */
+  GST_CAT_LEVEL_LOG(GST_CAT_DEFAULT, !pct || !pc->fec_pct ? GST_LEVEL_INFO : GST_LEVEL_DEBUG, NULL,
+                    "room %s %s: video FEC %u %% (loss %.3f, rtt %u ms, %d FEC packets so far)",
+                    room->id, pc->pc_id, pct, loss, pc->adapt.rtt_ms,
+                    g_atomic_int_get(&pc->ctx->fec_packets));
   pc->fec_pct = pct;
 }
 
