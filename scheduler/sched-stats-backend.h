@@ -27,6 +27,8 @@
 
 #include "sched-backend.h"
 
+#include <string.h>
+
 G_BEGIN_DECLS
 
 /* One summary row as a backend hands it over. Strings and histograms are (transfer none),
@@ -182,6 +184,19 @@ GPtrArray *sched__stats_query_visits(SchedStore *store, const SchedStatsQuery *q
 #define SCHED__STATS_RTT_BUCKET(x) "min(max(" x ", 0), 10000)"
 #define SCHED__STATS_KBPS_BUCKET(x) "min(max(" x ", 0), 20000)"
 
+/* Whether `len` bytes at `bytes` can be an encoded histogram (whole entries). */
+static inline gboolean sched__stats_hist_valid(const guint8 *bytes, gsize len)
+{
+  return len % SCHED__STATS_HIST_ENTRY == 0 && (len == 0 || bytes != NULL);
+}
+/* The entry at `entry` (an encoded histogram's bytes + a multiple of SCHED__STATS_HIST_ENTRY). */
+static inline void sched__stats_hist_entry(const guint8 *entry, guint32 *index, gint32 *count)
+{
+  memcpy(index, entry, 4);
+  memcpy(count, entry + 4, 4);
+  *index = GUINT32_FROM_LE(*index);
+  *count = GINT32_FROM_LE(*count);
+}
 /* Adds `delta` observations of `minute` to the dense array `counts` of `n` minutes after
  * decoding (minutes >= n are ignored). FALSE if `bytes` is malformed. */
 gboolean sched__stats_hist_accumulate(const guint8 *bytes, gsize len, gint64 *counts, gsize n);

@@ -814,14 +814,6 @@ static void fn_vhist_one(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   sqlite3_result_blob(ctx, b, sizeof b, SQLITE_TRANSIENT);
 }
 
-static void entry_get(const guint8 *p, guint32 *index, gint32 *count)
-{
-  memcpy(index, p, 4);
-  memcpy(count, p + 4, 4);
-  *index = GUINT32_FROM_LE(*index);
-  *count = GINT32_FROM_LE(*count);
-}
-
 static guint8 *entry_put(guint8 *p, guint32 index, gint64 count)
 {
   guint32 i = GUINT32_TO_LE(index);
@@ -846,8 +838,7 @@ static void fn_vhist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     y = sqlite3_value_blob(argv[1]);
     ny = (gsize)sqlite3_value_bytes(argv[1]);
   }
-  if (nx % SCHED__STATS_HIST_ENTRY != 0 || ny % SCHED__STATS_HIST_ENTRY != 0 ||
-      (nx > 0 && x == NULL) || (ny > 0 && y == NULL)) {
+  if (!sched__stats_hist_valid(x, nx) || !sched__stats_hist_valid(y, ny)) {
     sqlite3_result_error(ctx, "malformed histogram", -1);
     return;
   }
@@ -861,9 +852,9 @@ static void fn_vhist_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     gint32 xc = 0, yc = 0;
     gint64 c = 0;
     if (i < nx)
-      entry_get(x + i, &xi, &xc);
+      sched__stats_hist_entry(x + i, &xi, &xc);
     if (j < ny)
-      entry_get(y + j, &yi, &yc);
+      sched__stats_hist_entry(y + j, &yi, &yc);
     guint32 index = MIN(xi, yi);
     if (i < nx && xi == index) {
       c += xc;

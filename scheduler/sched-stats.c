@@ -10,15 +10,12 @@
 
 gboolean sched__stats_hist_accumulate(const guint8 *bytes, gsize len, gint64 *counts, gsize n)
 {
-  if (len % SCHED__STATS_HIST_ENTRY != 0 || (len > 0 && bytes == NULL))
+  if (!sched__stats_hist_valid(bytes, len))
     return FALSE;
   for (gsize off = 0; off < len; off += SCHED__STATS_HIST_ENTRY) {
     guint32 minute;
     gint32 count;
-    memcpy(&minute, bytes + off, 4);
-    memcpy(&count, bytes + off + 4, 4);
-    minute = GUINT32_FROM_LE(minute);
-    count = GINT32_FROM_LE(count);
+    sched__stats_hist_entry(bytes + off, &minute, &count);
     if (minute < n)
       counts[minute] += count;
   }
@@ -74,15 +71,13 @@ typedef struct {
 
 static gboolean hist_add(Hist *h, const guint8 *bytes, gsize len)
 {
-  if (len % SCHED__STATS_HIST_ENTRY != 0 || (len > 0 && bytes == NULL))
+  if (!sched__stats_hist_valid(bytes, len))
     return FALSE;
   for (gsize off = 0; off < len; off += SCHED__STATS_HIST_ENTRY) {
     guint32 minute;
     gint32 count;
-    memcpy(&minute, bytes + off, 4);
-    memcpy(&count, bytes + off + 4, 4);
-    minute = MIN(GUINT32_FROM_LE(minute), (guint32)SCHED_STATS_MINUTES_MAX);
-    count = GINT32_FROM_LE(count);
+    sched__stats_hist_entry(bytes + off, &minute, &count);
+    minute = MIN(minute, (guint32)SCHED_STATS_MINUTES_MAX);
     if (minute >= h->n) {
       gsize n = MAX((gsize)minute + 1, h->n * 2);
       n = MIN(n, (gsize)HIST_N);
@@ -149,14 +144,13 @@ static void vhist_add_one(VHist *h, guint32 index, gint32 count, guint32 cap)
 
 static gboolean vhist_add(VHist *h, const guint8 *bytes, gsize len, guint32 cap)
 {
-  if (len % SCHED__STATS_HIST_ENTRY != 0 || (len > 0 && bytes == NULL))
+  if (!sched__stats_hist_valid(bytes, len))
     return FALSE;
   for (gsize off = 0; off < len; off += SCHED__STATS_HIST_ENTRY) {
     guint32 index;
     gint32 count;
-    memcpy(&index, bytes + off, 4);
-    memcpy(&count, bytes + off + 4, 4);
-    vhist_add_one(h, GUINT32_FROM_LE(index), GINT32_FROM_LE(count), cap);
+    sched__stats_hist_entry(bytes + off, &index, &count);
+    vhist_add_one(h, index, count, cap);
   }
   return TRUE;
 }
@@ -383,16 +377,14 @@ static gboolean collect_row(const SchedStatsDaily *row, gpointer user_data, GErr
   if (c->group_by & SCHED_STATS_BY_AGE_BAND)
     key.age_band = name_of(row->age_band, band_names);
   g = group_of(c, &key);
-  if (row->doctor_hist_len % SCHED__STATS_HIST_ENTRY != 0 ||
-      (row->doctor_hist_len > 0 && row->doctor_hist == NULL))
+  if (!sched__stats_hist_valid(row->doctor_hist, row->doctor_hist_len))
     goto malformed;
   for (gsize off = 0; off < row->doctor_hist_len; off += SCHED__STATS_HIST_ENTRY) {
     guint32 doctor;
     gint32 count;
-    memcpy(&doctor, row->doctor_hist + off, 4);
-    memcpy(&count, row->doctor_hist + off + 4, 4);
-    if (GINT32_FROM_LE(count) > 0)
-      doctor_add(g, GUINT32_FROM_LE(doctor));
+    sched__stats_hist_entry(row->doctor_hist + off, &doctor, &count);
+    if (count > 0)
+      doctor_add(g, doctor);
   }
   g->consultations += row->consultations;
   g->completed += row->completed;
