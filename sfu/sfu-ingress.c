@@ -23,6 +23,8 @@ GST_DEBUG_CATEGORY_STATIC(ingress_debug);
 /* A packet this far behind the newest one forwarded is dropped (account()). */
 #define STALE_BEHIND 100
 #define NACK_GIVE_UP_MS 1000
+/* Audio packets marked for feedback and not yet unmarked (sfu_ingress_watch_session). */
+#define MARKED 16
 
 typedef struct {
   guint16 seq;
@@ -53,6 +55,12 @@ struct SfuIngress {
   GMutex lock;
   gint rtt_ms; /* atomic */
   Stream st[SFU_INGRESS_N];
+  gint audio_red_pt;     /* RED's payload type for the audio, -1 = none */
+  gint64 last_marker_us; /* the last packet with the marker bit into rtpsession */
+  guint32 marked_ssrc[MARKED];
+  guint16 marked_seq[MARKED];
+  gboolean marked_valid[MARKED];
+  guint marked_next;
 };
 
 static const char *const media_names[SFU_INGRESS_N] = {"audio", "video"};
@@ -125,6 +133,7 @@ SfuIngress *sfu_ingress_new(const char *name, GstElement *tees[SFU_INGRESS_N],
   in->name = g_strdup(name);
   g_mutex_init(&in->lock);
   in->rtt_ms = 200;
+  in->audio_red_pt = -1;
   for (int m = 0; m < SFU_INGRESS_N; m++) {
     Stream *s = &in->st[m];
     s->owner = in;
@@ -189,6 +198,28 @@ static void send_nack(GstPad *jb_sink, guint32 ssrc, guint16 seq, guint rtt_ms)
                         G_TYPE_UINT, ssrc, "delay", G_TYPE_UINT, 0u, "deadline", G_TYPE_UINT,
                         MAX(rtt_ms * 2, 200u), "avg-rtt", G_TYPE_UINT, 0u, NULL);
   gst_pad_push_event(jb_sink, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, st));
+}
+
+/* Under the lock: was (ssrc, seq) marked by feedback_mark()? Forgets it. */
+static gboolean marked_take(SfuIngress *in, guint32 ssrc, guint16 seq)
+{
+  for (guint i = 0; i < MARKED; i++) {
+    if (in->marked_valid[i] && in->marked_seq[i] == seq && in->marked_ssrc[i] == ssrc) {
+      in->marked_valid[i] = FALSE;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* Sets the marker bit of a writable buffer. */
+static void set_marker(GstBuffer *buf, gboolean marker)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (gst_rtp_buffer_map(buf, GST_MAP_WRITE, &rtp)) {
+    gst_rtp_buffer_set_marker(&rtp, marker);
+    gst_rtp_buffer_unmap(&rtp);
+  }
 }
 
 typedef struct {
@@ -278,6 +309,7 @@ static gboolean ingress_packet(SfuIngress *in, GstPad *jb_sink, GstBuffer *buf)
   guint8 pt = gst_rtp_buffer_get_payload_type(&rtp);
   guint16 seq = gst_rtp_buffer_get_seq(&rtp);
   guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
+  gboolean marker = gst_rtp_buffer_get_marker(&rtp);
   gst_rtp_buffer_unmap(&rtp);
 
   Stream *s = NULL;
@@ -293,14 +325,21 @@ static gboolean ingress_packet(SfuIngress *in, GstPad *jb_sink, GstBuffer *buf)
     return FALSE;
   }
   gboolean keep = account(in, s, seq, gst_buffer_get_size(buf), g_get_monotonic_time(), &nacks);
+  gboolean unmark = marker && marked_take(in, ssrc, seq);
   GstPad *out = gst_object_ref(s->out);
   g_mutex_unlock(&in->lock);
 
   guint rtt = (guint)g_atomic_int_get(&in->rtt_ms);
   for (guint i = 0; i < nacks.n; i++)
     send_nack(jb_sink, ssrc, nacks.seqs[i], rtt);
-  if (keep)
+  if (keep && unmark) {
+    /* The subscribers get the packet as the publisher sent it. */
+    GstBuffer *copy = gst_buffer_copy(buf);
+    set_marker(copy, FALSE);
+    gst_pad_push(out, copy);
+  } else if (keep) {
     gst_pad_push(out, gst_buffer_ref(buf));
+  }
   gst_object_unref(out);
   return TRUE;
 }
@@ -323,6 +362,96 @@ static GstPadProbeReturn jitterbuffer_probe(GstPad *pad, GstPadProbeInfo *info, 
 static void probe_unref(gpointer data)
 {
   sfu_ingress_unref(data);
+}
+
+/* One packet on its way into rtpsession: TRUE = mark it (audio that carries a header extension,
+ * and no marked packet came for SFU_INGRESS_FEEDBACK_MS); it is then remembered, to be unmarked
+ * in ingress_packet(). */
+static gboolean feedback_due(SfuIngress *in, GstBuffer *buf)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+    return FALSE;
+  guint8 pt = gst_rtp_buffer_get_payload_type(&rtp);
+  gboolean marker = gst_rtp_buffer_get_marker(&rtp);
+  gboolean ext = gst_rtp_buffer_get_extension(&rtp);
+  guint16 seq = gst_rtp_buffer_get_seq(&rtp);
+  guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
+  gst_rtp_buffer_unmap(&rtp);
+
+  gint64 now = g_get_monotonic_time();
+  gboolean mark = FALSE;
+  g_mutex_lock(&in->lock);
+  if (marker) {
+    in->last_marker_us = now;
+  } else if (ext && (pt == in->st[SFU_INGRESS_AUDIO].pt || pt == in->audio_red_pt) &&
+             now - in->last_marker_us >= SFU_INGRESS_FEEDBACK_MS * (gint64)1000) {
+    in->last_marker_us = now;
+    guint i = in->marked_next++ % MARKED;
+    in->marked_ssrc[i] = ssrc;
+    in->marked_seq[i] = seq;
+    in->marked_valid[i] = TRUE;
+    in->st[SFU_INGRESS_AUDIO].stats.feedback_marks++;
+    mark = TRUE;
+  }
+  g_mutex_unlock(&in->lock);
+  return mark;
+}
+
+static GstPadProbeReturn session_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  SfuIngress *in = data;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    if (feedback_due(in, GST_PAD_PROBE_INFO_BUFFER(info))) {
+      GstBuffer *buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+      set_marker(buf, TRUE);
+      GST_PAD_PROBE_INFO_DATA(info) = buf;
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+  for (guint i = 0; i < gst_buffer_list_length(list); i++) {
+    if (!feedback_due(in, gst_buffer_list_get(list, i)))
+      continue;
+    list = gst_buffer_list_make_writable(list);
+    GST_PAD_PROBE_INFO_DATA(info) = list;
+    GstBuffer *buf = gst_buffer_copy(gst_buffer_list_get(list, i));
+    set_marker(buf, TRUE);
+    gst_buffer_list_remove(list, i, 1);
+    gst_buffer_list_insert(list, (gint)i, buf); /* takes buf */
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static void watch_session_pad(SfuIngress *in, GstPad *pad)
+{
+  if (strcmp(GST_PAD_NAME(pad), "recv_rtp_sink") != 0)
+    return;
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, session_probe,
+                    sfu_ingress_ref(in), probe_unref);
+  GST_DEBUG("%s: transport-wide feedback at least every %d ms", in->name, SFU_INGRESS_FEEDBACK_MS);
+}
+
+static void on_session_pad_added(GstElement *session, GstPad *pad, gpointer data)
+{
+  watch_session_pad(data, pad);
+}
+
+static void closure_unref(gpointer data, GClosure *closure)
+{
+  sfu_ingress_unref(data);
+}
+
+void sfu_ingress_watch_session(SfuIngress *in, GstElement *rtpsession)
+{
+  GstPad *pad = gst_element_get_static_pad(rtpsession, "recv_rtp_sink");
+  if (pad) {
+    watch_session_pad(in, pad);
+    gst_object_unref(pad);
+    return;
+  }
+  g_signal_connect_data(rtpsession, "pad-added", G_CALLBACK(on_session_pad_added),
+                        sfu_ingress_ref(in), closure_unref, 0);
 }
 
 void sfu_ingress_watch_jitterbuffer(SfuIngress *in, GstElement *jitterbuffer)
@@ -365,6 +494,13 @@ void sfu_ingress_start(SfuIngress *in, int media, GstPad *webrtc_src, GstCaps *c
 void sfu_ingress_set_rtt(SfuIngress *in, guint rtt_ms)
 {
   g_atomic_int_set(&in->rtt_ms, (gint)MIN(rtt_ms, 5000u));
+}
+
+void sfu_ingress_set_audio_red_pt(SfuIngress *in, int pt)
+{
+  g_mutex_lock(&in->lock);
+  in->audio_red_pt = pt;
+  g_mutex_unlock(&in->lock);
 }
 
 void sfu_ingress_get_stats(SfuIngress *in, int media, SfuIngressStats *out)

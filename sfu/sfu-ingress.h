@@ -26,13 +26,14 @@ typedef struct SfuIngress SfuIngress;
 typedef struct {
   guint64 packets; /* forwarded to the tee */
   guint64 bytes;
-  guint64 missing;    /* sequence numbers skipped on arrival: lost on the way in, or late */
-  guint64 late;       /* forwarded after a later packet (reordered or retransmitted) */
-  guint64 duplicates; /* dropped: already forwarded */
-  guint64 stale;      /* dropped: too far behind the newest forwarded (SRTP's replay window) */
-  guint64 nacks;      /* sequence numbers asked for again (each try counts) */
-  guint64 recovered;  /* of those, arrived after all */
-  guint64 lost;       /* given up (never arrived) */
+  guint64 missing;        /* sequence numbers skipped on arrival: lost on the way in, or late */
+  guint64 late;           /* forwarded after a later packet (reordered or retransmitted) */
+  guint64 duplicates;     /* dropped: already forwarded */
+  guint64 stale;          /* dropped: too far behind the newest forwarded (SRTP's replay window) */
+  guint64 nacks;          /* sequence numbers asked for again (each try counts) */
+  guint64 recovered;      /* of those, arrived after all */
+  guint64 lost;           /* given up (never arrived) */
+  guint64 feedback_marks; /* audio packets marked for transport-wide feedback (watch_session) */
 } SfuIngressStats;
 
 /* `tees` are linked to the ingress's own pads at once (their sink pads must be free); `pts` are
@@ -45,10 +46,24 @@ void sfu_ingress_unref(SfuIngress *in);
 /* webrtcbin thread (deep-element-added): a new rtpjitterbuffer of the publish connection. */
 void sfu_ingress_watch_jitterbuffer(SfuIngress *in, GstElement *jitterbuffer);
 
+/* webrtcbin thread (deep-element-added): the publish connection's rtpsession. GStreamer 1.22's
+ * rtpsession sends transport-wide feedback only when a packet with the marker bit arrives (the
+ * end of a video frame), so the publisher's congestion control hears nothing while its video
+ * is sparse or paused, and little on a lossy link where the frames' last packets are lost.
+ * Where no marked packet came for SFU_INGRESS_FEEDBACK_MS, the next audio packet (Opus, or the
+ * RED around it) is marked on its way into rtpsession (a feedback goes out at once) and
+ * unmarked again before it is forwarded. */
+#define SFU_INGRESS_FEEDBACK_MS 100
+void sfu_ingress_watch_session(SfuIngress *in, GstElement *rtpsession);
+
 /* Main thread: `media`'s stream was announced by webrtcbin's src pad `webrtc_src` with `caps`;
  * from now on its packets bypass the jitter buffer. Upstream events from the subscribers
  * (keyframe requests) go into `webrtc_src`. */
 void sfu_ingress_start(SfuIngress *in, int media, GstPad *webrtc_src, GstCaps *caps);
+
+/* The payload type the publisher's audio takes when wrapped in RED (browsers send it so where
+ * offered), -1 = none; for sfu_ingress_watch_session(). Any thread. */
+void sfu_ingress_set_audio_red_pt(SfuIngress *in, int pt);
 
 /* The publisher's round-trip time, for NACK timing. Any thread. */
 void sfu_ingress_set_rtt(SfuIngress *in, guint rtt_ms);

@@ -757,6 +757,8 @@ static void on_offer_created(GstPromise *promise, gpointer data)
   r->sdp = sfu_sdp_audio_red(text, SFU_AUDIO_PT, ctx->ingress != NULL, &red_pt);
   g_free(text);
   g_atomic_int_set(&ctx->audio_red_pt, red_pt);
+  if (ctx->ingress)
+    sfu_ingress_set_audio_red_pt(ctx->ingress, red_pt);
   GstPromise *next = pc_ctx_promise_new(ctx, on_local_description_set, r, offer_reply_free);
   g_signal_emit_by_name(webrtc, "set-local-description", offer, next);
   gst_promise_unref(next);
@@ -1033,6 +1035,7 @@ static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *elem
     g_object_set(element, "max-size-time", (guint)SFU_RTX_MAX_AGE_MS, NULL);
   } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0 && ctx->ingress) {
     g_object_set(element, "bandwidth", SFU_PUBLISH_RTP_BANDWIDTH, NULL);
+    sfu_ingress_watch_session(ctx->ingress, element);
     GST_DEBUG("%s: %s bandwidth %.0f bit/s", GST_OBJECT_NAME(bin), GST_OBJECT_NAME(element),
               SFU_PUBLISH_RTP_BANDWIDTH);
   }
@@ -2426,14 +2429,17 @@ static void participant_quality(SfuRoom *room, Participant *p, gint64 now, doubl
 
 /* What reached the relay from `p` over the last tick: its loss per medium (video: gaps at
  * arrival; audio, not retransmitted: skipped and never filled) and its bit rate. */
-static void publisher_uplink(Participant *p, double dt)
+static void publisher_uplink(SfuRoom *room, Participant *p, double dt)
 {
   guint64 bytes = 0;
+  guint64 pkts[MEDIA_N], marks = 0;
   for (int m = 0; m < MEDIA_N; m++) {
     SfuIngressStats st;
     sfu_ingress_get_stats(p->ingress, m, &st);
     const SfuIngressStats *o = &p->last_uplink[m];
     guint64 got = st.packets - o->packets;
+    pkts[m] = got;
+    marks += st.feedback_marks - o->feedback_marks;
     /* Gaps at arrival, recovered later or not: a packet retransmitted to the relay reaches
      * the subscribers late, and their reports may count it lost all the same. */
     guint64 gone = m == MEDIA_VIDEO ? st.missing - o->missing
@@ -2445,6 +2451,10 @@ static void publisher_uplink(Participant *p, double dt)
     p->last_uplink[m] = st;
   }
   p->uplink_bps = (guint)(bytes * 8 / dt);
+  GST_DEBUG("room %s %s uplink: %u bit/s, audio %" G_GUINT64_FORMAT " packets (loss %.3f), "
+            "video %" G_GUINT64_FORMAT " (loss %.3f), %" G_GUINT64_FORMAT " marked for feedback",
+            room->id, p->id, p->uplink_bps, pkts[MEDIA_AUDIO], p->uplink_loss[MEDIA_AUDIO],
+            pkts[MEDIA_VIDEO], p->uplink_loss[MEDIA_VIDEO], marks);
 }
 
 /* Holds (or gives back) the video of `s`'s connected subscriptions while another of its pcs
@@ -2501,7 +2511,7 @@ static gboolean adapt_tick(gpointer data)
   for (guint i = 0; i < room->participants->len; i++) {
     Participant *p = g_ptr_array_index(room->participants, i);
     if (p->ingress)
-      publisher_uplink(p, dt);
+      publisher_uplink(room, p, dt);
   }
   for (guint i = 0; i < room->participants->len; i++) {
     Participant *s = g_ptr_array_index(room->participants, i);

@@ -27,6 +27,8 @@ typedef struct {
   GstElement *webrtc;
   gint video_frames;             /* decoded (atomic) */
   gint audio_packets;            /* received (atomic) */
+  gint audio_marked;             /* ... of them with the marker bit set (atomic) */
+  gint twcc_feedback;            /* transport-wide feedback packets received (atomic) */
   gint rtp_packets;              /* RTP packets its rtpsession received (atomic) */
   gint twcc_packets;             /* ... of them with a transport-wide number (extension id 3) */
   _Atomic gint64 first_frame_us; /* monotonic time of the first decoded frame, 0 = none */
@@ -51,6 +53,7 @@ struct Client {
   GstElement *pipeline;
   GHashTable *pcs;             /* pc id -> ClientPc* */
   gint keyframe_requests;      /* force-key-unit events that reached the encoder (atomic) */
+  gint video_blocked;          /* its camera sends nothing while set (atomic) */
   gint drop_keyframe_requests; /* how many of the next ones the encoder ignores (atomic) */
 };
 
@@ -127,7 +130,29 @@ static GstPadProbeReturn audio_probe(GstPad *pad, GstPadProbeInfo *info, gpointe
 {
   ClientPc *cpc = data;
   g_atomic_int_inc(&cpc->audio_packets);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (gst_rtp_buffer_map(GST_PAD_PROBE_INFO_BUFFER(info), GST_MAP_READ, &rtp)) {
+    if (gst_rtp_buffer_get_marker(&rtp))
+      g_atomic_int_inc(&cpc->audio_marked);
+    gst_rtp_buffer_unmap(&rtp);
+  }
   return GST_PAD_PROBE_OK;
+}
+
+/* client thread: RTCP feedback that reached the client's rtpsession */
+static void client_on_feedback(GObject *session, guint type, guint fbtype, guint sender_ssrc,
+                               guint media_ssrc, GstBuffer *fci, gpointer data)
+{
+  ClientPc *cpc = data;
+  if (type == GST_RTCP_TYPE_RTPFB && fbtype == GST_RTCP_RTPFB_TYPE_TWCC)
+    g_atomic_int_inc(&cpc->twcc_feedback);
+}
+
+/* client streaming thread: the camera, unless the test blocked it */
+static GstPadProbeReturn camera_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Client *c = data;
+  return g_atomic_int_get(&c->video_blocked) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
 /* client streaming thread: a packet through the client's rtpsession (decrypted, RED not yet
@@ -158,8 +183,15 @@ static void client_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *
                                       gpointer data)
 {
   GstElementFactory *f = gst_element_get_factory(element);
-  if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0)
+  if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0) {
     g_signal_connect(element, "pad-added", G_CALLBACK(client_session_pad_added), data);
+    GObject *session = NULL;
+    g_object_get(element, "internal-session", &session, NULL);
+    if (session) {
+      g_signal_connect(session, "on-feedback-rtcp", G_CALLBACK(client_on_feedback), data);
+      g_object_unref(session);
+    }
+  }
 }
 
 /* A transceiver made from the relay's offer accepts RED and ULPFEC, as a browser does (webrtcbin
@@ -252,9 +284,12 @@ static Client *client_new(Harness *h, const char *id)
       "webrtcbin name=pub "
       "audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=48000,channels=1 ! opusenc ! "
       "rtpopuspay pt=111 ! queue leaky=downstream max-size-buffers=20 ! "
-      "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! pub.sink_0 "
+      "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
+      "extmap-3=(string)http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+      " ! pub.sink_0 "
       "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 ! "
-      "vp8enc name=enc deadline=1 keyframe-max-dist=3000 target-bitrate=400000 ! "
+      "identity name=camera ! vp8enc name=enc deadline=1 keyframe-max-dist=3000 "
+      "target-bitrate=400000 ! "
       "rtpvp8pay pt=96 ! "
       "queue leaky=downstream max-size-buffers=20 ! "
       "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,"
@@ -267,6 +302,11 @@ static Client *client_new(Harness *h, const char *id)
   gst_pad_add_probe(enc_src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, encoder_event_probe, c, NULL);
   gst_object_unref(enc_src);
   gst_object_unref(enc);
+  GstElement *camera = gst_bin_get_by_name(GST_BIN(c->pipeline), "camera");
+  GstPad *camera_src = gst_element_get_static_pad(camera, "src");
+  gst_pad_add_probe(camera_src, GST_PAD_PROBE_TYPE_BUFFER, camera_probe, c, NULL);
+  gst_object_unref(camera_src);
+  gst_object_unref(camera);
   GstElement *pub = gst_bin_get_by_name(GST_BIN(c->pipeline), "pub");
   client_pc_new(c, "pub", pub);
   gst_object_unref(pub); /* the pipeline holds it */
@@ -664,6 +704,61 @@ static void test_call(void)
   sfu_relay_free(h.relay);
 }
 
+static ClientPc *pub_of(Harness *h, const char *id)
+{
+  Client *c = g_hash_table_lookup(h->clients, id);
+  return c ? g_hash_table_lookup(c->pcs, "pub") : NULL;
+}
+
+/* A publisher whose camera stops (it paused video, or the relay asked it to) still hears from
+ * the relay's transport-wide feedback, which its congestion control needs to keep sending: a
+ * browser that hears nothing for long holds its packets back, audio with them. GStreamer 1.22's
+ * rtpsession sends feedback only at the end of a video frame; the relay marks an audio packet
+ * for it at least every SFU_INGRESS_FEEDBACK_MS (100 ms), and the subscribers get that packet
+ * unmarked, as it was sent. Before that change: no feedback at all once the video stopped. */
+static void test_audio_feedback(void)
+{
+  Harness h = {0};
+  h.relay = relay_new();
+  h.clients = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, client_free);
+  g_autoptr(GError) error = NULL;
+  h.room = sfu_room_new(h.relay, "feedback", &callbacks, &h, &error);
+  g_assert_no_error(error);
+  Client *a = client_new(&h, "a");
+  client_new(&h, "b");
+  g_assert_true(sfu_room_add_participant(h.room, "a", &error));
+  g_assert_true(sfu_room_add_participant(h.room, "b", &error));
+  g_assert_true(run_until(&h, two_way_media, 40));
+
+  g_atomic_int_set(&a->video_blocked, 1);
+  run_until(&h, NULL, 1); /* what was on its way arrives */
+  ClientPc *pub = pub_of(&h, "a"), *sub = sub_of(&h, "b", "a");
+  g_assert_nonnull(pub);
+  g_assert_nonnull(sub);
+  gint fb0 = g_atomic_int_get(&pub->twcc_feedback);
+  gint audio0 = g_atomic_int_get(&sub->audio_packets);
+  gint marked0 = g_atomic_int_get(&sub->audio_marked);
+  gint frames0 = frames(&h, "b", "a");
+  run_until(&h, NULL, 3);
+  gint fb = g_atomic_int_get(&pub->twcc_feedback) - fb0;
+  gint audio_n = g_atomic_int_get(&sub->audio_packets) - audio0;
+  gint marked = g_atomic_int_get(&sub->audio_marked) - marked0;
+  g_test_message("a's camera off for 3 s: %d transport-wide feedback packets to a; b got %d audio "
+                 "packets from a, %d with the marker bit, %d video frames",
+                 fb, audio_n, marked, frames(&h, "b", "a") - frames0);
+  g_assert_cmpint(frames(&h, "b", "a") - frames0, <=, 1); /* the camera is off indeed */
+  /* ~10 a second; at least half of that even on a slow (sanitizer) build */
+  g_assert_cmpint(fb, >=, 15);
+  g_assert_cmpint(audio_n, >=, 100);
+  g_assert_cmpint(marked, ==, 0);
+
+  sfu_room_free(g_steal_pointer(&h.room));
+  g_hash_table_unref(h.clients);
+  run_until(&h, NULL, 1);
+  g_assert_true(stats_zero(h.relay));
+  sfu_relay_free(h.relay);
+}
+
 static gboolean has_offer(Harness *h)
 {
   return h->offers >= 3;
@@ -848,6 +943,7 @@ int main(int argc, char **argv)
   g_test_add_func("/sfu/join-leave", test_join_leave);
   g_test_add_func("/sfu/call", test_call);
   g_test_add_func("/sfu/ice-tcp", test_ice_tcp);
+  g_test_add_func("/sfu/audio-feedback", test_audio_feedback);
   int ret = g_test_run();
   gst_deinit();
   return ret;
