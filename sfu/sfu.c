@@ -62,9 +62,12 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
  * three-party on edge: the patient's third pc took 34 s of DTLS, OpenSSL's timer doubling from
  * 1 s). subscriber_setup_hold(). */
 #define SFU_SETUP_HOLD_MS 8000
-/* Only for a subscriber whose legs measure at least this RTT (a weak mobile link): on a good
- * link a new pc sets up in a few hundred ms, and holding its other legs' video would cost
- * everyone a keyframe and a short freeze at every join. */
+/* Only for a subscriber whose legs measure at least this RTT (a weak mobile link), or none yet:
+ * on a link known to be good a new pc sets up in a few hundred ms, and holding its other legs'
+ * video would cost them a keyframe and a short freeze at every renegotiation. A leg's first
+ * RTT comes with its subscriber's first receiver report, seconds after it connects: waiting
+ * for it let the video flood the patient's downlink in the very seconds the publish
+ * connection's first DTLS flights crossed it (edge, one run in five: 23 s of DTLS). */
 #define SFU_SETUP_HOLD_RTT_MS 150
 /* After a publisher's first stream arrives, how long to wait for its second before offering
  * subscriptions with what is there (an audio-only publisher). */
@@ -2458,7 +2461,8 @@ static void publisher_uplink(SfuRoom *room, Participant *p, double dt)
 }
 
 /* Holds (or gives back) the video of `s`'s connected subscriptions while another of its pcs
- * sets up (SFU_SETUP_HOLD_MS), on a link of SFU_SETUP_HOLD_RTT_MS or more. Given back only where
+ * sets up (SFU_SETUP_HOLD_MS), on a link of SFU_SETUP_HOLD_RTT_MS or more or of unknown RTT
+ * (the max over its legs and its publish connection, 0 until any has one). Given back only where
  * the leg's own adaptation has video on, with a keyframe asked for (and checked for) at once:
  * the egress resumes video at a keyframe. */
 static void subscriber_setup_hold(SfuRoom *room, Participant *s, gint64 now)
@@ -2483,7 +2487,8 @@ static void subscriber_setup_hold(SfuRoom *room, Participant *s, gint64 now)
   g_hash_table_iter_init(&it, s->subs);
   while (g_hash_table_iter_next(&it, NULL, &value)) {
     Pc *pc = value;
-    gboolean held = hold && rtt >= SFU_SETUP_HOLD_RTT_MS && pc->state == SFU_PC_CONNECTED;
+    gboolean held =
+        hold && (rtt >= SFU_SETUP_HOLD_RTT_MS || rtt == 0) && pc->state == SFU_PC_CONNECTED;
     if (held == pc->setup_held)
       continue;
     pc->setup_held = held;

@@ -851,13 +851,18 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* Pings an idle WebSocket after 2 s and hangs up after 30 s without an answer. In a call a
- * vanished participant is noticed sooner, by its media (sig-consult.c, liveness): a shorter
- * hang-up here cut off patients on weak links whose pongs queue behind video (a 4 s one did,
- * every 6-10 s, at 150 kbit/s and 600 ms RTT). */
+/* Pings an idle WebSocket after 2 s and hangs up after 75 s without an answer. In a call a
+ * vanished participant is noticed sooner, by its media (sig-consult.c, liveness); a closed tab
+ * at once, by its close. A shorter hang-up cut off patients on weak links: a 4 s one did, every
+ * 6-10 s, at 150 kbit/s and 600 ms RTT, their pongs queued behind video; a 30 s one did in one
+ * edge call of three (the weak check), 35 s after the patient joined, while its peer
+ * connections were connected and its media flowed. The likely cause: its TCP connection lost
+ * segments in the call's first seconds, while the video filled the link, and TCP's
+ * retransmission timer doubles (~2, 4, 8, 16 s). The page then joins again and everyone's
+ * media is set up anew (10-12 s without audio). */
 static const lws_retry_bo_t retry_policy = {
     .secs_since_valid_ping = 2,
-    .secs_since_valid_hangup = 30,
+    .secs_since_valid_hangup = 75,
 };
 
 /* --- Server -------------------------------------------------------------------------------- */
