@@ -200,7 +200,30 @@ static void send_nack(GstPad *jb_sink, guint32 ssrc, guint16 seq, guint rtt_ms)
   gst_pad_push_event(jb_sink, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, st));
 }
 
-/* Under the lock: was (ssrc, seq) marked by feedback_mark()? Forgets it. */
+typedef struct {
+  guint8 pt;
+  gboolean marker;
+  gboolean ext; /* carries header extensions */
+  guint16 seq;
+  guint32 ssrc;
+} Header;
+
+/* The RTP header fields the probes look at; FALSE = not RTP. */
+static gboolean header_read(GstBuffer *buf, Header *h)
+{
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+    return FALSE;
+  h->pt = gst_rtp_buffer_get_payload_type(&rtp);
+  h->marker = gst_rtp_buffer_get_marker(&rtp);
+  h->ext = gst_rtp_buffer_get_extension(&rtp);
+  h->seq = gst_rtp_buffer_get_seq(&rtp);
+  h->ssrc = gst_rtp_buffer_get_ssrc(&rtp);
+  gst_rtp_buffer_unmap(&rtp);
+  return TRUE;
+}
+
+/* Under the lock: was (ssrc, seq) marked by feedback_due()? Forgets it. */
 static gboolean marked_take(SfuIngress *in, guint32 ssrc, guint16 seq)
 {
   for (guint i = 0; i < MARKED; i++) {
@@ -303,14 +326,12 @@ static gboolean account(SfuIngress *in, Stream *s, guint16 seq, gsize size, gint
  * duplicate); FALSE = the stream is not started, let the jitter buffer have it. */
 static gboolean ingress_packet(SfuIngress *in, GstPad *jb_sink, GstBuffer *buf)
 {
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+  Header h;
+  if (!header_read(buf, &h))
     return FALSE;
-  guint8 pt = gst_rtp_buffer_get_payload_type(&rtp);
-  guint16 seq = gst_rtp_buffer_get_seq(&rtp);
-  guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
-  gboolean marker = gst_rtp_buffer_get_marker(&rtp);
-  gst_rtp_buffer_unmap(&rtp);
+  guint8 pt = h.pt;
+  guint16 seq = h.seq;
+  guint32 ssrc = h.ssrc;
 
   Stream *s = NULL;
   for (int m = 0; m < SFU_INGRESS_N; m++)
@@ -325,7 +346,7 @@ static gboolean ingress_packet(SfuIngress *in, GstPad *jb_sink, GstBuffer *buf)
     return FALSE;
   }
   gboolean keep = account(in, s, seq, gst_buffer_get_size(buf), g_get_monotonic_time(), &nacks);
-  gboolean unmark = marker && marked_take(in, ssrc, seq);
+  gboolean unmark = h.marker && marked_take(in, ssrc, seq);
   GstPad *out = gst_object_ref(s->out);
   g_mutex_unlock(&in->lock);
 
@@ -369,27 +390,21 @@ static void probe_unref(gpointer data)
  * in ingress_packet(). */
 static gboolean feedback_due(SfuIngress *in, GstBuffer *buf)
 {
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+  Header h;
+  if (!header_read(buf, &h))
     return FALSE;
-  guint8 pt = gst_rtp_buffer_get_payload_type(&rtp);
-  gboolean marker = gst_rtp_buffer_get_marker(&rtp);
-  gboolean ext = gst_rtp_buffer_get_extension(&rtp);
-  guint16 seq = gst_rtp_buffer_get_seq(&rtp);
-  guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
-  gst_rtp_buffer_unmap(&rtp);
 
   gint64 now = g_get_monotonic_time();
   gboolean mark = FALSE;
   g_mutex_lock(&in->lock);
-  if (marker) {
+  if (h.marker) {
     in->last_marker_us = now;
-  } else if (ext && (pt == in->st[SFU_INGRESS_AUDIO].pt || pt == in->audio_red_pt) &&
+  } else if (h.ext && (h.pt == in->st[SFU_INGRESS_AUDIO].pt || h.pt == in->audio_red_pt) &&
              now - in->last_marker_us >= SFU_INGRESS_FEEDBACK_MS * (gint64)1000) {
     in->last_marker_us = now;
     guint i = in->marked_next++ % MARKED;
-    in->marked_ssrc[i] = ssrc;
-    in->marked_seq[i] = seq;
+    in->marked_ssrc[i] = h.ssrc;
+    in->marked_seq[i] = h.seq;
     in->marked_valid[i] = TRUE;
     in->st[SFU_INGRESS_AUDIO].stats.feedback_marks++;
     mark = TRUE;
