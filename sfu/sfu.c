@@ -62,7 +62,8 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
  * three-party on edge: the patient's third pc took 34 s of DTLS, OpenSSL's timer doubling from
  * 1 s). subscriber_setup_hold(). */
 #define SFU_SETUP_HOLD_MS 8000
-/* Only for a subscriber whose legs measure at least this RTT (a weak mobile link), or none yet:
+/* Only for a subscriber whose legs measure at least this RTT (a weak mobile link), or have had
+ * no receiver report yet:
  * on a link known to be good a new pc sets up in a few hundred ms, and holding its other legs'
  * video would cost them a keyframe and a short freeze at every renegotiation. A leg's first
  * RTT comes with its subscriber's first receiver report, seconds after it connects: waiting
@@ -2461,19 +2462,22 @@ static void publisher_uplink(SfuRoom *room, Participant *p, double dt)
 }
 
 /* Holds (or gives back) the video of `s`'s connected subscriptions while another of its pcs
- * sets up (SFU_SETUP_HOLD_MS), on a link of SFU_SETUP_HOLD_RTT_MS or more or of unknown RTT
- * (the max over its legs and its publish connection, 0 until any has one). Given back only where
+ * sets up (SFU_SETUP_HOLD_MS), on a link of SFU_SETUP_HOLD_RTT_MS or more (the max over its
+ * legs), or of unknown RTT (no leg has had a receiver report yet). Given back only where
  * the leg's own adaptation has video on, with a keyframe asked for (and checked for) at once:
  * the egress resumes video at a keyframe. */
 static void subscriber_setup_hold(SfuRoom *room, Participant *s, gint64 now)
 {
   gboolean hold = FALSE;
   guint rtt = s->rtt_ms;
+  gboolean reported = rtt > 0; /* any receiver report yet (a LAN's RTT may read 0 ms) */
   GHashTableIter legs;
   gpointer leg;
   g_hash_table_iter_init(&legs, s->subs);
-  while (g_hash_table_iter_next(&legs, NULL, &leg))
+  while (g_hash_table_iter_next(&legs, NULL, &leg)) {
     rtt = MAX(rtt, ((Pc *)leg)->adapt.rtt_ms);
+    reported = reported || ((Pc *)leg)->adapt.last_rb_us != 0;
+  }
   if (s->pub && s->pub->state <= SFU_PC_CONNECTING &&
       now - s->pub->created_us < SFU_SETUP_HOLD_MS * 1000)
     hold = TRUE;
@@ -2488,7 +2492,7 @@ static void subscriber_setup_hold(SfuRoom *room, Participant *s, gint64 now)
   while (g_hash_table_iter_next(&it, NULL, &value)) {
     Pc *pc = value;
     gboolean held =
-        hold && (rtt >= SFU_SETUP_HOLD_RTT_MS || rtt == 0) && pc->state == SFU_PC_CONNECTED;
+        hold && (rtt >= SFU_SETUP_HOLD_RTT_MS || !reported) && pc->state == SFU_PC_CONNECTED;
     if (held == pc->setup_held)
       continue;
     pc->setup_held = held;
