@@ -55,7 +55,7 @@ struct SfuIngress {
   GMutex lock;
   gint rtt_ms; /* atomic */
   Stream st[SFU_INGRESS_N];
-  gint audio_red_pt;     /* RED's payload type for the audio, -1 = none */
+  gint audio_red_pt;     /* atomic: RED's payload type for the audio, -1 = none */
   gint64 last_marker_us; /* the last packet with the marker bit into rtpsession */
   guint32 marked_ssrc[MARKED];
   guint16 marked_seq[MARKED];
@@ -329,13 +329,10 @@ static gboolean ingress_packet(SfuIngress *in, GstPad *jb_sink, GstBuffer *buf)
   Header h;
   if (!header_read(buf, &h))
     return FALSE;
-  guint8 pt = h.pt;
-  guint16 seq = h.seq;
-  guint32 ssrc = h.ssrc;
 
   Stream *s = NULL;
   for (int m = 0; m < SFU_INGRESS_N; m++)
-    if (in->st[m].pt == pt)
+    if (in->st[m].pt == h.pt)
       s = &in->st[m];
   if (!s)
     return FALSE;
@@ -345,14 +342,14 @@ static gboolean ingress_packet(SfuIngress *in, GstPad *jb_sink, GstBuffer *buf)
     g_mutex_unlock(&in->lock);
     return FALSE;
   }
-  gboolean keep = account(in, s, seq, gst_buffer_get_size(buf), g_get_monotonic_time(), &nacks);
-  gboolean unmark = h.marker && marked_take(in, ssrc, seq);
+  gboolean keep = account(in, s, h.seq, gst_buffer_get_size(buf), g_get_monotonic_time(), &nacks);
+  gboolean unmark = h.marker && marked_take(in, h.ssrc, h.seq);
   GstPad *out = gst_object_ref(s->out);
   g_mutex_unlock(&in->lock);
 
   guint rtt = (guint)g_atomic_int_get(&in->rtt_ms);
   for (guint i = 0; i < nacks.n; i++)
-    send_nack(jb_sink, ssrc, nacks.seqs[i], rtt);
+    send_nack(jb_sink, h.ssrc, nacks.seqs[i], rtt);
   if (keep && unmark) {
     /* The subscribers get the packet as the publisher sent it. */
     GstBuffer *copy = gst_buffer_copy(buf);
@@ -393,14 +390,19 @@ static gboolean feedback_due(SfuIngress *in, GstBuffer *buf)
   Header h;
   if (!header_read(buf, &h))
     return FALSE;
+  /* Most packets are video without the marker: nothing to note, no lock. (The streams' payload
+   * types are fixed at sfu_ingress_new().) */
+  gboolean audio =
+      h.pt == in->st[SFU_INGRESS_AUDIO].pt || h.pt == g_atomic_int_get(&in->audio_red_pt);
+  if (!h.marker && !(audio && h.ext))
+    return FALSE;
 
   gint64 now = g_get_monotonic_time();
   gboolean mark = FALSE;
   g_mutex_lock(&in->lock);
   if (h.marker) {
     in->last_marker_us = now;
-  } else if (h.ext && (h.pt == in->st[SFU_INGRESS_AUDIO].pt || h.pt == in->audio_red_pt) &&
-             now - in->last_marker_us >= SFU_INGRESS_FEEDBACK_MS * (gint64)1000) {
+  } else if (now - in->last_marker_us >= SFU_INGRESS_FEEDBACK_MS * (gint64)1000) {
     in->last_marker_us = now;
     guint i = in->marked_next++ % MARKED;
     in->marked_ssrc[i] = h.ssrc;
@@ -513,9 +515,7 @@ void sfu_ingress_set_rtt(SfuIngress *in, guint rtt_ms)
 
 void sfu_ingress_set_audio_red_pt(SfuIngress *in, int pt)
 {
-  g_mutex_lock(&in->lock);
-  in->audio_red_pt = pt;
-  g_mutex_unlock(&in->lock);
+  g_atomic_int_set(&in->audio_red_pt, pt);
 }
 
 void sfu_ingress_get_stats(SfuIngress *in, int media, SfuIngressStats *out)

@@ -63,12 +63,12 @@ GST_DEBUG_CATEGORY_STATIC(sfu_debug);
  * 1 s). subscriber_setup_hold(). */
 #define SFU_SETUP_HOLD_MS 8000
 /* Only for a subscriber whose legs measure at least this RTT (a weak mobile link), or have had
- * no receiver report yet:
- * on a link known to be good a new pc sets up in a few hundred ms, and holding its other legs'
- * video would cost them a keyframe and a short freeze at every renegotiation. A leg's first
- * RTT comes with its subscriber's first receiver report, seconds after it connects: waiting
- * for it let the video flood the patient's downlink in the very seconds the publish
- * connection's first DTLS flights crossed it (edge, one run in five: 23 s of DTLS). */
+ * no receiver report yet: on a link known to be good a new pc sets up in a few hundred ms, and
+ * holding its other legs' video would cost them a keyframe and a short freeze at every
+ * renegotiation. A leg's first RTT comes with its subscriber's first receiver report,
+ * seconds after it connects: waiting for it let the video flood the patient's downlink in the
+ * very seconds the publish connection's first DTLS flights crossed it (edge, one run in five:
+ * 23 s of DTLS). */
 #define SFU_SETUP_HOLD_RTT_MS 150
 /* After a publisher's first stream arrives, how long to wait for its second before offering
  * subscriptions with what is there (an audio-only publisher). */
