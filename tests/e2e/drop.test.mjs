@@ -13,13 +13,17 @@ import { readFile } from 'node:fs/promises';
 import {
   consoleLogin, startDaemon, addDoctor, addPatient, book, launchPerson, screenshot, waitState, waitFor,
   stats, inbound, loginCookie, request, cleanupAll, sleep, tapWebSockets, wireLog, waitMessage,
-  mediaBothWays, stillFlowing,
+  mediaBothWays, mediaCounts, stillFlowing, videoKeyStats,
   browserPids, signalPids, patientReady,
 } from './lib.mjs';
 
 const DOCTOR = { username: 'dr.farah', name: 'Dr Farah Naz', password: 'drop-test-password' };
 const PATIENT = { name: 'Imran Qureshi', phone: '+923331112223' };
 const DROP_NOTICE_MAX_MS = 5000;     // protocol.md: a closed tab is seen at once
+// Media again after an 8 s freeze: 0.2-0.4 s here, but in some runs the doctor's Chrome decodes
+// nothing for ~3 s after the wake although whole frames arrive (it asked for a keyframe during the
+// freeze; the patient's keyframe comes at once and all held frames decode together at +3.1 s).
+const SHORT_LOSS_RESUME_MAX_MS = 6000;
 const SILENT_NOTICE_MAX_MS = 6000;   // protocol.md: "away" after 3.5 s without media, plus slack
 
 async function diagnose(page) {
@@ -54,8 +58,10 @@ describe('drops and comebacks', () => {
       for (const p of Object.values(people)) {
         await screenshot(p.page, `drop-FAILED-${p.name}`);
         console.log(`${p.name} at failure: ${JSON.stringify(await diagnose(p.page))}`);
+        console.log(`${p.name} video at failure: ${JSON.stringify(await videoKeyStats(p.page))}`);
       }
       console.log(`metrics at failure: ${JSON.stringify(await metrics().catch((x) => x.message))}`);
+      console.log(`relay log at failure:\n${d.relayTail()}`);
       throw e;
     }
   });
@@ -293,6 +299,9 @@ describe('drops and comebacks', () => {
   step('a short silent loss (the patient\'s Chromium frozen 8 s): the doctor is told "interrupted" within ~6 s, the call carries on afterwards with the same peer connections', async () => {
     const dp = people.doctor.page;
     const wireBefore = (await wireLog(people.patient.page)).length;
+    // What the patient's page had received before the freeze (it reads nothing while frozen);
+    // the doctor's count is taken at the wake, after the frames in flight were decoded.
+    const base = await mediaCounts(people.patient, ids.doctor2, people.doctor, ids.patient2);
     const t0 = await freezePatient();
     const away = await doctorToldAway(t0);
     figures.shortLossAwayNoticeMs = away.ms;
@@ -305,6 +314,7 @@ describe('drops and comebacks', () => {
     const { metrics } = await waitMetrics((x) => x.participants === 2, 'metrics participants 2 while the patient is away');
     assert.equal(metrics.peer_connections, 4, 'the relay keeps every peer connection while the patient is away');
     await sleep(Math.max(0, 8000 - (Date.now() - t0)));
+    base[people.doctor.name] = inbound(await stats(dp), ids.patient2);
     const t1 = Date.now();
     signalPids([...stopped], 'SIGCONT');
     stopped.clear();
@@ -312,8 +322,11 @@ describe('drops and comebacks', () => {
       { timeout: 10000, what: 'participant_back for the woken patient on the doctor page' });
     figures.shortLossBackNoticeMs = back.at - t1;
     // Same participant id, media both ways, and the patient's page never rejoined.
-    const m = await mediaBothWays(people.patient, ids.doctor2, people.doctor, ids.patient2, { t0: t1, minFrames: 1 });
+    const m = await mediaBothWays(people.patient, ids.doctor2, people.doctor, ids.patient2, { t0: t1, minFrames: 10, base });
     figures.shortLossResumeMs = m.first;
+    // Chrome wakes with its pcs as they were: the first new frame each way within a few seconds.
+    assert.ok(Math.max(...Object.values(m.first)) <= SHORT_LOSS_RESUME_MAX_MS,
+      `first new frames ${JSON.stringify(m.first)} ms after the wake, want ≤ ${SHORT_LOSS_RESUME_MAX_MS}`);
     await stillFlowing(people.patient, ids.doctor2, people.doctor, ids.patient2);
     const after = (await wireLog(people.patient.page)).slice(wireBefore);
     assert.ok(!after.some((x) => x.close || x.msg?.type === 'welcome' || x.msg?.type === 'call_started'),
