@@ -23,8 +23,9 @@
  *     response time) near it, and never beyond 1.5 x acknowledged + 10 kbit/s, so an
  *     application-limited leg (audio only) does not inflate an estimate it never tested.
  *  4. Loss-based bound: judged once per RTT + 300 ms on the packets sent since its last
- *     decrease (at least LOSS_MIN_PACKETS): loss > 10 % -> bound x (1 - 0.5 loss), at most
- *     once per LOSS_SENDER_LAG_US (a relay's publisher follows a cut late); windowed
+ *     decrease (at least LOSS_MIN_PACKETS): loss > 10 % -> bound x (1 - 0.5 loss); loss >
+ *     LOSS_HEAVY -> BETA x acknowledged (never above the bound); at most once per
+ *     LOSS_SENDER_LAG_US (a relay's publisher follows a cut late); windowed
  *     loss < 2 % -> the bound grows 8 %/s until it meets the delay-based rate, which it then
  *     tracks. Estimate = min(delay-based, loss-based), clamped.
  *
@@ -103,6 +104,7 @@
 #define LOSS_MIN_PACKETS 20           /* fewer packets in a period: no loss-based judgement yet */
 #define LOSS_HIGH 0.10                /* above: loss-based decrease */
 #define LOSS_LOW 0.02                 /* below: loss-based increase */
+#define LOSS_HEAVY 0.25               /* above: the cut goes to the acknowledged rate */
 #define LOSS_DECREASE_EXTRA_US 300000 /* loss decrease interval = RTT + this */
 #define LOSS_SENDER_LAG_US 2000000    /* loss-based cuts at least this far apart */
 #define FEEDBACK_GAP_US 1000000       /* no feedback this long = a gap */
@@ -662,7 +664,15 @@ static void loss_control(SfuBwe *bwe, gint64 now_us)
     bwe->ctl_lost = bwe->ctl_total = 0;
     bwe->ctl_period_start_us = now_us;
     if (loss > LOSS_HIGH && followed) {
-      bwe->loss_bps = MAX(base * (1 - 0.5 * loss), bwe->min_bps);
+      /* Heavy loss is a sender far above the link (a call's first seconds at the start rate
+       * on a 150 kbit/s link: half of it lost): the link carried what was acknowledged, so
+       * the cut goes there at once rather than by (1 - loss / 2) every LOSS_SENDER_LAG_US.
+       * Never below it: a lagging sender keeps the loss up, and the acknowledged rate of a
+       * full link is its capacity. */
+      double cut = base * (1 - 0.5 * loss);
+      if (loss > LOSS_HEAVY && bwe->acked_bps > 0)
+        cut = MIN(base, BETA * bwe->acked_bps);
+      bwe->loss_bps = MAX(cut, bwe->min_bps);
       bwe->loss_limiting = TRUE;
       bwe->last_loss_decrease_us = now_us;
       bwe->ctl_since_us = now_us;

@@ -468,6 +468,32 @@ static void test_step_lagging_sender(void)
   sim_free(s);
 }
 
+/* The edge call start: a leg starts at START_BPS on a 150 kbit/s link with 600 ms RTT and 5 %
+ * random loss, and its sender (the other page, capped through the relay) follows 2-4 s late.
+ * Seen in the browser runs: the leg's estimate stayed at 300-340 kbit/s for ~8 s while the
+ * receiver acknowledged 70-120 kbit/s and lost half of what was sent, one loss-based cut of
+ * (1 - loss / 2) every 2 s; the flood cost the patient audio and its other pc's DTLS. */
+static void test_edge_start(void)
+{
+  Sim *s = sim_new(150000, 600, 0.05, 6);
+  s->lag_us = 2000000;
+  gint64 t_down = sim_run_until(s, pred_below, 180000, S(15));
+  sim_run(s, S(6));
+  Range r = sim_run_range(s, S(40));
+  g_test_message("150 kbit/s, RTT 600 ms, 5%% loss, sender 2-4 s late, start %.0f kbit/s: under "
+                 "180 kbit/s after %.2f s (target <= 4 s); 6-40 s estimate %.0f..%.0f kbit/s "
+                 "(mean %.0f)",
+                 KBPS(START_BPS), t_down < 0 ? -1.0 : t_down / 1e6, KBPS(r.min), KBPS(r.max),
+                 KBPS(r.mean));
+  g_assert_cmpint(t_down, >=, 0);
+  g_assert_cmpint(t_down, <=, S(4));
+  /* Adapted, not collapsed: video keeps a budget over the relay's floor beside ~30-40 kbit/s of
+   * audio (cuts of (1 - loss / 2) compounded for the lag: 79..105 kbit/s). */
+  g_assert_cmpuint(r.min, >=, 110000);
+  g_assert_cmpuint(r.max, <=, 180000);
+  sim_free(s);
+}
+
 static void test_lossy(guint capacity, guint rtt_ms, double loss, guint lo, guint hi)
 {
   Sim *s = sim_new(capacity, rtt_ms, loss, 3);
@@ -487,9 +513,11 @@ static void test_lossy_400(void)
   test_lossy(400000, 300, 0.02, 200000, 440000);
 }
 
+/* Up to 1.1 x the link: near capacity the delay-based increase overshoots by a few % before
+ * the detector's cut (the link's queue takes it). */
 static void test_lossy_150(void)
 {
-  test_lossy(150000, 600, 0.05, 60000, 160000);
+  test_lossy(150000, 600, 0.05, 60000, 165000);
 }
 
 static void test_outage(void)
@@ -1127,6 +1155,7 @@ int main(int argc, char **argv)
   g_test_add_func("/bwe/egress/estimate-source", test_egress_estimate_source);
   g_test_add_func("/bwe/sim/lossy-400k-rtt300-loss2", test_lossy_400);
   g_test_add_func("/bwe/sim/lossy-150k-rtt600-loss5", test_lossy_150);
+  g_test_add_func("/bwe/sim/edge-start-lagging-sender", test_edge_start);
   g_test_add_func("/bwe/sim/outage-5s", test_outage);
   g_test_add_func("/bwe/sim/audio-only", test_audio_only);
   g_test_add_func("/bwe/sim/reordered-duplicated-reports", test_reordered_reports);
