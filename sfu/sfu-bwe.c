@@ -666,9 +666,10 @@ static void loss_control(SfuBwe *bwe, gint64 now_us)
     if (loss > LOSS_HIGH && followed) {
       /* Heavy loss is a sender far above the link (a call's first seconds at the start rate
        * on a 150 kbit/s link: half of it lost): the link carried what was acknowledged, so
-       * the cut goes there at once rather than by (1 - loss / 2) every LOSS_SENDER_LAG_US.
-       * Never below it: a lagging sender keeps the loss up, and the acknowledged rate of a
-       * full link is its capacity. */
+       * the cut goes there (x BETA) at once rather than by (1 - loss / 2) every
+       * LOSS_SENDER_LAG_US. And no deeper, even where (1 - loss / 2) would be: a lagging
+       * sender keeps the loss up, the acknowledged rate of a full link is its capacity, and
+       * cuts below it compounded into a collapse. */
       double cut = base * (1 - 0.5 * loss);
       if (loss > LOSS_HEAVY && bwe->acked_bps > 0)
         cut = MIN(base, BETA * bwe->acked_bps);
