@@ -26,19 +26,24 @@ function received(page, type) {
     .catch(() => []);
 }
 
-// Video frames decoded and audio samples received by a page, over all its peer connections.
+// Video frames decoded, audio samples played out and audio packets received by a page, over
+// all its peer connections (samples grow with concealment too; packets only with audio).
 function media(page) {
   return page.evaluate(async () => {
     let frames = 0;
     let samples = 0;
+    let audioPackets = 0;
     for (const pc of window.__mw?.pcs?.values() || []) {
       (await pc.getStats()).forEach((r) => {
         if (r.type !== 'inbound-rtp') return;
         if (r.kind === 'video') frames += r.framesDecoded || 0;
-        if (r.kind === 'audio') samples += r.totalSamplesReceived || 0;
+        if (r.kind === 'audio') {
+          samples += r.totalSamplesReceived || 0;
+          audioPackets += r.packetsReceived || 0;
+        }
       });
     }
-    return { frames, samples };
+    return { frames, samples, audioPackets };
   });
 }
 
