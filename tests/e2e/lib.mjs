@@ -497,12 +497,10 @@ export async function mediaBothWays(a, aFrom, b, bFrom, { t0 = Date.now(), minFr
   const baseB = base?.[b.name] || zero;
   let last;
   await waitFor(async () => {
-    const [sa, sb] = await Promise.all([stats(a.page), stats(b.page)]);
-    const ia = inbound(sa, aFrom);
-    const ib = inbound(sb, bFrom);
+    last = await mediaCounts(a, aFrom, b, bFrom);
+    const { [a.name]: ia, [b.name]: ib } = last;
     if (!first[a.name] && ia.frames > baseA.frames) first[a.name] = Date.now() - t0;
     if (!first[b.name] && ib.frames > baseB.frames) first[b.name] = Date.now() - t0;
-    last = { [a.name]: ia, [b.name]: ib };
     return ia.frames - baseA.frames >= minFrames && ib.frames - baseB.frames >= minFrames &&
       ia.audioPackets > baseA.audioPackets && ib.audioPackets > baseB.audioPackets;
   }, { timeout, interval: 50, what: `≥ ${minFrames} new frames and audio packets each way (${a.name} ↔ ${b.name})` })
@@ -513,12 +511,11 @@ export async function mediaBothWays(a, aFrom, b, bFrom, { t0 = Date.now(), minFr
 // Over 2 s each page decodes more frames from the other and receives more audio packets
 // (totalSamplesReceived would not do: it grows with concealment while nothing arrives).
 export async function stillFlowing(a, aFrom, b, bFrom) {
-  const s0 = await Promise.all([stats(a.page), stats(b.page)]);
+  const s0 = await mediaCounts(a, aFrom, b, bFrom);
   await sleep(2000);
-  const s1 = await Promise.all([stats(a.page), stats(b.page)]);
-  for (const [i, who, from] of [[0, a.name, aFrom], [1, b.name, bFrom]]) {
-    const x = inbound(s0[i], from);
-    const y = inbound(s1[i], from);
+  const s1 = await mediaCounts(a, aFrom, b, bFrom);
+  for (const who of [a.name, b.name]) {
+    const [x, y] = [s0[who], s1[who]];
     assert.ok(y.frames > x.frames, `${who}: frames decoded should grow (${x.frames} → ${y.frames})`);
     assert.ok(y.audioPackets > x.audioPackets,
       `${who}: audio packets received should grow (${JSON.stringify(x)} → ${JSON.stringify(y)})`);
