@@ -128,7 +128,8 @@ function samplerSource(intervalMs) {
   const IN = { video: { bytesReceived: 'vBytes', packetsReceived: 'vPkts', packetsLost: 'vLost',
       framesDecoded: 'vFrames', freezeCount: 'vFreezes', totalFreezesDuration: 'vFreezeS', nackCount: 'vNacks',
       pliCount: 'vPlis', keyFramesDecoded: 'vKeys', retransmittedPacketsReceived: 'vRtx',
-      fecPacketsReceived: 'vFec', fecPacketsDiscarded: 'vFecDiscarded' },
+      fecPacketsReceived: 'vFec', fecPacketsDiscarded: 'vFecDiscarded', jitterBufferDelay: 'vJbDelay',
+      jitterBufferTargetDelay: 'vJbTarget', jitterBufferEmittedCount: 'vJbEmitted' },
     audio: { bytesReceived: 'aBytes', packetsReceived: 'aPkts', packetsLost: 'aLost',
       totalSamplesReceived: 'aSamples', concealedSamples: 'aConcealed' } };
   const OUTB = { video: { bytesSent: 'oVBytes', framesEncoded: 'oFrames' }, audio: { bytesSent: 'oABytes' } };
@@ -291,6 +292,11 @@ export function directionMetrics(samples, w0, w1, marks) {
     rtxPackets: d('vRtx'),
     fecPackets: d('vFec'),
     fecDiscarded: d('vFecDiscarded'),
+    // The receiving browser's video jitter buffer over the window, per frame it let out (ms):
+    // what it held frames for, and what it aimed at (its own estimate, or the page's
+    // jitterBufferTarget where larger: web/js/call.js, the repair delay). null: no frame.
+    jitterBufferMs: d('vJbEmitted') > 0 ? Math.round((1000 * d('vJbDelay')) / d('vJbEmitted')) : null,
+    jitterTargetMs: d('vJbEmitted') > 0 ? Math.round((1000 * d('vJbTarget')) / d('vJbEmitted')) : null,
     series: b.map((x) => Math.round(x.kbps)),
     fpsSeries: b.map((x) => Math.round(x.fps)),
   };
