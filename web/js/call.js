@@ -7,6 +7,21 @@
 // Tests read window.__mw.call (this object) and window.__mw.pcs (the Map of pc id → pc).
 
 const SUB_PREFIX = 'sub:';
+// Repair delay (Call.noteQuality): a link counts as lossy from 0.5 % lost in a quality sample
+// until 20 s without; the target moves in steps of at least 50 ms.
+const REPAIR_LOSS = 0.005;
+const REPAIR_HOLD_MS = 20000;
+const REPAIR_STEP_MS = 50;
+
+/**
+ * The jitter buffer a subscriber's video needs (ms, 0 = the browser's own): one RTT of each lossy
+ * link on the path (uplink: the relay asks the publisher again; downlink: we ask the relay), plus
+ * 50 ms to notice the gap, at most 1500 ms.
+ */
+export function repairDelay(upRttMs, downRttMs) {
+  const rtt = (upRttMs > 0 ? upRttMs : 0) + (downRttMs > 0 ? downRttMs : 0);
+  return rtt > 0 ? Math.min(Math.round(rtt + 50), 1500) : 0;
+}
 
 export class Call {
   /**
@@ -43,6 +58,8 @@ export class Call {
     s.on('participant_left', (m) => this.closeParticipant(m.participant_id));
     s.on('call_ended', () => this.closeAll());
     s.on('max_bitrate', (m) => this.setMaxBitrate(m.video_kbps));
+    s.on('welcome', (m) => { this.selfId = m.participant_id != null ? String(m.participant_id) : null; });
+    s.on('quality', (m) => this.noteQuality(m));
   }
 
   #queue(pcId, fn) {
@@ -104,6 +121,10 @@ export class Call {
           this.remoteStreams.set(pid, stream);
         }
         stream.addTrack(ev.track);
+        if (ev.track.kind === 'video') {
+          this.repairDelayMs.delete(pcId); // a new pc (or receiver) starts from the browser's own
+          this.#applyRepairDelay(pcId);
+        }
         ev.track.addEventListener('ended', () => stream.removeTrack(ev.track));
         this.hooks.onRemoteTrack?.(pid, ev.track, stream);
       };
@@ -201,6 +222,7 @@ export class Call {
     const pc = this.pcs.get(pcId);
     this.pcs.delete(pcId);
     this.pending.delete(pcId);
+    this.repairDelayMs.delete(pcId);
     if (pc) {
       try { pc.close(); } catch { /* already closed */ }
       this.hooks.onPcState?.(pcId, 'closed');
@@ -237,6 +259,49 @@ export class Call {
     else delete enc.maxBitrate;
     enc.active = !this.videoPausedByUs && cap !== 0;
     await sender.setParameters(params);
+  }
+
+  // Time for the relay to repair a lost video packet (docs/architecture.md, "Repair delay").
+  // On a sub pc our browser's jitter buffer is sized without it: that pc only receives, so the
+  // browser knows no RTT for it, and a packet lost on the publisher's uplink comes back from the
+  // relay's own NACK, one uplink RTT later, with nothing to show our browser that it was late.
+  // Each frame that waited for a repair then froze the picture (issue 4: rural-3g, 4–15 freezes
+  // in 20 s against none peer to peer). From the quality messages (every participant's RTT and
+  // losses) we ask the video receiver for at least one RTT of each lossy link on the path:
+  // the publisher's uplink and our own downlink.
+  links = new Map(); // participant id → { rtt, lossyUpUntil, lossyDownUntil } (ms, performance.now())
+  repairDelayMs = new Map(); // sub pc id → the jitterBufferTarget last set (ms, 0 = none)
+
+  /** One `quality` message (docs/protocol.md, "Link quality"). */
+  noteQuality(m) {
+    if (!m || m.participant == null) return;
+    const id = String(m.participant);
+    const now = performance.now();
+    const l = this.links.get(id) || { rtt: 0, lossyUpUntil: 0, lossyDownUntil: 0 };
+    if (typeof m.rtt_ms === 'number' && m.rtt_ms > 0) l.rtt = m.rtt_ms;
+    if (m.loss_up >= REPAIR_LOSS) l.lossyUpUntil = now + REPAIR_HOLD_MS;
+    if (m.loss_down >= REPAIR_LOSS) l.lossyDownUntil = now + REPAIR_HOLD_MS;
+    this.links.set(id, l);
+    for (const pcId of this.pcs.keys()) if (Call.participantOf(pcId) !== null) this.#applyRepairDelay(pcId);
+  }
+
+  #applyRepairDelay(pcId) {
+    const pc = this.pcs.get(pcId);
+    if (!pc || pc.signalingState === 'closed') return;
+    const now = performance.now();
+    const pub = this.links.get(Call.participantOf(pcId));
+    const self = this.selfId != null ? this.links.get(this.selfId) : undefined;
+    const ms = repairDelay(
+      pub && pub.lossyUpUntil > now ? pub.rtt : 0,
+      self && self.lossyDownUntil > now ? self.rtt : 0,
+    );
+    const last = this.repairDelayMs.get(pcId) || 0;
+    if (Math.abs(ms - last) < REPAIR_STEP_MS && !(ms === 0 && last > 0)) return;
+    for (const r of pc.getReceivers()) {
+      if (r.track?.kind !== 'video' || !('jitterBufferTarget' in r)) continue;
+      try { r.jitterBufferTarget = ms || null; } catch (e) { console.warn('call: jitterBufferTarget', e.message); }
+    }
+    this.repairDelayMs.set(pcId, ms);
   }
 
   /** Closes the subscription to one participant (they left). */
