@@ -732,6 +732,8 @@ static void on_local_description_set(GstPromise *promise, gpointer data)
   event_post(r->ctx, ev);
 }
 
+static void redenc_audio_distance_all(GstElement *webrtc, int audio_red, PcCtx *ctx);
+
 static void on_offer_created(GstPromise *promise, gpointer data)
 {
   PcCtx *ctx = data;
@@ -763,6 +765,8 @@ static void on_offer_created(GstPromise *promise, gpointer data)
   g_atomic_int_set(&ctx->audio_red_pt, red_pt);
   if (ctx->ingress)
     sfu_ingress_set_audio_red_pt(ctx->ingress, red_pt);
+  else if (red_pt > 0)
+    redenc_audio_distance_all(webrtc, red_pt, ctx);
   GstPromise *next = pc_ctx_promise_new(ctx, on_local_description_set, r, offer_reply_free);
   g_signal_emit_by_name(webrtc, "set-local-description", offer, next);
   gst_promise_unref(next);
@@ -900,17 +904,52 @@ static void configure_ice(SfuRelay *relay, GstElement *webrtc)
  * audio one sends each Opus packet with the previous one as a redundant block (RFC 2198, as
  * Chrome does): a lost packet costs nothing unless its successor is lost too. Video RED only
  * carries ULPFEC, whose share the relay sets per leg. */
-static void on_redenc_pt(GObject *redenc, GParamSpec *pspec, gpointer data)
+static void redenc_audio_distance(GObject *redenc, int audio_red, PcCtx *ctx)
 {
-  PcCtx *ctx = data;
   int pt = -1;
   g_object_get(redenc, "pt", &pt, NULL);
-  int audio_red = g_atomic_int_get(&ctx->audio_red_pt);
   if (pt > 0 && pt == audio_red) {
     g_object_set(redenc, "distance", 1u, NULL);
     GST_DEBUG("room %s %s/%s: audio RED (pt %d) with one redundant block", ctx->room->id,
               ctx->participant_id, ctx->pc_id, pt);
   }
+}
+
+static void on_redenc_pt(GObject *redenc, GParamSpec *pspec, gpointer data)
+{
+  PcCtx *ctx = data;
+  redenc_audio_distance(redenc, g_atomic_int_get(&ctx->audio_red_pt), ctx);
+}
+
+/* The offer has just named RED's payload type: webrtcbin may have set it on the subscription's
+ * encoder before (on_redenc_pt() then knew no RED payload type yet, and that leg sent Opus
+ * alone inside RED: bench/weak's patient pages received 63 bytes a packet on some legs, ~125 on
+ * others). */
+static void redenc_audio_distance_all(GstElement *webrtc, int audio_red, PcCtx *ctx)
+{
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(webrtc));
+  GValue v = G_VALUE_INIT;
+  gboolean done = FALSE;
+  while (!done) {
+    switch (gst_iterator_next(it, &v)) {
+    case GST_ITERATOR_OK: {
+      GstElement *e = g_value_get_object(&v);
+      GstElementFactory *f = gst_element_get_factory(e);
+      if (f && strcmp(GST_OBJECT_NAME(f), "rtpredenc") == 0)
+        redenc_audio_distance(G_OBJECT(e), audio_red, ctx);
+      g_value_reset(&v);
+      break;
+    }
+    case GST_ITERATOR_RESYNC:
+      gst_iterator_resync(it);
+      break;
+    default:
+      done = TRUE;
+      break;
+    }
+  }
+  g_value_unset(&v);
+  gst_iterator_free(it);
 }
 
 /* Streaming thread, after a subscription's RED encoder (before its rtpsession): rtpredenc
