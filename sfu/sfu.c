@@ -1051,6 +1051,8 @@ static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *elem
   if (f && strcmp(GST_OBJECT_NAME(f), "rtpredenc") == 0 && !ctx->ingress) {
     g_signal_connect_data(element, "notify::pt", G_CALLBACK(on_redenc_pt), pc_ctx_ref(ctx),
                           pc_ctx_closure_unref, 0);
+    /* Its payload type may have been set before it was added (no notify for us then). */
+    redenc_audio_distance(G_OBJECT(element), g_atomic_int_get(&ctx->audio_red_pt), ctx);
     GstPad *src = gst_element_get_static_pad(element, "src");
     if (src) {
       gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
