@@ -921,34 +921,29 @@ static void on_redenc_pt(GObject *redenc, GParamSpec *pspec, gpointer data)
   redenc_audio_distance(redenc, g_atomic_int_get(&ctx->audio_red_pt), ctx);
 }
 
+typedef struct {
+  int audio_red;
+  PcCtx *ctx;
+} RedencWalk;
+
+static void redenc_walk_one(const GValue *value, gpointer data)
+{
+  RedencWalk *w = data;
+  GstElement *e = g_value_get_object(value);
+  GstElementFactory *f = gst_element_get_factory(e);
+  if (f && strcmp(GST_OBJECT_NAME(f), "rtpredenc") == 0)
+    redenc_audio_distance(G_OBJECT(e), w->audio_red, w->ctx);
+}
+
 /* The offer has just named RED's payload type: webrtcbin may have set it on the subscription's
  * encoder before (on_redenc_pt() then knew no RED payload type yet, and that leg sent Opus
  * alone inside RED: bench/weak's patient pages received 63 bytes a packet on some legs, ~125 on
  * others). */
 static void redenc_audio_distance_all(GstElement *webrtc, int audio_red, PcCtx *ctx)
 {
+  RedencWalk w = {audio_red, ctx};
   GstIterator *it = gst_bin_iterate_recurse(GST_BIN(webrtc));
-  GValue v = G_VALUE_INIT;
-  gboolean done = FALSE;
-  while (!done) {
-    switch (gst_iterator_next(it, &v)) {
-    case GST_ITERATOR_OK: {
-      GstElement *e = g_value_get_object(&v);
-      GstElementFactory *f = gst_element_get_factory(e);
-      if (f && strcmp(GST_OBJECT_NAME(f), "rtpredenc") == 0)
-        redenc_audio_distance(G_OBJECT(e), audio_red, ctx);
-      g_value_reset(&v);
-      break;
-    }
-    case GST_ITERATOR_RESYNC:
-      gst_iterator_resync(it);
-      break;
-    default:
-      done = TRUE;
-      break;
-    }
-  }
-  g_value_unset(&v);
+  gst_iterator_foreach(it, redenc_walk_one, &w); /* resyncs by itself; setting twice is harmless */
   gst_iterator_free(it);
 }
 
