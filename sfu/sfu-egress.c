@@ -26,6 +26,22 @@ GST_DEBUG_CATEGORY_STATIC(egress_debug);
 /* Send times remembered per transport-wide sequence number: ~4 s of a 1 Mbit/s leg, more than
  * any feedback delay worth using. */
 #define EGRESS_SENT_RING 4096
+/* Retransmissions remembered per original sequence number (a second of video at ~1000
+ * packets/s). The same packet is retransmitted again only an RTT later, and never sooner than
+ * EGRESS_RESEND_MIN_GAP_MS (a browser repeats its request every 100 ms on a pc it knows no RTT
+ * for: on a short path each lost packet would go out again and again); an RTT not known yet
+ * counts as EGRESS_RESEND_UNKNOWN_RTT_MS. */
+#define EGRESS_RESENT_RING 1024
+#define EGRESS_RESEND_MIN_GAP_MS 150
+#define EGRESS_RESEND_UNKNOWN_RTT_MS 100
+/* Retransmissions may use at most this share of the leg's video estimate, with a reserve of
+ * EGRESS_RESEND_BURST_MS of it: a link that just became too small loses a share of every
+ * second's packets, and repairing them all at once sent more than the media itself. */
+#define EGRESS_RESEND_SHARE_PCT 30
+#define EGRESS_RESEND_BURST_MS 500
+#define EGRESS_RESEND_PACKET_BYTES                                                                 \
+  1200 /* first guess of a retransmission's size; the reserve                                      \
+        * holds at least two */
 
 /* The sequence numbers a leg sent lately, per medium: SRTP's sender refuses a packet whose
  * index it used already or that lies more than 128 behind the newest (libsrtp's replay
@@ -81,6 +97,13 @@ typedef struct {
   gint64 send_us;
 } Sent;
 
+typedef struct {
+  guint32 ssrc;
+  guint16 seq;
+  gboolean valid;
+  gint64 us; /* when it was last retransmitted */
+} Resent;
+
 struct SfuEgress {
   gatomicrefcount ref;
   char *name;
@@ -107,6 +130,11 @@ struct SfuEgress {
   guint64 audio_window_bytes; /* audio sent in it */
   guint audio_bps;            /* audio rate over the last full window */
   Sent sent[EGRESS_SENT_RING];
+  guint rtt_ms;             /* from the receiver reports (sfu_egress_set_rtt()), 0 = not known */
+  double resend_tokens;     /* bytes the retransmissions may still use */
+  double resend_mean_bytes; /* mean size of the leg's retransmissions */
+  gint64 resend_tokens_us;  /* when they were last topped up */
+  Resent resent[EGRESS_RESENT_RING];
 };
 
 /* Under the lock: whether `buf` may go down the leg. */
@@ -170,6 +198,7 @@ SfuEgress *sfu_egress_new(const char *name, guint start_bps, guint8 twcc_ext_id)
   eg->statuses = g_new(SfuTwccStatus, EGRESS_MAX_FEEDBACK);
   eg->twcc_ext_id = twcc_ext_id;
   eg->stats.video_on = TRUE;
+  eg->resend_mean_bytes = EGRESS_RESEND_PACKET_BYTES;
   return eg;
 }
 
@@ -410,6 +439,102 @@ void sfu_egress_watch_sent(SfuEgress *eg, GstPad *pad)
                     sfu_egress_ref(eg), (GDestroyNotify)sfu_egress_unref);
 }
 
+/* Under the lock: the retransmission budget (bytes) topped up to now: the share of the
+ * estimate since the last top-up, at most EGRESS_RESEND_BURST_MS of it. A request is charged
+ * when it is let through, at the mean size of the leg's retransmissions: they leave later, on
+ * rtprtxsend's own thread, and one feedback packet can ask for dozens at once. (A request for a
+ * packet rtprtxsend no longer has is charged too: the price of knowing at once.) */
+static double resend_tokens(SfuEgress *eg, gint64 now)
+{
+  guint estimate = eg->twcc_reports ? sfu_bwe_estimate(eg->bwe) : (guint)eg->remb_bps;
+  if (!estimate)
+    return G_MAXDOUBLE; /* nothing known yet: no limit */
+  double rate = (double)estimate / 8 * EGRESS_RESEND_SHARE_PCT / 100; /* bytes/s */
+  double depth = MAX(rate * EGRESS_RESEND_BURST_MS / 1000, 2 * EGRESS_RESEND_PACKET_BYTES);
+  eg->resend_tokens =
+      eg->resend_tokens_us
+          ? MIN(depth, eg->resend_tokens + rate * (double)(now - eg->resend_tokens_us) / 1e6)
+          : depth;
+  eg->resend_tokens_us = now;
+  return eg->resend_tokens;
+}
+
+/* Buffers on rtprtxsend's src pad: the retransmissions among them, counted, and their mean
+ * size (what a request is charged). */
+static void resent_one(SfuEgress *eg, GstBuffer *buf)
+{
+  if (!GST_BUFFER_FLAG_IS_SET(buf, GST_RTP_BUFFER_FLAG_RETRANSMISSION))
+    return;
+  gsize size = gst_buffer_get_size(buf);
+  eg->resend_mean_bytes = eg->resend_mean_bytes * 0.9 + (double)size * 0.1;
+  eg->stats.resend_packets++;
+  eg->stats.resend_bytes += size;
+}
+
+static GstPadProbeReturn resent_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  (void)pad;
+  SfuEgress *eg = data;
+  g_mutex_lock(&eg->lock);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    resent_one(eg, GST_PAD_PROBE_INFO_BUFFER(info));
+  } else {
+    GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    for (guint i = 0; i < gst_buffer_list_length(list); i++)
+      resent_one(eg, gst_buffer_list_get(list, i));
+  }
+  g_mutex_unlock(&eg->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Upstream events on rtprtxsend's src pad: lets a retransmission request through unless the
+ * same packet was retransmitted less than an RTT ago (libwebrtc's sender has the same rule). */
+static GstPadProbeReturn resend_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  (void)pad;
+  SfuEgress *eg = data;
+  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(ev) != GST_EVENT_CUSTOM_UPSTREAM)
+    return GST_PAD_PROBE_OK;
+  const GstStructure *s = gst_event_get_structure(ev);
+  guint seq, ssrc;
+  if (!gst_structure_has_name(s, "GstRTPRetransmissionRequest") ||
+      !gst_structure_get_uint(s, "seqnum", &seq) || !gst_structure_get_uint(s, "ssrc", &ssrc))
+    return GST_PAD_PROBE_OK;
+  gint64 now = g_get_monotonic_time();
+  g_mutex_lock(&eg->lock);
+  guint rtt_ms = eg->twcc_reports ? sfu_bwe_rtt_ms(eg->bwe) : eg->rtt_ms;
+  if (!rtt_ms)
+    rtt_ms = EGRESS_RESEND_UNKNOWN_RTT_MS;
+  gint64 gap_us = (gint64)MAX(rtt_ms, (guint)EGRESS_RESEND_MIN_GAP_MS) * 1000;
+  Resent *r = &eg->resent[seq % EGRESS_RESENT_RING];
+  gboolean again = r->valid && r->seq == (guint16)seq && r->ssrc == ssrc && now - r->us < gap_us;
+  gboolean over = !again && resend_tokens(eg, now) < eg->resend_mean_bytes;
+  if (again) {
+    eg->stats.resend_refused++;
+  } else if (over) {
+    eg->stats.resend_over_budget++;
+  } else {
+    *r = (Resent){ssrc, (guint16)seq, TRUE, now};
+    eg->resend_tokens -= eg->resend_mean_bytes;
+    eg->stats.resend_requests++;
+  }
+  g_mutex_unlock(&eg->lock);
+  return again || over ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+void sfu_egress_watch_rtx(SfuEgress *eg, GstElement *rtxsend)
+{
+  GstPad *src = gst_element_get_static_pad(rtxsend, "src");
+  if (!src)
+    return;
+  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, resend_probe, sfu_egress_ref(eg),
+                    (GDestroyNotify)sfu_egress_unref);
+  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, resent_probe,
+                    sfu_egress_ref(eg), (GDestroyNotify)sfu_egress_unref);
+  gst_object_unref(src);
+}
+
 void sfu_egress_watch(SfuEgress *eg, GstPad *queue_src, gboolean video)
 {
   Watch *w = g_new0(Watch, 1);
@@ -468,6 +593,7 @@ void sfu_egress_get_stats(SfuEgress *eg, SfuEgressStats *out)
 void sfu_egress_set_rtt(SfuEgress *eg, guint rtt_ms)
 {
   g_mutex_lock(&eg->lock);
+  eg->rtt_ms = rtt_ms;
   sfu_bwe_on_rtt(eg->bwe, rtt_ms, g_get_monotonic_time());
   g_mutex_unlock(&eg->lock);
 }

@@ -1073,6 +1073,7 @@ static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *elem
      * every packet it missed, and answering from a 500-packet cache sent a burst at several
      * times the leg's rate into the link that had just come back (then loss, then a pause). */
     g_object_set(element, "max-size-time", (guint)SFU_RTX_MAX_AGE_MS, NULL);
+    sfu_egress_watch_rtx(ctx->egress, element);
   } else if (f && strcmp(GST_OBJECT_NAME(f), "rtpsession") == 0 && ctx->ingress) {
     g_object_set(element, "bandwidth", SFU_PUBLISH_RTP_BANDWIDTH, NULL);
     sfu_ingress_watch_session(ctx->ingress, element);
@@ -2292,13 +2293,15 @@ static void leg_adapt(SfuRoom *room, Participant *subscriber, Pc *pc, gint64 now
     }
     break;
   }
-  GST_DEBUG("room %s %s -> %s: rate %u (estimate %u, remb %d, ours from transport-cc %u "
-            "%s, acked %u) loss %.3f (reported %.3f) rtt %u ms arriving %u audio %u video %u "
-            "budget %u state %d",
-            room->id, pc->publisher_id, subscriber->id, estimate, es.estimate_bps,
-            es.estimate_from_remb, es.twcc_estimate_bps, sfu_bwe_usage_name(es.feedback_usage),
-            es.acked_bps, loss, a->loss, a->rtt_ms, arriving, a->audio_bps, a->video_bps, budget,
-            a->state);
+  GST_DEBUG(
+      "room %s %s -> %s: rate %u (estimate %u, remb %d, ours from transport-cc %u "
+      "%s, acked %u) loss %.3f (reported %.3f) rtt %u ms arriving %u audio %u video %u "
+      "budget %u state %d, resend requests %" G_GUINT64_FORMAT " (refused: again %" G_GUINT64_FORMAT
+      ", over budget %" G_GUINT64_FORMAT "), resent %" G_GUINT64_FORMAT " packets",
+      room->id, pc->publisher_id, subscriber->id, estimate, es.estimate_bps, es.estimate_from_remb,
+      es.twcc_estimate_bps, sfu_bwe_usage_name(es.feedback_usage), es.acked_bps, loss, a->loss,
+      a->rtt_ms, arriving, a->audio_bps, a->video_bps, budget, a->state, es.resend_requests,
+      es.resend_refused, es.resend_over_budget, es.resend_packets);
   if (a->state == LEG_WEAK || a->state == LEG_LANE) /* the lane adapts for it */
     a->video_cap_bps = 0;
   else if (a->state == LEG_PROBE)

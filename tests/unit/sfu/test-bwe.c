@@ -1145,6 +1145,145 @@ static void test_egress_estimate_source(void)
   gst_object_unref(sink);
 }
 
+/* Retransmissions on a leg (sfu_egress_watch_rtx() on a real rtprtxsend): the same packet at
+ * most once per RTT however often the subscriber asks (a browser asks every 100 ms on a pc it
+ * knows no RTT for), and all of them within a share of the leg's estimate. */
+typedef struct {
+  GMutex lock;
+  guint media, rtx;
+} RtxCount;
+
+static RtxCount rtx_count;
+
+static GstFlowReturn rtx_count_chain(GstPad *pad, GstObject *parent, GstBuffer *buf)
+{
+  g_mutex_lock(&rtx_count.lock);
+  if (GST_BUFFER_FLAG_IS_SET(buf, GST_RTP_BUFFER_FLAG_RETRANSMISSION))
+    rtx_count.rtx++;
+  else
+    rtx_count.media++;
+  g_mutex_unlock(&rtx_count.lock);
+  gst_buffer_unref(buf);
+  return GST_FLOW_OK;
+}
+
+static guint rtx_count_get(gboolean rtx)
+{
+  g_mutex_lock(&rtx_count.lock);
+  guint n = rtx ? rtx_count.rtx : rtx_count.media;
+  g_mutex_unlock(&rtx_count.lock);
+  return n;
+}
+
+/* rtprtxsend pushes retransmissions from its own thread: wait (at most 2 s) for `n`. */
+static guint rtx_wait(gboolean rtx, guint n)
+{
+  for (int i = 0; i < 200 && rtx_count_get(rtx) < n; i++)
+    g_usleep(10000);
+  return rtx_count_get(rtx);
+}
+
+static void ask_again(GstPad *sink, guint seq)
+{
+  GstStructure *s = gst_structure_new("GstRTPRetransmissionRequest", "seqnum", G_TYPE_UINT, seq,
+                                      "ssrc", G_TYPE_UINT, 1111u, NULL);
+  gst_pad_push_event(sink, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, s));
+}
+
+static void test_egress_resend(void)
+{
+  GstElement *rtx = gst_element_factory_make("rtprtxsend", NULL);
+  g_assert_nonnull(rtx);
+  GstStructure *map = gst_structure_new("application/x-rtp-pt-map", "96", G_TYPE_UINT, 97u, NULL);
+  g_object_set(rtx, "payload-type-map", map, "max-size-packets", 200, NULL);
+  gst_structure_free(map);
+  SfuEgress *eg = sfu_egress_new("test leg", 300000, 0);
+  sfu_egress_watch_rtx(eg, rtx);
+
+  GstPad *src = gst_pad_new("src", GST_PAD_SRC);
+  GstPad *sink = gst_pad_new("sink", GST_PAD_SINK);
+  gst_pad_set_chain_function(sink, rtx_count_chain);
+  GstPad *rtx_sink = gst_element_get_static_pad(rtx, "sink");
+  GstPad *rtx_src = gst_element_get_static_pad(rtx, "src");
+  g_assert_cmpint(gst_pad_link(src, rtx_sink), ==, GST_PAD_LINK_OK);
+  g_assert_cmpint(gst_pad_link(rtx_src, sink), ==, GST_PAD_LINK_OK);
+  gst_pad_set_active(sink, TRUE);
+  g_assert_cmpint(gst_element_set_state(rtx, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+  gst_pad_set_active(src, TRUE);
+  gst_pad_push_event(src, gst_event_new_stream_start("resend-test"));
+  GstCaps *caps = gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "video",
+                                      "payload", G_TYPE_INT, 96, "clock-rate", G_TYPE_INT, 90000,
+                                      "ssrc", G_TYPE_UINT, 1111u, NULL);
+  gst_pad_push_event(src, gst_event_new_caps(caps));
+  gst_caps_unref(caps);
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  gst_pad_push_event(src, gst_event_new_segment(&seg));
+  for (guint i = 0; i < 60; i++) {
+    GstBuffer *b = gst_rtp_buffer_new_allocate(1000, 0, 0);
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    g_assert_true(gst_rtp_buffer_map(b, GST_MAP_WRITE, &rtp));
+    gst_rtp_buffer_set_payload_type(&rtp, 96);
+    gst_rtp_buffer_set_ssrc(&rtp, 1111);
+    gst_rtp_buffer_set_seq(&rtp, (guint16)(100 + i));
+    gst_rtp_buffer_set_timestamp(&rtp, i * 3000);
+    gst_rtp_buffer_unmap(&rtp);
+    GST_BUFFER_PTS(b) = i * 33 * GST_MSECOND;
+    g_assert_cmpint(gst_pad_push(src, b), ==, GST_FLOW_OK);
+  }
+  g_assert_cmpuint(rtx_wait(FALSE, 60), ==, 60);
+
+  /* No estimate yet: no budget. An RTT of 1 s. The first request is answered, the same one
+   * again at once is not; after the RTT it is. */
+  sfu_egress_set_rtt(eg, 1000);
+  SfuEgressStats st;
+  ask_again(sink, 105);
+  g_assert_cmpuint(rtx_wait(TRUE, 1), ==, 1);
+  for (int k = 0; k < 3; k++)
+    ask_again(sink, 105);
+  g_usleep(100000);
+  g_assert_cmpuint(rtx_count_get(TRUE), ==, 1);
+  sfu_egress_get_stats(eg, &st);
+  g_assert_cmpuint(st.resend_requests, ==, 1);
+  g_assert_cmpuint(st.resend_refused, ==, 3);
+  g_assert_cmpuint(st.resend_packets, ==, 1);
+  g_assert_cmpuint(st.resend_bytes, >=, 1000);
+  g_usleep(1000000); /* over 1.1 s since the first */
+  ask_again(sink, 105);
+  g_assert_cmpuint(rtx_wait(TRUE, 2), ==, 2);
+
+  /* A leg of 100 kbit/s (the subscriber's REMB): its retransmissions may use 30 % of it, with
+   * a reserve of half a second (at least two packets). Twenty packets asked for at once: two
+   * go out, the rest are refused. */
+  guint8 fci[16];
+  sfu_egress_on_remb(eg, fci, remb_fci(fci, 100000));
+  for (guint seq = 120; seq < 140; seq++)
+    ask_again(sink, seq);
+  g_assert_cmpuint(rtx_wait(TRUE, 4), ==, 4);
+  g_usleep(100000);
+  sfu_egress_get_stats(eg, &st);
+  g_assert_cmpuint(rtx_count_get(TRUE), ==, 4);
+  g_assert_cmpuint(st.resend_requests, ==, 4);
+  g_assert_cmpuint(st.resend_over_budget, ==, 18);
+  /* The budget comes back at 3750 bytes a second: after 700 ms there is room for two again. */
+  g_usleep(700000);
+  for (guint seq = 140; seq < 150; seq++)
+    ask_again(sink, seq);
+  g_assert_cmpuint(rtx_wait(TRUE, 6), ==, 6);
+  g_usleep(100000);
+  g_assert_cmpuint(rtx_count_get(TRUE), ==, 6);
+
+  gst_pad_set_active(src, FALSE);
+  gst_element_set_state(rtx, GST_STATE_NULL);
+  gst_pad_set_active(sink, FALSE);
+  gst_object_unref(rtx_sink);
+  gst_object_unref(rtx_src);
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  gst_object_unref(rtx);
+  sfu_egress_unref(eg);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -1153,6 +1292,7 @@ int main(int argc, char **argv)
   g_test_add_func("/bwe/sim/step-2000-250-2000", test_step);
   g_test_add_func("/bwe/sim/step-lagging-sender", test_step_lagging_sender);
   g_test_add_func("/bwe/egress/estimate-source", test_egress_estimate_source);
+  g_test_add_func("/bwe/egress/resend", test_egress_resend);
   g_test_add_func("/bwe/sim/lossy-400k-rtt300-loss2", test_lossy_400);
   g_test_add_func("/bwe/sim/lossy-150k-rtt600-loss5", test_lossy_150);
   g_test_add_func("/bwe/sim/edge-start-lagging-sender", test_edge_start);
