@@ -39,9 +39,8 @@ GST_DEBUG_CATEGORY_STATIC(egress_debug);
  * second's packets, and repairing them all at once sent more than the media itself. */
 #define EGRESS_RESEND_SHARE_PCT 30
 #define EGRESS_RESEND_BURST_MS 500
-#define EGRESS_RESEND_PACKET_BYTES                                                                 \
-  1200 /* first guess of a retransmission's size; the reserve                                      \
-        * holds at least two */
+/* The first guess of a retransmission's size; the reserve holds at least two. */
+#define EGRESS_RESEND_PACKET_BYTES 1200
 
 /* The sequence numbers a leg sent lately, per medium: SRTP's sender refuses a packet whose
  * index it used already or that lies more than 128 behind the newest (libsrtp's replay
