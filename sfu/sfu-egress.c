@@ -29,11 +29,10 @@ GST_DEBUG_CATEGORY_STATIC(egress_debug);
 /* Retransmissions remembered per original sequence number (a second of video at ~1000
  * packets/s). The same packet is retransmitted again only an RTT later, and never sooner than
  * EGRESS_RESEND_MIN_GAP_MS (a browser repeats its request every 100 ms on a pc it knows no RTT
- * for: on a short path each lost packet would go out again and again); an RTT not known yet
- * counts as EGRESS_RESEND_UNKNOWN_RTT_MS. */
+ * for: on a short path each lost packet would go out again and again). The RTT is the leg's
+ * estimator's (sfu_bwe_rtt_ms(): the receiver reports', the feedback's, or its default). */
 #define EGRESS_RESENT_RING 1024
 #define EGRESS_RESEND_MIN_GAP_MS 150
-#define EGRESS_RESEND_UNKNOWN_RTT_MS 100
 /* Retransmissions may use at most this share of the leg's video estimate, with a reserve of
  * EGRESS_RESEND_BURST_MS of it: a link that just became too small loses a share of every
  * second's packets, and repairing them all at once sent more than the media itself. */
@@ -129,7 +128,6 @@ struct SfuEgress {
   guint64 audio_window_bytes; /* audio sent in it */
   guint audio_bps;            /* audio rate over the last full window */
   Sent sent[EGRESS_SENT_RING];
-  guint rtt_ms;             /* from the receiver reports (sfu_egress_set_rtt()), 0 = not known */
   double resend_tokens;     /* bytes the retransmissions may still use */
   double resend_mean_bytes; /* mean size of the leg's retransmissions */
   gint64 resend_tokens_us;  /* when they were last topped up */
@@ -459,22 +457,23 @@ static double resend_tokens(SfuEgress *eg, gint64 now)
 }
 
 /* Buffers on rtprtxsend's src pad: the retransmissions among them, counted, and their mean
- * size (what a request is charged). */
+ * size (what a request is charged). The media packets pass without taking the lock. */
 static void resent_one(SfuEgress *eg, GstBuffer *buf)
 {
   if (!GST_BUFFER_FLAG_IS_SET(buf, GST_RTP_BUFFER_FLAG_RETRANSMISSION))
     return;
   gsize size = gst_buffer_get_size(buf);
+  g_mutex_lock(&eg->lock);
   eg->resend_mean_bytes = eg->resend_mean_bytes * 0.9 + (double)size * 0.1;
   eg->stats.resend_packets++;
   eg->stats.resend_bytes += size;
+  g_mutex_unlock(&eg->lock);
 }
 
 static GstPadProbeReturn resent_probe(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
   (void)pad;
   SfuEgress *eg = data;
-  g_mutex_lock(&eg->lock);
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     resent_one(eg, GST_PAD_PROBE_INFO_BUFFER(info));
   } else {
@@ -482,7 +481,6 @@ static GstPadProbeReturn resent_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
     for (guint i = 0; i < gst_buffer_list_length(list); i++)
       resent_one(eg, gst_buffer_list_get(list, i));
   }
-  g_mutex_unlock(&eg->lock);
   return GST_PAD_PROBE_OK;
 }
 
@@ -502,10 +500,7 @@ static GstPadProbeReturn resend_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
     return GST_PAD_PROBE_OK;
   gint64 now = g_get_monotonic_time();
   g_mutex_lock(&eg->lock);
-  guint rtt_ms = eg->twcc_reports ? sfu_bwe_rtt_ms(eg->bwe) : eg->rtt_ms;
-  if (!rtt_ms)
-    rtt_ms = EGRESS_RESEND_UNKNOWN_RTT_MS;
-  gint64 gap_us = (gint64)MAX(rtt_ms, (guint)EGRESS_RESEND_MIN_GAP_MS) * 1000;
+  gint64 gap_us = (gint64)MAX(sfu_bwe_rtt_ms(eg->bwe), (guint)EGRESS_RESEND_MIN_GAP_MS) * 1000;
   Resent *r = &eg->resent[seq % EGRESS_RESENT_RING];
   gboolean again = r->valid && r->seq == (guint16)seq && r->ssrc == ssrc && now - r->us < gap_us;
   gboolean over = !again && resend_tokens(eg, now) < eg->resend_mean_bytes;
@@ -592,7 +587,6 @@ void sfu_egress_get_stats(SfuEgress *eg, SfuEgressStats *out)
 void sfu_egress_set_rtt(SfuEgress *eg, guint rtt_ms)
 {
   g_mutex_lock(&eg->lock);
-  eg->rtt_ms = rtt_ms;
   sfu_bwe_on_rtt(eg->bwe, rtt_ms, g_get_monotonic_time());
   g_mutex_unlock(&eg->lock);
 }
